@@ -1,0 +1,50 @@
+#pragma once
+// An owning, zero-initialised byte buffer whose start and capacity are multiples of an
+// alignment (4096 by default), as O_DIRECT and SIMD code need. Move-only. Not thread-safe;
+// a buffer belongs to one thread at a time.
+
+#include <cstddef>
+#include <memory>
+
+#include "common/bytes.h"
+
+namespace mosaic {
+
+inline constexpr size_t kDirectIoAlignment = 4096;
+
+inline constexpr size_t AlignUp(size_t n, size_t alignment = kDirectIoAlignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
+inline constexpr size_t AlignDown(size_t n, size_t alignment = kDirectIoAlignment) {
+  return n / alignment * alignment;
+}
+
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  // Allocates AlignUp(size) bytes; size() reports `size`. Aborts only if memory is exhausted.
+  explicit AlignedBuffer(size_t size, size_t alignment = kDirectIoAlignment);
+
+  AlignedBuffer(AlignedBuffer&&) noexcept = default;
+  AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
+
+  std::byte* data() { return data_.get(); }
+  const std::byte* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  ByteSpan span() { return {data_.get(), size_}; }
+  ConstByteSpan span() const { return {data_.get(), size_}; }
+
+  // Sets size() to `size`, which must not exceed capacity(). Contents are kept.
+  void Resize(size_t size);
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const;
+  };
+  std::unique_ptr<std::byte, Free> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+}  // namespace mosaic

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (apt-get), builds everything with warnings as errors, and
+# runs every test (unit and integration). Extra arguments go to ctest (e.g. -L unit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/install-deps.sh
+build_dir=${MOSAIC_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -G Ninja -DMOSAIC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir"
+ctest --test-dir "$build_dir" --output-on-failure --timeout 900 -j "$(nproc)" "$@"

@@ -1,0 +1,65 @@
+#include "common/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace mosaic::metrics {
+namespace {
+
+TEST(MetricsTest, RendersCountersGaugesAndHistograms) {
+  Registry r;
+  r.GetCounter("mosaic_requests_total", "Requests.", {{"method", "put"}}).Inc(3);
+  r.GetGauge("mosaic_free_bytes", "Free.").Set(42);
+  auto& h = r.GetHistogram("mosaic_latency_seconds", "Latency.", {{"method", "get"}}, {0.1, 1});
+  h.Observe(0.05);
+  h.Observe(0.5);
+  h.Observe(5);
+  std::string text = r.RenderText();
+  EXPECT_NE(text.find("# TYPE mosaic_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("mosaic_requests_total{method=\"put\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("mosaic_free_bytes 42\n"), std::string::npos);
+  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"0.10000000000000001\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("mosaic_latency_seconds_count{method=\"get\"} 3\n"), std::string::npos);
+}
+
+TEST(MetricsTest, SameNameAndLabelsIsOneMetric) {
+  Registry r;
+  r.GetCounter("c", "C.", {{"a", "1"}}).Inc();
+  r.GetCounter("c", "C.", {{"a", "1"}}).Inc();
+  r.GetCounter("c", "C.", {{"a", "2"}}).Inc();
+  EXPECT_EQ(r.GetCounter("c", "C.", {{"a", "1"}}).Value(), 2u);
+}
+
+TEST(MetricsTest, EscapesLabelValues) {
+  EXPECT_EQ(RenderLabels({{"path", "a\"b\\c\nd"}}), "{path=\"a\\\"b\\\\c\\nd\"}");
+}
+
+TEST(MetricsTest, ConcurrentIncrementsAreCounted) {
+  Registry r;
+  Counter& c = r.GetCounter("n", "N.");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) c.Inc();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(c.Value(), 40000u);
+}
+
+TEST(MetricsTest, RefreshersRunBeforeRendering) {
+  Registry r;
+  Gauge& g = r.GetGauge("g", "G.");
+  r.AddRefresher([&] { g.Set(7); });
+  EXPECT_NE(r.RenderText().find("g 7\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mosaic::metrics
