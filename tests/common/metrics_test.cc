@@ -20,7 +20,7 @@ TEST(MetricsTest, RendersCountersGaugesAndHistograms) {
   EXPECT_NE(text.find("# TYPE mosaic_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("mosaic_requests_total{method=\"put\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("mosaic_free_bytes 42\n"), std::string::npos);
-  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"0.10000000000000001\"} 1\n"),
+  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"0.1\"} 1\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"1\"} 2\n"), std::string::npos);

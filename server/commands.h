@@ -1,0 +1,14 @@
+#pragma once
+// Subcommands of the `mosaic` executable. Each Add*Command registers its subcommand and
+// its callback on `app`; the callbacks run after parsing and exit the process with their
+// status (CLI11's convention: throw CLI::RuntimeError(code)).
+
+#include <CLI/CLI.hpp>
+
+namespace mosaic {
+
+void AddNodeCommand(CLI::App& app);
+void AddKeygenCommand(CLI::App& app);
+void AddDevCommand(CLI::App& app);
+
+}  // namespace mosaic

@@ -1,0 +1,40 @@
+#pragma once
+// The node's configuration file (TOML). deploy/node.toml documents every key.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/node/store/segment_store.h"
+
+namespace mosaic::node {
+
+struct TenantConfig {
+  std::string name;
+  std::string token_sha256;  // lower-case hex
+  uint64_t quota_bytes = 0;  // 0 = unlimited
+};
+
+struct NodeConfig {
+  std::string node_id = "node";
+  std::string listen = "127.0.0.1:7400";
+  std::string metrics_listen;
+  std::string log_level = "info";
+  std::string tls_cert;
+  std::string tls_key;
+  bool plaintext = false;
+  StoreOptions store;  // store.dir is data_dir
+  std::vector<TenantConfig> tenants;
+};
+
+// Reads and validates `path`. INVALID_ARGUMENT naming the key for anything malformed or
+// missing (no data_dir, neither TLS files nor plaintext = true, a bad size, a duplicate
+// tenant or token), NOT_FOUND if the file is missing.
+[[nodiscard]] absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path);
+
+// The same from TOML text, for tests.
+[[nodiscard]] absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& toml_text);
+
+}  // namespace mosaic::node

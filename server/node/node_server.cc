@@ -1,0 +1,162 @@
+#include "server/node/node_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "common/logging.h"
+#include "common/metrics_server.h"
+#include "common/status.h"
+#include "common/version.h"
+#include "server/node/rpc/chunk_service.h"
+
+namespace mosaic::node {
+namespace {
+
+constexpr auto kShutdownGrace = std::chrono::seconds(30);
+constexpr int kMessageSlackBytes = 1 << 20;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeConfig& c) {
+  if (c.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  ASSIGN_OR_RETURN(std::string cert, ReadFile(c.tls_cert));
+  ASSIGN_OR_RETURN(std::string key, ReadFile(c.tls_key));
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({key, cert});
+  return grpc::SslServerCredentials(options);
+}
+
+// Writes `contents` to `path` atomically (temp file, then rename).
+void WriteAddressFile(const std::string& path, const std::string& contents) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << contents << "\n";
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) spdlog::warn("cannot write {}", path);
+}
+
+std::string HostOf(const std::string& listen) {
+  auto hp = metrics::SplitHostPort(listen);
+  if (!hp.ok()) return "127.0.0.1";
+  return hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
+}
+
+void RegisterDiskGauges(metrics::Registry& registry, io::FileSystem& fs, SegmentStore& store,
+                        const std::string& dir) {
+  auto& capacity = registry.GetGauge("mosaic_node_disk_capacity_bytes", "Filesystem size.");
+  auto& free = registry.GetGauge("mosaic_node_disk_free_bytes", "Filesystem free space.");
+  auto& used = registry.GetGauge("mosaic_node_used_bytes", "Chunk bytes stored, all tenants.");
+  auto& segments = registry.GetGauge("mosaic_node_segments", "Segment files.");
+  auto& corrupt = registry.GetGauge("mosaic_node_scrub_passes", "Completed scrub passes.");
+  registry.AddRefresher([&, dir] {
+    if (auto space = fs.GetSpace(dir); space.ok()) {
+      capacity.Set(double(space->capacity_bytes));
+      free.Set(double(space->free_bytes));
+    }
+    used.Set(double(store.TotalUsedBytes()));
+    segments.Set(double(store.SegmentCount()));
+    corrupt.Set(double(store.Scrub().passes));
+  });
+}
+
+int WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace
+
+int RunNode(const NodeConfig& config) {
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (auto s = InitLogging(config.log_level); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  const std::string& dir = config.store.dir;
+  std::remove((dir + "/grpc.addr").c_str());
+  std::remove((dir + "/metrics.addr").c_str());
+
+  metrics::Registry registry;
+  std::unique_ptr<io::FileSystem> fs = io::NewUringFileSystem();
+  StoreOptions options = config.store;
+  options.metrics = &registry;
+  auto store = SegmentStore::Open(options, fs.get());
+  if (!store.ok()) {
+    spdlog::error("cannot open the store in {}: {}", dir, store.status().ToString());
+    return 1;
+  }
+  TenantRegistry tenants(config.tenants);
+  ChunkServiceImpl service(**store, tenants, *fs, registry, config.node_id, dir);
+  RegisterDiskGauges(registry, *fs, **store, dir);
+
+  auto creds = Credentials(config);
+  if (!creds.ok()) {
+    spdlog::error("TLS: {}", creds.status().ToString());
+    return 1;
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, *creds, &port);
+  builder.RegisterService(&service);
+  int max_message = static_cast<int>(config.store.max_chunk_bytes) + kMessageSlackBytes;
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    spdlog::error("cannot listen on {}", config.listen);
+    return 1;
+  }
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    auto started = metrics::MetricsServer::Start(registry, config.metrics_listen);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
+      server->Shutdown();
+      return 1;
+    }
+    metrics_server = std::move(*started);
+    WriteAddressFile(dir + "/metrics.addr", HostOf(config.metrics_listen) + ":" +
+                                                std::to_string(metrics_server->port()));
+  }
+  std::string address = HostOf(config.listen) + ":" + std::to_string(port);
+  WriteAddressFile(dir + "/grpc.addr", address);
+  spdlog::info("mosaic node {} {} serving {} on {} ({}), {} tenant(s)", config.node_id, kVersion,
+               dir, address, config.tls_cert.empty() ? "plaintext" : "TLS",
+               config.tenants.size());
+
+  int sig = WaitForSignal();
+  spdlog::info("signal {}: finishing in-flight requests", sig);
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  (*store)->Close();
+  metrics_server.reset();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace mosaic::node
