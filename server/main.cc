@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   });
   mosaic::AddNodeCommand(app);
   mosaic::AddDevCommand(app);
+  mosaic::AddKeygenCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
