@@ -142,6 +142,10 @@ absl::StatusOr<std::unique_ptr<ChunkIndex>> ChunkIndex::Open(const std::string& 
   options.paranoid_checks = true;
   options.max_open_files = 256;
   options.keep_log_file_num = 4;
+  // Small memtables keep flushes (and the free space they need) small; see
+  // StoreOptions::index_headroom_bytes.
+  options.write_buffer_size = 16 << 20;
+  options.max_total_wal_size = 64 << 20;
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &raw), "open " + path));
   return std::unique_ptr<ChunkIndex>(new ChunkIndex(std::unique_ptr<rocksdb::DB>(raw)));
@@ -204,6 +208,13 @@ absl::StatusOr<std::vector<RecordRef>> ChunkIndex::ScanRecords(uint64_t segment,
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "scan"));
   return out;
+}
+
+uint64_t ChunkIndex::ApproximateSizeBytes() const {
+  uint64_t sst = 0, wal = 0;
+  db_->GetIntProperty("rocksdb.total-sst-files-size", &sst);
+  db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &wal);
+  return sst + wal;
 }
 
 absl::StatusOr<std::map<std::string, TenantUsage>> ChunkIndex::LoadUsage() const {

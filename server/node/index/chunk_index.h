@@ -104,6 +104,9 @@ class ChunkIndex {
                                                                    uint64_t offset,
                                                                    size_t limit) const;
 
+  // Bytes the index occupies on disk (SST files and logs), approximately.
+  uint64_t ApproximateSizeBytes() const;
+
   [[nodiscard]] absl::StatusOr<std::map<std::string, TenantUsage>> LoadUsage() const;
   [[nodiscard]] absl::StatusOr<std::map<uint64_t, uint64_t>> LoadSegmentLive() const;
   [[nodiscard]] absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint() const;

@@ -40,6 +40,9 @@ struct StoreOptions {
   uint64_t max_chunk_bytes = uint64_t{8} << 20;
   double compact_below = 0.5;  // live share under which a sealed segment is rewritten
   uint64_t reserved_free_bytes = uint64_t{256} << 20;
+  // Free space kept for the RocksDB index on top of reserved_free_bytes: this plus twice the
+  // index's size, so that its log, flushes and compactions never meet a full disk.
+  uint64_t index_headroom_bytes = uint64_t{32} << 20;
   int reader_threads = 2;
   uint64_t max_batch_bytes = uint64_t{32} << 20;
   size_t max_batch_ops = 256;

@@ -149,7 +149,9 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
   }
   uint64_t size = RecordSize(task.data.size());
   ASSIGN_OR_RETURN(io::DiskSpace space, fs->GetSpace(options.dir));
-  if (space.free_bytes < batch_bytes + size + options.reserved_free_bytes) {
+  uint64_t reserve = options.reserved_free_bytes + options.index_headroom_bytes +
+                     (options.index_headroom_bytes > 0 ? 2 * index->ApproximateSizeBytes() : 0);
+  if (space.free_bytes < batch_bytes + size + reserve) {
     return absl::ResourceExhaustedError("the node's disk is full");
   }
   if (active_end + size > options.segment_size_bytes && active_end > 0) {

@@ -34,6 +34,7 @@ class SegmentStoreTest : public ::testing::Test {
     options_.dir = dir_.string();
     options_.segment_size_bytes = 1 << 20;
     options_.reserved_free_bytes = 0;
+    options_.index_headroom_bytes = 0;
     options_.scrub_bytes_per_second = 0;
     Reopen();
   }
