@@ -142,8 +142,10 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
     replaces = existing;  // the stored copy is corrupt and these bytes match its CRC: heal
   }
 
-  TenantUsage& u = pending_usage.try_emplace(task.tenant, UsageOf(task.tenant)).first->second;
-  if (!replaces && task.quota > 0 && u.bytes + task.data.size() > task.quota) {
+  uint64_t pending_bytes = pending_usage.contains(task.tenant)
+                               ? pending_usage[task.tenant].bytes
+                               : UsageOf(task.tenant).bytes;
+  if (!replaces && task.quota > 0 && pending_bytes + task.data.size() > task.quota) {
     return absl::ResourceExhaustedError("tenant " + task.tenant + " is over its quota of " +
                                         std::to_string(task.quota) + " bytes");
   }
@@ -159,9 +161,12 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
       CommitPuts(staged, pending_usage);
       staged.clear();
       batch_bytes = 0;
+      // Committed usage is now in `usage`; a failed commit must not leak into later puts.
+      pending_usage.clear();
     }
     RETURN_IF_ERROR(Rollover());
   }
+  TenantUsage& u = pending_usage.try_emplace(task.tenant, UsageOf(task.tenant)).first->second;
   uint64_t offset = active_end + batch_bytes;
   StagedPut put{std::move(task), {active_segment, offset, 0, crc}, replaces, AlignedBuffer(), {}};
   put.location.length = put.task.data.size();
