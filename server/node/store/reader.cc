@@ -66,14 +66,20 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
   for (GetTask& g : gets) {
     std::shared_ptr<io::File> file;
     std::optional<ChunkLocation> loc;
+    absl::Status lookup;
     for (int attempt = 0; attempt < 2 && file == nullptr; ++attempt) {
       auto found = index->Find(g.tenant, g.id);
-      if (!found.ok()) return g.done(found.status()), void();
+      if (!found.ok()) {
+        lookup = found.status();
+        break;
+      }
       loc = *found;
       if (!loc) break;
       file = SegmentFile(loc->segment);
     }
-    if (!loc) {
+    if (!lookup.ok()) {
+      g.done(lookup);
+    } else if (!loc) {
       g.done(absl::NotFoundError("no such chunk"));
     } else if (g.offset > loc->length) {
       g.done(absl::InvalidArgumentError("offset " + std::to_string(g.offset) +
