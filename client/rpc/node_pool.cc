@@ -1,0 +1,251 @@
+#include "client/rpc/node_pool.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/crc32c.h"
+#include "proto/mosaic/v1/node.grpc.pb.h"
+
+namespace mosaic::client {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+bool IsTransportFailure(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnavailable ||
+         s.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const NodeEndpoint& e, const RpcOptions& o) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(o.max_message_bytes);
+  args.SetMaxSendMessageSize(o.max_message_bytes);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  // One channel per node, not shared with another NodeClient of the same address.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (e.plaintext) {
+    creds = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = e.tls_ca_pem;
+    creds = grpc::SslCredentials(ssl);
+    if (!e.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(e.tls_server_name);
+    }
+  }
+  return grpc::CreateCustomChannel(e.address, creds, args);
+}
+
+}  // namespace
+
+const char* NodeHealthName(NodeHealth h) {
+  switch (h) {
+    case NodeHealth::kUp:
+      return "up";
+    case NodeHealth::kSuspect:
+      return "suspect";
+    case NodeHealth::kDown:
+      return "down";
+  }
+  return "?";
+}
+
+struct NodeClient::Impl {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::ChunkService::Stub> stub;
+  mutable std::mutex mu;
+  NodeStatus status;
+  int consecutive_failures = 0;
+
+  template <typename Req, typename Resp>
+  struct Call {
+    grpc::ClientContext ctx;
+    Req req;
+    Resp resp;
+  };
+};
+
+NodeClient::NodeClient(NodeEndpoint endpoint, const RpcOptions& options)
+    : endpoint_(std::move(endpoint)), options_(options), impl_(std::make_unique<Impl>()) {
+  impl_->channel = MakeChannel(endpoint_, options_);
+  impl_->stub = v1::ChunkService::NewStub(impl_->channel);
+}
+
+NodeClient::~NodeClient() = default;
+
+namespace {
+
+// gRPC's callbacks are std::function, which must be copyable; ours are move-only.
+template <typename F>
+std::shared_ptr<F> Share(F f) {
+  return std::make_shared<F>(std::move(f));
+}
+
+template <typename Call>
+void Prepare(Call& call, const std::string& token, std::chrono::milliseconds timeout) {
+  call.ctx.AddMetadata("authorization", "Bearer " + token);
+  call.ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+}  // namespace
+
+void NodeClient::Record(const absl::Status& s) {
+  std::lock_guard lock(impl_->mu);
+  if (s.ok() || !IsTransportFailure(s)) {
+    if (s.ok() || s.code() != absl::StatusCode::kUnauthenticated) {
+      impl_->consecutive_failures = 0;
+      impl_->status.health = NodeHealth::kUp;
+      impl_->status.last_seen = std::chrono::system_clock::now();
+    }
+    return;
+  }
+  ++impl_->consecutive_failures;
+  impl_->status.health = impl_->consecutive_failures >= options_.failures_to_down
+                             ? NodeHealth::kDown
+                             : NodeHealth::kSuspect;
+}
+
+void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done) {
+  using C = Impl::Call<v1::PutChunkRequest, v1::PutChunkResponse>;
+  auto call = std::make_shared<C>();
+  Prepare(*call, endpoint_.token, options_.call_timeout);
+  call->req.set_chunk_id(std::string(chunk_id));
+  call->req.set_data(reinterpret_cast<const char*>(data.data()), data.size());
+  call->req.set_crc32c(Crc32c(data));
+  impl_->stub->async()->PutChunk(
+      &call->ctx, &call->req, &call->resp,
+      [this, call, done = Share(std::move(done))](grpc::Status s) {
+        absl::Status status = FromGrpc(s);
+        Record(status);
+        (*done)(status);
+      });
+}
+
+void NodeClient::Get(std::string_view chunk_id, uint64_t offset, uint64_t length, GetDone done,
+                     std::chrono::milliseconds timeout) {
+  using C = Impl::Call<v1::GetChunkRequest, v1::GetChunkResponse>;
+  auto call = std::make_shared<C>();
+  Prepare(*call, endpoint_.token, timeout.count() > 0 ? timeout : options_.call_timeout);
+  call->req.set_chunk_id(std::string(chunk_id));
+  call->req.set_offset(offset);
+  call->req.set_length(length);
+  impl_->stub->async()->GetChunk(
+      &call->ctx, &call->req, &call->resp,
+      [this, call, done = Share(std::move(done))](grpc::Status s) {
+        absl::Status status = FromGrpc(s);
+        Record(status);
+        if (!status.ok()) return (*done)(status);
+        (*done)(std::move(*call->resp.mutable_data()));
+      });
+}
+
+void NodeClient::Delete(std::string_view chunk_id, DeleteDone done) {
+  using C = Impl::Call<v1::DeleteChunkRequest, v1::DeleteChunkResponse>;
+  auto call = std::make_shared<C>();
+  Prepare(*call, endpoint_.token, options_.call_timeout);
+  call->req.set_chunk_id(std::string(chunk_id));
+  impl_->stub->async()->DeleteChunk(
+      &call->ctx, &call->req, &call->resp,
+      [this, call, done = Share(std::move(done))](grpc::Status s) {
+        absl::Status status = FromGrpc(s);
+        Record(status);
+        if (!status.ok()) return (*done)(status);
+        (*done)(call->resp.existed());
+      });
+}
+
+absl::StatusOr<std::pair<std::vector<std::string>, std::string>> NodeClient::List(
+    const std::string& after, uint32_t page_size) {
+  Impl::Call<v1::ListChunksRequest, v1::ListChunksResponse> call;
+  Prepare(call, endpoint_.token, options_.call_timeout);
+  call.req.set_page_token(after);
+  call.req.set_page_size(page_size);
+  absl::Status s = FromGrpc(impl_->stub->ListChunks(&call.ctx, call.req, &call.resp));
+  Record(s);
+  if (!s.ok()) return s;
+  std::vector<std::string> ids;
+  for (const auto& c : call.resp.chunks()) ids.push_back(c.chunk_id());
+  return std::make_pair(std::move(ids), call.resp.next_page_token());
+}
+
+void NodeClient::CheckHealth() {
+  Impl::Call<v1::GetNodeInfoRequest, v1::NodeInfo> call;
+  Prepare(call, endpoint_.token, options_.health_timeout);
+  auto start = std::chrono::steady_clock::now();
+  absl::Status s = FromGrpc(impl_->stub->GetNodeInfo(&call.ctx, call.req, &call.resp));
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count();
+  Record(s);
+  if (!s.ok()) return;
+  std::lock_guard lock(impl_->mu);
+  NodeStatus& st = impl_->status;
+  st.latency_ms = st.latency_ms == 0 ? ms : 0.8 * st.latency_ms + 0.2 * ms;
+  st.capacity_bytes = call.resp.capacity_bytes();
+  st.free_bytes = call.resp.free_bytes();
+  st.used_bytes = call.resp.tenant().used_bytes();
+  st.quota_bytes = call.resp.tenant().quota_bytes();
+  st.corrupt_chunks.assign(call.resp.scrub().corrupt_chunk_ids().begin(),
+                           call.resp.scrub().corrupt_chunk_ids().end());
+}
+
+NodeHealth NodeClient::health() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->status.health;
+}
+
+NodeStatus NodeClient::status() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->status;
+}
+
+NodePool::NodePool(std::vector<NodeEndpoint> endpoints, RpcOptions options)
+    : options_(options) {
+  for (auto& e : endpoints) nodes_.push_back(std::make_unique<NodeClient>(std::move(e), options));
+  health_thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, options_.health_interval, [this] { return stopping_; })) {
+      lock.unlock();
+      CheckAll();
+      lock.lock();
+    }
+  });
+}
+
+NodePool::~NodePool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  health_thread_.join();
+}
+
+int NodePool::IndexOf(const std::string& id) const {
+  for (int i = 0; i < size(); ++i) {
+    if (nodes_[i]->id() == id) return i;
+  }
+  return -1;
+}
+
+std::vector<NodeSpec> NodePool::Specs() const {
+  std::vector<NodeSpec> specs;
+  for (const auto& n : nodes_) specs.push_back(n->endpoint().spec);
+  return specs;
+}
+
+void NodePool::CheckAll() {
+  std::vector<std::thread> checks;
+  for (auto& n : nodes_) checks.emplace_back([&n] { n->CheckHealth(); });
+  for (auto& t : checks) t.join();
+}
+
+}  // namespace mosaic::client

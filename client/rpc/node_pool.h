@@ -1,0 +1,123 @@
+#pragma once
+// Connections to storage nodes: one gRPC channel per node (keepalive, reconnect with
+// backoff, a deadline on every call), and per-node health fed by call results and by a
+// periodic check. Proto types stop here: callers see chunk ids, byte spans and Status.
+//
+// Health: a node is UP after a successful call or check; SUSPECT after a transport failure
+// (UNAVAILABLE, DEADLINE_EXCEEDED); DOWN after `failures_to_down` consecutive ones. Errors
+// the node answers on purpose (NOT_FOUND, DATA_LOSS, …) do not change its health.
+//
+// Threads: every method is thread-safe. The async calls never block; their callbacks run on
+// gRPC's threads and must not block either.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "client/placement/placement.h"
+#include "common/bytes.h"
+
+namespace mosaic::client {
+
+struct NodeEndpoint {
+  NodeSpec spec;            // id, provider, site, weight
+  std::string address;      // host:port
+  std::string token;        // the tenant's bearer token at this node
+  bool plaintext = false;   // must be said explicitly (tests, `mosaic dev`)
+  std::string tls_ca_pem;   // trust exactly this CA or self-signed certificate
+  std::string tls_server_name;  // overrides the name checked in the certificate
+};
+
+struct RpcOptions {
+  std::chrono::milliseconds call_timeout{30000};
+  std::chrono::milliseconds health_interval{2000};
+  std::chrono::milliseconds health_timeout{2000};
+  int failures_to_down = 3;
+  int max_message_bytes = 16 << 20;
+};
+
+enum class NodeHealth { kUp, kSuspect, kDown };
+const char* NodeHealthName(NodeHealth h);
+
+struct NodeStatus {
+  NodeHealth health = NodeHealth::kUp;
+  std::chrono::system_clock::time_point last_seen{};  // last successful call or check
+  double latency_ms = 0;       // smoothed latency of checks
+  uint64_t capacity_bytes = 0;  // from the last check
+  uint64_t free_bytes = 0;
+  uint64_t used_bytes = 0;      // this tenant's usage at the node
+  uint64_t quota_bytes = 0;
+  std::vector<std::string> corrupt_chunks;  // the node's scrub findings for this tenant
+};
+
+class NodeClient {
+ public:
+  NodeClient(NodeEndpoint endpoint, const RpcOptions& options);
+  ~NodeClient();
+
+  const NodeEndpoint& endpoint() const { return endpoint_; }
+  const std::string& id() const { return endpoint_.spec.id; }
+
+  using Done = absl::AnyInvocable<void(absl::Status)>;
+  using GetDone = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
+  using DeleteDone = absl::AnyInvocable<void(absl::StatusOr<bool>)>;
+
+  // Stores a chunk (with its CRC32C, checked by the node). `data` is copied before Put
+  // returns. Status codes are the node's (proto/mosaic/v1/node.proto).
+  void Put(std::string_view chunk_id, ConstByteSpan data, Done done);
+  // Reads [offset, offset + length) of a chunk (length 0 = all). `deadline` overrides the
+  // default call timeout when non-zero.
+  void Get(std::string_view chunk_id, uint64_t offset, uint64_t length, GetDone done,
+           std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  void Delete(std::string_view chunk_id, DeleteDone done);
+  // Up to `page_size` chunk ids after `after`; an empty next token ends the listing. Blocks.
+  [[nodiscard]] absl::StatusOr<std::pair<std::vector<std::string>, std::string>> List(
+      const std::string& after, uint32_t page_size);
+
+  // Asks the node for its info (blocking, health_timeout) and updates health and status.
+  void CheckHealth();
+  NodeHealth health() const;
+  NodeStatus status() const;
+
+  // Feeds a call result into the health state (called by the async calls).
+  void Record(const absl::Status& s);
+
+ private:
+  struct Impl;
+  NodeEndpoint endpoint_;
+  RpcOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// All nodes of a deployment, with a background thread that checks their health.
+class NodePool {
+ public:
+  NodePool(std::vector<NodeEndpoint> endpoints, RpcOptions options);
+  ~NodePool();  // stops the health thread
+
+  int size() const { return static_cast<int>(nodes_.size()); }
+  NodeClient& node(int index) { return *nodes_[index]; }
+  // Index of the node with this id, or -1.
+  int IndexOf(const std::string& id) const;
+  std::vector<NodeSpec> Specs() const;
+  // Runs one health check of every node now, in parallel, and waits for them.
+  void CheckAll();
+
+ private:
+  std::vector<std::unique_ptr<NodeClient>> nodes_;
+  RpcOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread health_thread_;
+};
+
+}  // namespace mosaic::client
