@@ -59,12 +59,30 @@ const char* NodeHealthName(NodeHealth h) {
   return "?";
 }
 
+// Shared with the callbacks of calls in flight, which may finish after the NodeClient is
+// gone (a hedged read abandoned by its reader, say).
 struct NodeClient::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::ChunkService::Stub> stub;
+  int failures_to_down = 3;
   mutable std::mutex mu;
   NodeStatus status;
   int consecutive_failures = 0;
+
+  void Record(const absl::Status& s) {
+    std::lock_guard lock(mu);
+    if (s.ok() || !IsTransportFailure(s)) {
+      if (s.ok() || s.code() != absl::StatusCode::kUnauthenticated) {
+        consecutive_failures = 0;
+        status.health = NodeHealth::kUp;
+        status.last_seen = std::chrono::system_clock::now();
+      }
+      return;
+    }
+    ++consecutive_failures;
+    status.health =
+        consecutive_failures >= failures_to_down ? NodeHealth::kDown : NodeHealth::kSuspect;
+  }
 
   template <typename Req, typename Resp>
   struct Call {
@@ -75,7 +93,8 @@ struct NodeClient::Impl {
 };
 
 NodeClient::NodeClient(NodeEndpoint endpoint, const RpcOptions& options)
-    : endpoint_(std::move(endpoint)), options_(options), impl_(std::make_unique<Impl>()) {
+    : endpoint_(std::move(endpoint)), options_(options), impl_(std::make_shared<Impl>()) {
+  impl_->failures_to_down = options_.failures_to_down;
   impl_->channel = MakeChannel(endpoint_, options_);
   impl_->stub = v1::ChunkService::NewStub(impl_->channel);
 }
@@ -98,21 +117,7 @@ void Prepare(Call& call, const std::string& token, std::chrono::milliseconds tim
 
 }  // namespace
 
-void NodeClient::Record(const absl::Status& s) {
-  std::lock_guard lock(impl_->mu);
-  if (s.ok() || !IsTransportFailure(s)) {
-    if (s.ok() || s.code() != absl::StatusCode::kUnauthenticated) {
-      impl_->consecutive_failures = 0;
-      impl_->status.health = NodeHealth::kUp;
-      impl_->status.last_seen = std::chrono::system_clock::now();
-    }
-    return;
-  }
-  ++impl_->consecutive_failures;
-  impl_->status.health = impl_->consecutive_failures >= options_.failures_to_down
-                             ? NodeHealth::kDown
-                             : NodeHealth::kSuspect;
-}
+void NodeClient::Record(const absl::Status& s) { impl_->Record(s); }
 
 void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done) {
   using C = Impl::Call<v1::PutChunkRequest, v1::PutChunkResponse>;
@@ -123,9 +128,9 @@ void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done) {
   call->req.set_crc32c(Crc32c(data));
   impl_->stub->async()->PutChunk(
       &call->ctx, &call->req, &call->resp,
-      [this, call, done = Share(std::move(done))](grpc::Status s) {
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) {
         absl::Status status = FromGrpc(s);
-        Record(status);
+        impl->Record(status);
         (*done)(status);
       });
 }
@@ -140,9 +145,9 @@ void NodeClient::Get(std::string_view chunk_id, uint64_t offset, uint64_t length
   call->req.set_length(length);
   impl_->stub->async()->GetChunk(
       &call->ctx, &call->req, &call->resp,
-      [this, call, done = Share(std::move(done))](grpc::Status s) {
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) {
         absl::Status status = FromGrpc(s);
-        Record(status);
+        impl->Record(status);
         if (!status.ok()) return (*done)(status);
         (*done)(std::move(*call->resp.mutable_data()));
       });
@@ -155,9 +160,9 @@ void NodeClient::Delete(std::string_view chunk_id, DeleteDone done) {
   call->req.set_chunk_id(std::string(chunk_id));
   impl_->stub->async()->DeleteChunk(
       &call->ctx, &call->req, &call->resp,
-      [this, call, done = Share(std::move(done))](grpc::Status s) {
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) {
         absl::Status status = FromGrpc(s);
-        Record(status);
+        impl->Record(status);
         if (!status.ok()) return (*done)(status);
         (*done)(call->resp.existed());
       });

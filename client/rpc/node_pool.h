@@ -94,7 +94,7 @@ class NodeClient {
   struct Impl;
   NodeEndpoint endpoint_;
   RpcOptions options_;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 // All nodes of a deployment, with a background thread that checks their health.
@@ -105,6 +105,7 @@ class NodePool {
 
   int size() const { return static_cast<int>(nodes_.size()); }
   NodeClient& node(int index) { return *nodes_[index]; }
+  const NodeClient& node(int index) const { return *nodes_[index]; }
   // Index of the node with this id, or -1.
   int IndexOf(const std::string& id) const;
   std::vector<NodeSpec> Specs() const;

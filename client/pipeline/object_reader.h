@@ -1,0 +1,67 @@
+#pragma once
+// Reads a byte range of an object through the pipeline.
+//
+// Each stripe the range touches is fetched on the pipeline's workers: the k data shards are
+// asked in parallel; a shard that fails, fails its tag, or is slower than the others by the
+// hedge margin is replaced by asking a parity shard, and the stripe is decoded from any k
+// good shards. Stripes are fetched ahead of the consumer within the byte budget. A stripe
+// with too few good shards fails promptly with UNAVAILABLE naming the stripe and the nodes
+// tried. Bad shards are reported, with the node that served them, by faults().
+//
+// One thread at a time calls Read (it blocks); fetches run elsewhere.
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/pipeline/pipeline.h"
+#include "client/pipeline/shard_codec.h"
+#include "client/pipeline/stripe_layout.h"
+
+namespace mosaic::client {
+
+class ObjectReader {
+ public:
+  ~ObjectReader();  // waits for fetches in flight
+
+  // Copies the next bytes of the range into `out`; returns how many (0 at the end).
+  [[nodiscard]] absl::StatusOr<size_t> Read(ByteSpan out);
+  // Reads the rest of the range into a string (for tests and small objects).
+  [[nodiscard]] absl::StatusOr<std::string> ReadAll();
+
+  uint64_t remaining() const { return remaining_; }
+  // Shards that failed or were corrupt so far.
+  std::vector<BadShard> faults() const;
+
+  struct Fetch;  // one stripe being fetched
+
+ private:
+  friend class Pipeline;
+  ObjectReader(Pipeline& pipeline, ObjectManifest manifest, std::unique_ptr<ShardCodec> codec,
+               StripeLayout layout, StripeLayout::Range range);
+
+  void Prefetch();
+  void RunFetch(std::shared_ptr<Fetch> f);
+
+  Pipeline& pipeline_;
+  ObjectManifest manifest_;
+  std::unique_ptr<ShardCodec> codec_;
+  StripeLayout layout_;
+  StripeLayout::Range range_;
+  uint64_t remaining_ = 0;
+  uint64_t next_stripe_ = 0;  // next stripe to fetch (absolute index)
+  uint64_t consumed_ = 0;     // bytes of the front stripe's slice already returned
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Fetch>> window_;
+  uint64_t in_flight_bytes_ = 0;
+  int running_ = 0;
+  std::vector<BadShard> faults_;
+};
+
+}  // namespace mosaic::client

@@ -1,0 +1,229 @@
+#include "client/pipeline/object_writer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/status.h"
+
+namespace mosaic::client {
+
+struct ObjectWriter::Stripe {
+  StripeInfo info;
+  AlignedBuffer plaintext;
+  AlignedBuffer sealed;  // n slots of shard_bytes
+  size_t shard_bytes = 0;
+  uint64_t cost = 0;     // bytes charged to the budget
+  std::string key;       // placement key
+  std::mutex mu;
+  std::vector<int> placement;           // pool index per shard
+  std::vector<std::vector<int>> tried;  // failed nodes per shard
+  int pending = 0;
+  absl::Status status;
+
+  ConstByteSpan Shard(int slot) const {
+    return {sealed.data() + size_t(slot) * shard_bytes, shard_bytes};
+  }
+};
+
+ObjectWriter::ObjectWriter(Pipeline& pipeline, std::unique_ptr<ShardCodec> codec,
+                           ObjectManifest manifest)
+    : pipeline_(pipeline),
+      codec_(std::move(codec)),
+      manifest_(std::move(manifest)),
+      current_(manifest_.stripe_bytes) {}
+
+ObjectWriter::~ObjectWriter() {
+  if (!finished_) Abort();
+}
+
+absl::Status ObjectWriter::Write(ConstByteSpan data) {
+  while (!data.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      if (!error_.ok()) return error_;
+    }
+    if (current_fill_ == manifest_.stripe_bytes) Dispatch(/*last=*/false);
+    size_t n = std::min<size_t>(data.size(), manifest_.stripe_bytes - current_fill_);
+    std::memcpy(current_.data() + current_fill_, data.data(), n);
+    current_fill_ += n;
+    bytes_ += n;
+    data = data.subspan(n);
+  }
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+// Hands the current stripe to the workers once the budget has room for it.
+void ObjectWriter::Dispatch(bool last) {
+  auto s = std::make_shared<Stripe>();
+  s->info = {next_stripe_++, current_fill_, last};
+  s->shard_bytes = codec_->SealedShardBytes(current_fill_);
+  s->cost = manifest_.stripe_bytes + 2 * size_t(codec_->n()) * s->shard_bytes;
+  s->plaintext = std::move(current_);
+  s->key = HexEncode(std::as_bytes(std::span(manifest_.object_id))) + "/" +
+           std::to_string(s->info.index);
+  current_ = AlignedBuffer(manifest_.stripe_bytes);
+  current_fill_ = 0;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] {
+      return in_flight_stripes_ == 0 ||
+             in_flight_bytes_ + s->cost <= pipeline_.options().budget_bytes || !error_.ok();
+    });
+    if (!error_.ok()) return;
+    in_flight_bytes_ += s->cost;
+    ++in_flight_stripes_;
+    if (manifest_.stripes.size() <= s->info.index) manifest_.stripes.resize(s->info.index + 1);
+  }
+  pipeline_.workers().Submit([this, s] { Encode(s); });
+}
+
+void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {
+  int n = codec_->n();
+  s->sealed = AlignedBuffer(size_t(n) * s->shard_bytes);
+  std::vector<ByteSpan> slots;
+  for (int i = 0; i < n; ++i) {
+    slots.push_back({s->sealed.data() + size_t(i) * s->shard_bytes, s->shard_bytes});
+  }
+  absl::Status st = codec_->EncodeStripe(s->info, {s->plaintext.data(), s->info.plaintext_bytes},
+                                         slots);
+  s->plaintext = AlignedBuffer();  // the sealed shards are all that is needed now
+  if (!st.ok()) return StripeDone(*s, st);
+  std::vector<int> placement =
+      pipeline_.placer().Place(s->key, n, [this](int i) { return pipeline_.Usable(i); });
+  if (static_cast<int>(placement.size()) < n) {
+    return StripeDone(*s, absl::UnavailableError("stripe " + std::to_string(s->info.index) +
+                                                 ": no usable storage node"));
+  }
+  {
+    std::lock_guard lock(s->mu);
+    s->placement = std::move(placement);
+    s->tried.assign(n, {});
+    s->pending = n;
+  }
+  for (int slot = 0; slot < n; ++slot) SendShard(s, slot);
+}
+
+void ObjectWriter::SendShard(std::shared_ptr<Stripe> s, int slot) {
+  int node;
+  {
+    std::lock_guard lock(s->mu);
+    node = s->placement[slot];
+  }
+  std::string id = ChunkIdString(codec_->ChunkIdOf(s->info.index, slot));
+  pipeline_.pool().node(node).Put(id, s->Shard(slot), [this, s, slot](absl::Status st) {
+    ShardDone(s, slot, std::move(st));
+  });
+}
+
+// Runs on a gRPC thread: records a durable shard, or moves the shard to the next candidate.
+void ObjectWriter::ShardDone(std::shared_ptr<Stripe> s, int slot, absl::Status status) {
+  int retry_on = -1;
+  bool stripe_done = false;
+  {
+    std::lock_guard lock(s->mu);
+    int node = s->placement[slot];
+    if (status.ok()) {
+      std::lock_guard wlock(mu_);
+      written_.emplace_back(pipeline_.pool().node(node).id(),
+                            ChunkIdString(codec_->ChunkIdOf(s->info.index, slot)));
+    } else if (status.code() != absl::StatusCode::kInvalidArgument) {
+      s->tried[slot].push_back(node);
+      retry_on = pipeline_.placer().NextCandidate(s->key, s->placement, slot, s->tried[slot],
+                                                  [this](int i) { return pipeline_.Usable(i); });
+      if (retry_on >= 0) s->placement[slot] = retry_on;
+    }
+    if (!status.ok() && retry_on < 0 && s->status.ok()) {
+      s->status = absl::UnavailableError(
+          "stripe " + std::to_string(s->info.index) + " shard " + std::to_string(slot) +
+          ": no node accepted it (last: " + pipeline_.pool().node(node).id() + ": " +
+          std::string(status.message()) + ")");
+    }
+    if (retry_on < 0) stripe_done = --s->pending == 0;
+  }
+  if (retry_on >= 0) return SendShard(s, slot);
+  if (stripe_done) StripeDone(*s, s->status);
+}
+
+void ObjectWriter::StripeDone(Stripe& s, absl::Status status) {
+  std::vector<std::string> nodes;
+  if (status.ok()) {
+    for (int node : s.placement) nodes.push_back(pipeline_.pool().node(node).id());
+  }
+  s.sealed = AlignedBuffer();
+  {
+    std::lock_guard lock(mu_);
+    if (status.ok()) {
+      manifest_.stripes[s.info.index].nodes = std::move(nodes);
+    } else if (error_.ok()) {
+      error_ = status;
+    }
+    in_flight_bytes_ -= s.cost;
+    --in_flight_stripes_;
+    // Notified under the lock: once the count reaches zero the writer may be destroyed.
+    cv_.notify_all();
+  }
+}
+
+void ObjectWriter::WaitIdle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return in_flight_stripes_ == 0; });
+}
+
+void ObjectWriter::DeleteWritten() {
+  std::vector<std::pair<std::string, std::string>> written;
+  {
+    std::lock_guard lock(mu_);
+    written.swap(written_);
+  }
+  auto latch = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+  auto left = std::make_shared<size_t>(written.size());
+  for (const auto& [node_id, chunk] : written) {
+    pipeline_.pool().node(pipeline_.pool().IndexOf(node_id)).Delete(chunk, [latch, left](absl::StatusOr<bool>) {
+      std::lock_guard lock(latch->first);
+      if (--*left == 0) latch->second.notify_all();
+    });
+  }
+  std::unique_lock lock(latch->first);
+  latch->second.wait(lock, [&] { return *left == 0; });
+}
+
+absl::StatusOr<ObjectManifest> ObjectWriter::Finish() {
+  if (finished_) return absl::FailedPreconditionError("object already finished");
+  {
+    std::lock_guard lock(mu_);
+    if (error_.ok()) {
+      manifest_.size = bytes_;
+    }
+  }
+  Dispatch(/*last=*/true);
+  WaitIdle();
+  finished_ = true;
+  absl::Status error;
+  {
+    std::lock_guard lock(mu_);
+    error = error_;
+  }
+  if (!error.ok()) {
+    DeleteWritten();
+    return error;
+  }
+  return manifest_;
+}
+
+void ObjectWriter::Abort() {
+  Fail(absl::CancelledError("write aborted"));
+  WaitIdle();
+  finished_ = true;
+  DeleteWritten();
+}
+
+void ObjectWriter::Fail(absl::Status status) {
+  {
+    std::lock_guard lock(mu_);
+    if (error_.ok()) error_ = std::move(status);
+  }
+  cv_.notify_all();
+}
+
+}  // namespace mosaic::client

@@ -1,0 +1,117 @@
+#include "client/pipeline/pipeline.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "client/pipeline/object_reader.h"
+#include "client/pipeline/object_writer.h"
+#include "common/status.h"
+
+namespace mosaic::client {
+
+std::string ChunkIdString(const ChunkId& id) {
+  return std::string(reinterpret_cast<const char*>(id.data()), id.size());
+}
+
+int ManifestLossesSurvived(const ObjectManifest& manifest, const NodePool& pool) {
+  int worst = manifest.m;
+  for (const StripePlacement& stripe : manifest.stripes) {
+    std::vector<std::string> providers;
+    for (const std::string& node : stripe.nodes) {
+      int i = pool.IndexOf(node);
+      providers.push_back(i < 0 ? "?" + node : pool.node(i).endpoint().spec.provider);
+    }
+    worst = std::min(worst, ProviderLossesSurvived(providers, manifest.k));
+  }
+  return worst;
+}
+
+Pipeline::Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options)
+    : ring_(ring),
+      pool_(pool),
+      options_(options),
+      placer_(pool.Specs()),
+      workers_(options.worker_threads) {}
+
+Pipeline::~Pipeline() = default;
+
+bool Pipeline::Usable(int node) const {
+  return pool_.node(node).health() != NodeHealth::kDown;
+}
+
+absl::StatusOr<std::unique_ptr<ObjectWriter>> Pipeline::NewWriter() {
+  return NewWriter(options_.k, options_.m);
+}
+
+absl::StatusOr<std::unique_ptr<ObjectWriter>> Pipeline::NewWriter(int k, int m) {
+  ObjectManifest manifest;
+  manifest.k = k;
+  manifest.m = m;
+  manifest.stripe_bytes = options_.stripe_bytes;
+  manifest.algorithm = options_.algorithm;
+  manifest.object_id = NewObjectId();
+  SecretBytes data_key = NewDataKey();
+  manifest.wrapped_key = ring_.WrapDataKey(data_key, manifest.object_id);
+  ShardCodecOptions codec_options{k, m, options_.stripe_bytes, options_.algorithm};
+  ASSIGN_OR_RETURN(std::unique_ptr<ShardCodec> codec,
+                   ShardCodec::Create(codec_options, ring_, data_key, manifest.object_id));
+  return std::unique_ptr<ObjectWriter>(
+      new ObjectWriter(*this, std::move(codec), std::move(manifest)));
+}
+
+absl::StatusOr<std::unique_ptr<ObjectReader>> Pipeline::NewReader(const ObjectManifest& manifest,
+                                                                   uint64_t offset,
+                                                                   uint64_t length) {
+  ASSIGN_OR_RETURN(SecretBytes data_key,
+                   ring_.UnwrapDataKey(AsBytes(manifest.wrapped_key), manifest.object_id));
+  ShardCodecOptions codec_options{manifest.k, manifest.m, manifest.stripe_bytes,
+                                  manifest.algorithm};
+  ASSIGN_OR_RETURN(std::unique_ptr<ShardCodec> codec,
+                   ShardCodec::Create(codec_options, ring_, data_key, manifest.object_id));
+  ASSIGN_OR_RETURN(StripeLayout layout,
+                   StripeLayout::Create(manifest.size, manifest.stripe_bytes, manifest.k));
+  if (layout.StripeCount() != manifest.stripes.size()) {
+    return absl::DataLossError("manifest names " + std::to_string(manifest.stripes.size()) +
+                               " stripes for an object of " + std::to_string(manifest.size) +
+                               " bytes");
+  }
+  ASSIGN_OR_RETURN(StripeLayout::Range range, layout.MapByteRange(offset, length));
+  return std::unique_ptr<ObjectReader>(
+      new ObjectReader(*this, manifest, std::move(codec), layout, range));
+}
+
+std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
+  struct Latch {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left = 0;
+    std::vector<BadShard> faults;
+  };
+  auto latch = std::make_shared<Latch>();
+  std::vector<std::tuple<uint64_t, int, std::string, int>> shards;  // stripe, shard, node, index
+  for (uint64_t s = 0; s < manifest.stripes.size(); ++s) {
+    for (int i = 0; i < static_cast<int>(manifest.stripes[s].nodes.size()); ++i) {
+      const std::string& node = manifest.stripes[s].nodes[i];
+      shards.emplace_back(s, i, node, pool_.IndexOf(node));
+    }
+  }
+  latch->left = shards.size();
+  for (auto& [stripe, shard, node, index] : shards) {
+    ChunkId id = ring_.ComputeChunkId(manifest.object_id, stripe, shard);
+    auto done = [latch, stripe = stripe, shard = shard, node = node](absl::StatusOr<bool> r) {
+      std::lock_guard lock(latch->mu);
+      if (!r.ok()) latch->faults.push_back({stripe, shard, node, r.status()});
+      if (--latch->left == 0) latch->cv.notify_all();
+    };
+    if (index < 0) {
+      done(absl::NotFoundError("node " + node + " is not in the node list"));
+    } else {
+      pool_.node(index).Delete(ChunkIdString(id), std::move(done));
+    }
+  }
+  std::unique_lock lock(latch->mu);
+  latch->cv.wait(lock, [&] { return latch->left == 0; });
+  return latch->faults;
+}
+
+}  // namespace mosaic::client

@@ -1,0 +1,115 @@
+#pragma once
+// The object pipeline: objects written once as encrypted, erasure-coded stripes spread over
+// providers' nodes, and read back fast when some providers are slow, down or lying.
+// docs/architecture.md ("The object pipeline") gives the write and read paths, their
+// ordering and failure rules.
+//
+// A Pipeline is shared by every writer and reader of a gateway. It borrows the KeyRing and
+// NodePool (both must outlive it) and owns a worker pool that seals, encodes, decodes and
+// waits on shard fetches. All methods are thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/crypto/key_ring.h"
+#include "client/crypto/shard_sealer.h"
+#include "client/placement/placement.h"
+#include "client/rpc/node_pool.h"
+#include "common/bytes.h"
+#include "common/thread_pool.h"
+
+namespace mosaic::client {
+
+// Where the shards of one stripe are: node ids indexed by shard (k data, then m parity).
+struct StripePlacement {
+  std::vector<std::string> nodes;
+};
+
+// Everything needed to read, repair or delete an object, to be stored in metadata.
+struct ObjectManifest {
+  uint64_t size = 0;
+  uint64_t stripe_bytes = 0;
+  int k = 0;
+  int m = 0;
+  SealAlgorithm algorithm = SealAlgorithm::kAes256Gcm;
+  std::string wrapped_key;  // the data key, wrapped under the master key
+  ObjectId object_id{};
+  std::vector<StripePlacement> stripes;
+};
+
+// How many whole providers the object survives losing, in the worst case over its stripes
+// (-1 if some stripe is already unreadable). `provider_of` maps node ids to providers.
+int ManifestLossesSurvived(const ObjectManifest& manifest, const NodePool& pool);
+
+struct PipelineOptions {
+  int k = 4;
+  int m = 2;
+  uint64_t stripe_bytes = uint64_t{4} << 20;
+  SealAlgorithm algorithm = PreferredSealAlgorithm();
+  // Bytes one writer or reader may hold in flight (plaintext, sealed shards and the copies
+  // in requests); the number of stripes in flight follows from it, at least one.
+  uint64_t budget_bytes = uint64_t{64} << 20;
+  // A shard is hedged (a parity shard asked instead) when it is slower than
+  // hedge_margin × the median latency of the shards already in, plus hedge_delay.
+  double hedge_margin = 2.0;
+  std::chrono::milliseconds hedge_delay{30};
+  // A stripe that cannot be read within this time fails with UNAVAILABLE.
+  std::chrono::milliseconds stripe_timeout{30000};
+  int worker_threads = 8;
+};
+
+// A shard that failed or was corrupt, with the node that served it.
+struct BadShard {
+  uint64_t stripe = 0;
+  int shard_index = 0;
+  std::string node_id;
+  absl::Status status;
+};
+
+class ObjectWriter;
+class ObjectReader;
+
+class Pipeline {
+ public:
+  Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options);
+  ~Pipeline();
+
+  // A writer for a new object with the pipeline's profile, or with k, m given (per bucket).
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<ObjectWriter>> NewWriter();
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<ObjectWriter>> NewWriter(int k, int m);
+
+  // A reader of [offset, offset + length) of the object (length clamped to its end).
+  // OUT_OF_RANGE if offset > size; DATA_LOSS / FAILED_PRECONDITION if the data key cannot be
+  // unwrapped with this master key.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<ObjectReader>> NewReader(
+      const ObjectManifest& manifest, uint64_t offset, uint64_t length);
+
+  // Deletes every shard of the object. Returns the shards that could not be deleted
+  // (node down, …) so that the caller can queue them for retry; a shard already missing is
+  // not a failure. Blocks until every node answered or timed out.
+  std::vector<BadShard> Delete(const ObjectManifest& manifest);
+
+  const KeyRing& ring() const { return ring_; }
+  NodePool& pool() { return pool_; }
+  const Placer& placer() const { return placer_; }
+  const PipelineOptions& options() const { return options_; }
+  ThreadPool& workers() { return workers_; }
+  // Index in pool() of each placer node (the same order: every pool node is a placer node).
+  bool Usable(int node) const;
+
+ private:
+  const KeyRing& ring_;
+  NodePool& pool_;
+  PipelineOptions options_;
+  Placer placer_;
+  ThreadPool workers_;
+};
+
+// Chunk id as the node sees it: the 32 raw bytes.
+std::string ChunkIdString(const ChunkId& id);
+
+}  // namespace mosaic::client
