@@ -82,28 +82,34 @@ std::vector<int> Placer::Place(std::string_view key, int n,
 int Placer::NextCandidate(std::string_view key, const std::vector<int>& placement, int slot,
                           const std::vector<int>& tried,
                           const std::function<bool(int)>& usable) const {
-  auto taken = [&](int node) {
-    return std::find(placement.begin(), placement.end(), node) != placement.end() ||
-           std::find(tried.begin(), tried.end(), node) != tried.end();
+  auto in = [](const std::vector<int>& v, int node) {
+    return std::find(v.begin(), v.end(), node) != v.end();
   };
   std::map<std::string, int> shards_on;  // provider -> shards of this stripe, except `slot`
   for (int s = 0; s < static_cast<int>(placement.size()); ++s) {
     if (s != slot && placement[s] >= 0) shards_on[nodes_[placement[s]].provider]++;
   }
-  int best = -1, best_load = 0;
-  for (const Ranked& r : Rank(key, usable)) {
-    int load = shards_on.contains(r.provider) ? shards_on[r.provider] : 0;
-    for (int node : r.nodes) {
-      if (taken(node)) continue;
-      if (best < 0 || load < best_load) {
-        best = node;
-        best_load = load;
+  // First a node holding no shard of the stripe, on the least loaded provider (rank breaks
+  // ties); failing that, a node that already holds one (two shards on one node still beat
+  // no write at all).
+  std::vector<Ranked> ranked = Rank(key, usable);
+  for (bool allow_shared_node : {false, true}) {
+    int best = -1, best_load = 0;
+    for (const Ranked& r : ranked) {
+      int load = shards_on.contains(r.provider) ? shards_on[r.provider] : 0;
+      for (int node : r.nodes) {
+        if (in(tried, node)) continue;
+        if (in(placement, node) && !allow_shared_node) continue;
+        if (best < 0 || load < best_load) {
+          best = node;
+          best_load = load;
+        }
+        break;  // the provider's best candidate stands for it
       }
-      break;  // the provider's best untaken node stands for it
     }
-    if (best >= 0 && best_load == 0) break;
+    if (best >= 0) return best;
   }
-  return best;
+  return -1;
 }
 
 int ProviderLossesSurvived(const std::vector<std::string>& shard_providers, int k) {

@@ -40,9 +40,9 @@ class Placer {
   std::vector<int> Place(std::string_view key, int n,
                          const std::function<bool(int)>& usable) const;
 
-  // A replacement for shard `slot` of `placement` (whose node failed): the best-ranked
-  // usable node not already in `placement` and not in `tried`, preferring a provider that
-  // holds none of the stripe's shards, then the one holding fewest. -1 if none is left.
+  // A replacement for shard `slot` of `placement` (whose node failed): a usable node not in
+  // `tried`, on the provider holding fewest of the stripe's other shards (rank breaks ties),
+  // preferring nodes that hold no shard of the stripe yet. -1 if none is left.
   int NextCandidate(std::string_view key, const std::vector<int>& placement, int slot,
                     const std::vector<int>& tried,
                     const std::function<bool(int)>& usable) const;

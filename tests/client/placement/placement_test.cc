@@ -129,11 +129,16 @@ TEST(PlacementTest, NextCandidatePrefersAnUnusedProvider) {
   }
 }
 
-TEST(PlacementTest, NextCandidateRunsOut) {
+TEST(PlacementTest, NextCandidateSharesANodeRatherThanFail) {
   Placer placer(Nodes(3, 1));
   auto placement = placer.Place("k", 3, All());
   std::vector<int> tried{placement[0]};
+  int next = placer.NextCandidate("k", placement, 0, tried, All());
+  ASSERT_GE(next, 0);
+  EXPECT_NE(next, placement[0]);
+  tried = {0, 1, 2};
   EXPECT_EQ(placer.NextCandidate("k", placement, 0, tried, All()), -1);
+  EXPECT_EQ(placer.NextCandidate("k", placement, 0, {placement[0]}, [](int) { return false; }), -1);
 }
 
 TEST(PlacementTest, LossesSurvived) {
