@@ -845,6 +845,80 @@ TEST_F(NodeTest, FullDiskIsResourceExhaustedAndKeepsStoredChunks) {
   node_.reset();  // stop the node before the tmpfs goes away
 }
 
+// Fills the filesystem holding `path` by writing a file there until ENOSPC. Returns the
+// bytes written.
+uint64_t FillDisk(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return 0;
+  const std::string block(kMiB, 'f');
+  uint64_t written = 0;
+  for (size_t step : {kMiB, 4 * kKiB, size_t{512}}) {
+    for (int i = 0; i < 100'000; ++i) {
+      ssize_t n = write(fd, block.data(), step);
+      if (n <= 0) break;
+      written += uint64_t(n);
+    }
+  }
+  fsync(fd);
+  close(fd);
+  return written;
+}
+
+TEST_F(NodeTest, DiskFilledByAnotherProcessNeitherCrashesTheNodeNorLosesChunks) {
+  if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs as the data folder needs root";
+  TmpfsMount disk("128m");
+  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  NodeOptions options;
+  options.data_dir = disk.dir() + "/data";
+  options.reserved_free = "1MiB";
+  options.segment_size = "4MiB";
+  ASSERT_NO_FATAL_FAILURE(StartNode(options));
+  ChunkClient client = node_->Client();
+  std::vector<ChunkSpec> chunks;
+  for (int i = 0; i < 10; ++i) {
+    chunks.push_back({"before-" + std::to_string(i), uint64_t(i), 500 * kKiB});
+    ASSERT_GRPC_OK(client.Put(chunks.back().id, chunks.back().Data()));
+  }
+
+  // Someone else takes every free byte: puts are refused, reads still work, and whatever a
+  // delete answers, the node stays up.
+  const std::string filler = disk.dir() + "/filler";
+  ASSERT_GT(FillDisk(filler), 0u);
+  EXPECT_GRPC_CODE(client.Put("while-full", RandomBytes(1, 100'000)), RESOURCE_EXHAUSTED);
+  EXPECT_GRPC_CODE(client.Put("while-full-tiny", "x"), RESOURCE_EXHAUSTED);
+  Reply<v1::DeleteChunkResponse> del = client.Delete(chunks[0].id);
+  ASSERT_TRUE(node_->Running()) << "a delete on a full disk crashed the node";
+  EXPECT_TRUE(del.ok() || del.code() == grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << Describe(del.status);
+  if (del.ok()) chunks.erase(chunks.begin());
+  for (const ChunkSpec& c : chunks) EXPECT_EQ(CheckReadsBack(client, c), std::nullopt);
+  Reply<std::vector<v1::ChunkInfo>> listed = client.ListAll(100);
+  EXPECT_GRPC_OK(listed);
+  ASSERT_TRUE(node_->Running());
+
+  // Once the space is back, the node takes puts and deletes again without a restart.
+  ASSERT_EQ(unlink(filler.c_str()), 0);
+  const ChunkSpec after{"after-full", 4243, 500 * kKiB};
+  Reply<v1::PutChunkResponse> put;
+  EXPECT_TRUE(PollUntil(seconds(30),
+                        [&] {
+                          put = client.Put(after.id, after.Data());
+                          return put.ok();
+                        }))
+      << "puts still fail once the disk has room again: " << Describe(put.status);
+  if (put.ok()) chunks.push_back(after);
+  Reply<v1::DeleteChunkResponse> del_again = client.Delete(chunks[0].id);
+  EXPECT_GRPC_OK(del_again);
+  if (del_again.ok()) chunks.erase(chunks.begin());
+  for (const ChunkSpec& c : chunks) EXPECT_EQ(CheckReadsBack(client, c), std::nullopt);
+
+  ASSERT_NO_FATAL_FAILURE(StopNode());
+  ASSERT_NO_FATAL_FAILURE(RestartNode());
+  client = node_->Client();
+  for (const ChunkSpec& c : chunks) EXPECT_EQ(CheckReadsBack(client, c), std::nullopt);
+  node_.reset();  // stop the node before the tmpfs goes away
+}
+
 // Metric lines "name{labels} value" whose name starts with `prefix`.
 std::vector<std::pair<std::string, double>> MetricLines(const std::string& text,
                                                         const std::string& prefix) {
