@@ -187,6 +187,34 @@ class LoadWriters {
   std::vector<std::thread> threads_;
 };
 
+// A tmpfs of a fixed size mounted on a fresh folder, unmounted and removed on destruction.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(const std::string& size) {
+    char pattern[] = "/var/tmp/mosaic-tmpfs-XXXXXX";
+    if (mkdtemp(pattern) == nullptr) return;
+    dir_ = pattern;
+    std::string options = "size=" + size + ",mode=0755";
+    if (mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~TmpfsMount() {
+    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
+    if (!dir_.empty()) rmdir(dir_.c_str());
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_ = "mkdtemp failed";
+};
+
 class NodeTest : public ::testing::Test {
  protected:
   void StartNode(NodeOptions options = {}) {
@@ -205,12 +233,27 @@ class NodeTest : public ::testing::Test {
     absl::Status restarted = node_->Restart();
     ASSERT_TRUE(restarted.ok()) << restarted;
   }
+  // Starts a node whose data folder is on a fresh 128 MiB tmpfs (room for the index's
+  // headroom, RocksDB's preallocated log and a dozen segments), with 1 MiB reserved free
+  // space and 4 MiB segments (four 1000 KiB chunks each, so deletes leave sparse segments).
+  // Skips the test when not root or when no tmpfs can be mounted.
+  void StartNodeOnSmallDisk() {
+    if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs as the data folder needs root";
+    disk_ = std::make_unique<TmpfsMount>("128m");
+    if (!disk_->mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk_->error();
+    NodeOptions options;
+    options.data_dir = disk_->dir() + "/data";
+    options.reserved_free = "1MiB";
+    options.segment_size = "4MiB";
+    StartNode(options);
+  }
   void TearDown() override {
     if (node_ != nullptr && HasFailure()) {
       std::cerr << "---- node log " << node_->log_path() << " (tail) ----\n"
                 << node_->ReadLog(16384) << "\n---- end of node log ----\n";
     }
     node_.reset();
+    disk_.reset();  // after the node has stopped
   }
 
   // Every acked chunk reads back byte-identical; every unacked one is NOT_FOUND or
@@ -238,6 +281,7 @@ class NodeTest : public ::testing::Test {
     }
   }
 
+  std::unique_ptr<TmpfsMount> disk_;
   std::unique_ptr<NodeProcess> node_;
 };
 
@@ -757,44 +801,9 @@ TEST_F(NodeTest, CompactionReclaimsDeletedSpaceAndSurvivesRestart) {
   EXPECT_EQ(CheckReadsBack(client, {"after", 99, kMiB}), std::nullopt);
 }
 
-// A tmpfs of a fixed size mounted on a fresh folder, unmounted and removed on destruction.
-class TmpfsMount {
- public:
-  explicit TmpfsMount(const std::string& size) {
-    char pattern[] = "/var/tmp/mosaic-tmpfs-XXXXXX";
-    if (mkdtemp(pattern) == nullptr) return;
-    dir_ = pattern;
-    std::string options = "size=" + size + ",mode=0755";
-    if (mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~TmpfsMount() {
-    if (mounted_) umount2(dir_.c_str(), MNT_DETACH);
-    if (!dir_.empty()) rmdir(dir_.c_str());
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string error_ = "mkdtemp failed";
-};
-
 TEST_F(NodeTest, FullDiskIsResourceExhaustedAndKeepsStoredChunks) {
-  if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs as the data folder needs root";
-  // Room for the index's headroom and RocksDB's preallocated log, and for a dozen segments.
-  TmpfsMount disk("128m");
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
-  NodeOptions options;
-  options.data_dir = disk.dir() + "/data";
-  options.reserved_free = "1MiB";
-  options.segment_size = "4MiB";  // four chunks a segment, so deletes leave sparse segments
-  ASSERT_NO_FATAL_FAILURE(StartNode(options));
+  ASSERT_NO_FATAL_FAILURE(StartNodeOnSmallDisk());
+  if (IsSkipped()) return;
   ChunkClient client = node_->Client();
 
   std::vector<ChunkSpec> acked;
@@ -842,7 +851,6 @@ TEST_F(NodeTest, FullDiskIsResourceExhaustedAndKeepsStoredChunks) {
   ASSERT_NO_FATAL_FAILURE(RestartNode());
   client = node_->Client();
   for (const ChunkSpec& c : kept) EXPECT_EQ(CheckReadsBack(client, c), std::nullopt);
-  node_.reset();  // stop the node before the tmpfs goes away
 }
 
 // Fills the filesystem holding `path` by writing a file there until ENOSPC. Returns the
@@ -865,14 +873,8 @@ uint64_t FillDisk(const std::string& path) {
 }
 
 TEST_F(NodeTest, DiskFilledByAnotherProcessNeitherCrashesTheNodeNorLosesChunks) {
-  if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs as the data folder needs root";
-  TmpfsMount disk("128m");
-  if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
-  NodeOptions options;
-  options.data_dir = disk.dir() + "/data";
-  options.reserved_free = "1MiB";
-  options.segment_size = "4MiB";
-  ASSERT_NO_FATAL_FAILURE(StartNode(options));
+  ASSERT_NO_FATAL_FAILURE(StartNodeOnSmallDisk());
+  if (IsSkipped()) return;
   ChunkClient client = node_->Client();
   std::vector<ChunkSpec> chunks;
   for (int i = 0; i < 10; ++i) {
@@ -882,7 +884,7 @@ TEST_F(NodeTest, DiskFilledByAnotherProcessNeitherCrashesTheNodeNorLosesChunks) 
 
   // Someone else takes every free byte: puts are refused, reads still work, and whatever a
   // delete answers, the node stays up.
-  const std::string filler = disk.dir() + "/filler";
+  const std::string filler = disk_->dir() + "/filler";
   ASSERT_GT(FillDisk(filler), 0u);
   EXPECT_GRPC_CODE(client.Put("while-full", RandomBytes(1, 100'000)), RESOURCE_EXHAUSTED);
   EXPECT_GRPC_CODE(client.Put("while-full-tiny", "x"), RESOURCE_EXHAUSTED);
@@ -916,7 +918,6 @@ TEST_F(NodeTest, DiskFilledByAnotherProcessNeitherCrashesTheNodeNorLosesChunks) 
   ASSERT_NO_FATAL_FAILURE(RestartNode());
   client = node_->Client();
   for (const ChunkSpec& c : chunks) EXPECT_EQ(CheckReadsBack(client, c), std::nullopt);
-  node_.reset();  // stop the node before the tmpfs goes away
 }
 
 // Metric lines "name{labels} value" whose name starts with `prefix`.
