@@ -39,6 +39,7 @@ ShardCodec::Workspace::Workspace(int n, size_t slot_bytes)
 
 ByteSpan ShardCodec::Workspace::Slot(int shard_index, size_t bytes) {
   CHECK(bytes <= slot_bytes_);
+  CHECK((size_t(shard_index) + 1) * slot_bytes_ <= buffer_.size());
   return {buffer_.data() + size_t(shard_index) * slot_bytes_, bytes};
 }
 

@@ -44,7 +44,7 @@ struct ShardFault {
 
 // The outcome of reading a stripe. `faults` is filled whatever `status` is, so the caller can
 // blame and repair the shards it names even when the stripe could not be read.
-struct StripeReadResult {
+struct [[nodiscard]] StripeReadResult {
   // OK; UNAVAILABLE if fewer than k shards verified; INVALID_ARGUMENT for bad arguments.
   absl::Status status;
   std::vector<ShardFault> faults;
@@ -53,8 +53,10 @@ struct StripeReadResult {
 
 class ShardCodec {
  public:
-  // Scratch memory for reading and repairing stripes: n shard buffers of the largest shard.
-  // Reused across calls by one thread at a time.
+  // Scratch memory for reading and repairing stripes: n shard buffers of the largest shard
+  // (about 1.5 stripes for 4+2). Allocating one is not free: keep one per worker thread and
+  // reuse it across calls, one call at a time. Use it only with the codec that made it, or
+  // one with the same k, m and stripe size (CHECKed).
   class Workspace {
    public:
     ByteSpan Slot(int shard_index, size_t bytes);
