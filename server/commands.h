@@ -10,5 +10,6 @@ namespace mosaic {
 void AddNodeCommand(CLI::App& app);
 void AddKeygenCommand(CLI::App& app);
 void AddDevCommand(CLI::App& app);
+void AddGatewayCommand(CLI::App& app);  // also `mosaic key`
 
 }  // namespace mosaic

@@ -1,6 +1,8 @@
-// `mosaic dev`: a complete local system in one folder, each part a separate process.
-// Until the gateway exists it starts storage nodes under named fake providers; it writes
-// DIR/dev.json (every process, for scripts and fault drills) and DIR/dev.env.
+// `mosaic dev`: a complete local system in one folder, each part a separate process: storage
+// nodes under named fake providers and an S3 gateway on 127.0.0.1. The first run creates a
+// master key and an access key; later runs on the same folder keep data and credentials.
+// Writes DIR/dev.env (AWS_* variables) and DIR/dev.json (every process, for scripts and
+// fault drills).
 
 #include <signal.h>
 #include <sys/random.h>
@@ -18,7 +20,9 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "client/crypto/key_file.h"
 #include "common/sha256.h"
+#include "server/gateway/admin.h"
 #include "server/commands.h"
 
 namespace mosaic {
@@ -27,6 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct DevNode {
+  std::string role = "node";
   std::string id;
   std::string provider;
   std::string dir;
@@ -62,25 +67,27 @@ void WriteNodeConfig(const DevNode& n, const std::string& token_hash) {
       << "[[tenant]]\nname = \"dev\"\ntoken_sha256 = \"" << token_hash << "\"\n";
 }
 
-pid_t Spawn(const std::string& config, const std::string& log) {
+pid_t Spawn(const char* role, const std::string& config, const std::string& log) {
   pid_t pid = fork();
   if (pid == 0) {
     std::FILE* f = std::freopen(log.c_str(), "a", stderr);
     (void)f;
-    execl("/proc/self/exe", "mosaic", "node", "--config", config.c_str(),
+    execl("/proc/self/exe", "mosaic", role, "--config", config.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
   return pid;
 }
 
-// Polls for the node's address files; false if it died or took over 30 s.
+// Polls for the process's address files; false if it died or took over 30 s.
 bool WaitReady(DevNode& n) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string main = n.role == "node" ? "/grpc.addr" : "/s3.addr";
+  std::string side = n.role == "node" ? "/metrics.addr" : "/admin.addr";
   while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(n.dir + "/grpc.addr") && fs::exists(n.dir + "/metrics.addr")) {
-      n.grpc_addr = Slurp(n.dir + "/grpc.addr");
-      n.metrics_addr = Slurp(n.dir + "/metrics.addr");
+    if (fs::exists(n.dir + main) && fs::exists(n.dir + side)) {
+      n.grpc_addr = Slurp(n.dir + main);
+      n.metrics_addr = Slurp(n.dir + side);
       return true;
     }
     int status;
@@ -90,42 +97,110 @@ bool WaitReady(DevNode& n) {
   return false;
 }
 
-void WriteDescription(const std::string& dir, const std::vector<DevNode>& nodes,
-                      const std::string& token) {
+struct Credentials {
+  std::string id;
+  std::string secret;
+};
+
+void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& nodes,
+                        const std::string& token, int port) {
+  std::ofstream out(dir + "/gateway/gateway.toml", std::ios::trunc);
+  out << "listen = \"127.0.0.1:" << port << "\"\n"
+      << "admin_listen = \"127.0.0.1:0\"\n"
+      << "data_dir = \"" << dir << "/gateway\"\n"
+      << "key_file = \"" << dir << "/master.key\"\n"
+      << "region = \"us-east-1\"\n"
+      << "[erasure]\nk = 4\nm = 2\n";
+  for (const DevNode& n : nodes) {
+    out << "[[node]]\nid = \"" << n.id << "\"\nprovider = \"" << n.provider << "\"\n"
+        << "address = \"" << n.grpc_addr << "\"\ntoken = \"" << token << "\"\n"
+        << "plaintext = true\n";
+  }
+}
+
+// The access key of the dev system: read from DIR/credentials, or created through the
+// gateway's admin API on the first run.
+Credentials DevCredentials(const std::string& dir, const DevNode& gateway) {
+  std::string path = dir + "/credentials";
+  std::ifstream in(path);
+  Credentials c;
+  if (in && std::getline(in, c.id) && std::getline(in, c.secret) && !c.secret.empty()) return c;
+  auto body = gateway::AdminRequest(gateway.metrics_addr, Slurp(gateway.dir + "/admin.token"),
+                                    "POST", "/admin/v1/keys?name=dev&grant=%2A%3Aowner");
+  if (!body.ok()) {
+    std::fprintf(stderr, "mosaic dev: cannot create an access key: %s\n",
+                 body.status().ToString().c_str());
+    throw CLI::RuntimeError(1);
+  }
+  auto field = [&](const std::string& name) {
+    size_t at = body->find("\"" + name + "\": \"");
+    if (at == std::string::npos) return std::string();
+    at += name.size() + 5;
+    return body->substr(at, body->find('"', at) - at);
+  };
+  c = {field("id"), field("secret")};
+  std::ofstream(path, std::ios::trunc) << c.id << "\n" << c.secret << "\n";
+  chmod(path.c_str(), 0600);
+  return c;
+}
+
+void WriteDescription(const std::string& dir, const std::vector<DevNode>& procs,
+                      const Credentials& creds, const std::string& endpoint) {
   std::ofstream json(dir + "/dev.json", std::ios::trunc);
-  json << "{\n  \"tenant\": \"dev\",\n  \"token\": \"" << token << "\",\n  \"nodes\": [\n";
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const DevNode& n = nodes[i];
-    json << "    {\"id\": \"" << n.id << "\", \"provider\": \"" << n.provider
-         << "\", \"pid\": " << n.pid << ", \"address\": \"" << n.grpc_addr
-         << "\", \"metrics\": \"" << n.metrics_addr << "\", \"dir\": \"" << n.dir
-         << "\", \"config\": \"" << n.dir << "/node.toml\"}" << (i + 1 < nodes.size() ? "," : "")
+  json << "{\n  \"endpoint\": \"" << endpoint << "\",\n  \"region\": \"us-east-1\",\n"
+       << "  \"processes\": [\n";
+  for (size_t i = 0; i < procs.size(); ++i) {
+    const DevNode& n = procs[i];
+    bool node = n.role == "node";
+    json << "    {\"role\": \"" << n.role << "\", \"id\": \"" << n.id << "\", \"provider\": \""
+         << n.provider << "\", \"pid\": " << n.pid << ", \"address\": \"" << n.grpc_addr
+         << "\", \"" << (node ? "metrics" : "admin") << "\": \"" << n.metrics_addr
+         << "\", \"dir\": \"" << n.dir << "\", \"config\": \"" << n.dir
+         << (node ? "/node.toml" : "/gateway.toml") << "\"}" << (i + 1 < procs.size() ? "," : "")
          << "\n";
   }
   json << "  ]\n}\n";
   std::ofstream env(dir + "/dev.env", std::ios::trunc);
-  env << "MOSAIC_DEV_TOKEN=" << token << "\n";
-  for (const DevNode& n : nodes) env << "# " << n.id << " (" << n.provider << ") " << n.grpc_addr << "\n";
+  env << "AWS_ENDPOINT_URL=" << endpoint << "\nAWS_ACCESS_KEY_ID=" << creds.id
+      << "\nAWS_SECRET_ACCESS_KEY=" << creds.secret << "\nAWS_DEFAULT_REGION=us-east-1\n";
   chmod((dir + "/dev.env").c_str(), 0600);
 }
 
-void StopAll(const std::vector<DevNode>& nodes) {
-  for (const DevNode& n : nodes) {
-    if (n.pid > 0) kill(n.pid, SIGTERM);
+// Stops the gateway first (it finishes its requests), then the nodes.
+void StopAll(const std::vector<DevNode>& procs) {
+  for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
+    if (it->pid <= 0) continue;
+    kill(it->pid, SIGTERM);
+    if (it->role == "gateway") waitpid(it->pid, nullptr, 0);
   }
-  for (const DevNode& n : nodes) {
-    if (n.pid > 0) waitpid(n.pid, nullptr, 0);
+  for (const DevNode& n : procs) {
+    if (n.pid > 0 && n.role == "node") waitpid(n.pid, nullptr, 0);
   }
 }
 
-void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider) {
+void StartOrFail(std::vector<DevNode>& procs, DevNode& n) {
+  if (!WaitReady(n)) {
+    std::fprintf(stderr, "mosaic dev: %s did not start; see its log in %s\n", n.id.c_str(),
+                 n.dir.c_str());
+    StopAll(procs);
+    throw CLI::RuntimeError(1);
+  }
+}
+
+void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, int port) {
   std::string dir = fs::absolute(dir_arg).string();
-  fs::create_directories(dir);
+  fs::create_directories(dir + "/gateway");
   std::string token_path = dir + "/.token";
   std::string token = fs::exists(token_path) ? Slurp(token_path) : RandomHex(32);
   {
     std::ofstream(token_path, std::ios::trunc) << token << "\n";
     chmod(token_path.c_str(), 0600);
+  }
+  if (!fs::exists(dir + "/master.key")) {
+    if (auto k = client::WriteNewKeyFile(dir + "/master.key"); !k.ok()) {
+      std::fprintf(stderr, "mosaic dev: %s\n", k.status().ToString().c_str());
+      throw CLI::RuntimeError(1);
+    }
   }
   sigset_t set;
   sigemptyset(&set);
@@ -133,7 +208,7 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  std::vector<DevNode> nodes;
+  std::vector<DevNode> procs;
   for (int p = 0; p < providers; ++p) {
     for (int k = 0; k < nodes_per_provider; ++k) {
       DevNode n;
@@ -142,33 +217,37 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider) {
       n.dir = dir + "/" + n.id;
       fs::create_directories(n.dir);
       WriteNodeConfig(n, Sha256Hex(AsBytes(token)));
-      n.pid = Spawn(n.dir + "/node.toml", n.dir + "/node.log");
-      nodes.push_back(n);
+      n.pid = Spawn("node", n.dir + "/node.toml", n.dir + "/node.log");
+      procs.push_back(n);
     }
   }
-  for (DevNode& n : nodes) {
-    if (!WaitReady(n)) {
-      std::fprintf(stderr, "mosaic dev: node %s did not start; see %s/node.log\n", n.id.c_str(),
-                   n.dir.c_str());
-      StopAll(nodes);
-      throw CLI::RuntimeError(1);
-    }
-  }
-  WriteDescription(dir, nodes, token);
-  std::printf("mosaic dev: %zu nodes at %d providers are up (plaintext, loopback)\n",
-              nodes.size(), providers);
-  for (const DevNode& n : nodes) {
-    std::printf("  %-14s %-12s grpc %s  metrics http://%s/metrics\n", n.id.c_str(),
-                n.provider.c_str(), n.grpc_addr.c_str(), n.metrics_addr.c_str());
-  }
-  std::printf("tenant \"dev\", token in %s/dev.env; processes in %s/dev.json\n"
-              "Ctrl-C stops everything.\n",
-              dir.c_str(), dir.c_str());
+  for (DevNode& n : procs) StartOrFail(procs, n);
+  DevNode gw;
+  gw.role = "gateway";
+  gw.id = "gateway";
+  gw.dir = dir + "/gateway";
+  WriteGatewayConfig(dir, procs, token, port);
+  gw.pid = Spawn("gateway", gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
+  procs.push_back(gw);
+  StartOrFail(procs, procs.back());
+  Credentials creds = DevCredentials(dir, procs.back());
+  std::string endpoint = "http://" + procs.back().grpc_addr;
+  WriteDescription(dir, procs, creds, endpoint);
+  std::printf("mosaic dev: S3 gateway at %s over %d nodes at %d providers (4+2)\n\n"
+              "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n"
+              "Try it (the same variables are in %s/dev.env):\n"
+              "  set -a; . %s/dev.env; set +a\n"
+              "  aws s3 mb s3://demo\n"
+              "  aws s3 cp README.md s3://demo/\n"
+              "  aws s3 ls s3://demo/\n\n"
+              "Processes are listed in %s/dev.json. Ctrl-C stops everything.\n",
+              endpoint.c_str(), providers * nodes_per_provider, providers, creds.id.c_str(),
+              creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
   std::printf("mosaic dev: stopping\n");
-  StopAll(nodes);
+  StopAll(procs);
 }
 
 }  // namespace
@@ -176,13 +255,16 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider) {
 void AddDevCommand(CLI::App& app) {
   CLI::App* dev = app.add_subcommand("dev", "Start a complete local system in one folder");
   auto dir = std::make_shared<std::string>("dev-data");
-  auto providers = std::make_shared<int>(3);
-  auto per_provider = std::make_shared<int>(2);
+  auto providers = std::make_shared<int>(6);
+  auto per_provider = std::make_shared<int>(1);
+  auto port = std::make_shared<int>(9000);
   dev->add_option("--dir", *dir, "Folder for every process's data")->capture_default_str();
   dev->add_option("--providers", *providers, "Fake providers")->check(CLI::Range(1, 16));
   dev->add_option("--nodes-per-provider", *per_provider, "Nodes per provider")
       ->check(CLI::Range(1, 8));
-  dev->callback([=] { RunDev(*dir, *providers, *per_provider); });
+  dev->add_option("--port", *port, "S3 port on 127.0.0.1 (0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  dev->callback([=] { RunDev(*dir, *providers, *per_provider, *port); });
 }
 
 }  // namespace mosaic

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   mosaic::AddNodeCommand(app);
   mosaic::AddDevCommand(app);
   mosaic::AddKeygenCommand(app);
+  mosaic::AddGatewayCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -92,10 +92,12 @@ std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
   for (uint64_t s = 0; s < manifest.stripes.size(); ++s) {
     for (int i = 0; i < static_cast<int>(manifest.stripes[s].nodes.size()); ++i) {
       const std::string& node = manifest.stripes[s].nodes[i];
+      if (node.empty()) continue;  // already deleted (a retried deletion)
       shards.emplace_back(s, i, node, pool_.IndexOf(node));
     }
   }
   latch->left = shards.size();
+  if (shards.empty()) return {};
   for (auto& [stripe, shard, node, index] : shards) {
     ChunkId id = ring_.ComputeChunkId(manifest.object_id, stripe, shard);
     auto done = [latch, stripe = stripe, shard = shard, node = node](absl::StatusOr<bool> r) {

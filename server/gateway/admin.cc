@@ -1,0 +1,187 @@
+#include "server/gateway/admin.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "client/crypto/secret.h"
+#include "common/metrics_server.h"
+#include "common/sha256.h"
+#include "common/status.h"
+#include "server/gateway/gateway.h"
+#include "server/gateway/s3/router.h"
+
+namespace mosaic::gateway {
+namespace {
+
+const char* RightName(v1::Grant::Right r) {
+  switch (r) {
+    case v1::Grant::READ: return "read";
+    case v1::Grant::WRITE: return "write";
+    case v1::Grant::OWNER: return "owner";
+    default: return "none";
+  }
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string KeysJson(const std::vector<v1::AccessKeyRecord>& keys) {
+  std::string out = "[";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto& k = keys[i];
+    out += (i ? ",\n" : "\n") + std::string("  {\"id\": ") + JsonString(k.id()) +
+           ", \"name\": " + JsonString(k.name()) + ", \"grants\": [";
+    for (int g = 0; g < k.grants_size(); ++g) {
+      out += (g ? ", " : "") + JsonString(k.grants(g).bucket() + ":" + RightName(k.grants(g).right()));
+    }
+    out += "]}";
+  }
+  return out + "\n]\n";
+}
+
+void HandleKeys(Gateway& gateway, Exchange& ex, const S3Request& req) {
+  const std::string& method = ex.request().method;
+  std::string_view path = ex.request().RawPath();
+  if (method == "POST" && path == "/admin/v1/keys") {
+    std::vector<v1::Grant> grants;
+    // Grants arrive as grant=…&grant=…; the router keeps one value per name, so they are
+    // also accepted comma-separated in one parameter.
+    std::string all = req.query.contains("grant") ? req.query.at("grant") : "";
+    std::stringstream split(all);
+    std::string one;
+    while (std::getline(split, one, ',')) {
+      auto g = ParseGrant(one);
+      if (!g.ok()) return (void)ex.Send(400, std::string(g.status().message()) + "\n");
+      grants.push_back(*g);
+    }
+    std::string name = req.query.contains("name") ? req.query.at("name") : "";
+    auto key = gateway.CreateKey(name, grants);
+    if (!key.ok()) return (void)ex.Send(500, key.status().ToString() + "\n");
+    ex.SetHeader("Content-Type", "application/json");
+    return (void)ex.Send(200, "{\"id\": " + JsonString(key->id) +
+                                  ", \"secret\": " + JsonString(key->secret) + "}\n");
+  }
+  if (method == "GET" && path == "/admin/v1/keys") {
+    auto keys = gateway.ListKeys();
+    if (!keys.ok()) return (void)ex.Send(500, keys.status().ToString() + "\n");
+    ex.SetHeader("Content-Type", "application/json");
+    return (void)ex.Send(200, KeysJson(*keys));
+  }
+  if (method == "DELETE" && path.starts_with("/admin/v1/keys/")) {
+    auto deleted = gateway.DeleteKey(std::string(path.substr(15)));
+    if (!deleted.ok()) return (void)ex.Send(500, deleted.status().ToString() + "\n");
+    return (void)ex.Send(*deleted ? 204 : 404, "");
+  }
+  (void)ex.Send(404, "no such admin endpoint\n");
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Grant> ParseGrant(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError("grant \"" + text + "\": expected BUCKET:read|write|owner");
+  }
+  v1::Grant g;
+  g.set_bucket(text.substr(0, colon));
+  std::string right = text.substr(colon + 1);
+  if (right == "read") g.set_right(v1::Grant::READ);
+  else if (right == "write") g.set_right(v1::Grant::WRITE);
+  else if (right == "owner") g.set_right(v1::Grant::OWNER);
+  else return absl::InvalidArgumentError("grant \"" + text + "\": right must be read, write or owner");
+  return g;
+}
+
+void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::string& token,
+                 client::NodePool& pool, Exchange& ex) {
+  std::string_view path = ex.request().RawPath();
+  ex.operation = "Admin";
+  if (ex.request().method == "GET" && path == "/health") return (void)ex.Send(200, "ok\n");
+  if (ex.request().method == "GET" && path == "/metrics") {
+    for (int i = 0; i < pool.size(); ++i) {
+      registry
+          .GetGauge("mosaic_gateway_node_up", "1 when a node is up, 0.5 suspect, 0 down.",
+                    {{"node", pool.node(i).id()}, {"provider", pool.node(i).endpoint().spec.provider}})
+          .Set(pool.node(i).health() == client::NodeHealth::kUp        ? 1
+               : pool.node(i).health() == client::NodeHealth::kSuspect ? 0.5
+                                                                         : 0);
+    }
+    ex.SetHeader("Content-Type", "text/plain; version=0.0.4");
+    return (void)ex.Send(200, registry.RenderText());
+  }
+  std::string auth(ex.request().Header("authorization"));
+  if (!ConstantTimeEquals(Sha256Hex(AsBytes(auth)), Sha256Hex(AsBytes("Bearer " + token)))) {
+    return (void)ex.Send(401, "admin token required\n");
+  }
+  auto req = Route(ex.request(), "");
+  if (!req.ok()) return (void)ex.Send(400, "bad request\n");
+  HandleKeys(gateway, ex, *req);
+}
+
+absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& dir) {
+  std::string path = dir + "/admin.token";
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && !token.empty()) return token;
+  std::string raw(32, '\0');
+  client::RandomBytes({reinterpret_cast<std::byte*>(raw.data()), raw.size()});
+  token = HexEncode(AsBytes(raw));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoToStatus(errno, "create " + path);
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::fsync(fd);
+  ::close(fd);
+  if (!ok) return absl::InternalError("cannot write " + path);
+  return token;
+}
+
+absl::StatusOr<std::string> AdminRequest(const std::string& address, const std::string& token,
+                                         const std::string& method, const std::string& target) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  ASSIGN_OR_RETURN(auto host_port, metrics::SplitHostPort(address));
+  boost::asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  beast::error_code ec;
+  stream.connect(boost::asio::ip::tcp::endpoint(
+                     boost::asio::ip::make_address(host_port.first, ec), host_port.second),
+                 ec);
+  if (ec) return absl::UnavailableError("cannot reach the gateway at " + address + ": " + ec.message());
+  http::request<http::string_body> req(http::string_to_verb(method), target, 11);
+  req.set(http::field::host, address);
+  req.set(http::field::authorization, "Bearer " + token);
+  req.prepare_payload();
+  http::write(stream, req, ec);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  if (!ec) http::read(stream, buffer, res, ec);
+  if (ec) return absl::UnavailableError("admin request failed: " + ec.message());
+  if (res.result_int() / 100 != 2) {
+    return absl::Status(res.result_int() == 404 ? absl::StatusCode::kNotFound
+                                                : absl::StatusCode::kFailedPrecondition,
+                        "gateway answered " + std::to_string(res.result_int()) + ": " + res.body());
+  }
+  return res.body();
+}
+
+}  // namespace mosaic::gateway

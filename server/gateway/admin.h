@@ -1,0 +1,38 @@
+#pragma once
+// The gateway's admin listener (loopback by default): GET /health, GET /metrics, and the
+// access-key API used by `mosaic key`, which needs the admin token
+// (<data_dir>/admin.token, mode 0600, created on first start):
+//   POST   /admin/v1/keys?name=N&grant=BUCKET:read|write|owner…  -> {"id":…,"secret":…}
+//   GET    /admin/v1/keys                                          -> [{"id","name","grants"}]
+//   DELETE /admin/v1/keys/ID                                       -> 204, or 404
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/rpc/node_pool.h"
+#include "common/metrics.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/http/exchange.h"
+
+namespace mosaic::gateway {
+
+class Gateway;
+
+void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::string& token,
+                 client::NodePool& pool, Exchange& ex);
+
+// Reads <dir>/admin.token, creating it (random, 0600) if missing.
+[[nodiscard]] absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& dir);
+
+// "bucket:right" -> Grant; INVALID_ARGUMENT for anything else.
+[[nodiscard]] absl::StatusOr<v1::Grant> ParseGrant(const std::string& text);
+
+// A blocking HTTP request to a gateway's admin listener (for `mosaic key`). Returns the body
+// on 2xx; otherwise an error with the status and body.
+[[nodiscard]] absl::StatusOr<std::string> AdminRequest(const std::string& address,
+                                                       const std::string& token,
+                                                       const std::string& method,
+                                                       const std::string& target);
+
+}  // namespace mosaic::gateway

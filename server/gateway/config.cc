@@ -1,0 +1,183 @@
+#include "server/gateway/config.h"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/status.h"
+#include "common/units.h"
+
+namespace mosaic::gateway {
+namespace {
+
+absl::Status Bad(const std::string& key, const std::string& why) {
+  return absl::InvalidArgumentError("config: " + key + ": " + why);
+}
+
+template <typename T>
+absl::Status Get(const toml::table& t, const std::string& key, T& out, const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return absl::OkStatus();
+  auto v = n->value<T>();
+  if (!v) return Bad(where + key, "has the wrong type");
+  out = *v;
+  return absl::OkStatus();
+}
+
+absl::Status GetSize(const toml::table& t, const std::string& key, uint64_t& out,
+                     const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return absl::OkStatus();
+  if (auto i = n->value<int64_t>(); i && *i >= 0) {
+    out = static_cast<uint64_t>(*i);
+    return absl::OkStatus();
+  }
+  auto s = n->value<std::string>();
+  if (!s) return Bad(where + key, "expected a size such as \"64MiB\"");
+  auto parsed = ParseSize(*s);
+  if (!parsed.ok()) return Bad(where + key, std::string(parsed.status().message()));
+  out = *parsed;
+  return absl::OkStatus();
+}
+
+absl::Status GetDuration(const toml::table& t, const std::string& key,
+                         std::chrono::milliseconds& out, const std::string& where) {
+  std::string text;
+  RETURN_IF_ERROR(Get(t, key, text, where));
+  if (text.empty()) return absl::OkStatus();
+  auto parsed = ParseDuration(text);
+  if (!parsed.ok()) return Bad(where + key, std::string(parsed.status().message()));
+  out = *parsed;
+  return absl::OkStatus();
+}
+
+const toml::table* Section(const toml::table& root, const char* name) {
+  const toml::node* n = root.get(name);
+  return n == nullptr ? nullptr : n->as_table();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
+  client::NodeEndpoint e;
+  std::string ca_file;
+  int64_t weight_int = 0;
+  RETURN_IF_ERROR(Get(t, "id", e.spec.id, "node."));
+  RETURN_IF_ERROR(Get(t, "provider", e.spec.provider, "node."));
+  RETURN_IF_ERROR(Get(t, "site", e.spec.site, "node."));
+  if (t.get("weight") && t.get("weight")->is_integer()) {
+    RETURN_IF_ERROR(Get(t, "weight", weight_int, "node."));
+    e.spec.weight = static_cast<double>(weight_int);
+  } else {
+    RETURN_IF_ERROR(Get(t, "weight", e.spec.weight, "node."));
+  }
+  RETURN_IF_ERROR(Get(t, "address", e.address, "node."));
+  RETURN_IF_ERROR(Get(t, "token", e.token, "node."));
+  RETURN_IF_ERROR(Get(t, "plaintext", e.plaintext, "node."));
+  RETURN_IF_ERROR(Get(t, "tls_ca_file", ca_file, "node."));
+  RETURN_IF_ERROR(Get(t, "tls_server_name", e.tls_server_name, "node."));
+  std::string where = "node " + (e.spec.id.empty() ? std::string("?") : e.spec.id);
+  if (e.spec.id.empty() || e.spec.provider.empty() || e.address.empty() || e.token.empty()) {
+    return Bad(where, "id, provider, address and token are required");
+  }
+  if (e.spec.weight <= 0) return Bad(where + ".weight", "must be positive");
+  if (!e.plaintext && ca_file.empty()) {
+    return Bad(where, "set tls_ca_file (the node's certificate or CA), or plaintext = true");
+  }
+  if (!ca_file.empty()) {
+    ASSIGN_OR_RETURN(e.tls_ca_pem, ReadFile(ca_file));
+  }
+  c.nodes.push_back(std::move(e));
+  return absl::OkStatus();
+}
+
+absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
+  if (const toml::table* t = Section(root, "erasure")) {
+    int64_t k = c.pipeline.k, m = c.pipeline.m;
+    RETURN_IF_ERROR(Get(*t, "k", k, "erasure."));
+    RETURN_IF_ERROR(Get(*t, "m", m, "erasure."));
+    if (k < 1 || m < 0 || k + m > 32) return Bad("erasure", "need 1 <= k, 0 <= m, k + m <= 32");
+    c.pipeline.k = static_cast<int>(k);
+    c.pipeline.m = static_cast<int>(m);
+    RETURN_IF_ERROR(GetSize(*t, "stripe_size", c.pipeline.stripe_bytes, "erasure."));
+    if (c.pipeline.stripe_bytes < 4096 || c.pipeline.stripe_bytes > (uint64_t{64} << 20)) {
+      return Bad("erasure.stripe_size", "must be between 4KiB and 64MiB");
+    }
+  }
+  if (const toml::table* t = Section(root, "pipeline")) {
+    RETURN_IF_ERROR(GetSize(*t, "budget", c.pipeline.budget_bytes, "pipeline."));
+    int64_t workers = c.pipeline.worker_threads;
+    RETURN_IF_ERROR(Get(*t, "workers", workers, "pipeline."));
+    if (workers < 1 || workers > 256) return Bad("pipeline.workers", "expected 1 to 256");
+    c.pipeline.worker_threads = static_cast<int>(workers);
+  }
+  if (const toml::table* t = Section(root, "limits")) {
+    RETURN_IF_ERROR(GetSize(*t, "max_object_size", c.max_object_bytes, "limits."));
+    uint64_t header = c.http.max_header_bytes;
+    RETURN_IF_ERROR(GetSize(*t, "max_header_size", header, "limits."));
+    c.http.max_header_bytes = header;
+    int64_t conns = static_cast<int64_t>(c.http.max_connections);
+    RETURN_IF_ERROR(Get(*t, "max_connections", conns, "limits."));
+    if (conns < 1) return Bad("limits.max_connections", "must be at least 1");
+    c.http.max_connections = static_cast<size_t>(conns);
+    RETURN_IF_ERROR(GetDuration(*t, "idle_timeout", c.http.idle_timeout, "limits."));
+    RETURN_IF_ERROR(GetDuration(*t, "transfer_timeout", c.http.transfer_timeout, "limits."));
+  }
+  if (const toml::node* n = root.get("node")) {
+    const toml::array* list = n->as_array();
+    if (list == nullptr) return Bad("node", "expected [[node]] tables");
+    std::set<std::string> ids;
+    for (const toml::node& item : *list) {
+      if (!item.is_table()) return Bad("node", "expected [[node]] tables");
+      RETURN_IF_ERROR(ParseNode(*item.as_table(), c));
+      if (!ids.insert(c.nodes.back().spec.id).second) {
+        return Bad("node " + c.nodes.back().spec.id, "duplicate id");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return absl::InvalidArgumentError("config: " + std::string(e.description()) + " at " +
+                                      where.str());
+  }
+  GatewayConfig c;
+  RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
+  RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
+  RETURN_IF_ERROR(Get(root, "data_dir", c.data_dir, ""));
+  RETURN_IF_ERROR(Get(root, "key_file", c.key_file, ""));
+  RETURN_IF_ERROR(Get(root, "region", c.region, ""));
+  RETURN_IF_ERROR(Get(root, "domain", c.domain, ""));
+  RETURN_IF_ERROR(Get(root, "log_level", c.log_level, ""));
+  if (c.data_dir.empty()) return Bad("data_dir", "is required");
+  if (c.key_file.empty()) return Bad("key_file", "is required");
+  RETURN_IF_ERROR(ParseSections(root, c));
+  if (c.nodes.empty()) return Bad("node", "at least one [[node]] is required");
+  return c;
+}
+
+absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto config = ParseGatewayConfig(text);
+  if (!config.ok()) return Annotate(config.status(), path);
+  return config;
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,35 @@
+#pragma once
+// The gateway's configuration file (TOML). deploy/gateway.toml documents every key.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/pipeline/pipeline.h"
+#include "client/rpc/node_pool.h"
+#include "server/gateway/http/server.h"
+
+namespace mosaic::gateway {
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:9000";
+  std::string admin_listen = "127.0.0.1:0";
+  std::string data_dir;
+  std::string key_file;
+  std::string region = "us-east-1";
+  std::string domain;  // virtual-hosted-style domain; empty = path style only
+  std::string log_level = "info";
+  uint64_t max_object_bytes = uint64_t{5} << 30;
+  HttpLimits http;
+  client::PipelineOptions pipeline;
+  std::vector<client::NodeEndpoint> nodes;
+};
+
+// INVALID_ARGUMENT naming the key for anything malformed or missing; NOT_FOUND if the file
+// (or a node's TLS CA file) is missing.
+[[nodiscard]] absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path);
+[[nodiscard]] absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text);
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,255 @@
+#include "server/gateway/gateway.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "client/crypto/key_file.h"
+#include "client/crypto/metadata_seal.h"
+#include "client/crypto/secret.h"
+#include "client/pipeline/pipeline.h"
+#include "client/rpc/node_pool.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "server/gateway/admin.h"
+#include "server/gateway/http/server.h"
+#include "server/gateway/jobs/deleter.h"
+#include "server/gateway/meta/meta_store.h"
+#include "server/gateway/s3/body.h"
+#include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/sigv4.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+
+struct Gateway::Impl {
+  GatewayConfig config;
+  std::unique_ptr<client::KeyRing> ring;
+  std::unique_ptr<MetaStore> meta;
+  std::unique_ptr<client::NodePool> pool;
+  std::unique_ptr<client::Pipeline> pipeline;
+  std::unique_ptr<Services> services;
+  metrics::Registry registry;
+  std::unique_ptr<Deleter> deleter;
+  std::unique_ptr<HttpServer> s3;
+  std::unique_ptr<HttpServer> admin;
+  std::string admin_token;
+
+  void Handle(Exchange& ex);
+  absl::Status Serve(Exchange& ex, const S3Request& req);
+  absl::Status Dispatch(Operation op, Ctx& ctx);
+  void RenderError(Exchange& ex, const absl::Status& status);
+  void Record(Exchange& ex, std::chrono::steady_clock::time_point start);
+};
+
+namespace {
+
+absl::StatusOr<Principal> LookupPrincipal(MetaStore& meta, const client::KeyRing& ring,
+                                          const std::string& id, std::string* secret) {
+  ASSIGN_OR_RETURN(auto record, meta.GetKey(id));
+  if (!record) return absl::NotFoundError("no such access key");
+  ASSIGN_OR_RETURN(*secret, client::OpenMetadata(ring, record->sealed_secret(), id));
+  Principal p;
+  p.key_id = id;
+  p.grants.assign(record->grants().begin(), record->grants().end());
+  return p;
+}
+
+// For operations that are refused before their body matters.
+class EmptyBody final : public BodyReader {
+ public:
+  absl::StatusOr<size_t> Read(ByteSpan) override { return 0; }
+  absl::Status Finish() override { return absl::OkStatus(); }
+  std::optional<uint64_t> declared_length() const override { return 0; }
+};
+
+// The request target without its query: presigned URLs carry a signature that works as a
+// password until it expires, so it never reaches the log.
+std::string_view LoggablePath(const RequestView& r) { return r.RawPath(); }
+
+}  // namespace
+
+absl::Status Gateway::Impl::Dispatch(Operation op, Ctx& ctx) {
+  switch (op) {
+    case Operation::kListBuckets: return ListBuckets(ctx);
+    case Operation::kCreateBucket: return CreateBucket(ctx);
+    case Operation::kDeleteBucket: return DeleteBucket(ctx);
+    case Operation::kHeadBucket: return HeadBucket(ctx);
+    case Operation::kGetBucketLocation: return GetBucketLocation(ctx);
+    case Operation::kGetBucketVersioning: return GetBucketVersioning(ctx);
+    case Operation::kListObjects: return ListObjects(ctx);
+    case Operation::kListObjectsV2: return ListObjectsV2(ctx);
+    case Operation::kPutObject: return PutObject(ctx);
+    case Operation::kGetObject: return GetObject(ctx);
+    case Operation::kHeadObject: return HeadObject(ctx);
+    case Operation::kDeleteObject: return DeleteObject(ctx);
+    default:
+      return S3Error(S3Code::kNotImplemented,
+                     std::string(OperationName(op)) +
+                         (ctx.req.subresource.empty() ? "" : " (" + ctx.req.subresource + ")") +
+                         " is not implemented by Mosaic");
+  }
+}
+
+absl::Status Gateway::Impl::Serve(Exchange& ex, const S3Request& req) {
+  Principal who;
+  auto lookup = [&](const std::string& id) -> absl::StatusOr<std::string> {
+    std::string secret;
+    ASSIGN_OR_RETURN(who, LookupPrincipal(*meta, *ring, id, &secret));
+    return secret;
+  };
+  ASSIGN_OR_RETURN(AuthResult auth,
+                   VerifyRequest(ex.request(), lookup, std::chrono::system_clock::now(),
+                                 config.region));
+  if (!IsImplemented(req.op)) {
+    EmptyBody none;
+    Ctx ctx{*services, ex, req, who, none};
+    return Dispatch(req.op, ctx);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<BodyReader> body, NewBodyReader(ex, auth));
+  Ctx ctx{*services, ex, req, who, *body};
+  return Dispatch(req.op, ctx);
+}
+
+void Gateway::Impl::RenderError(Exchange& ex, const absl::Status& status) {
+  S3Code code = CodeOf(status);
+  const S3ErrorInfo& info = InfoOf(code);
+  if (info.http_status == 304) {
+    (void)ex.Send(304, "");
+    return;
+  }
+  if (info.http_status >= 500) {
+    spdlog::warn("{} {}: {}", ex.request_id(), info.code, status.ToString());
+  }
+  ex.SetHeader("Content-Type", "application/xml");
+  (void)ex.Send(info.http_status, ErrorXml(info.code, status.message().empty()
+                                                          ? std::string(info.message)
+                                                          : std::string(status.message()),
+                                           std::string(LoggablePath(ex.request())),
+                                           ex.request_id()));
+}
+
+void Gateway::Impl::Record(Exchange& ex, std::chrono::steady_clock::time_point start) {
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  registry
+      .GetCounter("mosaic_gateway_requests_total", "S3 requests by operation and HTTP status.",
+                  {{"operation", ex.operation}, {"status", std::to_string(ex.status)}})
+      .Inc();
+  registry
+      .GetHistogram("mosaic_gateway_request_seconds", "S3 request latency by operation.",
+                    {{"operation", ex.operation}})
+      .Observe(seconds);
+  registry.GetCounter("mosaic_gateway_received_bytes_total", "Request body bytes.").Inc(ex.bytes_in);
+  registry.GetCounter("mosaic_gateway_sent_bytes_total", "Response body bytes.").Inc(ex.bytes_out);
+  spdlog::info("{} {} {} {} {} in={} out={} {:.1f}ms", ex.request_id(), ex.request().method,
+               std::string(LoggablePath(ex.request())), ex.operation, ex.status, ex.bytes_in,
+               ex.bytes_out, seconds * 1000);
+}
+
+void Gateway::Impl::Handle(Exchange& ex) {
+  auto start = std::chrono::steady_clock::now();
+  absl::Status status;
+  try {
+    auto req = Route(ex.request(), config.domain);
+    if (!req.ok()) {
+      status = req.status();
+    } else {
+      ex.operation = OperationName(req->op);
+      status = Serve(ex, *req);
+    }
+  } catch (const std::exception& e) {
+    status = absl::InternalError(std::string("exception: ") + e.what());
+  }
+  if (!status.ok()) {
+    if (ex.response_started()) {
+      ex.Abort();
+    } else {
+      RenderError(ex, status);
+    }
+  }
+  Record(ex, start);
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  ASSIGN_OR_RETURN(client::KeyRing ring, client::LoadKeyFile(config.key_file, client::SecretBytes()));
+  impl->ring = std::make_unique<client::KeyRing>(std::move(ring));
+  ::mkdir(config.data_dir.c_str(), 0700);
+  ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.data_dir + "/meta"));
+  impl->pool = std::make_unique<client::NodePool>(config.nodes, client::RpcOptions());
+  impl->pipeline = std::make_unique<client::Pipeline>(*impl->ring, *impl->pool, config.pipeline);
+  impl->services.reset(new Services{*impl->meta, *impl->pipeline, impl->config});
+  impl->deleter = std::make_unique<Deleter>(*impl->meta, *impl->pipeline, impl->registry);
+  ASSIGN_OR_RETURN(impl->admin_token, LoadOrCreateAdminToken(config.data_dir));
+  Impl* raw = impl.get();
+  auto reject = [raw](Exchange& ex, int status, const std::string& reason) {
+    ex.operation = "Rejected";
+    raw->RenderError(ex, S3Error(status == 431 ? S3Code::kRequestHeaderSectionTooLarge
+                                               : S3Code::kInvalidRequest,
+                                 "malformed request: " + reason));
+  };
+  ASSIGN_OR_RETURN(impl->s3, HttpServer::Start(config.listen, config.http,
+                                               [raw](Exchange& ex) { raw->Handle(ex); }, reject));
+  auto gateway = std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+  Gateway* g = gateway.get();
+  HttpLimits admin_limits;
+  admin_limits.max_connections = 16;
+  ASSIGN_OR_RETURN(raw->admin,
+                   HttpServer::Start(config.admin_listen, admin_limits,
+                                     [g, raw](Exchange& ex) {
+                                       HandleAdmin(*g, raw->registry, raw->admin_token,
+                                                   *raw->pool, ex);
+                                     },
+                                     [](Exchange& ex, int status, const std::string&) {
+                                       (void)ex.Send(status, "");
+                                     }));
+  return gateway;
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() { Stop(); }
+
+uint16_t Gateway::port() const { return impl_->s3->port(); }
+uint16_t Gateway::admin_port() const { return impl_->admin->port(); }
+
+void Gateway::Stop() {
+  if (impl_->s3) impl_->s3->Stop();
+  if (impl_->admin) impl_->admin->Stop(std::chrono::seconds(1));
+  if (impl_->deleter) impl_->deleter->Stop();
+}
+
+absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,
+                                          const std::vector<v1::Grant>& grants) {
+  static constexpr char kIdChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  static constexpr char kSecretChars[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string random(18 + 40, '\0');
+  client::RandomBytes({reinterpret_cast<std::byte*>(random.data()), random.size()});
+  NewKey key{"MK", ""};
+  for (int i = 0; i < 18; ++i) key.id.push_back(kIdChars[uint8_t(random[i]) % 32]);
+  for (int i = 18; i < 58; ++i) key.secret.push_back(kSecretChars[uint8_t(random[i]) % 64]);
+  v1::AccessKeyRecord record;
+  record.set_id(key.id);
+  record.set_name(name);
+  record.set_sealed_secret(client::SealMetadata(*impl_->ring, key.secret, key.id));
+  for (const auto& g : grants) *record.add_grants() = g;
+  record.set_created_ms(NowMs());
+  RETURN_IF_ERROR(impl_->meta->PutKey(record));
+  spdlog::info("created access key {} ({})", key.id, name);
+  return key;
+}
+
+absl::StatusOr<std::vector<v1::AccessKeyRecord>> Gateway::ListKeys() const {
+  return impl_->meta->ListKeys();
+}
+
+absl::StatusOr<bool> Gateway::DeleteKey(const std::string& id) {
+  return impl_->meta->DeleteKey(id);
+}
+
+}  // namespace mosaic::gateway

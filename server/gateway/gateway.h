@@ -1,0 +1,48 @@
+#pragma once
+// The S3 gateway: wires the metadata store, the master key, the node pool and the object
+// pipeline to the S3 listener, runs the deletion queue, and serves the admin listener
+// (/health, /metrics, /admin/v1/keys). Thread-safe.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/config.h"
+
+namespace mosaic::gateway {
+
+struct NewKey {
+  std::string id;
+  std::string secret;
+};
+
+class Gateway {
+ public:
+  // Opens everything and starts serving. Errors name what failed (config, key file, …).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& config);
+  ~Gateway();  // Stop()s
+
+  uint16_t port() const;
+  uint16_t admin_port() const;
+  // Stops accepting, finishes requests in progress (30 s at most), stops the jobs.
+  void Stop();
+
+  // Access keys: the secret is returned once and stored only sealed.
+  [[nodiscard]] absl::StatusOr<NewKey> CreateKey(const std::string& name,
+                                                 const std::vector<v1::Grant>& grants);
+  [[nodiscard]] absl::StatusOr<std::vector<v1::AccessKeyRecord>> ListKeys() const;
+  [[nodiscard]] absl::StatusOr<bool> DeleteKey(const std::string& id);
+
+  struct Impl;
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs `mosaic gateway --config FILE` until SIGTERM/SIGINT; returns the exit code.
+int RunGateway(const GatewayConfig& config);
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,158 @@
+// `mosaic gateway --config FILE` and `mosaic key create|list|delete`.
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "common/logging.h"
+#include "server/commands.h"
+#include "server/gateway/admin.h"
+#include "server/gateway/config.h"
+#include "server/gateway/gateway.h"
+#include "server/gateway/s3/router.h"
+
+namespace mosaic {
+namespace {
+
+gateway::GatewayConfig LoadOrExit(const std::string& path) {
+  auto config = gateway::LoadGatewayConfig(path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "mosaic: %s\n", config.status().ToString().c_str());
+    throw CLI::RuntimeError(2);
+  }
+  return *config;
+}
+
+std::string ReadLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Sends an admin request to the running gateway of `config_path`.
+std::string Admin(const std::string& config_path, const std::string& method,
+                  const std::string& target) {
+  gateway::GatewayConfig config = LoadOrExit(config_path);
+  std::string address = ReadLine(config.data_dir + "/admin.addr");
+  std::string token = ReadLine(config.data_dir + "/admin.token");
+  if (address.empty() || token.empty()) {
+    std::fprintf(stderr, "mosaic: the gateway of %s is not running (no %s/admin.addr)\n",
+                 config_path.c_str(), config.data_dir.c_str());
+    throw CLI::RuntimeError(1);
+  }
+  auto body = gateway::AdminRequest(address, token, method, target);
+  if (!body.ok()) {
+    std::fprintf(stderr, "mosaic: %s\n", body.status().ToString().c_str());
+    throw CLI::RuntimeError(1);
+  }
+  return *body;
+}
+
+void AddKeyCommands(CLI::App& app) {
+  CLI::App* key = app.add_subcommand("key", "Manage S3 access keys (the gateway must run)");
+  key->require_subcommand(1);
+  auto config = std::make_shared<std::string>();
+  key->add_option("--config,-c", *config, "Gateway configuration file")->required();
+
+  CLI::App* create = key->add_subcommand("create", "Create an access key; prints its secret once");
+  auto name = std::make_shared<std::string>();
+  auto buckets = std::make_shared<std::vector<std::string>>();
+  auto rights = std::make_shared<std::vector<std::string>>();
+  create->add_option("name", *name, "A name for the key")->required();
+  create->add_option("--bucket", *buckets, "Bucket a right applies to (* = all); repeatable");
+  create->add_option("--allow", *rights, "read, write or owner, one per --bucket");
+  create->callback([=] {
+    if (buckets->size() != rights->size()) {
+      throw CLI::ValidationError("--allow", "give one --allow per --bucket");
+    }
+    std::string grants;
+    for (size_t i = 0; i < buckets->size(); ++i) {
+      if (auto g = gateway::ParseGrant((*buckets)[i] + ":" + (*rights)[i]); !g.ok()) {
+        throw CLI::ValidationError("--allow", std::string(g.status().message()));
+      }
+      grants += (i ? "," : "") + (*buckets)[i] + ":" + (*rights)[i];
+    }
+    if (grants.empty()) grants = "*:owner";
+    std::printf("%s", Admin(*config, "POST",
+                            "/admin/v1/keys?name=" + gateway::PercentEncode(*name, false) +
+                                "&grant=" + gateway::PercentEncode(grants, false))
+                          .c_str());
+  });
+  key->add_subcommand("list", "List access keys and their rights")->callback([=] {
+    std::printf("%s", Admin(*config, "GET", "/admin/v1/keys").c_str());
+  });
+  CLI::App* del = key->add_subcommand("delete", "Delete an access key");
+  auto id = std::make_shared<std::string>();
+  del->add_option("id", *id, "Access key id")->required();
+  del->callback([=] { Admin(*config, "DELETE", "/admin/v1/keys/" + *id); });
+}
+
+}  // namespace
+
+void AddGatewayCommand(CLI::App& app) {
+  CLI::App* gw = app.add_subcommand("gateway", "Run the S3 gateway");
+  auto config = std::make_shared<std::string>();
+  gw->add_option("--config,-c", *config, "Gateway configuration file (TOML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  gw->callback([config] {
+    int rc = gateway::RunGateway(LoadOrExit(*config));
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+  AddKeyCommands(app);
+}
+
+namespace gateway {
+
+namespace {
+
+void WriteAddress(const std::string& path, const std::string& address) {
+  std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::trunc) << address << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+std::string Host(const std::string& listen) {
+  return listen.substr(0, listen.rfind(':'));
+}
+
+}  // namespace
+
+int RunGateway(const GatewayConfig& config) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  if (auto s = InitLogging(config.log_level); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::remove((config.data_dir + "/s3.addr").c_str());
+  std::remove((config.data_dir + "/admin.addr").c_str());
+  auto gw = Gateway::Start(config);
+  if (!gw.ok()) {
+    spdlog::error("cannot start the gateway: {}", gw.status().ToString());
+    return 1;
+  }
+  std::string s3 = Host(config.listen) + ":" + std::to_string((*gw)->port());
+  WriteAddress(config.data_dir + "/admin.addr",
+               Host(config.admin_listen) + ":" + std::to_string((*gw)->admin_port()));
+  WriteAddress(config.data_dir + "/s3.addr", s3);
+  spdlog::info("mosaic gateway serving S3 on http://{} ({} nodes, {}+{})", s3, config.nodes.size(),
+               config.pipeline.k, config.pipeline.m);
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("signal {}: finishing requests in progress", sig);
+  (*gw)->Stop();
+  gw->reset();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace gateway
+}  // namespace mosaic

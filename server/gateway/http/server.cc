@@ -1,0 +1,394 @@
+#include "server/gateway/http/server.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "common/metrics_server.h"
+#include "common/status.h"
+
+namespace mosaic::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string id(16, '0');
+  uint64_t v = rng();
+  for (char& c : id) {
+    c = kHex[v & 0xf];
+    v >>= 4;
+  }
+  return id;
+}
+
+// One connection: its own io_context, thread and stream; serves requests in turn.
+class Connection final : public Exchange {
+ public:
+  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket, const HttpLimits& limits)
+      : ioc_(std::move(ioc)), stream_(std::move(socket)), limits_(limits) {}
+
+  // Serves requests until the client closes, an error, or Connection: close.
+  void Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject);
+  int native_handle() { return stream_.socket().native_handle(); }
+  // True while a request is being handled (between its head and its response's end).
+  std::atomic<bool> busy{false};
+
+  const RequestView& request() const override { return view_; }
+  const std::string& request_id() const override { return id_; }
+  std::optional<uint64_t> content_length() const override;
+  absl::StatusOr<size_t> ReadBody(ByteSpan out) override;
+  void SetHeader(const std::string& name, const std::string& value) override {
+    headers_.emplace_back(name, value);
+  }
+  absl::Status Send(int status, const std::string& body) override;
+  absl::Status SendHeaders(int status, uint64_t content_length) override;
+  absl::Status SendBody(ConstByteSpan bytes) override;
+  bool response_started() const override { return started_; }
+  void Abort() override {
+    aborted_ = true;
+    keep_alive_ = false;
+  }
+
+ private:
+  // Runs one asynchronous operation to completion on this thread, with a deadline.
+  template <typename Start>
+  beast::error_code Run(std::chrono::milliseconds timeout, Start start) {
+    beast::error_code result = asio::error::would_block;
+    stream_.expires_after(timeout);
+    start([&result](beast::error_code ec, size_t) { result = ec; });
+    ioc_->restart();
+    ioc_->run();
+    return result;
+  }
+  absl::Status Failed(beast::error_code ec, const char* what);
+  bool ReadRequest(const HttpServer::Rejecter& reject);
+  void FinishResponse();
+  template <typename Response>
+  void Decorate(Response& res, int status);
+  absl::Status SendContinue();
+
+  std::unique_ptr<asio::io_context> ioc_;
+  beast::tcp_stream stream_;
+  HttpLimits limits_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  RequestView view_;
+  std::string id_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  bool started_ = false;
+  bool head_ = false;
+  bool keep_alive_ = true;
+  bool continue_sent_ = false;
+  bool aborted_ = false;
+  std::optional<http::response<http::buffer_body>> stream_res_;
+  std::optional<http::response_serializer<http::buffer_body>> serializer_;
+};
+
+absl::Status Connection::Failed(beast::error_code ec, const char* what) {
+  keep_alive_ = false;
+  if (ec == beast::error::timeout) {
+    return absl::DeadlineExceededError(std::string(what) + ": timed out");
+  }
+  return absl::InvalidArgumentError(std::string(what) + ": " + ec.message());
+}
+
+std::optional<uint64_t> Connection::content_length() const {
+  if (parser_->chunked()) return std::nullopt;
+  auto len = parser_->content_length();
+  return len ? std::optional<uint64_t>(*len) : std::optional<uint64_t>(0);
+}
+
+absl::Status Connection::SendContinue() {
+  continue_sent_ = true;
+  static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+    asio::async_write(stream_, asio::buffer(kContinue), std::move(cb));
+  });
+  return ec ? Failed(ec, "100-continue") : absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Connection::ReadBody(ByteSpan out) {
+  if (parser_->is_done() || out.empty()) return 0;
+  if (!continue_sent_ &&
+      absl::AsciiStrToLower(ToAbsl(view_.Header("expect"))) == "100-continue") {
+    RETURN_IF_ERROR(SendContinue());
+  }
+  while (true) {
+    auto& body = parser_->get().body();
+    body.data = out.data();
+    body.size = out.size();
+    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+      http::async_read(stream_, buffer_, *parser_, std::move(cb));
+    });
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) return Failed(ec, "reading the request body");
+    size_t n = out.size() - body.size;
+    bytes_in += n;
+    if (n > 0 || parser_->is_done()) return n;
+  }
+}
+
+template <typename Response>
+void Connection::Decorate(Response& res, int status) {
+  res.result(static_cast<http::status>(status));
+  res.version(11);
+  res.set(http::field::server, "Mosaic");
+  res.set("x-amz-request-id", id_);
+  for (const auto& [name, value] : headers_) res.set(name, value);
+  // A body the handler did not read would be taken for the next request: close instead.
+  if (!parser_->is_done()) keep_alive_ = false;
+  res.keep_alive(keep_alive_);
+  this->status = status;
+}
+
+absl::Status Connection::Send(int status, const std::string& body) {
+  http::response<http::string_body> res;
+  Decorate(res, status);
+  if (!head_) res.body() = body;
+  res.prepare_payload();
+  if (head_) res.content_length(body.size());
+  started_ = true;
+  bytes_out += head_ ? 0 : body.size();
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+    http::async_write(stream_, res, std::move(cb));
+  });
+  return ec ? Failed(ec, "sending the response") : absl::OkStatus();
+}
+
+absl::Status Connection::SendHeaders(int status, uint64_t content_length) {
+  started_ = true;
+  if (head_) {
+    http::response<http::empty_body> res;
+    Decorate(res, status);
+    res.set(http::field::content_length, std::to_string(content_length));
+    http::response_serializer<http::empty_body> sr(res);
+    sr.split(true);
+    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+      http::async_write_header(stream_, sr, std::move(cb));
+    });
+    return ec ? Failed(ec, "sending the response") : absl::OkStatus();
+  }
+  stream_res_.emplace();
+  Decorate(*stream_res_, status);
+  stream_res_->content_length(content_length);
+  stream_res_->body().data = nullptr;
+  stream_res_->body().more = true;
+  serializer_.emplace(*stream_res_);
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+    http::async_write_header(stream_, *serializer_, std::move(cb));
+  });
+  return ec ? Failed(ec, "sending the response") : absl::OkStatus();
+}
+
+absl::Status Connection::SendBody(ConstByteSpan bytes) {
+  if (head_ || bytes.empty()) return absl::OkStatus();
+  if (!serializer_) return absl::InternalError("SendBody before SendHeaders");
+  stream_res_->body().data = const_cast<std::byte*>(bytes.data());
+  stream_res_->body().size = bytes.size();
+  stream_res_->body().more = true;
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+    http::async_write(stream_, *serializer_, std::move(cb));
+  });
+  if (ec == http::error::need_buffer) ec = {};
+  bytes_out += bytes.size();
+  return ec ? Failed(ec, "sending the response body") : absl::OkStatus();
+}
+
+void Connection::FinishResponse() {
+  if (!serializer_) return;
+  if (aborted_) {
+    serializer_.reset();
+    stream_res_.reset();
+    return;
+  }
+  stream_res_->body().data = nullptr;
+  stream_res_->body().size = 0;
+  stream_res_->body().more = false;
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
+    http::async_write(stream_, *serializer_, std::move(cb));
+  });
+  if (ec || !serializer_->is_done()) keep_alive_ = false;
+  serializer_.reset();
+  stream_res_.reset();
+}
+
+// Reads the next request's head. False when the connection should close.
+bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
+  parser_->body_limit(boost::none);
+  beast::error_code ec = Run(limits_.idle_timeout, [&](auto cb) {
+    http::async_read_header(stream_, buffer_, *parser_, std::move(cb));
+  });
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::connection_reset || ec == asio::error::eof) {
+    return false;
+  }
+  id_ = NewRequestId();
+  headers_.clear();
+  if (ec) {
+    keep_alive_ = false;
+    view_ = RequestView{};
+    status = 400;
+    reject(*this, ec == http::error::header_limit ? 431 : 400, ec.message());
+    return false;
+  }
+  auto& req = parser_->get();
+  view_.method = std::string(req.method_string());
+  view_.target = std::string(req.target());
+  view_.headers.clear();
+  for (const auto& field : req) {
+    view_.headers.emplace_back(absl::AsciiStrToLower(ToAbsl(field.name_string())),
+                               std::string(field.value()));
+  }
+  head_ = req.method() == http::verb::head;
+  keep_alive_ = req.keep_alive();
+  started_ = continue_sent_ = aborted_ = false;
+  operation = "Unknown";
+  status = 0;
+  bytes_in = bytes_out = 0;
+  return true;
+}
+
+void Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject) {
+  while (ReadRequest(reject)) {
+    busy = true;
+    handler(*this);
+    if (!started_) {
+      (void)Send(500, "");
+    } else {
+      FinishResponse();
+    }
+    busy = false;
+    if (!keep_alive_) break;
+  }
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpLimits limits;
+  Handler handler;
+  Rejecter rejecter;
+  asio::io_context accept_ioc;
+  tcp::acceptor acceptor{accept_ioc};
+  std::thread accept_thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<Connection*> connections;
+  size_t threads = 0;
+  bool stopping = false;
+
+  void Accept() {
+    auto ioc = std::make_shared<std::unique_ptr<asio::io_context>>(
+        std::make_unique<asio::io_context>(1));
+    acceptor.async_accept(**ioc, [this, ioc](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) Launch(std::move(*ioc), std::move(socket));
+      Accept();
+    });
+  }
+
+  void Launch(std::unique_ptr<asio::io_context> ioc, tcp::socket socket) {
+    std::lock_guard lock(mu);
+    if (stopping || threads >= limits.max_connections) {
+      static const char kBusy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+          "Content-Length: 95\r\nConnection: close\r\n\r\n"
+          "<Error><Code>SlowDown</Code><Message>Too many connections.</Message></Error>";
+      beast::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.send(asio::buffer(kBusy, sizeof(kBusy) - 1), 0, ignored);
+      socket.close(ignored);
+      return;
+    }
+    ++threads;
+    std::thread([this, ioc = std::move(ioc), socket = std::move(socket)]() mutable {
+      Connection c(std::move(ioc), std::move(socket), limits);
+      {
+        std::lock_guard lock(mu);
+        connections.insert(&c);
+      }
+      c.Serve(handler, rejecter);
+      std::lock_guard lock(mu);
+      connections.erase(&c);
+      --threads;
+      cv.notify_all();
+    }).detach();
+  }
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
+                                                              HttpLimits limits, Handler handler,
+                                                              Rejecter rejecter) {
+  ASSIGN_OR_RETURN(auto host_port, metrics::SplitHostPort(listen));
+  auto impl = std::make_unique<Impl>();
+  impl->limits = limits;
+  impl->handler = std::move(handler);
+  impl->rejecter = std::move(rejecter);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host_port.first, ec);
+  if (ec) return absl::InvalidArgumentError("bad listen address \"" + listen + "\"");
+  tcp::endpoint endpoint(address, host_port.second);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError("cannot listen on " + listen + ": " + ec.message());
+  impl->Accept();
+  impl->accept_thread = std::thread([raw = impl.get()] { raw->accept_ioc.run(); });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+size_t HttpServer::active_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->threads;
+}
+
+void HttpServer::Stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  asio::post(impl_->accept_ioc, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+  impl_->accept_thread.join();
+  std::unique_lock lock(impl_->mu);
+  // Idle keep-alive connections are closed at once; requests in progress get `grace`.
+  for (Connection* c : impl_->connections) {
+    if (!c->busy) ::shutdown(c->native_handle(), SHUT_RDWR);
+  }
+  impl_->cv.wait_for(lock, grace, [&] { return impl_->threads == 0; });
+  // Whoever is left is idle or stuck: cut them off (shutdown(2) wakes their thread).
+  for (Connection* c : impl_->connections) ::shutdown(c->native_handle(), SHUT_RDWR);
+  impl_->cv.wait(lock, [&] { return impl_->threads == 0; });
+}
+
+}  // namespace mosaic::gateway

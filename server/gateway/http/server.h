@@ -1,0 +1,52 @@
+#pragma once
+// The gateway's HTTP/1.1 server on Boost.Beast: keep-alive, streamed bodies both ways, a
+// thread per connection (see exchange.h), limits on connections, header size, idle time and
+// transfer time. Converts nothing to S3: handlers answer through the Exchange.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/gateway/http/exchange.h"
+
+namespace mosaic::gateway {
+
+struct HttpLimits {
+  size_t max_connections = 256;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{60000};       // waiting for the next request
+  std::chrono::milliseconds transfer_timeout{60000};   // one read or write making no progress
+};
+
+class HttpServer {
+ public:
+  // Called once per request on the connection's thread. Must answer (Send or SendHeaders) or
+  // leave it to the server to answer 500 if it did not.
+  using Handler = std::function<void(Exchange&)>;
+  // Called for requests refused before a handler runs (too many connections, header too
+  // large, malformed): status and a short reason; the handler can render them as S3 errors.
+  using Rejecter = std::function<void(Exchange&, int status, const std::string& reason)>;
+
+  // Binds `listen` ("127.0.0.1:9000", port 0 picks one) and starts accepting.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const std::string& listen, HttpLimits limits, Handler handler, Rejecter rejecter);
+  // Stop()s.
+  ~HttpServer();
+
+  uint16_t port() const;
+  // Stops accepting, lets requests in progress finish (up to `grace`), then closes every
+  // connection and joins the threads.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+  size_t active_connections() const;
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mosaic::gateway

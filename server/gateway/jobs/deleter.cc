@@ -1,0 +1,107 @@
+#include "server/gateway/jobs/deleter.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "server/gateway/meta/manifest_codec.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr auto kIdlePoll = std::chrono::seconds(2);
+constexpr size_t kBatch = 64;
+constexpr int64_t kMaxBackoffMs = 10 * 60 * 1000;
+
+}  // namespace
+
+Deleter::Deleter(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry)
+    : meta_(meta),
+      pipeline_(pipeline),
+      deleted_(registry.GetCounter("mosaic_gateway_deleted_objects_total",
+                                   "Queued object data deleted from every node.")),
+      failed_(registry.GetCounter("mosaic_gateway_deletion_retries_total",
+                                  "Deletion queue entries retried (a node did not confirm).")) {
+  auto& backlog = registry.GetGauge("mosaic_gateway_deletion_backlog",
+                                    "Objects whose data awaits deletion on the nodes.");
+  registry.AddRefresher([&backlog, &meta] { backlog.Set(double(meta.DeletionBacklog())); });
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      RunOnce();
+      lock.lock();
+      cv_.wait_for(lock, kIdlePoll, [this] { return stopping_ || poked_; });
+      poked_ = false;
+    }
+  });
+}
+
+Deleter::~Deleter() { Stop(); }
+
+void Deleter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Deleter::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+size_t Deleter::RunOnce() {
+  auto pending = meta_.PendingDeletions(kBatch);
+  if (!pending.ok()) {
+    spdlog::error("deletion queue: {}", pending.status().ToString());
+    return 0;
+  }
+  size_t done = 0;
+  int64_t now = NowMs();
+  for (auto& [seq, record] : *pending) {
+    if (record.not_before_ms() > now) continue;
+    auto manifest = FromProto(record.manifest());
+    std::vector<client::BadShard> failed;
+    if (manifest.ok()) failed = pipeline_.Delete(*manifest);
+    std::optional<v1::DeletionRecord> retry;
+    if (!manifest.ok()) {
+      spdlog::error("deletion queue entry {} is unreadable and dropped: {}", seq,
+                    manifest.status().ToString());
+    } else if (!failed.empty()) {
+      // Keep only the shards that are left: a deleted shard's node becomes "".
+      v1::DeletionRecord next = record;
+      std::set<std::pair<uint64_t, int>> left;
+      for (const auto& f : failed) left.insert({f.stripe, f.shard_index});
+      auto* stripes = next.mutable_manifest()->mutable_stripes();
+      for (int s = 0; s < stripes->size(); ++s) {
+        for (int i = 0; i < (*stripes)[s].nodes_size(); ++i) {
+          if (!left.contains({uint64_t(s), i})) (*stripes)[s].set_nodes(i, "");
+        }
+      }
+      next.set_attempts(record.attempts() + 1);
+      int64_t backoff = std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, next.attempts()));
+      next.set_not_before_ms(now + backoff);
+      retry = std::move(next);
+      failed_.Inc();
+    }
+    if (auto s = meta_.FinishDeletion(seq, retry); !s.ok()) {
+      spdlog::error("deletion queue: {}", s.ToString());
+      continue;
+    }
+    if (!retry) {
+      ++done;
+      deleted_.Inc();
+    }
+  }
+  return done;
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,146 @@
+// Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
+// GetBucketLocation, GetBucketVersioning.
+
+#include <pugixml.hpp>
+
+#include "common/status.h"
+#include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+
+bool Principal::Allows(const std::string& bucket, v1::Grant::Right right) const {
+  for (const v1::Grant& g : grants) {
+    if ((g.bucket() == "*" || g.bucket() == bucket) && g.right() >= right) return true;
+  }
+  return false;
+}
+
+bool Principal::HasAnyGrantOn(const std::string& bucket) const {
+  return Allows(bucket, v1::Grant::READ);
+}
+
+bool ValidBucketName(const std::string& name) {
+  if (name.size() < 3 || name.size() > 63) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  if (name.find("..") != std::string::npos) return false;
+  int dots = 0;
+  bool all_digits_and_dots = true;
+  for (char c : name) {
+    if (c == '.') ++dots;
+    else if (c < '0' || c > '9') all_digits_and_dots = false;
+  }
+  return !(dots == 3 && all_digits_and_dots);  // not an IP address
+}
+
+absl::Status SendXml(Ctx& ctx, const std::string& xml, int status) {
+  ctx.ex.SetHeader("Content-Type", "application/xml");
+  return ctx.ex.Send(status, xml);
+}
+
+absl::StatusOr<v1::BucketRecord> RequireBucket(Ctx& ctx) {
+  ASSIGN_OR_RETURN(auto bucket, ctx.svc.meta.GetBucket(ctx.req.bucket));
+  if (!bucket) return S3Error(S3Code::kNoSuchBucket);
+  return *bucket;
+}
+
+absl::Status Require(Ctx& ctx, v1::Grant::Right right) {
+  if (ctx.who.Allows(ctx.req.bucket, right)) return absl::OkStatus();
+  return S3Error(S3Code::kAccessDenied);
+}
+
+absl::Status ListBuckets(Ctx& ctx) {
+  ASSIGN_OR_RETURN(auto buckets, ctx.svc.meta.ListBuckets());
+  XmlDoc doc("ListAllMyBucketsResult");
+  auto owner = doc.root().append_child("Owner");
+  XmlDoc::Add(owner, "ID", ctx.who.key_id);
+  XmlDoc::Add(owner, "DisplayName", ctx.who.key_id);
+  auto list = doc.root().append_child("Buckets");
+  for (const auto& [name, record] : buckets) {
+    if (!ctx.who.HasAnyGrantOn(name)) continue;
+    auto b = list.append_child("Bucket");
+    XmlDoc::Add(b, "Name", name);
+    XmlDoc::Add(b, "CreationDate", Iso8601(record.created_ms()));
+  }
+  return SendXml(ctx, doc.ToString());
+}
+
+// The LocationConstraint of a CreateBucket body, "" when there is none. MalformedXML if the
+// body is not a CreateBucketConfiguration.
+absl::StatusOr<std::string> ReadLocation(Ctx& ctx) {
+  std::string body;
+  char buf[4096];
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, ctx.body.Read({reinterpret_cast<std::byte*>(buf), sizeof buf}));
+    if (n == 0) break;
+    body.append(buf, n);
+    if (body.size() > 64 * 1024) return S3Error(S3Code::kMalformedXML, "body too large");
+  }
+  RETURN_IF_ERROR(ctx.body.Finish());
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size())) return S3Error(S3Code::kMalformedXML);
+  pugi::xml_node root = doc.child("CreateBucketConfiguration");
+  if (!root) return S3Error(S3Code::kMalformedXML);
+  return std::string(root.child("LocationConstraint").text().as_string());
+}
+
+absl::Status CreateBucket(Ctx& ctx) {
+  if (!ValidBucketName(ctx.req.bucket)) return S3Error(S3Code::kInvalidBucketName);
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
+  ASSIGN_OR_RETURN(std::string location, ReadLocation(ctx));
+  v1::BucketRecord record;
+  record.set_created_ms(NowMs());
+  record.set_region(location.empty() ? ctx.svc.config.region : location);
+  record.set_owner_key_id(ctx.who.key_id);
+  absl::Status s = ctx.svc.meta.CreateBucket(ctx.req.bucket, record);
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    return S3Error(S3Code::kBucketAlreadyOwnedByYou);
+  }
+  RETURN_IF_ERROR(s);
+  ctx.ex.SetHeader("Location", "/" + ctx.req.bucket);
+  return ctx.ex.Send(200, "");
+}
+
+absl::Status DeleteBucket(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
+  absl::Status s = ctx.svc.meta.DeleteBucket(ctx.req.bucket);
+  if (s.code() == absl::StatusCode::kNotFound) return S3Error(S3Code::kNoSuchBucket);
+  if (s.code() == absl::StatusCode::kFailedPrecondition) {
+    return S3Error(S3Code::kBucketNotEmpty);
+  }
+  RETURN_IF_ERROR(s);
+  return ctx.ex.Send(204, "");
+}
+
+absl::Status HeadBucket(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
+  ASSIGN_OR_RETURN(v1::BucketRecord bucket, RequireBucket(ctx));
+  ctx.ex.SetHeader("x-amz-bucket-region", bucket.region());
+  return ctx.ex.Send(200, "");
+}
+
+absl::Status GetBucketLocation(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
+  ASSIGN_OR_RETURN(v1::BucketRecord bucket, RequireBucket(ctx));
+  XmlDoc doc("LocationConstraint");
+  // us-east-1 is reported as an empty constraint, as S3 does.
+  if (bucket.region() != "us-east-1") {
+    doc.root().append_child(pugi::node_pcdata).set_value(bucket.region().c_str());
+  }
+  return SendXml(ctx, doc.ToString());
+}
+
+absl::Status GetBucketVersioning(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
+  RETURN_IF_ERROR(RequireBucket(ctx).status());
+  XmlDoc doc("VersioningConfiguration");  // never enabled: no Status element
+  return SendXml(ctx, doc.ToString());
+}
+
+}  // namespace mosaic::gateway

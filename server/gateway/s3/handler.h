@@ -1,0 +1,78 @@
+#pragma once
+// What every S3 operation handler gets, and the handlers by their AWS names. Each handler
+// answers through ctx.ex on success and returns OK, or returns an error status (S3Error)
+// without having started the response; the dispatcher (gateway.cc) renders errors as S3 XML.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "client/pipeline/pipeline.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/config.h"
+#include "server/gateway/http/exchange.h"
+#include "server/gateway/meta/meta_store.h"
+#include "server/gateway/s3/router.h"
+
+namespace mosaic::gateway {
+
+// The authenticated caller: an access key and its grants.
+struct Principal {
+  std::string key_id;
+  std::vector<v1::Grant> grants;
+  bool Allows(const std::string& bucket, v1::Grant::Right right) const;
+  bool HasAnyGrantOn(const std::string& bucket) const;
+};
+
+// The request body as the handler reads it: decoded (aws-chunked) and verified against what
+// the client declared (payload SHA-256, chunk signatures, trailing checksums) as it arrives.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Next decoded bytes into `out`; 0 at the end.
+  [[nodiscard]] virtual absl::StatusOr<size_t> Read(ByteSpan out) = 0;
+  // After the last Read: checks what can only be checked at the end (payload hash, final
+  // chunk, trailers). BadDigest, XAmzContentSHA256Mismatch, IncompleteBody, …
+  [[nodiscard]] virtual absl::Status Finish() = 0;
+  // Decoded length when the client declared it (Content-Length or
+  // x-amz-decoded-content-length); nullopt otherwise.
+  virtual std::optional<uint64_t> declared_length() const = 0;
+};
+
+struct Services {
+  MetaStore& meta;
+  client::Pipeline& pipeline;
+  const GatewayConfig& config;
+};
+
+struct Ctx {
+  Services& svc;
+  Exchange& ex;
+  const S3Request& req;
+  const Principal& who;
+  BodyReader& body;
+};
+
+// Sends `xml` with status 200 (or `status`).
+absl::Status SendXml(Ctx& ctx, const std::string& xml, int status = 200);
+// The bucket's record; NoSuchBucket if it does not exist.
+absl::StatusOr<v1::BucketRecord> RequireBucket(Ctx& ctx);
+// AccessDenied unless the caller has `right` on the request's bucket.
+absl::Status Require(Ctx& ctx, v1::Grant::Right right);
+
+absl::Status ListBuckets(Ctx& ctx);
+absl::Status CreateBucket(Ctx& ctx);
+absl::Status DeleteBucket(Ctx& ctx);
+absl::Status HeadBucket(Ctx& ctx);
+absl::Status GetBucketLocation(Ctx& ctx);
+absl::Status GetBucketVersioning(Ctx& ctx);
+absl::Status ListObjects(Ctx& ctx);
+absl::Status ListObjectsV2(Ctx& ctx);
+absl::Status PutObject(Ctx& ctx);
+absl::Status GetObject(Ctx& ctx);
+absl::Status HeadObject(Ctx& ctx);
+absl::Status DeleteObject(Ctx& ctx);
+
+// S3's bucket naming rules (3–63 characters of a-z, 0-9, '.', '-', …).
+bool ValidBucketName(const std::string& name);
+
+}  // namespace mosaic::gateway

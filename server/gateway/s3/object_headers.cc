@@ -1,0 +1,63 @@
+#include "server/gateway/s3/object_headers.h"
+
+#include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr size_t kMaxUserMetadataBytes = 2048;
+
+struct StoredHeader {
+  const char* name;      // lower-case request header
+  const char* response;  // response header
+  const char* override_param;
+};
+constexpr StoredHeader kStored[] = {
+    {"content-type", "Content-Type", "response-content-type"},
+    {"content-encoding", "Content-Encoding", "response-content-encoding"},
+    {"content-disposition", "Content-Disposition", "response-content-disposition"},
+    {"content-language", "Content-Language", "response-content-language"},
+    {"cache-control", "Cache-Control", "response-cache-control"},
+    {"expires", "Expires", "response-expires"},
+};
+
+}  // namespace
+
+absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
+  v1::ObjectRecord record;
+  size_t user_bytes = 0;
+  for (const auto& [name, value] : request.headers) {
+    for (const StoredHeader& h : kStored) {
+      if (name == h.name) (*record.mutable_headers())[name] = value;
+    }
+    if (name.starts_with("x-amz-meta-")) {
+      std::string key = name.substr(11);
+      user_bytes += key.size() + value.size();
+      (*record.mutable_user_metadata())[key] = value;
+    }
+  }
+  if (user_bytes > kMaxUserMetadataBytes) return S3Error(S3Code::kMetadataTooLarge);
+  if (!record.headers().contains("content-type")) {
+    (*record.mutable_headers())["content-type"] = "binary/octet-stream";
+  }
+  return record;
+}
+
+void SetObjectHeaders(Exchange& ex, const v1::ObjectRecord& record,
+                      const std::map<std::string, std::string>& query) {
+  for (const StoredHeader& h : kStored) {
+    auto over = query.find(h.override_param);
+    if (over != query.end()) {
+      ex.SetHeader(h.response, over->second);
+    } else if (auto it = record.headers().find(h.name); it != record.headers().end()) {
+      ex.SetHeader(h.response, it->second);
+    }
+  }
+  for (const auto& [key, value] : record.user_metadata()) ex.SetHeader("x-amz-meta-" + key, value);
+  ex.SetHeader("ETag", "\"" + record.etag() + "\"");
+  ex.SetHeader("Last-Modified", HttpDate(record.last_modified_ms()));
+  ex.SetHeader("Accept-Ranges", "bytes");
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,22 @@
+#pragma once
+// The headers S3 stores with an object and returns with it: Content-Type,
+// Content-Encoding, Content-Disposition, Content-Language, Cache-Control, Expires, and user
+// metadata (x-amz-meta-*, at most 2 KiB in all, as S3).
+
+#include "absl/status/statusor.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/http/exchange.h"
+#include "server/gateway/s3/request.h"
+
+namespace mosaic::gateway {
+
+// A record holding the request's stored headers and user metadata. MetadataTooLarge over
+// 2 KiB of user metadata.
+[[nodiscard]] absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request);
+
+// Sets the stored headers, user metadata, ETag and Last-Modified on the response, applying
+// response-* overrides from the query (GetObject).
+void SetObjectHeaders(Exchange& ex, const v1::ObjectRecord& record,
+                      const std::map<std::string, std::string>& query);
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,93 @@
+// PutObject: the body streams through the pipeline; the object's metadata is committed only
+// after every shard is durable and every check on the body passed. A failed or abandoned
+// upload deletes what it wrote and commits nothing.
+
+#include "client/pipeline/object_writer.h"
+#include "common/aligned_buffer.h"
+#include "common/status.h"
+#include "server/gateway/meta/manifest_codec.h"
+#include "server/gateway/s3/checksum.h"
+#include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr size_t kMaxKeyBytes = 1024;
+constexpr size_t kBodyChunk = 1 << 20;
+
+// The Content-MD5 header decoded, "" when absent. InvalidDigest if it is not base64 of 16
+// bytes.
+absl::StatusOr<std::string> ContentMd5(const Exchange& ex) {
+  std::string_view header = ex.request().Header("content-md5");
+  if (header.empty()) return std::string();
+  return ParseDigest(ChecksumAlgorithm::kMd5, header);
+}
+
+absl::Status CheckRequest(Ctx& ctx) {
+  if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
+  RETURN_IF_ERROR(RequireBucket(ctx).status());
+  std::optional<uint64_t> length = ctx.body.declared_length();
+  if (!length && ctx.ex.content_length().has_value() == false) {
+    return S3Error(S3Code::kMissingContentLength);
+  }
+  if (length && *length > ctx.svc.config.max_object_bytes) {
+    return S3Error(S3Code::kEntityTooLarge);
+  }
+  return absl::OkStatus();
+}
+
+// Streams the body into `writer`; returns its MD5.
+absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
+  Checksummer md5(ChecksumAlgorithm::kMd5);
+  AlignedBuffer buffer(kBodyChunk);
+  uint64_t total = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, ctx.body.Read(buffer.span()));
+    if (n == 0) break;
+    ConstByteSpan chunk{buffer.data(), n};
+    total += n;
+    if (total > ctx.svc.config.max_object_bytes) return S3Error(S3Code::kEntityTooLarge);
+    md5.Update(AsStringView(chunk));
+    RETURN_IF_ERROR(writer.Write(chunk));
+  }
+  RETURN_IF_ERROR(ctx.body.Finish());
+  std::optional<uint64_t> declared = ctx.body.declared_length();
+  if (declared && *declared != total) return S3Error(S3Code::kIncompleteBody);
+  return md5.Digest();
+}
+
+}  // namespace
+
+absl::Status PutObject(Ctx& ctx) {
+  RETURN_IF_ERROR(CheckRequest(ctx));
+  ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex));
+  ASSIGN_OR_RETURN(v1::ObjectRecord record, RecordFromHeaders(ctx.ex.request()));
+  ASSIGN_OR_RETURN(auto writer, ctx.svc.pipeline.NewWriter());
+  auto md5 = StreamBody(ctx, *writer);
+  if (md5.ok() && !content_md5.empty() && *md5 != content_md5) {
+    md5 = S3Error(S3Code::kBadDigest);
+  }
+  if (!md5.ok()) {
+    writer->Abort();  // deletes every shard written so far
+    return md5.status();
+  }
+  ASSIGN_OR_RETURN(client::ObjectManifest manifest, writer->Finish());
+  *record.mutable_manifest() = ToProto(manifest);
+  record.set_etag(HexEncode(AsBytes(*md5)));
+  record.set_last_modified_ms(NowMs());
+  absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record);
+  if (!committed.ok()) {
+    // The data is durable but unreferenced: hand it to the deletion queue's nodes now.
+    ctx.svc.pipeline.Delete(manifest);
+    if (committed.code() == absl::StatusCode::kNotFound) return S3Error(S3Code::kNoSuchBucket);
+    return committed;
+  }
+  ctx.ex.SetHeader("ETag", "\"" + record.etag() + "\"");
+  return ctx.ex.Send(200, "");
+}
+
+}  // namespace mosaic::gateway

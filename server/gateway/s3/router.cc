@@ -1,0 +1,199 @@
+#include "server/gateway/s3/router.h"
+
+#include "common/status.h"
+#include "server/gateway/s3/errors.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr const char* kNames[] = {
+    "ListBuckets",          "CreateBucket",        "DeleteBucket",
+    "HeadBucket",           "GetBucketLocation",   "GetBucketVersioning",
+    "ListObjects",          "ListObjectsV2",       "PutObject",
+    "GetObject",            "HeadObject",          "DeleteObject",
+    "DeleteObjects",        "CopyObject",          "CreateMultipartUpload",
+    "UploadPart",           "UploadPartCopy",      "CompleteMultipartUpload",
+    "AbortMultipartUpload", "ListParts",           "ListMultipartUploads",
+    "BucketSubresource",    "ObjectSubresource",   "Unknown",
+};
+static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Operation::kUnknown) + 1);
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    ASSIGN_OR_RETURN(std::string name, PercentDecode(pair.substr(0, eq), true));
+    std::string value;
+    if (eq != std::string_view::npos) {
+      ASSIGN_OR_RETURN(value, PercentDecode(pair.substr(eq + 1), true));
+    }
+    out.emplace(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+// Bucket subresources S3 has and Mosaic does not implement.
+constexpr const char* kBucketSubresources[] = {
+    "acl",       "policy",     "cors",       "lifecycle", "tagging",   "website",
+    "logging",   "notification", "replication", "encryption", "accelerate", "requestPayment",
+    "object-lock", "ownershipControls", "publicAccessBlock", "analytics", "metrics",
+    "inventory", "intelligent-tiering", "policyStatus"};
+constexpr const char* kObjectSubresources[] = {"acl", "tagging", "retention", "legal-hold",
+                                               "torrent", "restore", "select", "attributes"};
+
+template <size_t N>
+std::string FindSubresource(const std::map<std::string, std::string>& q,
+                            const char* const (&names)[N]) {
+  for (const char* name : names) {
+    if (q.contains(name)) return name;
+  }
+  return "";
+}
+
+Operation BucketOperation(const std::string& method, S3Request& r) {
+  const auto& q = r.query;
+  r.subresource = FindSubresource(q, kBucketSubresources);
+  if (!r.subresource.empty()) return Operation::kOtherBucketSubresource;
+  if (method == "GET") {
+    if (q.contains("location")) return Operation::kGetBucketLocation;
+    if (q.contains("versioning")) return Operation::kGetBucketVersioning;
+    if (q.contains("uploads")) return Operation::kListMultipartUploads;
+    if (q.contains("versions")) {
+      r.subresource = "versions";
+      return Operation::kOtherBucketSubresource;
+    }
+    auto lt = q.find("list-type");
+    if (lt != q.end() && lt->second == "2") return Operation::kListObjectsV2;
+    return Operation::kListObjects;
+  }
+  if (method == "PUT") {
+    if (q.contains("versioning")) {
+      r.subresource = "versioning";
+      return Operation::kOtherBucketSubresource;
+    }
+    return Operation::kCreateBucket;
+  }
+  if (method == "DELETE") return Operation::kDeleteBucket;
+  if (method == "HEAD") return Operation::kHeadBucket;
+  if (method == "POST" && q.contains("delete")) return Operation::kDeleteObjects;
+  return Operation::kUnknown;
+}
+
+Operation ObjectOperation(const RequestView& req, S3Request& r) {
+  const auto& q = r.query;
+  const std::string& method = req.method;
+  r.subresource = FindSubresource(q, kObjectSubresources);
+  if (!r.subresource.empty()) return Operation::kOtherObjectSubresource;
+  bool upload = q.contains("uploadId");
+  if (method == "PUT") {
+    bool copy = req.HasHeader("x-amz-copy-source");
+    if (upload && q.contains("partNumber")) {
+      return copy ? Operation::kUploadPartCopy : Operation::kUploadPart;
+    }
+    return copy ? Operation::kCopyObject : Operation::kPutObject;
+  }
+  if (method == "GET") return upload ? Operation::kListParts : Operation::kGetObject;
+  if (method == "HEAD") return Operation::kHeadObject;
+  if (method == "DELETE") return upload ? Operation::kAbortMultipartUpload : Operation::kDeleteObject;
+  if (method == "POST") {
+    if (q.contains("uploads")) return Operation::kCreateMultipartUpload;
+    if (upload) return Operation::kCompleteMultipartUpload;
+  }
+  return Operation::kUnknown;
+}
+
+// The bucket from a virtual-hosted Host header ("photos.s3.example.org:9000"), or "".
+std::string VirtualHostBucket(std::string_view host, std::string_view domain) {
+  if (domain.empty()) return "";
+  size_t colon = host.rfind(':');
+  if (colon != std::string_view::npos && host.find(']') == std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  std::string suffix = "." + std::string(domain);
+  if (host.size() <= suffix.size() || !host.ends_with(suffix)) return "";
+  return std::string(host.substr(0, host.size() - suffix.size()));
+}
+
+}  // namespace
+
+const char* OperationName(Operation op) { return kNames[static_cast<int>(op)]; }
+
+bool IsImplemented(Operation op) { return op <= Operation::kDeleteObject; }
+
+absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) {
+        return S3Error(S3Code::kInvalidArgument, "bad percent-escape in the request URI");
+      }
+      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return S3Error(S3Code::kInvalidArgument, "bad percent-escape in the request URI");
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string PercentEncode(std::string_view s, bool keep_slash) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<S3Request> Route(const RequestView& request, std::string_view domain) {
+  S3Request r;
+  ASSIGN_OR_RETURN(r.query, ParseQuery(request.RawQuery()));
+  ASSIGN_OR_RETURN(std::string path, PercentDecode(request.RawPath(), false));
+  if (path.empty() || path[0] != '/') {
+    return S3Error(S3Code::kInvalidArgument, "the request target must start with /");
+  }
+  std::string host_bucket = VirtualHostBucket(request.Header("host"), domain);
+  if (!host_bucket.empty()) {
+    r.bucket = host_bucket;
+    r.key = path.substr(1);
+  } else {
+    size_t slash = path.find('/', 1);
+    r.bucket = path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+    if (slash != std::string::npos) r.key = path.substr(slash + 1);
+  }
+  if (r.bucket.empty()) {
+    r.op = request.method == "GET" ? Operation::kListBuckets : Operation::kUnknown;
+  } else if (r.key.empty()) {
+    r.op = BucketOperation(request.method, r);
+  } else {
+    r.op = ObjectOperation(request, r);
+  }
+  return r;
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,65 @@
+#pragma once
+// Maps an HTTP request to an S3 operation (by its AWS name), its bucket, key and query.
+// Path-style (/bucket/key) and virtual-hosted-style (bucket.<domain>/key) addressing.
+// Every operation S3 has that Mosaic does not implement is recognised too, so that it can
+// be answered 501 NotImplemented by name.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "server/gateway/s3/request.h"
+
+namespace mosaic::gateway {
+
+enum class Operation {
+  kListBuckets,
+  kCreateBucket,
+  kDeleteBucket,
+  kHeadBucket,
+  kGetBucketLocation,
+  kGetBucketVersioning,
+  kListObjects,
+  kListObjectsV2,
+  kPutObject,
+  kGetObject,
+  kHeadObject,
+  kDeleteObject,
+  // Recognised, not implemented yet (501):
+  kDeleteObjects,
+  kCopyObject,
+  kCreateMultipartUpload,
+  kUploadPart,
+  kUploadPartCopy,
+  kCompleteMultipartUpload,
+  kAbortMultipartUpload,
+  kListParts,
+  kListMultipartUploads,
+  kOtherBucketSubresource,  // acl, policy, cors, lifecycle, tagging, … on a bucket
+  kOtherObjectSubresource,  // acl, tagging, retention, … on an object
+  kUnknown,
+};
+
+const char* OperationName(Operation op);
+bool IsImplemented(Operation op);
+
+struct S3Request {
+  Operation op = Operation::kUnknown;
+  std::string bucket;  // empty for ListBuckets
+  std::string key;     // decoded; empty for bucket operations
+  std::map<std::string, std::string> query;  // decoded names and values
+  std::string subresource;  // the unimplemented subresource, for the error message
+};
+
+// `domain`: the virtual-host domain ("s3.example.org"), empty to allow path style only.
+// INVALID_ARGUMENT (S3 InvalidURI-like) for a target that does not decode.
+[[nodiscard]] absl::StatusOr<S3Request> Route(const RequestView& request, std::string_view domain);
+
+// RFC 3986 percent-decoding; `plus_is_space` for query strings. INVALID_ARGUMENT on a bad
+// escape.
+[[nodiscard]] absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+// Percent-encodes everything but unreserved characters (and '/' when `keep_slash`).
+std::string PercentEncode(std::string_view s, bool keep_slash);
+
+}  // namespace mosaic::gateway
