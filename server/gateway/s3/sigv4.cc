@@ -279,13 +279,11 @@ absl::StatusOr<Payload> PayloadOf(const RequestView& request, bool presigned) {
   if (presigned) return Payload{PayloadMode::kUnsigned, "UNSIGNED-PAYLOAD"};
   std::string_view v = Trim(request.Header("x-amz-content-sha256"));
   if (!request.HasHeader("x-amz-content-sha256")) {
+    // curl 7.88 sends none and signs the empty-body hash; a body then is unsigned.
     std::string_view length = Trim(request.Header("content-length"));
     bool has_body = request.HasHeader("transfer-encoding") || (!length.empty() && length != "0");
-    if (has_body) {
-      return S3Error(S3Code::kInvalidRequest,
-                     "Missing required header for this request: x-amz-content-sha256");
-    }
-    return Payload{PayloadMode::kSigned, std::string(kEmptySha256Hex)};
+    return Payload{has_body ? PayloadMode::kUnsigned : PayloadMode::kSigned,
+                   std::string(kEmptySha256Hex)};
   }
   static const std::pair<std::string_view, PayloadMode> kModes[] = {
       {"UNSIGNED-PAYLOAD", PayloadMode::kUnsigned},
@@ -330,20 +328,30 @@ absl::Status FillBodyHeaders(const RequestView& request, AuthResult& result) {
   return absl::OkStatus();
 }
 
-// Recomputes the signature over the path as sent, then over its re-encoded form.
+// Recomputes the signature over the path as sent, then over its re-encoded form; with the
+// canonical query, then (header auth, curl 7.88) with the query as sent.
 absl::StatusOr<bool> SignatureMatches(const RequestView& request, const Claim& claim,
                                       const std::array<uint8_t, 32>& key,
                                       std::string_view payload_hash) {
   std::string raw_path(request.RawPath());
   if (raw_path.empty()) raw_path = "/";
-  std::string reencoded = ReencodedPath(raw_path);
-  for (const std::string* path : {&raw_path, &reencoded}) {
-    if (path == &reencoded && reencoded == raw_path) break;
-    ASSIGN_OR_RETURN(std::string canonical, CanonicalRequest(request, *path, claim.signed_headers,
-                                                             payload_hash, claim.presigned));
-    std::string expected =
-        HmacSha256Hex(key, StringToSign(claim.datetime, claim.credential.Scope(), canonical));
-    if (ConstantTimeEquals(expected, claim.signature)) return true;
+  std::vector<std::string> paths = {raw_path};
+  if (std::string reencoded = ReencodedPath(raw_path); reencoded != raw_path) {
+    paths.push_back(std::move(reencoded));
+  }
+  std::vector<std::string> queries = {CanonicalQueryString(request.RawQuery(), claim.presigned)};
+  if (!claim.presigned && request.RawQuery() != queries[0]) {
+    queries.emplace_back(request.RawQuery());
+  }
+  for (const std::string& query : queries) {
+    for (const std::string& path : paths) {
+      ASSIGN_OR_RETURN(
+          std::string canonical,
+          CanonicalRequestWithQuery(request, path, query, claim.signed_headers, payload_hash));
+      std::string expected =
+          HmacSha256Hex(key, StringToSign(claim.datetime, claim.credential.Scope(), canonical));
+      if (ConstantTimeEquals(expected, claim.signature)) return true;
+    }
   }
   return false;
 }
@@ -401,7 +409,7 @@ absl::StatusOr<AuthResult> VerifyRequest(const RequestView& request, const Secre
   result.presigned = claim.presigned;
   result.payload_mode = payload.mode;
   if (payload.mode == PayloadMode::kSigned) {
-    result.payload_sha256_hex = payload.canonical;
+    result.payload_sha256_hex = payload.canonical;  // the declared hash, or the empty one
     for (char& c : result.payload_sha256_hex) {
       c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }

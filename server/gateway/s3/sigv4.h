@@ -15,6 +15,12 @@
 // by name then value; a parameter without '=' has an empty value. Header values are trimmed
 // and runs of spaces collapsed; repeated headers join with ','.
 //
+// curl 7.88 (Debian 12) --aws-sigv4 deviates, and is accepted: it signs the query string as
+// sent (unsorted, unencoded; tried after the canonical form, header auth only), and sends no
+// x-amz-content-sha256, signing the empty-body hash for -T uploads (such a body is taken as
+// UNSIGNED-PAYLOAD, which any client may choose anyway) and the body's hash for -d (which
+// cannot be checked before the body is read, so it fails as SignatureDoesNotMatch).
+//
 // All functions are thread-safe and do not block, except for what SecretLookup does.
 
 #include <array>
@@ -115,6 +121,12 @@ std::string ReencodedPath(std::string_view raw_path);
 [[nodiscard]] absl::StatusOr<std::string> CanonicalRequest(
     const RequestView& request, std::string_view canonical_path,
     const std::vector<std::string>& signed_headers, std::string_view payload_hash, bool presigned);
+
+// The same with an explicit canonical query line (CanonicalRequest uses
+// CanonicalQueryString(request.RawQuery(), presigned)).
+[[nodiscard]] absl::StatusOr<std::string> CanonicalRequestWithQuery(
+    const RequestView& request, std::string_view canonical_path, std::string_view canonical_query,
+    const std::vector<std::string>& signed_headers, std::string_view payload_hash);
 
 // "AWS4-HMAC-SHA256\n<datetime>\n<scope>\n<hex sha256 of canonical_request>".
 std::string StringToSign(std::string_view datetime, std::string_view scope,

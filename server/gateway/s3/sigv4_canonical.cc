@@ -147,11 +147,19 @@ absl::StatusOr<std::string> CanonicalRequest(const RequestView& request,
                                              std::string_view canonical_path,
                                              const std::vector<std::string>& signed_headers,
                                              std::string_view payload_hash, bool presigned) {
+  return CanonicalRequestWithQuery(request, canonical_path,
+                                   CanonicalQueryString(request.RawQuery(), presigned),
+                                   signed_headers, payload_hash);
+}
+
+absl::StatusOr<std::string> CanonicalRequestWithQuery(
+    const RequestView& request, std::string_view canonical_path, std::string_view canonical_query,
+    const std::vector<std::string>& signed_headers, std::string_view payload_hash) {
   std::string out = request.method;
   out.push_back('\n');
   out += canonical_path.empty() ? std::string_view("/") : canonical_path;
   out.push_back('\n');
-  out += CanonicalQueryString(request.RawQuery(), presigned);
+  out += canonical_query;
   out.push_back('\n');
   std::string list;
   for (const std::string& name : signed_headers) {

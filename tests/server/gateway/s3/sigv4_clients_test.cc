@@ -1,5 +1,5 @@
-// Requests exactly as botocore 1.29 (Debian 12's python3-botocore) signed them at
-// 20130524T000000Z for http://127.0.0.1:9000, path-style: keys with spaces, '+', '%',
+// Requests exactly as real clients signed them. botocore 1.29 (Debian 12's python3-botocore) signed
+// them at 20130524T000000Z for http://127.0.0.1:9000, path-style: keys with spaces, '+', '%',
 // unicode, '//', reserved characters; a ListObjectsV2 query; a PUT with metadata whose value
 // has inner runs of spaces; presigned GET and PUT URLs. Generated once with a fixed clock;
 // the gateway must accept every one unchanged.
@@ -156,6 +156,90 @@ TEST(SigV4BotocoreTest, PresignedUrlsVerifyUntilTheyExpire) {
     EXPECT_EQ(CodeOf(expired), S3Code::kAccessDenied);
     EXPECT_EQ(expired.message(), "Request has expired");
   }
+}
+
+// Requests curl 7.88.1 (Debian 12) sent with --aws-sigv4 "aws:amz:us-east-1:s3", captured on
+// a loopback listener. curl signs the query as sent (unsorted, '/' unescaped, "uploads"
+// without '='), the path as sent ('!' '$' '+' raw), sends no x-amz-content-sha256, and signs
+// the empty-body hash for -T uploads.
+const std::vector<RequestView>& CurlRequests() {
+  static const auto* requests = new std::vector<RequestView>{
+      {"GET",
+       R"(/bkt/a%20b)",
+       {{"host", R"(127.0.0.1:18777)"},
+        {"authorization",
+         R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=23f828c5e4c6621c56b63943fe0c7f32bc9c73227ee4174433e7366e073c112a)"},
+        {"x-amz-date", R"(20261126T132138Z)"}}},
+      {"GET",
+       R"(/bkt/a!b$c+d)",
+       {{"host", R"(127.0.0.1:18777)"},
+        {"authorization",
+         R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=e26ff5dfc7f24684f5e1fffc8dec278b5c8c462ba31b14da282f112fed3f4f14)"},
+        {"x-amz-date", R"(20261126T132138Z)"}}},
+      {"GET",
+       R"(/bkt?list-type=2&prefix=a%20b&delimiter=/)",
+       {{"host", R"(127.0.0.1:18777)"},
+        {"authorization",
+         R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=a89089aacb49b677769c2eb8158faaff8c353a9865d091ebb70f73aaaf99431d)"},
+        {"x-amz-date", R"(20261126T132138Z)"}}},
+      {"PUT",
+       R"(/bkt/up)",
+       {{"host", R"(127.0.0.1:18777)"},
+        {"authorization",
+         R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date;x-amz-meta-a, Signature=6d92aea0e3bfd868392926702cd9ab07201c17a29753dd107a45e0b863678437)"},
+        {"x-amz-date", R"(20261126T132138Z)"},
+        {"x-amz-meta-a", R"(b)"},
+        {"content-length", R"(6)"},
+        {"expect", R"(100-continue)"}}},
+      {"POST",
+       R"(/bkt/x?uploads)",
+       {{"host", R"(127.0.0.1:18777)"},
+        {"authorization",
+         R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=516af2b8a5eb0fa1057ceb0984645e48cc5de9e98bead3b68ee1fedb4d0e58e0)"},
+        {"x-amz-date", R"(20261126T132138Z)"}}},
+  };
+  return *requests;
+}
+
+std::chrono::system_clock::time_point CurlSignedAt() { return *ParseAmzDate("20261126T132138Z"); }
+
+TEST(SigV4CurlTest, EveryCurlRequestVerifies) {
+  for (const RequestView& r : CurlRequests()) {
+    absl::StatusOr<AuthResult> auth =
+        VerifyRequest(r, ExampleSecret(), CurlSignedAt(), "us-east-1");
+    ASSERT_TRUE(auth.ok()) << r.target << ": " << auth.status();
+    // The -T upload's body is not covered by the signature: it is an unsigned payload.
+    EXPECT_EQ(auth->payload_mode, r.method == "PUT" ? PayloadMode::kUnsigned : PayloadMode::kSigned)
+        << r.target;
+  }
+}
+
+TEST(SigV4CurlTest, EveryCurlRequestFailsWhenItsQueryOrPathChanges) {
+  for (RequestView r : CurlRequests()) {
+    RequestView longer_path = r;
+    size_t q = r.target.find('?');
+    longer_path.target.insert(q == std::string::npos ? r.target.size() : q, "x");
+    EXPECT_EQ(CodeOf(VerifyRequest(longer_path, ExampleSecret(), CurlSignedAt(), "").status()),
+              S3Code::kSignatureDoesNotMatch);
+    RequestView more_query = r;
+    more_query.target += q == std::string::npos ? "?a=1" : "&a=1";
+    EXPECT_EQ(CodeOf(VerifyRequest(more_query, ExampleSecret(), CurlSignedAt(), "").status()),
+              S3Code::kSignatureDoesNotMatch);
+  }
+}
+
+TEST(SigV4CurlTest, BodyHashSignedWithoutHeaderCannotBeVerified) {
+  // curl -X PUT --data-binary signs sha256(body) without saying so: not verifiable up front.
+  RequestView r{
+      "PUT",
+      "/bkt/put2",
+      {{"host", R"(127.0.0.1:18777)"},
+       {"authorization",
+        R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=866b9fceca4de4f558f4d84c408ae5e55adf14e5b327c690c847e26ded942966)"},
+       {"x-amz-date", R"(20261126T132138Z)"},
+       {"content-length", R"(6)"}}};
+  EXPECT_EQ(CodeOf(VerifyRequest(r, ExampleSecret(), CurlSignedAt(), "").status()),
+            S3Code::kSignatureDoesNotMatch);
 }
 
 }  // namespace
