@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
+
 #include "common/crc32c.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
 
@@ -59,8 +61,13 @@ const char* NodeHealthName(NodeHealth h) {
   return "?";
 }
 
-// Shared with the callbacks of calls in flight, which may finish after the NodeClient is
-// gone (a hedged read abandoned by its reader, say).
+// Shared with the callbacks of calls in flight. ~NodeClient cancels those calls and waits
+// until their callbacks have destroyed their contexts, then drops the stub and channel on
+// its own thread. gRPC 1.51 must not see the last reference to a channel go inside a
+// callback: that releases its callback completion queue from one of the queue's own
+// threads, which then runs on a freed queue (a double free; seen when a hedged read to a
+// slow node was still in flight as its pool was destroyed). A ClientContext holds a
+// reference to its channel, so the contexts are counted, not just the callbacks.
 struct NodeClient::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::ChunkService::Stub> stub;
@@ -68,6 +75,38 @@ struct NodeClient::Impl {
   mutable std::mutex mu;
   NodeStatus status;
   int consecutive_failures = 0;
+  // Async calls in flight, by context (kept alive here so that they can be cancelled).
+  std::mutex calls_mu;
+  std::condition_variable calls_cv;
+  std::map<grpc::ClientContext*, std::shared_ptr<grpc::ClientContext>> calls;
+
+  void Begin(std::shared_ptr<grpc::ClientContext> ctx) {
+    std::lock_guard lock(calls_mu);
+    calls.emplace(ctx.get(), std::move(ctx));
+  }
+  // The last thing a call's callback does. The callback's reference to the call goes
+  // first, so that the context (and its channel reference) is destroyed here, under
+  // calls_mu: ~NodeClient cannot drop its own channel reference until then.
+  template <typename Call>
+  void End(std::shared_ptr<Call> call) {
+    grpc::ClientContext* ctx = &call->ctx;
+    call.reset();
+    std::lock_guard lock(calls_mu);
+    calls.erase(ctx);
+    if (calls.empty()) calls_cv.notify_all();
+  }
+  // Cancels every call in flight and waits for their callbacks (which then see CANCELLED).
+  void CancelAndWait() {
+    std::vector<std::shared_ptr<grpc::ClientContext>> live;
+    {
+      std::lock_guard lock(calls_mu);
+      for (auto& [ptr, ctx] : calls) live.push_back(ctx);
+    }
+    // Not under calls_mu: gRPC may run a callback (and so End) inside TryCancel.
+    for (auto& ctx : live) ctx->TryCancel();
+    std::unique_lock lock(calls_mu);
+    calls_cv.wait(lock, [&] { return calls.empty(); });
+  }
 
   void Record(const absl::Status& s) {
     std::lock_guard lock(mu);
@@ -99,7 +138,11 @@ NodeClient::NodeClient(NodeEndpoint endpoint, const RpcOptions& options)
   impl_->stub = v1::ChunkService::NewStub(impl_->channel);
 }
 
-NodeClient::~NodeClient() = default;
+NodeClient::~NodeClient() {
+  impl_->CancelAndWait();
+  impl_->stub.reset();
+  impl_->channel.reset();
+}
 
 namespace {
 
@@ -126,12 +169,14 @@ void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done) {
   call->req.set_chunk_id(std::string(chunk_id));
   call->req.set_data(reinterpret_cast<const char*>(data.data()), data.size());
   call->req.set_crc32c(Crc32c(data));
+  impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
   impl_->stub->async()->PutChunk(
       &call->ctx, &call->req, &call->resp,
-      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) {
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) mutable {
         absl::Status status = FromGrpc(s);
         impl->Record(status);
         (*done)(status);
+        impl->End(std::move(call));
       });
 }
 
@@ -143,13 +188,18 @@ void NodeClient::Get(std::string_view chunk_id, uint64_t offset, uint64_t length
   call->req.set_chunk_id(std::string(chunk_id));
   call->req.set_offset(offset);
   call->req.set_length(length);
+  impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
   impl_->stub->async()->GetChunk(
       &call->ctx, &call->req, &call->resp,
-      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) {
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) mutable {
         absl::Status status = FromGrpc(s);
         impl->Record(status);
-        if (!status.ok()) return (*done)(status);
-        (*done)(std::move(*call->resp.mutable_data()));
+        if (status.ok()) {
+          (*done)(std::move(*call->resp.mutable_data()));
+        } else {
+          (*done)(status);
+        }
+        impl->End(std::move(call));
       });
 }
 
@@ -158,13 +208,18 @@ void NodeClient::Delete(std::string_view chunk_id, DeleteDone done) {
   auto call = std::make_shared<C>();
   Prepare(*call, endpoint_.token, options_.call_timeout);
   call->req.set_chunk_id(std::string(chunk_id));
+  impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
   impl_->stub->async()->DeleteChunk(
       &call->ctx, &call->req, &call->resp,
-      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) {
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) mutable {
         absl::Status status = FromGrpc(s);
         impl->Record(status);
-        if (!status.ok()) return (*done)(status);
-        (*done)(call->resp.existed());
+        if (status.ok()) {
+          (*done)(call->resp.existed());
+        } else {
+          (*done)(status);
+        }
+        impl->End(std::move(call));
       });
 }
 

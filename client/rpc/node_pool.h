@@ -61,6 +61,9 @@ struct NodeStatus {
 class NodeClient {
  public:
   NodeClient(NodeEndpoint endpoint, const RpcOptions& options);
+  // Cancels the calls still in flight and waits for their callbacks, which see CANCELLED
+  // (so those callbacks must not need the caller to return first). No call may start
+  // concurrently.
   ~NodeClient();
 
   const NodeEndpoint& endpoint() const { return endpoint_; }
