@@ -25,6 +25,7 @@ struct Shard {
   ShardState state = ShardState::kIdle;
   bool hedged = false;  // slow: another shard was asked in its place
   std::string data;
+  absl::Status error;  // why a bad shard is bad, as the node said (to be reported once)
   Clock::time_point start;
   double latency_ms = 0;
 };
@@ -198,7 +199,7 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
             sh.state = ShardState::kOk;
           } else {
             sh.state = ShardState::kBad;
-            sh.data = r.status().ToString();
+            sh.error = r.status();
           }
           g->cv.notify_all();
         },
@@ -220,9 +221,11 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
       std::lock_guard lock(g->mu);
       for (int s = 0; s < n; ++s) {
         Shard& sh = g->shards[s];
-        if (sh.state == ShardState::kBad && !reported[s] && !sh.data.empty()) {
+        if (sh.state == ShardState::kBad && !reported[s] && !sh.error.ok()) {
+          // The node's own code is kept: DATA_LOSS (it found the chunk corrupt) calls for a
+          // different repair than UNAVAILABLE (unreachable).
           reported[s] = true;
-          fault(s, absl::UnavailableError(sh.data));
+          fault(s, sh.error);
         }
         if (sh.state == ShardState::kOk) {
           ++ok;
