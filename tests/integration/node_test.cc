@@ -108,6 +108,21 @@ std::optional<std::string> CheckReadsBack(const ChunkClient& client, const Chunk
   return std::nullopt;
 }
 
+// Metric lines "name{labels} value" whose name starts with `prefix`.
+std::vector<std::pair<std::string, double>> MetricLines(const std::string& text,
+                                                        const std::string& prefix) {
+  std::vector<std::pair<std::string, double>> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    lines.push_back({line.substr(0, space), std::strtod(line.c_str() + space + 1, nullptr)});
+  }
+  return lines;
+}
+
 // Sum of the sizes of the files in `dir` (0 if it does not exist).
 uint64_t FolderBytes(const std::string& dir) {
   uint64_t total = 0;
@@ -640,6 +655,14 @@ TEST_F(NodeTest, FlippedSegmentBytesGiveDataLossAndTheScrubReportsThem) {
   ASSERT_GRPC_OK(info);
   EXPECT_GE(info.response.scrub().chunks_checked(), 1u);
   EXPECT_EQ(info.response.scrub().corrupt_chunk_ids_size(), 2);
+  absl::StatusOr<std::string> metrics = HttpGet(node_->metrics_address(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  auto lines = MetricLines(*metrics, "mosaic_node_");
+  EXPECT_TRUE(std::any_of(
+      lines.begin(), lines.end(),
+      [](const auto& l) { return l.first.find("corrupt") != std::string::npos && l.second >= 2; }))
+      << "the corrupt chunks are not counted in the metrics:\n"
+      << *metrics;
   Reply<v1::NodeInfo> other = node_->Client("token-b-77e0a2").Info();
   ASSERT_GRPC_OK(other);
   EXPECT_EQ(other.response.scrub().corrupt_chunk_ids_size(), 0) << "another tenant's findings leak";
@@ -1010,21 +1033,6 @@ TEST_F(NodeTest, DiskFilledByAnotherProcessNeitherCrashesTheNodeNorLosesChunks) 
   ASSERT_NO_FATAL_FAILURE(RestartNode());
   client = node_->Client();
   for (const ChunkSpec& c : chunks) EXPECT_EQ(CheckReadsBack(client, c), std::nullopt);
-}
-
-// Metric lines "name{labels} value" whose name starts with `prefix`.
-std::vector<std::pair<std::string, double>> MetricLines(const std::string& text,
-                                                        const std::string& prefix) {
-  std::vector<std::pair<std::string, double>> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    lines.push_back({line.substr(0, space), std::strtod(line.c_str() + space + 1, nullptr)});
-  }
-  return lines;
 }
 
 TEST_F(NodeTest, MetricsExposeRequestCountersAndLatencyHistograms) {
