@@ -89,7 +89,8 @@ ObjectReader::ObjectReader(Pipeline& pipeline, ObjectManifest manifest,
       layout_(layout),
       range_(range),
       remaining_(range.length),
-      next_stripe_(range.first_stripe) {}
+      next_stripe_(range.first_stripe),
+      plaintexts_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2) {}
 
 ObjectReader::~ObjectReader() {
   std::unique_lock lock(mu_);
@@ -138,6 +139,7 @@ absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
   if (consumed_ == f->slice.length) {
     std::lock_guard lock(mu_);
     window_.pop_front();
+    plaintexts_.Give(std::move(f->plaintext));
     in_flight_bytes_ -= f->cost;
     consumed_ = 0;
     Prefetch();
@@ -169,7 +171,7 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   std::vector<BadShard> faults;
   std::string tried;
   absl::Status status;
-  AlignedBuffer plaintext(stripe.plaintext_bytes);
+  AlignedBuffer plaintext = plaintexts_.Take(stripe.plaintext_bytes);
   auto fault = [&](int s, absl::Status st) {
     faults.push_back({stripe.index, s, nodes[s], st});
   };
@@ -211,7 +213,15 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   }
   auto deadline = Clock::now() + o.stripe_timeout;
   std::vector<bool> reported(n, false);
-  auto workspace = codec_->NewWorkspace();
+  std::optional<ShardCodec::Workspace> reused;
+  {
+    std::lock_guard lock(mu_);
+    if (!workspaces_.empty()) {
+      reused.emplace(std::move(workspaces_.back()));
+      workspaces_.pop_back();
+    }
+  }
+  ShardCodec::Workspace workspace = reused ? std::move(*reused) : codec_->NewWorkspace();
   while (status.ok()) {
     Clock::time_point wake = deadline;
     std::vector<int> to_ask;
@@ -276,6 +286,7 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   }
   f->cv.notify_all();
   std::lock_guard lock(mu_);
+  workspaces_.push_back(std::move(workspace));
   --running_;
   cv_.notify_all();
 }

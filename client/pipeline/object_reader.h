@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/pipeline/buffer_cache.h"
 #include "client/pipeline/pipeline.h"
 #include "client/pipeline/shard_codec.h"
 #include "client/pipeline/stripe_layout.h"
@@ -56,8 +57,11 @@ class ObjectReader {
   uint64_t next_stripe_ = 0;  // next stripe to fetch (absolute index)
   uint64_t consumed_ = 0;     // bytes of the front stripe's slice already returned
 
+  BufferCache plaintexts_;  // decoded stripes, reused
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::vector<ShardCodec::Workspace> workspaces_;  // idle decoding workspaces, reused
   std::deque<std::shared_ptr<Fetch>> window_;
   uint64_t in_flight_bytes_ = 0;
   int running_ = 0;

@@ -30,7 +30,9 @@ ObjectWriter::ObjectWriter(Pipeline& pipeline, std::unique_ptr<ShardCodec> codec
     : pipeline_(pipeline),
       codec_(std::move(codec)),
       manifest_(std::move(manifest)),
-      current_(manifest_.stripe_bytes) {}
+      plaintexts_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2),
+      sealed_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2),
+      current_(plaintexts_.Take(manifest_.stripe_bytes)) {}
 
 ObjectWriter::~ObjectWriter() {
   if (!finished_) Abort();
@@ -62,7 +64,7 @@ void ObjectWriter::Dispatch(bool last) {
   s->plaintext = std::move(current_);
   s->key = HexEncode(std::as_bytes(std::span(manifest_.object_id))) + "/" +
            std::to_string(s->info.index);
-  current_ = AlignedBuffer(manifest_.stripe_bytes);
+  current_ = plaintexts_.Take(manifest_.stripe_bytes);
   current_fill_ = 0;
   {
     std::unique_lock lock(mu_);
@@ -80,14 +82,14 @@ void ObjectWriter::Dispatch(bool last) {
 
 void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {
   int n = codec_->n();
-  s->sealed = AlignedBuffer(size_t(n) * s->shard_bytes);
+  s->sealed = sealed_.Take(size_t(n) * s->shard_bytes);
   std::vector<ByteSpan> slots;
   for (int i = 0; i < n; ++i) {
     slots.push_back({s->sealed.data() + size_t(i) * s->shard_bytes, s->shard_bytes});
   }
   absl::Status st = codec_->EncodeStripe(s->info, {s->plaintext.data(), s->info.plaintext_bytes},
                                          slots);
-  s->plaintext = AlignedBuffer();  // the sealed shards are all that is needed now
+  plaintexts_.Give(std::move(s->plaintext));  // the sealed shards are all that is needed now
   if (!st.ok()) return StripeDone(*s, st);
   std::vector<int> placement =
       pipeline_.placer().Place(s->key, n, [this](int i) { return pipeline_.Usable(i); });
@@ -150,7 +152,7 @@ void ObjectWriter::StripeDone(Stripe& s, absl::Status status) {
   if (status.ok()) {
     for (int node : s.placement) nodes.push_back(pipeline_.pool().node(node).id());
   }
-  s.sealed = AlignedBuffer();
+  sealed_.Give(std::move(s.sealed));  // before the count drops: the writer may go then
   {
     std::lock_guard lock(mu_);
     if (status.ok()) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/pipeline/buffer_cache.h"
 #include "client/pipeline/pipeline.h"
 #include "client/pipeline/shard_codec.h"
 #include "common/aligned_buffer.h"
@@ -60,7 +61,9 @@ class ObjectWriter {
   ObjectManifest manifest_;
   uint64_t bytes_ = 0;
   uint64_t next_stripe_ = 0;
-  AlignedBuffer current_;  // the stripe being filled
+  BufferCache plaintexts_;  // stripe buffers, reused
+  BufferCache sealed_;      // buffers of a stripe's n sealed shards, reused
+  AlignedBuffer current_;   // the stripe being filled
   size_t current_fill_ = 0;
   bool finished_ = false;
 
