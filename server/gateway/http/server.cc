@@ -81,6 +81,7 @@ class Connection final : public Exchange {
   template <typename Response>
   void Decorate(Response& res, int status);
   absl::Status SendContinue();
+  bool ExpectsContinue() const;
 
   std::unique_ptr<asio::io_context> ioc_;
   beast::tcp_stream stream_;
@@ -122,10 +123,13 @@ absl::Status Connection::SendContinue() {
   return ec ? Failed(ec, "100-continue") : absl::OkStatus();
 }
 
+bool Connection::ExpectsContinue() const {
+  return absl::AsciiStrToLower(ToAbsl(view_.Header("expect"))) == "100-continue";
+}
+
 absl::StatusOr<size_t> Connection::ReadBody(ByteSpan out) {
   if (parser_->is_done() || out.empty()) return 0;
-  if (!continue_sent_ &&
-      absl::AsciiStrToLower(ToAbsl(view_.Header("expect"))) == "100-continue") {
+  if (!continue_sent_ && ExpectsContinue()) {
     RETURN_IF_ERROR(SendContinue());
   }
   while (true) {
@@ -151,7 +155,10 @@ void Connection::Decorate(Response& res, int status) {
   res.set("x-amz-request-id", id_);
   for (const auto& [name, value] : headers_) res.set(name, value);
   // A body the handler did not read would be taken for the next request: close instead.
-  if (!parser_->is_done()) keep_alive_ = false;
+  // Likewise after a final answer to "Expect: 100-continue" given without a 100: botocore
+  // (Debian's 1.29) keeps that early status for the next request on the same connection
+  // and reports it instead of the real one; a fresh connection resets it.
+  if (!parser_->is_done() || (ExpectsContinue() && !continue_sent_)) keep_alive_ = false;
   res.keep_alive(keep_alive_);
   this->status = status;
 }
