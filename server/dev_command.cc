@@ -79,15 +79,32 @@ pid_t Spawn(const char* role, const std::string& config, const std::string& log)
   return pid;
 }
 
+std::string MainAddressFile(const DevNode& n) {
+  return n.dir + (n.role == "node" ? "/grpc.addr" : "/s3.addr");
+}
+std::string SideAddressFile(const DevNode& n) {
+  return n.dir + (n.role == "node" ? "/metrics.addr" : "/admin.addr");
+}
+
+// Starts the process of `n`. Address files left by an earlier run (a process killed, or one
+// that did not remove them) are removed first, so that WaitReady never takes a stale port
+// for the new one's.
+void Launch(DevNode& n, const std::string& config, const std::string& log) {
+  std::error_code ignored;
+  fs::remove(MainAddressFile(n), ignored);
+  fs::remove(SideAddressFile(n), ignored);
+  n.pid = Spawn(n.role.c_str(), config, log);
+}
+
 // Polls for the process's address files; false if it died or took over 30 s.
 bool WaitReady(DevNode& n) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::string main = n.role == "node" ? "/grpc.addr" : "/s3.addr";
-  std::string side = n.role == "node" ? "/metrics.addr" : "/admin.addr";
+  std::string main = MainAddressFile(n);
+  std::string side = SideAddressFile(n);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(n.dir + main) && fs::exists(n.dir + side)) {
-      n.grpc_addr = Slurp(n.dir + main);
-      n.metrics_addr = Slurp(n.dir + side);
+    if (fs::exists(main) && fs::exists(side)) {
+      n.grpc_addr = Slurp(main);
+      n.metrics_addr = Slurp(side);
       return true;
     }
     int status;
@@ -217,7 +234,7 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
       n.dir = dir + "/" + n.id;
       fs::create_directories(n.dir);
       WriteNodeConfig(n, Sha256Hex(AsBytes(token)));
-      n.pid = Spawn("node", n.dir + "/node.toml", n.dir + "/node.log");
+      Launch(n, n.dir + "/node.toml", n.dir + "/node.log");
       procs.push_back(n);
     }
   }
@@ -227,7 +244,7 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
   gw.id = "gateway";
   gw.dir = dir + "/gateway";
   WriteGatewayConfig(dir, procs, token, port);
-  gw.pid = Spawn("gateway", gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
+  Launch(gw, gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
   procs.push_back(gw);
   StartOrFail(procs, procs.back());
   Credentials creds = DevCredentials(dir, procs.back());
