@@ -54,6 +54,9 @@ std::string Admin(const std::string& config_path, const std::string& method,
 void AddKeyCommands(CLI::App& app) {
   CLI::App* key = app.add_subcommand("key", "Manage S3 access keys (the gateway must run)");
   key->require_subcommand(1);
+  // `mosaic key create NAME --config FILE` as well as `mosaic key --config FILE create NAME`:
+  // the subcommands below inherit this and hand --config up to `key`.
+  key->fallthrough();
   auto config = std::make_shared<std::string>();
   key->add_option("--config,-c", *config, "Gateway configuration file")->required();
 
