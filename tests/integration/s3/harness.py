@@ -1,0 +1,261 @@
+"""Shared harness for the S3 gateway integration tests (issue 5).
+
+Starts the real `mosaic dev --dir TMP --port 0` (6 `mosaic node` processes and one
+`mosaic gateway`), waits for DIR/dev.env by bounded polling, and stops it with SIGTERM.
+The binary comes from the MOSAIC_BINARY environment variable (set by CTest).
+Run with /usr/bin/python3 (Debian's python3-boto3).
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+BINARY = os.environ.get("MOSAIC_BINARY", "")
+
+
+def poll(predicate, timeout_s=30.0, interval_s=0.05, what="condition"):
+    """Calls predicate until it returns a truthy value; raises after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out waiting for " + what)
+        time.sleep(interval_s)
+
+
+def read_env_file(path):
+    env = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    env[k] = v
+    except FileNotFoundError:
+        return None
+    keys = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION")
+    return env if all(env.get(k) for k in keys) else None
+
+
+class DevSystem:
+    """One `mosaic dev` process tree in its own temporary folder."""
+
+    def __init__(self, directory=None):
+        if not BINARY or not os.access(BINARY, os.X_OK):
+            raise unittest.SkipTest("MOSAIC_BINARY is not set to the mosaic executable")
+        self.owns_dir = directory is None
+        self.dir = directory or tempfile.mkdtemp(prefix="mosaic-s3-it-")
+        self.proc = None
+        self.extra = []  # processes we started ourselves (a restarted gateway)
+
+    def start(self):
+        for name in ("dev.env", "dev.json"):
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                pass
+        self.log = open(os.path.join(self.dir, "dev.out"), "ab")
+        self.proc = subprocess.Popen([BINARY, "dev", "--dir", self.dir, "--port", "0"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("mosaic dev exited with %d; see %s/dev.out"
+                                   % (self.proc.returncode, self.dir))
+            return read_env_file(os.path.join(self.dir, "dev.env"))
+
+        self.env = poll(ready, 60, what="dev.env")
+        with open(os.path.join(self.dir, "dev.json")) as f:
+            self.description = json.load(f)
+        self.endpoint = self.env["AWS_ENDPOINT_URL"]
+        return self
+
+    def stop(self):
+        for p in self.extra:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.extra = []
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- the processes ------------------------------------------------------------------
+
+    def processes(self, role):
+        return [p for p in self.description["processes"] if p["role"] == role]
+
+    @property
+    def gateway(self):
+        return self.processes("gateway")[0]
+
+    @property
+    def host_port(self):
+        host, port = self.endpoint.split("//", 1)[1].split(":")
+        return host, int(port)
+
+    def metrics(self):
+        """The gateway's /metrics on its admin address, as {series: value}."""
+        url = "http://%s/metrics" % self.gateway["admin"]
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
+    def alive(self):
+        """True when the gateway answers an S3 request (an anonymous one gets a 403)."""
+        try:
+            with socket.create_connection(self.host_port, timeout=10) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return recv_all(s).startswith(b"HTTP/1.1 ")
+        except OSError:
+            return False
+
+    def restart_gateway(self):
+        """Kills the gateway (SIGKILL) and starts `mosaic gateway` again on its config."""
+        gw = self.gateway
+        os.kill(gw["pid"], signal.SIGKILL)
+        # Its locks (RocksDB's LOCK file) go with it; `mosaic dev` reaps it later.
+        poll(lambda: not process_running(gw["pid"]), 30, what="the old gateway to die")
+        for name in ("s3.addr", "admin.addr"):
+            try:
+                os.unlink(os.path.join(gw["dir"], name))
+            except FileNotFoundError:
+                pass
+        log = open(os.path.join(gw["dir"], "gateway-restart.log"), "ab")
+        p = subprocess.Popen([BINARY, "gateway", "--config", gw["config"]],
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.extra.append(p)
+
+        def addr(name):
+            path = os.path.join(gw["dir"], name)
+            if p.poll() is not None:
+                with open(os.path.join(gw["dir"], "gateway-restart.log"), "rb") as f:
+                    raise RuntimeError("restarted gateway exited with %d: %s"
+                                       % (p.returncode, f.read()[-2000:]))
+            if os.path.exists(path):
+                with open(path) as f:
+                    return f.readline().strip() or None
+            return None
+
+        s3 = poll(lambda: addr("s3.addr"), 30, what="gateway s3.addr")
+        admin = poll(lambda: addr("admin.addr"), 30, what="gateway admin.addr")
+        self.endpoint = "http://" + s3
+        gw["pid"], gw["address"], gw["admin"] = p.pid, s3, admin
+
+    def create_key(self, name, grants=()):
+        """`mosaic key create NAME [--bucket B --allow R]...`; returns (id, secret)."""
+        cmd = [BINARY, "key", "create", name, "--config", self.gateway["config"]]
+        for bucket, right in grants:
+            cmd += ["--bucket", bucket, "--allow", right]
+        out = subprocess.run(cmd, check=True, capture_output=True, timeout=30).stdout
+        key = json.loads(out)
+        return key["id"], key["secret"]
+
+    # --- clients ------------------------------------------------------------------------
+
+    def client(self, key_id=None, secret=None, **config):
+        config.setdefault("retries", {"max_attempts": 1})
+        config.setdefault("s3", {"addressing_style": "path"})
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=key_id or self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=secret or self.env["AWS_SECRET_ACCESS_KEY"],
+            config=Config(**config))
+
+    def tool_env(self):
+        """Environment for CLI tools: the dev credentials and no proxy."""
+        env = {k: v for k, v in os.environ.items()
+               if "proxy" not in k.lower() and not k.startswith("AWS_")}
+        env.update(self.env)
+        env["AWS_ENDPOINT_URL"] = self.endpoint
+        return env
+
+
+def process_running(pid):
+    """False once pid is gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def recv_all(sock, limit=1 << 20):
+    data = b""
+    while len(data) < limit:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def pattern(size, seed):
+    """Deterministic, non-repeating-looking bytes of the given size."""
+    block = bytes((i * 131 + seed * 17 + (i >> 8)) & 0xFF for i in range(65536))
+    reps, rest = divmod(size, len(block))
+    return block * reps + block[:rest]
+
+
+class DevTestCase(unittest.TestCase):
+    """A test class sharing one `mosaic dev` system across its tests."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dev = DevSystem()
+        try:
+            cls.dev.start()
+        except BaseException:
+            cls.dev.cleanup()
+            raise
+        cls.s3 = cls.dev.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dev.cleanup()
+
+    def error_code(self, call, *args, **kwargs):
+        """Runs a boto3 call that must fail; returns (S3 error code, HTTP status)."""
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:
+            call(*args, **kwargs)
+        e = cm.exception.response
+        return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"]
