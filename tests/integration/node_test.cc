@@ -686,6 +686,18 @@ TEST_F(NodeTest, FlippedSegmentBytesGiveDataLossAndTheScrubReportsThem) {
   EXPECT_EQ(corrupt, std::vector<std::string>{"scrubbed"});
 }
 
+TEST_F(NodeTest, ASecondNodeCannotListenOnATakenPort) {
+  ASSERT_NO_FATAL_FAILURE(StartNode());
+  // Two nodes sharing a port (SO_REUSEPORT) would split the clients' connections between
+  // two data folders: the second one must fail to start instead.
+  NodeOptions second;
+  second.listen = node_->grpc_address();
+  second.start_timeout = seconds(10);
+  absl::StatusOr<std::unique_ptr<NodeProcess>> other = NodeProcess::Start(second);
+  EXPECT_FALSE(other.ok()) << "a second node now listens on " << node_->grpc_address();
+  ASSERT_GRPC_OK(node_->Client().Put("mine", "data"));
+}
+
 TEST_F(NodeTest, MissingOrWrongTokenIsUnauthenticated) {
   ASSERT_NO_FATAL_FAILURE(StartNode());
   const std::string good = node_->options().tenants[0].token;

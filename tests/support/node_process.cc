@@ -217,7 +217,7 @@ absl::Status NodeProcess::WriteConfig() const {
   std::ostringstream toml;
   toml << "node_id = \"" << options_.node_id << "\"\n"
        << "data_dir = \"" << data_dir_ << "\"\n"
-       << "listen = \"127.0.0.1:0\"\n"
+       << "listen = \"" << options_.listen << "\"\n"
        << "metrics_listen = \"127.0.0.1:0\"\n"
        << "log_level = \"" << options_.log_level << "\"\n"
        << "max_chunk_size = \"" << options_.max_chunk_size << "\"\n\n"

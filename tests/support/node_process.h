@@ -38,6 +38,7 @@ struct NodeOptions {
   std::string binary;    // empty: $MOSAIC_BINARY, else the binary built with the tests
   std::string data_dir;  // empty: <work dir>/data, removed with the work dir
   std::string node_id = "test-node";
+  std::string listen = "127.0.0.1:0";  // gRPC; port 0 = any free port
   std::string log_level = "info";
   std::string max_chunk_size = "8MiB";
   std::string segment_size = "16MiB";
