@@ -264,6 +264,9 @@ class NodeTest : public ::testing::Test {
   }
   void TearDown() override {
     if (node_ != nullptr && HasFailure()) {
+      if (!node_->Running() && !node_->unexpected_exit().empty()) {
+        std::cerr << "---- the node " << node_->unexpected_exit() << "\n";
+      }
       std::cerr << "---- node log " << node_->log_path() << " (tail) ----\n"
                 << node_->ReadLog(16384) << "\n---- end of node log ----\n";
     }

@@ -308,13 +308,14 @@ absl::Status NodeProcess::Spawn() {
     return absl::InternalError(ErrnoMessage("fork"));
   }
   pid_ = pid;
+  unexpected_exit_.clear();
   return absl::OkStatus();
 }
 
 absl::Status NodeProcess::WaitForAddresses() {
   Clock::time_point deadline = Clock::now() + options_.start_timeout;
   while (Clock::now() < deadline) {
-    if (!Running()) return absl::InternalError("the node exited during startup");
+    if (!Running()) return absl::InternalError("the node " + unexpected_exit_ + " during startup");
     grpc_address_ = ReadAddressFile(data_dir_ + "/grpc.addr");
     metrics_address_ = ReadAddressFile(data_dir_ + "/metrics.addr");
     if (!grpc_address_.empty() && !metrics_address_.empty()) return absl::OkStatus();
@@ -369,6 +370,12 @@ bool NodeProcess::Running() {
   int status = 0;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == 0) return true;
+  if (r == pid_ && WIFEXITED(status)) {
+    unexpected_exit_ = "exited with code " + std::to_string(WEXITSTATUS(status));
+  } else if (r == pid_ && WIFSIGNALED(status)) {
+    unexpected_exit_ = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                       strsignal(WTERMSIG(status)) + ")";
+  }
   pid_ = -1;
   return false;
 }

@@ -121,6 +121,10 @@ class NodeProcess {
       std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // True while the child has not exited (reaps it if it has).
   bool Running();
+  // How the last run ended when it ended on its own (not through Kill() or Terminate()):
+  // "exited with code N" or "killed by signal N (name)"; empty while running or after a stop
+  // that the test asked for. Tests print it on failure to tell a crash from a hang.
+  const std::string& unexpected_exit() const { return unexpected_exit_; }
   // OK when the health service answers SERVING within `timeout`.
   [[nodiscard]] absl::Status CheckServing(std::chrono::milliseconds timeout) const;
 
@@ -156,6 +160,7 @@ class NodeProcess {
   std::string grpc_address_;
   std::string metrics_address_;
   pid_t pid_ = -1;
+  std::string unexpected_exit_;
 };
 
 // Deterministic pseudo-random bytes (splitmix64 of `seed`): the same seed and size always
