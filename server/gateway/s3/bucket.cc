@@ -28,7 +28,18 @@ bool ValidBucketName(const std::string& name) {
   }
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!alnum(name.front()) || !alnum(name.back())) return false;
-  if (name.find("..") != std::string::npos) return false;
+  // Every dot-separated label starts and ends with a letter or digit, as in DNS (S3 refuses
+  // "a..b", "a.-b", "a-.b"): virtual-hosted-style addressing needs the name to be a host name.
+  for (const char* bad : {"..", ".-", "-."}) {
+    if (name.find(bad) != std::string::npos) return false;
+  }
+  // Prefixes and suffixes S3 reserves for its own names (access points, aliases, …).
+  for (const char* prefix : {"xn--", "sthree-", "amzn-s3-demo-"}) {
+    if (name.starts_with(prefix)) return false;
+  }
+  for (const char* suffix : {"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"}) {
+    if (name.ends_with(suffix)) return false;
+  }
   int dots = 0;
   bool all_digits_and_dots = true;
   for (char c : name) {
@@ -94,6 +105,12 @@ absl::Status CreateBucket(Ctx& ctx) {
   if (!ValidBucketName(ctx.req.bucket)) return S3Error(S3Code::kInvalidBucketName);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
   ASSIGN_OR_RETURN(std::string location, ReadLocation(ctx));
+  // A region name ("eu-west-3"): it is echoed in a header (x-amz-bucket-region) and stored
+  // in a proto3 string, so neither CR/LF nor bytes that are not UTF-8 may get through.
+  if (location.size() > 64 ||
+      location.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+    return S3Error(S3Code::kInvalidArgument, "invalid LocationConstraint");
+  }
   v1::BucketRecord record;
   record.set_created_ms(NowMs());
   record.set_region(location.empty() ? ctx.svc.config.region : location);

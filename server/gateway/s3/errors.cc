@@ -1,5 +1,6 @@
 #include "server/gateway/s3/errors.h"
 
+#include "absl/strings/numbers.h"
 #include "common/check.h"
 
 namespace mosaic::gateway {
@@ -95,7 +96,13 @@ absl::Status S3Error(S3Code code, std::string message) {
 S3Code CodeOf(const absl::Status& status) {
   CHECK(!status.ok());
   if (auto payload = status.GetPayload(kPayloadUrl)) {
-    int code = std::stoi(std::string(*payload));
+    // Only S3Error writes this payload; anything else in it is a bug, not a reason to crash
+    // (std::stoi would throw) or to index past the table.
+    int code = -1;
+    if (!absl::SimpleAtoi(std::string(*payload), &code) || code < 0 ||
+        code >= static_cast<int>(sizeof(kTable) / sizeof(kTable[0]))) {
+      return S3Code::kInternalError;
+    }
     return static_cast<S3Code>(code);
   }
   switch (status.code()) {

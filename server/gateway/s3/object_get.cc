@@ -2,7 +2,6 @@
 // response-* overrides, and the body streamed from the pipeline's reader.
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "client/pipeline/object_reader.h"
 #include "common/status.h"
@@ -18,16 +17,36 @@ namespace {
 
 constexpr size_t kBodyChunk = 1 << 20;
 
-bool EtagMatches(std::string_view header, const std::string& etag) {
+// Whether the entity-tag list `header` ("*", or "a", W/"b", …) matches `etag`. If-Match
+// compares strongly (a weak tag never matches, RFC 7232 §3.1); If-None-Match weakly (§3.2).
+bool EtagMatches(std::string_view header, const std::string& etag, bool strong) {
   for (absl::string_view part : absl::StrSplit(ToAbsl(header), ',')) {
     std::string tag(absl::StripAsciiWhitespace(part));
-    if (tag.starts_with("W/")) tag = tag.substr(2);
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) {
+      if (strong) continue;
+      tag = tag.substr(2);
+    }
     if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
       tag = tag.substr(1, tag.size() - 2);
     }
-    if (tag == "*" || tag == etag) return true;
+    if (tag == etag) return true;
   }
   return false;
+}
+
+// A byte position of a Range header: 1*DIGIT (RFC 7233), nothing else (no sign, no space).
+// Saturates at UINT64_MAX: a position past any object is still a position. nullopt if not
+// digits.
+std::optional<uint64_t> BytePos(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+  }
+  return v;
 }
 
 absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx) {
@@ -85,12 +104,12 @@ absl::Status CheckConditions(const RequestView& request, const std::string& etag
   std::string_view if_match = request.Header("if-match");
   std::string_view if_none_match = request.Header("if-none-match");
   if (!if_match.empty()) {
-    if (!EtagMatches(if_match, etag)) return S3Error(S3Code::kPreconditionFailed);
+    if (!EtagMatches(if_match, etag, true)) return S3Error(S3Code::kPreconditionFailed);
   } else if (int64_t t = ParseHttpDate(request.Header("if-unmodified-since")); t >= 0) {
     if (modified_s > t / 1000) return S3Error(S3Code::kPreconditionFailed);
   }
   if (!if_none_match.empty()) {
-    if (EtagMatches(if_none_match, etag)) return S3Error(S3Code::kNotModified);
+    if (EtagMatches(if_none_match, etag, false)) return S3Error(S3Code::kNotModified);
   } else if (int64_t t = ParseHttpDate(request.Header("if-modified-since")); t >= 0) {
     if (modified_s <= t / 1000) return S3Error(S3Code::kNotModified);
   }
@@ -102,23 +121,27 @@ absl::StatusOr<std::optional<ByteRange>> ParseRange(std::string_view header, uin
   std::string h(absl::StripAsciiWhitespace(ToAbsl(header)));
   // Anything but one well-formed byte range is ignored, as RFC 7233 allows.
   if (!h.starts_with("bytes=") || h.find(',') != std::string::npos) return std::nullopt;
-  std::string spec = h.substr(6);
+  std::string_view spec = std::string_view(h).substr(6);
   size_t dash = spec.find('-');
-  if (dash == std::string::npos) return std::nullopt;
-  std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  if (dash == std::string_view::npos) return std::nullopt;
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
   uint64_t first = 0, last = 0;
   if (a.empty()) {  // suffix: the last b bytes
-    uint64_t n = 0;
-    if (b.empty() || !absl::SimpleAtoi(b, &n)) return std::nullopt;
-    if (n == 0 || size == 0) return S3Error(S3Code::kInvalidRange);
-    first = n >= size ? 0 : size - n;
+    std::optional<uint64_t> n = BytePos(b);
+    if (!n) return std::nullopt;
+    if (*n == 0 || size == 0) return S3Error(S3Code::kInvalidRange);
+    first = *n >= size ? 0 : size - *n;
     last = size - 1;
   } else {
-    if (!absl::SimpleAtoi(a, &first)) return std::nullopt;
+    std::optional<uint64_t> f = BytePos(a);
+    if (!f) return std::nullopt;
+    first = *f;
     if (b.empty()) {
-      last = size == 0 ? 0 : size - 1;
-    } else if (!absl::SimpleAtoi(b, &last) || last < first) {
-      return std::nullopt;
+      last = UINT64_MAX;
+    } else {
+      std::optional<uint64_t> l = BytePos(b);
+      if (!l || *l < first) return std::nullopt;
+      last = *l;
     }
     if (first >= size) return S3Error(S3Code::kInvalidRange);
     last = std::min(last, size - 1);

@@ -1,5 +1,7 @@
 #include "server/gateway/s3/router.h"
 
+#include "absl/strings/ascii.h"
+#include "common/bytes.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 
@@ -114,15 +116,16 @@ Operation ObjectOperation(const RequestView& req, S3Request& r) {
 }
 
 // The bucket from a virtual-hosted Host header ("photos.s3.example.org:9000"), or "".
-std::string VirtualHostBucket(std::string_view host, std::string_view domain) {
+// Host names are case-insensitive (RFC 3986 §3.2.2): both sides are compared in lower case.
+std::string VirtualHostBucket(std::string_view host_header, std::string_view domain) {
   if (domain.empty()) return "";
+  std::string host = absl::AsciiStrToLower(ToAbsl(host_header));
   size_t colon = host.rfind(':');
-  if (colon != std::string_view::npos && host.find(']') == std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  std::string suffix = "." + std::string(domain);
+  if (colon != std::string::npos && host.find(']') == std::string::npos) host.resize(colon);
+  std::string suffix = "." + absl::AsciiStrToLower(ToAbsl(domain));
   if (host.size() <= suffix.size() || !host.ends_with(suffix)) return "";
-  return std::string(host.substr(0, host.size() - suffix.size()));
+  host.resize(host.size() - suffix.size());
+  return host;
 }
 
 }  // namespace

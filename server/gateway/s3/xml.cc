@@ -20,11 +20,30 @@ pugi::xml_node XmlDoc::Add(pugi::xml_node parent, const char* name, std::string_
   return n;
 }
 
-std::string XmlDoc::ToString() const {
+namespace {
+
+// pugixml writes a carriage return in text as itself, and every XML parser reads it back as
+// a line feed (XML 1.0 §2.11): a key "a\rb" would be listed as "a\nb". Written as a character
+// reference it survives. Only text can hold a raw CR here (pugixml escapes it in attributes).
+std::string Serialize(const pugi::xml_document& doc) {
   std::ostringstream out;
-  doc_.save(out, "", pugi::format_raw);
-  return out.str();
+  doc.save(out, "", pugi::format_raw);
+  std::string raw = out.str();
+  std::string xml;
+  xml.reserve(raw.size());
+  for (char c : raw) {
+    if (c == '\r') {
+      xml += "&#13;";
+    } else {
+      xml.push_back(c);
+    }
+  }
+  return xml;
 }
+
+}  // namespace
+
+std::string XmlDoc::ToString() const { return Serialize(doc_); }
 
 std::string ErrorXml(std::string_view code, std::string_view message, std::string_view resource,
                      std::string_view request_id) {
@@ -37,9 +56,7 @@ std::string ErrorXml(std::string_view code, std::string_view message, std::strin
   XmlDoc::Add(e, "Message", message);
   XmlDoc::Add(e, "Resource", resource);
   XmlDoc::Add(e, "RequestId", request_id);
-  std::ostringstream out;
-  doc.save(out, "", pugi::format_raw);
-  return out.str();
+  return Serialize(doc);
 }
 
 namespace {
