@@ -22,9 +22,15 @@ v1::Manifest ToProto(const client::ObjectManifest& m) {
 
 absl::StatusOr<client::ObjectManifest> FromProto(const v1::Manifest& p) {
   client::ObjectManifest m;
-  if (p.object_id().size() != m.object_id.size() || p.k() < 1 || p.k() + p.m() > 32 ||
-      p.stripe_bytes() == 0) {
+  // k and m are bounded one by one before they are added: uint32 k + m can wrap to 0.
+  if (p.object_id().size() != m.object_id.size() || p.k() < 1 || p.k() > 32 || p.m() > 32 ||
+      p.k() + p.m() > 32 || p.stripe_bytes() == 0) {
     return absl::DataLossError("stored manifest is malformed");
+  }
+  if (p.algorithm() != static_cast<uint32_t>(client::SealAlgorithm::kAes256Gcm) &&
+      p.algorithm() != static_cast<uint32_t>(client::SealAlgorithm::kXChaCha20Poly1305)) {
+    return absl::DataLossError("stored manifest: unknown seal algorithm " +
+                               std::to_string(p.algorithm()));
   }
   m.size = p.size();
   m.stripe_bytes = p.stripe_bytes();

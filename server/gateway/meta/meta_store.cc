@@ -258,6 +258,12 @@ absl::StatusOr<std::vector<std::pair<uint64_t, v1::DeletionRecord>>> MetaStore::
 absl::Status MetaStore::FinishDeletion(uint64_t seq,
                                        const std::optional<v1::DeletionRecord>& retry) {
   std::lock_guard lock(write_mu_);
+  // Finishing an entry that is gone (twice, or never queued) changes nothing: the backlog
+  // counts entries, and must not wrap below zero.
+  std::string value;
+  rocksdb::Status exists = db_->Get(rocksdb::ReadOptions(), S(DeletionKey(seq)), &value);
+  if (exists.IsNotFound()) return absl::OkStatus();
+  RETURN_IF_ERROR(FromRocks(exists, "finish deletion"));
   rocksdb::WriteBatch batch;
   batch.Delete(S(DeletionKey(seq)));
   if (retry) batch.Put(S(DeletionKey(NextSequence())), retry->SerializeAsString());

@@ -79,6 +79,7 @@ class MetaStore {
   [[nodiscard]] absl::StatusOr<std::vector<std::pair<uint64_t, v1::DeletionRecord>>>
   PendingDeletions(size_t limit) const;
   // Removes entry `seq`; with `retry`, queues it again (its remaining shards) in the same write.
+  // An entry that is not there (finished already) is left alone: OK, nothing queued.
   [[nodiscard]] absl::Status FinishDeletion(uint64_t seq,
                                             const std::optional<v1::DeletionRecord>& retry);
   uint64_t DeletionBacklog() const;
