@@ -53,9 +53,24 @@ absl::Status GetDuration(const toml::table& t, const std::string& key,
   return absl::OkStatus();
 }
 
-const toml::table* Section(const toml::table& root, const char* name) {
+// The table `name` of `root`; nullptr when absent, INVALID_ARGUMENT when not a table.
+absl::StatusOr<const toml::table*> Section(const toml::table& root, const char* name) {
   const toml::node* n = root.get(name);
-  return n == nullptr ? nullptr : n->as_table();
+  if (n == nullptr) return nullptr;
+  if (!n->is_table()) return Bad(name, "expected a [" + std::string(name) + "] section");
+  return n->as_table();
+}
+
+// INVALID_ARGUMENT naming the first key of `t` not in `known`: a misspelt key would
+// otherwise leave its default in place without a word.
+absl::Status OnlyKnownKeys(const toml::table& t, std::initializer_list<std::string_view> known,
+                           const std::string& where) {
+  for (const auto& [key, value] : t) {
+    bool found = false;
+    for (std::string_view k : known) found = found || key.str() == k;
+    if (!found) return Bad(where + std::string(key.str()), "unknown key");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -70,6 +85,10 @@ absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
   client::NodeEndpoint e;
   std::string ca_file;
   int64_t weight_int = 0;
+  RETURN_IF_ERROR(OnlyKnownKeys(t,
+                                {"id", "provider", "site", "weight", "address", "token",
+                                 "plaintext", "tls_ca_file", "tls_server_name"},
+                                "node."));
   RETURN_IF_ERROR(Get(t, "id", e.spec.id, "node."));
   RETURN_IF_ERROR(Get(t, "provider", e.spec.provider, "node."));
   RETURN_IF_ERROR(Get(t, "site", e.spec.site, "node."));
@@ -100,7 +119,9 @@ absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
 }
 
 absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
-  if (const toml::table* t = Section(root, "erasure")) {
+  ASSIGN_OR_RETURN(const toml::table* erasure, Section(root, "erasure"));
+  if (const toml::table* t = erasure) {
+    RETURN_IF_ERROR(OnlyKnownKeys(*t, {"k", "m", "stripe_size"}, "erasure."));
     int64_t k = c.pipeline.k, m = c.pipeline.m;
     RETURN_IF_ERROR(Get(*t, "k", k, "erasure."));
     RETURN_IF_ERROR(Get(*t, "m", m, "erasure."));
@@ -112,17 +133,28 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
       return Bad("erasure.stripe_size", "must be between 4KiB and 64MiB");
     }
   }
-  if (const toml::table* t = Section(root, "pipeline")) {
+  ASSIGN_OR_RETURN(const toml::table* pipeline, Section(root, "pipeline"));
+  if (const toml::table* t = pipeline) {
+    RETURN_IF_ERROR(OnlyKnownKeys(*t, {"budget", "workers"}, "pipeline."));
     RETURN_IF_ERROR(GetSize(*t, "budget", c.pipeline.budget_bytes, "pipeline."));
     int64_t workers = c.pipeline.worker_threads;
     RETURN_IF_ERROR(Get(*t, "workers", workers, "pipeline."));
     if (workers < 1 || workers > 256) return Bad("pipeline.workers", "expected 1 to 256");
     c.pipeline.worker_threads = static_cast<int>(workers);
   }
-  if (const toml::table* t = Section(root, "limits")) {
+  ASSIGN_OR_RETURN(const toml::table* limits, Section(root, "limits"));
+  if (const toml::table* t = limits) {
+    RETURN_IF_ERROR(OnlyKnownKeys(*t,
+                                  {"max_object_size", "max_header_size", "max_connections",
+                                   "idle_timeout", "transfer_timeout"},
+                                  "limits."));
     RETURN_IF_ERROR(GetSize(*t, "max_object_size", c.max_object_bytes, "limits."));
     uint64_t header = c.http.max_header_bytes;
     RETURN_IF_ERROR(GetSize(*t, "max_header_size", header, "limits."));
+    // The HTTP parser takes a 32-bit limit; a request line alone needs some room.
+    if (header < 1024 || header > (uint64_t{1} << 20)) {
+      return Bad("limits.max_header_size", "must be between 1KiB and 1MiB");
+    }
     c.http.max_header_bytes = header;
     int64_t conns = static_cast<int64_t>(c.http.max_connections);
     RETURN_IF_ERROR(Get(*t, "max_connections", conns, "limits."));
@@ -159,6 +191,10 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                       where.str());
   }
   GatewayConfig c;
+  RETURN_IF_ERROR(OnlyKnownKeys(root,
+                                {"listen", "admin_listen", "data_dir", "key_file", "region",
+                                 "domain", "log_level", "erasure", "pipeline", "limits", "node"},
+                                ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
   RETURN_IF_ERROR(Get(root, "data_dir", c.data_dir, ""));
