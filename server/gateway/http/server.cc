@@ -39,8 +39,11 @@ std::string NewRequestId() {
 // One connection: its own io_context, thread and stream; serves requests in turn.
 class Connection final : public Exchange {
  public:
-  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket, const HttpLimits& limits)
-      : ioc_(std::move(ioc)), stream_(std::move(socket)), limits_(limits) {}
+  // `draining` (owned by the server, outlives the connection) turns true when the server
+  // stops: the request in progress is answered with Connection: close, and no other is read.
+  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket, const HttpLimits& limits,
+             const std::atomic<bool>& draining)
+      : ioc_(std::move(ioc)), stream_(std::move(socket)), limits_(limits), draining_(draining) {}
 
   // Serves requests until the client closes, an error, or Connection: close.
   void Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject);
@@ -86,6 +89,7 @@ class Connection final : public Exchange {
   std::unique_ptr<asio::io_context> ioc_;
   beast::tcp_stream stream_;
   HttpLimits limits_;
+  const std::atomic<bool>& draining_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
   RequestView view_;
@@ -159,6 +163,7 @@ void Connection::Decorate(Response& res, int status) {
   // (Debian's 1.29) keeps that early status for the next request on the same connection
   // and reports it instead of the real one; a fresh connection resets it.
   if (!parser_->is_done() || (ExpectsContinue() && !continue_sent_)) keep_alive_ = false;
+  if (draining_) keep_alive_ = false;
   res.keep_alive(keep_alive_);
   this->status = status;
 }
@@ -275,14 +280,21 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
 void Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject) {
   while (ReadRequest(reject)) {
     busy = true;
-    handler(*this);
+    // The thread's root: an exception (Beast, Asio, protobuf, a handler's bug) ends this
+    // request as a 500, or cuts a response already started, never the process.
+    try {
+      handler(*this);
+    } catch (...) {
+      keep_alive_ = false;
+      if (started_) Abort();
+    }
     if (!started_) {
       (void)Send(500, "");
     } else {
       FinishResponse();
     }
     busy = false;
-    if (!keep_alive_) break;
+    if (!keep_alive_ || draining_) break;
   }
   beast::error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -303,6 +315,8 @@ struct HttpServer::Impl {
   std::set<Connection*> connections;
   size_t threads = 0;
   bool stopping = false;
+  std::atomic<bool> draining{false};  // `stopping`, readable by connections without `mu`
+  uint16_t port = 0;
 
   void Accept() {
     auto ioc = std::make_shared<std::unique_ptr<asio::io_context>>(
@@ -317,26 +331,31 @@ struct HttpServer::Impl {
   void Launch(std::unique_ptr<asio::io_context> ioc, tcp::socket socket) {
     std::lock_guard lock(mu);
     if (stopping || threads >= limits.max_connections) {
-      static const char kBusy[] =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
-          "Content-Length: 95\r\nConnection: close\r\n\r\n"
-          "<Error><Code>SlowDown</Code><Message>Too many connections.</Message></Error>";
+      // The Content-Length is computed: a wrong one leaves clients waiting for bytes that
+      // never come, or reading past the body.
+      static const std::string kBusy = [] {
+        std::string body =
+            "<Error><Code>SlowDown</Code><Message>Too many connections.</Message></Error>";
+        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+               "Content-Length: " +
+               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      }();
       beast::error_code ignored;
       socket.non_blocking(true, ignored);
-      socket.send(asio::buffer(kBusy, sizeof(kBusy) - 1), 0, ignored);
+      socket.send(asio::buffer(kBusy), 0, ignored);
       socket.close(ignored);
       return;
     }
     ++threads;
-    std::thread([this, ioc = std::move(ioc), socket = std::move(socket)]() mutable {
-      Connection c(std::move(ioc), std::move(socket), limits);
-      {
-        std::lock_guard lock(mu);
-        connections.insert(&c);
-      }
-      c.Serve(handler, rejecter);
+    // Registered before its thread starts, under the same lock as the count: a Stop() that
+    // comes in between sees the connection and can shut it down, rather than wait out its
+    // grace period for a connection it does not know.
+    auto c = std::make_unique<Connection>(std::move(ioc), std::move(socket), limits, draining);
+    connections.insert(c.get());
+    std::thread([this, c = std::move(c)]() mutable {
+      c->Serve(handler, rejecter);
       std::lock_guard lock(mu);
-      connections.erase(&c);
+      connections.erase(c.get());
       --threads;
       cv.notify_all();
     }).detach();
@@ -360,6 +379,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return absl::UnavailableError("cannot listen on " + listen + ": " + ec.message());
+  impl->port = impl->acceptor.local_endpoint(ec).port();
   impl->Accept();
   impl->accept_thread = std::thread([raw = impl.get()] { raw->accept_ioc.run(); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -369,7 +389,8 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+// Kept from Start(): asking the acceptor would throw once Stop() has closed it.
+uint16_t HttpServer::port() const { return impl_->port; }
 
 size_t HttpServer::active_connections() const {
   std::lock_guard lock(impl_->mu);
@@ -381,6 +402,7 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(impl_->mu);
     if (impl_->stopping) return;
     impl_->stopping = true;
+    impl_->draining = true;
   }
   asio::post(impl_->accept_ioc, [this] {
     beast::error_code ignored;

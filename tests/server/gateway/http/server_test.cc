@@ -1,0 +1,527 @@
+// The gateway's HTTP server on loopback, driven by a raw socket client so that every byte on
+// the wire is the test's choice: keep-alive, streamed bodies both ways, 100-continue, the
+// limits, and Stop().
+
+#include "server/gateway/http/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+
+namespace mosaic::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Every blocking socket call of the client gives up after this: a hung server fails the
+// test instead of hanging it.
+constexpr auto kClientTimeout = 10s;
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{static_cast<time_t>(kClientTimeout.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool Write(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response (a 1xx one included). status 0 if the connection ended first.
+  Response Read(bool head = false) {
+    Response r;
+    size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return r;
+    }
+    std::string head_text = buf_.substr(0, end);
+    buf_.erase(0, end + 4);
+    size_t line_end = head_text.find("\r\n");
+    std::string status_line = head_text.substr(0, line_end);
+    if (!status_line.starts_with("HTTP/1.1 ") ||
+        !absl::SimpleAtoi(status_line.substr(9, 3), &r.status)) {
+      ADD_FAILURE() << "bad status line: " << status_line;
+      return r;
+    }
+    size_t pos = line_end == std::string::npos ? head_text.size() : line_end + 2;
+    while (pos < head_text.size()) {
+      size_t next = head_text.find("\r\n", pos);
+      if (next == std::string::npos) next = head_text.size();
+      std::string line = head_text.substr(pos, next - pos);
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        r.headers[absl::AsciiStrToLower(line.substr(0, colon))] =
+            std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      }
+      pos = next + 2;
+    }
+    if (r.status < 200 || head || r.status == 204 || r.status == 304) return r;
+    size_t length = 0;
+    if (!absl::SimpleAtoi(r.Header("content-length"), &length)) {
+      ADD_FAILURE() << "no Content-Length";
+      return r;
+    }
+    while (buf_.size() < length) {
+      if (!Fill()) {
+        ADD_FAILURE() << "body cut at " << buf_.size() << " of " << length << " bytes";
+        r.status = 0;
+        return r;
+      }
+    }
+    r.body = buf_.substr(0, length);
+    buf_.erase(0, length);
+    return r;
+  }
+
+  // True when the server closed the connection (EOF or reset) with nothing more to read.
+  bool Closed() {
+    if (!buf_.empty()) return false;
+    char c;
+    ssize_t n = ::recv(fd_, &c, 1, 0);
+    if (n == 1) buf_.push_back(c);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+  }
+
+  // Everything until the server closes the connection.
+  std::string ReadToEnd() {
+    while (Fill()) {
+    }
+    return std::exchange(buf_, "");
+  }
+
+ private:
+  bool Fill() {
+    char chunk[65536];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    buf_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+};
+
+std::string Get(const std::string& target, const std::string& extra = "") {
+  return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n";
+}
+
+std::string Body(Exchange& ex) {
+  std::string out;
+  std::byte buf[7];  // small on purpose: the body arrives in many pieces
+  while (true) {
+    auto n = ex.ReadBody({buf, sizeof buf});
+    if (!n.ok()) throw std::runtime_error(std::string(n.status().message()));
+    if (*n == 0) return out;
+    out.append(reinterpret_cast<const char*>(buf), *n);
+  }
+}
+
+// Rejections answered as the gateway does: the status and its reason.
+void Reject(Exchange& ex, int status, const std::string& reason) {
+  (void)ex.Send(status, reason);
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void Start(HttpServer::Handler handler, HttpLimits limits = {}) {
+    auto s = HttpServer::Start("127.0.0.1:0", limits, std::move(handler), Reject);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    ASSERT_NE(server_->port(), 0);
+  }
+  // Waits (bounded) until the server counts `n` connections.
+  bool WaitForConnections(size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + kClientTimeout;
+    while (server_->active_connections() != n) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(1ms);
+    }
+    return true;
+  }
+  uint16_t port() const { return server_->port(); }
+
+  std::unique_ptr<HttpServer> server_;
+};
+
+// Answers "METHOD TARGET" and the request's headers as it saw them.
+void Echo(Exchange& ex) {
+  std::string body = ex.request().method + " " + ex.request().target;
+  ex.SetHeader("x-seen-host", std::string(ex.request().Header("host")));
+  (void)ex.Send(200, body);
+}
+
+TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  Start(Echo);
+  Client c(port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Write(Get("/a%20b?x=1")));
+  Response r1 = c.Read();
+  EXPECT_EQ(r1.status, 200);
+  EXPECT_EQ(r1.body, "GET /a%20b?x=1");  // the target exactly as sent
+  EXPECT_EQ(r1.Header("x-seen-host"), "x");
+  EXPECT_EQ(r1.Header("x-amz-request-id").size(), 16u);
+  ASSERT_TRUE(c.Write("DELETE /b/k HTTP/1.1\r\nHost: y\r\n\r\n"));
+  Response r2 = c.Read();
+  EXPECT_EQ(r2.status, 200);
+  EXPECT_EQ(r2.body, "DELETE /b/k");
+  EXPECT_EQ(r2.Header("x-seen-host"), "y");
+  EXPECT_NE(r2.Header("x-amz-request-id"), r1.Header("x-amz-request-id"));
+  EXPECT_EQ(server_->active_connections(), 1u);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  Start(Echo);
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/1") + Get("/2") + Get("/3")));
+  for (const char* target : {"/1", "/2", "/3"}) {
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, std::string("GET ") + target);
+  }
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+  Start(Echo);
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/", "Connection: close\r\n")));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(c.Closed());
+}
+
+TEST_F(HttpServerTest, RequestBodyIsStreamedInPieces) {
+  std::atomic<uint64_t> declared{0};
+  Start([&](Exchange& ex) {
+    declared = ex.content_length().value_or(UINT64_MAX);
+    std::string body = Body(ex);
+    (void)ex.Send(200, std::to_string(body.size()) + ":" + body.substr(0, 16) + ":" +
+                           std::to_string(ex.bytes_in));
+  });
+  std::string payload;
+  for (int i = 0; i < 100000; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+  Client c(port());
+  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+  // The body in uneven writes, as a slow client would send it.
+  for (size_t pos = 0; pos < payload.size(); pos += 33333) {
+    ASSERT_TRUE(c.Write(std::string_view(payload).substr(pos, 33333)));
+  }
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "100000:abcdefghijklmnop:100000");
+  EXPECT_EQ(declared.load(), 100000u);
+  // The connection is still good for the next request.
+  ASSERT_TRUE(c.Write("PUT /b/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz"));
+  EXPECT_EQ(c.Read().body, "3:xyz:3");
+}
+
+TEST_F(HttpServerTest, ChunkedRequestBodyHasNoContentLength) {
+  std::atomic<bool> had_length{true};
+  Start([&](Exchange& ex) {
+    had_length = ex.content_length().has_value();
+    (void)ex.Send(200, Body(ex));
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello world");
+  EXPECT_FALSE(had_length.load());
+}
+
+TEST_F(HttpServerTest, ResponseBodyIsStreamed) {
+  Start([](Exchange& ex) {
+    std::string part(10000, 'x');
+    if (!ex.SendHeaders(200, 3 * part.size()).ok()) return;
+    for (char c : {'a', 'b', 'c'}) {
+      part.assign(part.size(), c);
+      if (!ex.SendBody(AsBytes(part)).ok()) return;
+    }
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/b/big")));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-length"), "30000");
+  ASSERT_EQ(r.body.size(), 30000u);
+  EXPECT_EQ(r.body, std::string(10000, 'a') + std::string(10000, 'b') + std::string(10000, 'c'));
+  // Keep-alive after a streamed response.
+  ASSERT_TRUE(c.Write(Get("/b/big")));
+  EXPECT_EQ(c.Read().body.size(), 30000u);
+}
+
+TEST_F(HttpServerTest, HeadGetsHeadersWithoutBody) {
+  Start([](Exchange& ex) {
+    if (ex.request().target == "/stream") {
+      (void)ex.SendHeaders(200, 12345);
+    } else {
+      (void)ex.Send(200, "twelve bytes");
+    }
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write("HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Response r = c.Read(/*head=*/true);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-length"), "12345");
+  ASSERT_TRUE(c.Write("HEAD /whole HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Response r2 = c.Read(/*head=*/true);
+  EXPECT_EQ(r2.status, 200);
+  EXPECT_EQ(r2.Header("content-length"), "12");
+  // Nothing else was sent: the next response is the next request's.
+  ASSERT_TRUE(c.Write(Get("/whole")));
+  Response r3 = c.Read();
+  EXPECT_EQ(r3.status, 200);
+  EXPECT_EQ(r3.body, "twelve bytes");
+}
+
+TEST_F(HttpServerTest, ExpectContinueIsSentWhenTheBodyIsRead) {
+  Start([](Exchange& ex) {
+    if (ex.request().target == "/refuse") {
+      (void)ex.Send(403, "no");  // refuses without reading: no 100 Continue
+      return;
+    }
+    (void)ex.Send(200, Body(ex));
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write("PUT /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
+  Response interim = c.Read();
+  ASSERT_EQ(interim.status, 100);
+  ASSERT_TRUE(c.Write("hello"));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello");
+
+  Client refused(port());
+  ASSERT_TRUE(refused.Write("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                            "Expect: 100-continue\r\n\r\n"));
+  Response no = refused.Read();
+  EXPECT_EQ(no.status, 403);
+  EXPECT_EQ(no.body, "no");
+  // The unread body would be taken for the next request: the connection is closed.
+  EXPECT_EQ(no.Header("connection"), "close");
+  EXPECT_TRUE(refused.Closed());
+}
+
+TEST_F(HttpServerTest, UnreadBodyClosesTheConnection) {
+  Start([](Exchange& ex) { (void)ex.Send(200, "ignored your body"); });
+  Client c(port());
+  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("connection"), "close");
+  EXPECT_TRUE(c.Closed());
+}
+
+TEST_F(HttpServerTest, HeaderSectionOverTheLimitIsRefused) {
+  HttpLimits limits;
+  limits.max_header_bytes = 1024;
+  Start(Echo, limits);
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/", "X-Big: " + std::string(4000, 'a') + "\r\n")));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 431);
+  EXPECT_TRUE(c.Closed());
+  // Just under the limit passes.
+  Client ok(port());
+  ASSERT_TRUE(ok.Write(Get("/", "X-Big: " + std::string(800, 'a') + "\r\n")));
+  EXPECT_EQ(ok.Read().status, 200);
+}
+
+TEST_F(HttpServerTest, GarbageGets400AndClose) {
+  Start(Echo);
+  for (const char* garbage : {"HELLO\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
+                              "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+                              "PUT / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                              "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"}) {
+    Client c(port());
+    ASSERT_TRUE(c.Write(garbage));
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 400) << garbage;
+    EXPECT_TRUE(c.Closed()) << garbage;
+  }
+  // The server is still fine.
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/")));
+  EXPECT_EQ(c.Read().status, 200);
+}
+
+TEST_F(HttpServerTest, HandlerThatDoesNotAnswerGets500) {
+  Start([](Exchange&) {});
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/")));
+  EXPECT_EQ(c.Read().status, 500);
+}
+
+TEST_F(HttpServerTest, HandlerExceptionGets500AndTheServerLives) {
+  Start([](Exchange& ex) {
+    if (ex.request().target == "/throw") throw std::runtime_error("boom");
+    (void)ex.Send(200, "fine");
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/throw")));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 500);
+  Client after(port());
+  ASSERT_TRUE(after.Write(Get("/")));
+  EXPECT_EQ(after.Read().body, "fine");
+}
+
+TEST_F(HttpServerTest, AbortCutsAStartedResponse) {
+  Start([](Exchange& ex) {
+    if (!ex.SendHeaders(200, 100).ok()) return;
+    (void)ex.SendBody(AsBytes(std::string_view("only ten b")));
+    ex.Abort();
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/")));
+  Response head = c.Read(/*head=*/true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), "100");
+  // The client sees a short body, then the end of the connection: never a complete one.
+  EXPECT_EQ(c.ReadToEnd(), "only ten b");
+}
+
+TEST_F(HttpServerTest, IdleConnectionsAreClosed) {
+  HttpLimits limits;
+  limits.idle_timeout = 200ms;
+  Start(Echo, limits);
+  Client silent(port());
+  ASSERT_TRUE(silent.connected());
+  EXPECT_TRUE(silent.Closed());  // within the client's timeout, not never
+  Client after_one(port());
+  ASSERT_TRUE(after_one.Write(Get("/")));
+  EXPECT_EQ(after_one.Read().status, 200);
+  EXPECT_TRUE(after_one.Closed());
+  EXPECT_TRUE(WaitForConnections(0));
+}
+
+TEST_F(HttpServerTest, MaxConnectionsIsEnforcedWith503) {
+  HttpLimits limits;
+  limits.max_connections = 1;
+  Start(Echo, limits);
+  auto first = std::make_unique<Client>(port());
+  ASSERT_TRUE(first->Write(Get("/")));
+  ASSERT_EQ(first->Read().status, 200);
+  ASSERT_TRUE(WaitForConnections(1));
+
+  Client second(port());
+  Response busy = second.Read();  // answered at once, without a request
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(busy.Header("connection"), "close");
+  EXPECT_NE(busy.body.find("<Code>SlowDown</Code>"), std::string::npos) << busy.body;
+  EXPECT_TRUE(busy.body.ends_with("</Error>")) << busy.body;
+  EXPECT_TRUE(second.Closed());
+
+  first.reset();
+  ASSERT_TRUE(WaitForConnections(0));
+  Client third(port());
+  ASSERT_TRUE(third.Write(Get("/again")));
+  EXPECT_EQ(third.Read().body, "GET /again");
+}
+
+TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnectionsPromptly) {
+  Start(Echo);
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/")));
+  ASSERT_EQ(c.Read().status, 200);
+  ASSERT_TRUE(WaitForConnections(1));
+  // An idle keep-alive connection does not hold Stop() for its grace period (an hour here).
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(std::chrono::hours(1)); });
+  ASSERT_EQ(stopped.wait_for(kClientTimeout), std::future_status::ready);
+  EXPECT_TRUE(c.Closed());
+  EXPECT_EQ(server_->active_connections(), 0u);
+}
+
+TEST_F(HttpServerTest, StopLetsARequestInProgressFinish) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool entered = false, release = false;
+  Start([&](Exchange& ex) {
+    std::unique_lock lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    (void)ex.Send(200, "finished");
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/slow")));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kClientTimeout, [&] { return entered; }));
+  }
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(std::chrono::hours(1)); });
+  // New connections are refused once Stop() began: wait until the listener is gone.
+  auto deadline = std::chrono::steady_clock::now() + kClientTimeout;
+  while (Client(port()).connected() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_NE(stopped.wait_for(0s), std::future_status::ready);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "finished");
+  ASSERT_EQ(stopped.wait_for(kClientTimeout), std::future_status::ready);
+}
+
+TEST_F(HttpServerTest, StartRefusesBadAddresses) {
+  EXPECT_FALSE(HttpServer::Start("not-an-address:1", {}, Echo, Reject).ok());
+  EXPECT_FALSE(HttpServer::Start("127.0.0.1", {}, Echo, Reject).ok());
+  Start(Echo);
+  // The port is taken.
+  auto again = HttpServer::Start("127.0.0.1:" + std::to_string(port()), {}, Echo, Reject);
+  EXPECT_FALSE(again.ok());
+}
+
+}  // namespace
+}  // namespace mosaic::gateway
