@@ -150,7 +150,12 @@ absl::Status ListObjects(Ctx& ctx) {
   std::string prefix = Param(ctx, "prefix"), delimiter = Param(ctx, "delimiter");
   std::string marker = Param(ctx, "marker");
   std::string start = marker.empty() ? "" : marker + std::string(1, '\0');
-  if (!marker.empty() && !delimiter.empty() && marker.ends_with(delimiter)) {
+  // A marker that is a common prefix of this listing (NextMarker of a page that ended on
+  // one) skips the keys folded into it. Only then: a key that merely ends with the
+  // delimiter ("a/" listed under prefix "a/") is an object, and what follows it is not
+  // folded into it.
+  if (!delimiter.empty() && marker.size() > prefix.size() && marker.starts_with(prefix) &&
+      marker.find(delimiter, prefix.size()) == marker.size() - delimiter.size()) {
     start = std::max(start, PrefixSuccessor(marker));
   }
   ASSIGN_OR_RETURN(Listing l, Collect(ctx, prefix, delimiter, start, max_keys));
