@@ -1,12 +1,25 @@
 // The `mosaic` executable: one binary with a subcommand per role, so that a provider or a
 // group installs one thing.
 
+#include <malloc.h>
+
 #include <cstdio>
 
 #include "common/version.h"
 #include "server/commands.h"
 
+// Memory: the daemons allocate stripe-sized buffers (MiBs) on many threads. glibc would
+// otherwise raise its mmap threshold after the first such buffer is freed and serve later
+// ones from per-thread arenas that are never returned, so resident memory would grow far
+// past the pipeline's byte budget. A fixed threshold keeps big buffers mmapped (returned
+// on free), and few arenas keep small-object fragmentation bounded.
+void TuneMalloc() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_ARENA_MAX, 4);
+}
+
 int main(int argc, char** argv) {
+  TuneMalloc();
   CLI::App app{"Mosaic: S3 object storage spread over independent providers", "mosaic"};
   app.require_subcommand(1);
   app.add_subcommand("version", "Print the version")->callback([] {
