@@ -30,6 +30,12 @@ class RatioReporter : public benchmark::ConsoleReporter {
     }
   }
 
+  // Bytes per second recorded for `name`, or 0 if it did not run.
+  double Rate(const std::string& name) const {
+    auto it = rates_.find(name);
+    return it == rates_.end() ? 0 : it->second;
+  }
+
   // Prints "ours  GiB/s  baseline  GiB/s  ratio" for a pair that both ran; silent otherwise.
   void PrintRatio(const std::string& ours, const std::string& baseline) const {
     auto a = rates_.find(ours);
