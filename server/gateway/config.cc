@@ -7,79 +7,18 @@
 #include <sstream>
 
 #include "common/status.h"
-#include "common/units.h"
+#include "common/toml_config.h"
 
 namespace mosaic::gateway {
 namespace {
 
-absl::Status Bad(const std::string& key, const std::string& why) {
-  return absl::InvalidArgumentError("config: " + key + ": " + why);
-}
-
-template <typename T>
-absl::Status Get(const toml::table& t, const std::string& key, T& out, const std::string& where) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return absl::OkStatus();
-  auto v = n->value<T>();
-  if (!v) return Bad(where + key, "has the wrong type");
-  out = *v;
-  return absl::OkStatus();
-}
-
-absl::Status GetSize(const toml::table& t, const std::string& key, uint64_t& out,
-                     const std::string& where) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return absl::OkStatus();
-  if (auto i = n->value<int64_t>(); i && *i >= 0) {
-    out = static_cast<uint64_t>(*i);
-    return absl::OkStatus();
-  }
-  auto s = n->value<std::string>();
-  if (!s) return Bad(where + key, "expected a size such as \"64MiB\"");
-  auto parsed = ParseSize(*s);
-  if (!parsed.ok()) return Bad(where + key, std::string(parsed.status().message()));
-  out = *parsed;
-  return absl::OkStatus();
-}
-
-absl::Status GetDuration(const toml::table& t, const std::string& key,
-                         std::chrono::milliseconds& out, const std::string& where) {
-  std::string text;
-  RETURN_IF_ERROR(Get(t, key, text, where));
-  if (text.empty()) return absl::OkStatus();
-  auto parsed = ParseDuration(text);
-  if (!parsed.ok()) return Bad(where + key, std::string(parsed.status().message()));
-  out = *parsed;
-  return absl::OkStatus();
-}
-
-// The table `name` of `root`; nullptr when absent, INVALID_ARGUMENT when not a table.
-absl::StatusOr<const toml::table*> Section(const toml::table& root, const char* name) {
-  const toml::node* n = root.get(name);
-  if (n == nullptr) return nullptr;
-  if (!n->is_table()) return Bad(name, "expected a [" + std::string(name) + "] section");
-  return n->as_table();
-}
-
-// INVALID_ARGUMENT naming the first key of `t` not in `known`: a misspelt key would
-// otherwise leave its default in place without a word.
-absl::Status OnlyKnownKeys(const toml::table& t, std::initializer_list<std::string_view> known,
-                           const std::string& where) {
-  for (const auto& [key, value] : t) {
-    bool found = false;
-    for (std::string_view k : known) found = found || key.str() == k;
-    if (!found) return Bad(where + std::string(key.str()), "unknown key");
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using config::Bad;
+using config::Get;
+using config::GetDuration;
+using config::GetSize;
+using config::OnlyKnownKeys;
+using config::ReadFile;
+using config::Section;
 
 absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
   client::NodeEndpoint e;
@@ -181,15 +120,7 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
 }  // namespace
 
 absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream where;
-    where << e.source().begin;
-    return absl::InvalidArgumentError("config: " + std::string(e.description()) + " at " +
-                                      where.str());
-  }
+  ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text));
   GatewayConfig c;
   RETURN_IF_ERROR(OnlyKnownKeys(root,
                                 {"listen", "admin_listen", "data_dir", "key_file", "region",

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/daemon.h"
 #include "common/logging.h"
 #include "server/commands.h"
 #include "server/gateway/admin.h"
@@ -112,12 +113,6 @@ namespace gateway {
 
 namespace {
 
-void WriteAddress(const std::string& path, const std::string& address) {
-  std::string tmp = path + ".tmp";
-  std::ofstream(tmp, std::ios::trunc) << address << "\n";
-  std::rename(tmp.c_str(), path.c_str());
-}
-
 std::string Host(const std::string& listen) {
   return listen.substr(0, listen.rfind(':'));
 }
@@ -125,12 +120,7 @@ std::string Host(const std::string& listen) {
 }  // namespace
 
 int RunGateway(const GatewayConfig& config) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  BlockStopSignals();
   if (auto s = InitLogging(config.log_level); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
@@ -143,13 +133,12 @@ int RunGateway(const GatewayConfig& config) {
     return 1;
   }
   std::string s3 = Host(config.listen) + ":" + std::to_string((*gw)->port());
-  WriteAddress(config.data_dir + "/admin.addr",
+  WriteAddressFile(config.data_dir + "/admin.addr",
                Host(config.admin_listen) + ":" + std::to_string((*gw)->admin_port()));
-  WriteAddress(config.data_dir + "/s3.addr", s3);
+  WriteAddressFile(config.data_dir + "/s3.addr", s3);
   spdlog::info("mosaic gateway serving S3 on http://{} ({} nodes, {}+{})", s3, config.nodes.size(),
                config.pipeline.k, config.pipeline.m);
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = WaitForStopSignal();
   spdlog::info("signal {}: finishing requests in progress", sig);
   (*gw)->Stop();
   gw->reset();

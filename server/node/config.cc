@@ -7,55 +7,20 @@
 #include <sstream>
 
 #include "common/status.h"
-#include "common/units.h"
+#include "common/toml_config.h"
 #include "server/node/store/record.h"
 
 namespace mosaic::node {
 namespace {
 
-absl::Status Bad(const std::string& key, const std::string& why) {
-  return absl::InvalidArgumentError("config: " + key + ": " + why);
-}
+using config::Bad;
+using config::Get;
+using config::GetDuration;
+using config::GetSize;
 
-// Reads an optional string key into `out`.
 absl::Status GetString(const toml::table& t, const std::string& key, std::string& out,
                        const std::string& prefix = "") {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return absl::OkStatus();
-  auto v = n->value<std::string>();
-  if (!v) return Bad(prefix + key, "expected a string");
-  out = *v;
-  return absl::OkStatus();
-}
-
-// Sizes may be written as a number of bytes or a string with a unit ("8MiB").
-absl::Status GetSize(const toml::table& t, const std::string& key, uint64_t& out,
-                     const std::string& prefix = "") {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return absl::OkStatus();
-  if (auto i = n->value<int64_t>()) {
-    if (*i < 0) return Bad(prefix + key, "must not be negative");
-    out = static_cast<uint64_t>(*i);
-    return absl::OkStatus();
-  }
-  auto s = n->value<std::string>();
-  if (!s) return Bad(prefix + key, "expected a size such as \"8MiB\"");
-  auto parsed = ParseSize(*s);
-  if (!parsed.ok()) return Bad(prefix + key, std::string(parsed.status().message()));
-  out = *parsed;
-  return absl::OkStatus();
-}
-
-absl::Status GetDuration(const toml::table& t, const std::string& key,
-                         std::chrono::milliseconds& out, const std::string& prefix) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return absl::OkStatus();
-  auto s = n->value<std::string>();
-  if (!s) return Bad(prefix + key, "expected a duration such as \"10m\"");
-  auto parsed = ParseDuration(*s);
-  if (!parsed.ok()) return Bad(prefix + key, std::string(parsed.status().message()));
-  out = *parsed;
-  return absl::OkStatus();
+  return Get(t, key, out, prefix);
 }
 
 const toml::table* Section(const toml::table& root, const char* name) {
@@ -120,7 +85,7 @@ absl::Status ParseTopLevel(const toml::table& root, NodeConfig& c) {
   RETURN_IF_ERROR(GetString(root, "listen", c.listen));
   RETURN_IF_ERROR(GetString(root, "metrics_listen", c.metrics_listen));
   RETURN_IF_ERROR(GetString(root, "log_level", c.log_level));
-  RETURN_IF_ERROR(GetSize(root, "max_chunk_size", c.store.max_chunk_bytes));
+  RETURN_IF_ERROR(GetSize(root, "max_chunk_size", c.store.max_chunk_bytes, ""));
   if (c.store.dir.empty()) return Bad("data_dir", "is required");
   if (c.store.max_chunk_bytes == 0 || c.store.max_chunk_bytes > kMaxRecordPayload) {
     return Bad("max_chunk_size", "must be between 1 byte and 64MiB");
@@ -153,16 +118,13 @@ absl::Status ParseScrub(const toml::table& root, NodeConfig& c) {
 }  // namespace
 
 absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& toml_text) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream where;
-    where << e.source().begin;
-    return absl::InvalidArgumentError("config: " + std::string(e.description()) + " at " +
-                                      where.str());
-  }
+  ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text));
   NodeConfig c;
+  RETURN_IF_ERROR(config::OnlyKnownKeys(root,
+                                        {"node_id", "data_dir", "listen", "metrics_listen",
+                                         "log_level", "max_chunk_size", "tls", "storage",
+                                         "scrub", "tenant"},
+                                        ""));
   RETURN_IF_ERROR(ParseTopLevel(root, c));
   RETURN_IF_ERROR(ParseStorage(root, c));
   RETURN_IF_ERROR(ParseScrub(root, c));
@@ -171,13 +133,10 @@ absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& toml_text) {
 }
 
 absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read config file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = ParseNodeConfig(text.str());
-  if (!config.ok()) return Annotate(config.status(), path);
-  return config;
+  ASSIGN_OR_RETURN(std::string text, config::ReadFile(path));
+  auto parsed = ParseNodeConfig(text);
+  if (!parsed.ok()) return Annotate(parsed.status(), path);
+  return parsed;
 }
 
 }  // namespace mosaic::node

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/daemon.h"
 #include "common/logging.h"
 #include "common/metrics_server.h"
 #include "common/status.h"
@@ -38,16 +39,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeC
   return grpc::SslServerCredentials(options);
 }
 
-// Writes `contents` to `path` atomically (temp file, then rename).
-void WriteAddressFile(const std::string& path, const std::string& contents) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << contents << "\n";
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) spdlog::warn("cannot write {}", path);
-}
-
 std::string HostOf(const std::string& listen) {
   auto hp = metrics::SplitHostPort(listen);
   if (!hp.ok()) return "127.0.0.1";
@@ -72,26 +63,11 @@ void RegisterDiskGauges(metrics::Registry& registry, io::FileSystem& fs, Segment
   });
 }
 
-int WaitForSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
-
 }  // namespace
 
 int RunNode(const NodeConfig& config) {
-  // Block the stop signals in every thread; the main thread waits for them with sigwait.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // The stop signals are blocked in every thread; the main thread waits for them.
+  BlockStopSignals();
 
   if (auto s = InitLogging(config.log_level); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -144,16 +120,16 @@ int RunNode(const NodeConfig& config) {
       return 1;
     }
     metrics_server = std::move(*started);
-    WriteAddressFile(dir + "/metrics.addr", HostOf(config.metrics_listen) + ":" +
+    (void)WriteAddressFile(dir + "/metrics.addr", HostOf(config.metrics_listen) + ":" +
                                                 std::to_string(metrics_server->port()));
   }
   std::string address = HostOf(config.listen) + ":" + std::to_string(port);
-  WriteAddressFile(dir + "/grpc.addr", address);
+  if (!WriteAddressFile(dir + "/grpc.addr", address)) spdlog::warn("cannot write grpc.addr");
   spdlog::info("mosaic node {} {} serving {} on {} ({}), {} tenant(s)", config.node_id, kVersion,
                dir, address, config.tls_cert.empty() ? "plaintext" : "TLS",
                config.tenants.size());
 
-  int sig = WaitForSignal();
+  int sig = WaitForStopSignal();
   spdlog::info("signal {}: finishing in-flight requests", sig);
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   (*store)->Close();

@@ -72,6 +72,8 @@ TEST(NodeConfigTest, RefusesWhatItCannotServeSafely) {
             "\"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8\"\n",
             "token shared"},
            {"data_dir = \"/d\"\n[tls\nplaintext = true\n", "config"},
+           {"data_dir = \"/d\"\nlisten_address = \"0.0.0.0:1\"\n[tls]\nplaintext = true\n",
+            "listen_address"},
        }) {
     auto parsed = ParseNodeConfig(c.toml);
     ASSERT_FALSE(parsed.ok()) << c.toml;

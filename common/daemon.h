@@ -1,0 +1,20 @@
+#pragma once
+// What every long-running `mosaic` process does the same way: stop signals, and the files
+// that publish its bound addresses to scripts and tests.
+
+#include <string>
+
+namespace mosaic {
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts later (call
+// before starting any), and ignores SIGPIPE.
+void BlockStopSignals();
+
+// Waits for SIGTERM or SIGINT (blocked by BlockStopSignals) and returns which.
+int WaitForStopSignal();
+
+// Writes `address` and a newline to `path` atomically (a temporary file, then rename), so
+// a reader never sees half an address. Returns false if it could not.
+bool WriteAddressFile(const std::string& path, const std::string& address);
+
+}  // namespace mosaic
