@@ -376,3 +376,49 @@ TEST_F(PipelineTest, DeleteReturnsTheShardsOfADeadNode) {
 
 }  // namespace
 }  // namespace mosaic::client
+
+namespace mosaic::client {
+namespace {
+
+// Nodes whose tenant quota runs out part-way through an object: shard puts fail with
+// RESOURCE_EXHAUSTED, are retried on every other candidate, and once a stripe cannot be
+// placed the object fails with UNAVAILABLE naming it, and every shard already written is
+// deleted (the nodes hold nothing of it afterwards).
+TEST(PipelineWriteFailureTest, FailedWriteIsUnavailableAndLeavesNoShards) {
+  std::vector<std::unique_ptr<NodeProcess>> nodes;
+  std::vector<NodeEndpoint> endpoints;
+  for (int i = 0; i < 6; ++i) {
+    test::NodeOptions o;
+    o.node_id = "node-" + std::to_string(i);
+    o.reserved_free = "1MiB";
+    o.tenants = {{"group", test::kPipelineTenantToken, "3MiB"}};
+    auto node = NodeProcess::Start(o);
+    ASSERT_TRUE(node.ok()) << node.status();
+    endpoints.push_back(test::PipelineEndpoint(o.node_id, i, (*node)->grpc_address()));
+    nodes.push_back(std::move(*node));
+  }
+  NodePool pool(endpoints, RpcOptions{});
+  auto ring = test::NewKeyRing();
+  ASSERT_NE(ring, nullptr);
+  Pipeline pipeline(*ring, pool, test::SmallStripeOptions());
+  // 6 nodes × 3 MiB hold 18 MiB of shards: a 24 MiB object needs 36 MiB.
+  auto start = Clock::now();
+  auto manifest = test::WritePattern(pipeline, 5, 24 << 20);
+  ASSERT_FALSE(manifest.ok());
+  EXPECT_EQ(manifest.status().code(), absl::StatusCode::kUnavailable) << manifest.status();
+  EXPECT_NE(manifest.status().message().find("stripe "), std::string::npos) << manifest.status();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(60));
+  for (auto& node : nodes) {
+    auto listed = node->Client().ListAll(1000);
+    ASSERT_TRUE(listed.ok()) << test::Describe(listed.status);
+    EXPECT_TRUE(listed.response.empty())
+        << node->options().node_id << " still holds " << listed.response.size() << " chunks";
+  }
+  // The quota is free again: a smaller object fits.
+  auto fits = test::WritePattern(pipeline, 6, 4 << 20);
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_TRUE(test::VerifyPattern(pipeline, *fits, 6, 0, 4 << 20).ok());
+}
+
+}  // namespace
+}  // namespace mosaic::client
