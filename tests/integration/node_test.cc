@@ -480,9 +480,13 @@ TEST_F(NodeTest, SigtermUnderLoadExitsZeroAndLosesNoAckedChunk) {
   EXPECT_EQ(*exit_code, 0);
   LoadWriters::Result result = writers.Join();
   for (const grpc::Status& s : result.stop_statuses) {
-    // A shutting-down node refuses new requests (UNAVAILABLE) and finishes the ones it has
-    // accepted: none is cancelled or failed otherwise.
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(s);
+    // A shutting-down node refuses new requests and finishes the ones it has accepted.
+    // gRPC refuses with UNAVAILABLE, or CANCELLED for calls it had received but not yet
+    // handed to the service when shutdown began; nothing else may fail. (Whether a refused
+    // put was stored is what ExpectWritesSurvived allows either way: it was not acked.)
+    EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                s.error_code() == grpc::StatusCode::CANCELLED)
+        << Describe(s);
   }
   ASSERT_NO_FATAL_FAILURE(RestartNode());
   ExpectWritesSurvived(result);
