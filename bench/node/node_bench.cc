@@ -285,20 +285,22 @@ class RecordingReporter : public benchmark::ConsoleReporter {
   void PrintSummary() const {
     std::printf("\nRatios to the raw baselines on the same filesystem (goal in brackets):\n");
     for (const char* size : {"1MiB", "64KiB"}) {
+      const char* goal = std::string(size) == "1MiB" ? "[>= 0.70]" : "";
       for (int c : {1, 4, 16}) {
         std::string at = "@" + std::to_string(c);
         Ratio(std::string("put ") + size + " x" + std::to_string(c),
               std::string("BM_NodePut_") + size + at, std::string("BM_RawWrite_") + size + at, true,
-              "[>= 0.70 for 1MiB]");
+              goal);
         Ratio(std::string("get ") + size + " x" + std::to_string(c),
               std::string("BM_NodeGet_") + size + at, std::string("BM_RawRead_") + size + at, true,
-              "[>= 0.70 for 1MiB]");
+              goal);
       }
     }
     Ratio("durable 4KiB puts/s x16 vs write+fdatasync/s", "BM_NodePut_4KiB@16",
           "BM_RawWriteFdatasync_4KiB@1", false, "[>= 5]");
     // The same question asked of the node alone: one client is one put per batch, so one
-    // fdatasync per put; this ratio does not depend on when the raw baseline happened to run.
+    // fdatasync per put. On a shared disk the raw fdatasync can be 15x slower while others
+    // write (ext4 journal commits), which inflates the ratio above; this one is immune.
     Ratio("durable 4KiB puts/s x16 vs x1 (group commit)", "BM_NodePut_4KiB@16", "BM_NodePut_4KiB@1",
           false, "");
   }
