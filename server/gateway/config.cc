@@ -85,7 +85,7 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
   if (const toml::table* t = limits) {
     RETURN_IF_ERROR(OnlyKnownKeys(*t,
                                   {"max_object_size", "max_header_size", "max_connections",
-                                   "idle_timeout", "transfer_timeout"},
+                                   "idle_timeout", "transfer_timeout", "request_timeout"},
                                   "limits."));
     RETURN_IF_ERROR(GetSize(*t, "max_object_size", c.max_object_bytes, "limits."));
     uint64_t header = c.http.max_header_bytes;
@@ -101,6 +101,7 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
     c.http.max_connections = static_cast<size_t>(conns);
     RETURN_IF_ERROR(GetDuration(*t, "idle_timeout", c.http.idle_timeout, "limits."));
     RETURN_IF_ERROR(GetDuration(*t, "transfer_timeout", c.http.transfer_timeout, "limits."));
+    RETURN_IF_ERROR(GetDuration(*t, "request_timeout", c.http.request_timeout, "limits."));
   }
   if (const toml::node* n = root.get("node")) {
     const toml::array* list = n->as_array();

@@ -72,6 +72,11 @@ class Connection final : public Exchange {
   template <typename Start>
   beast::error_code Run(std::chrono::milliseconds timeout, Start start) {
     beast::error_code result = asio::error::would_block;
+    if (request_deadline_) {  // never past the whole request's deadline
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *request_deadline_ - std::chrono::steady_clock::now());
+      timeout = std::max(std::chrono::milliseconds(0), std::min(timeout, left));
+    }
     stream_.expires_after(timeout);
     start([&result](beast::error_code ec, size_t) { result = ec; });
     ioc_->restart();
@@ -100,6 +105,7 @@ class Connection final : public Exchange {
   bool keep_alive_ = true;
   bool continue_sent_ = false;
   bool aborted_ = false;
+  std::optional<std::chrono::steady_clock::time_point> request_deadline_;
   std::optional<http::response<http::buffer_body>> stream_res_;
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
 };
@@ -241,6 +247,7 @@ void Connection::FinishResponse() {
 
 // Reads the next request's head. False when the connection should close.
 bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
+  request_deadline_.reset();
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
   parser_->body_limit(boost::none);
@@ -260,6 +267,7 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
     reject(*this, ec == http::error::header_limit ? 431 : 400, ec.message());
     return false;
   }
+  request_deadline_ = std::chrono::steady_clock::now() + limits_.request_timeout;
   auto& req = parser_->get();
   view_.method = std::string(req.method_string());
   view_.target = std::string(req.target());

@@ -19,6 +19,9 @@ struct HttpLimits {
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60000};       // waiting for the next request
   std::chrono::milliseconds transfer_timeout{60000};   // one read or write making no progress
+  // One whole request, from its head to the end of its response, however steadily it
+  // trickles: bounds what a slow client can hold.
+  std::chrono::milliseconds request_timeout{std::chrono::hours(2)};
 };
 
 class HttpServer {

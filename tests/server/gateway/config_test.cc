@@ -78,6 +78,7 @@ TEST_F(GatewayConfigTest, ExampleConfigInDeployParses) {
   EXPECT_EQ(c->http.max_connections, 256u);
   EXPECT_EQ(c->http.idle_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c->http.transfer_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c->http.request_timeout, std::chrono::hours(2));
   ASSERT_EQ(c->nodes.size(), 2u);
   const client::NodeEndpoint& n1 = c->nodes[0];
   EXPECT_EQ(n1.spec.id, "node-1");

@@ -442,6 +442,39 @@ TEST_F(HttpServerTest, IdleConnectionsAreClosed) {
   EXPECT_TRUE(WaitForConnections(0));
 }
 
+TEST_F(HttpServerTest, ATricklingRequestIsCutAtTheRequestTimeout) {
+  HttpLimits limits;
+  limits.transfer_timeout = 10s;  // each byte arrives well within this
+  limits.request_timeout = 300ms;
+  std::atomic<int> body_error{0};
+  Start(
+      [&](Exchange& ex) {
+        std::byte buf[64];
+        while (true) {
+          auto n = ex.ReadBody(buf);
+          if (!n.ok()) {
+            body_error = static_cast<int>(n.status().code());
+            return;
+          }
+          if (*n == 0) break;
+        }
+        (void)ex.Send(200, "complete");
+      },
+      limits);
+  Client c(port());
+  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  // One byte every 50 ms: never idle for long, but the whole request would take 50 s.
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 200 && !closed; ++i) {
+    closed = !c.Write("x");
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(c.Closed());
+  EXPECT_EQ(body_error.load(), static_cast<int>(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
 TEST_F(HttpServerTest, MaxConnectionsIsEnforcedWith503) {
   HttpLimits limits;
   limits.max_connections = 1;
