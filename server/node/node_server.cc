@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/metrics_server.h"
 #include "common/status.h"
+#include "common/toml_config.h"
 #include "common/version.h"
 #include "server/node/rpc/chunk_service.h"
 
@@ -22,18 +23,10 @@ namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(30);
 constexpr int kMessageSlackBytes = 1 << 20;
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeConfig& c) {
   if (c.tls_cert.empty()) return grpc::InsecureServerCredentials();
-  ASSIGN_OR_RETURN(std::string cert, ReadFile(c.tls_cert));
-  ASSIGN_OR_RETURN(std::string key, ReadFile(c.tls_key));
+  ASSIGN_OR_RETURN(std::string cert, config::ReadFile(c.tls_cert));
+  ASSIGN_OR_RETURN(std::string key, config::ReadFile(c.tls_key));
   grpc::SslServerCredentialsOptions options;
   options.pem_key_cert_pairs.push_back({key, cert});
   return grpc::SslServerCredentials(options);
