@@ -87,7 +87,19 @@ void SegmentStore::Impl::WriterLoop() {
   }
 }
 
+// Free space the puts of one call may take: measured once per call (statvfs and the index's
+// size are not free at thousands of puts per second), less the reserve and the index's
+// headroom. 0 when the file system cannot say.
+uint64_t SegmentStore::Impl::SpaceBudget() {
+  auto space = fs->GetSpace(options.dir);
+  if (!space.ok()) return 0;
+  uint64_t reserve = options.reserved_free_bytes + options.index_headroom_bytes +
+                     (options.index_headroom_bytes > 0 ? 2 * index->ApproximateSizeBytes() : 0);
+  return space->free_bytes > reserve ? space->free_bytes - reserve : 0;
+}
+
 void SegmentStore::Impl::ProcessPuts(std::vector<PutTask>& puts) {
+  space_budget = SpaceBudget();
   std::vector<StagedPut> staged;
   std::map<std::string, TenantUsage> pending_usage;
   uint64_t batch_bytes = 0;
@@ -150,12 +162,7 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
                                         std::to_string(task.quota) + " bytes");
   }
   uint64_t size = RecordSize(task.data.size());
-  ASSIGN_OR_RETURN(io::DiskSpace space, fs->GetSpace(options.dir));
-  uint64_t reserve = options.reserved_free_bytes + options.index_headroom_bytes +
-                     (options.index_headroom_bytes > 0 ? 2 * index->ApproximateSizeBytes() : 0);
-  if (space.free_bytes < batch_bytes + size + reserve) {
-    return absl::ResourceExhaustedError("the node's disk is full");
-  }
+  if (size > space_budget) return absl::ResourceExhaustedError("the node's disk is full");
   if (active_end + size > options.segment_size_bytes && active_end > 0) {
     if (!staged.empty()) {
       CommitPuts(staged, pending_usage);
@@ -176,6 +183,7 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
     u.chunks += 1;
   }
   batch_bytes += size;
+  space_budget -= size;
   staged.push_back(std::move(put));
   created = true;
   return absl::OkStatus();

@@ -88,6 +88,7 @@ struct SegmentStore::Impl {
   uint64_t active_segment = 0;
   uint64_t active_end = 0;
   uint64_t next_sequence = 1;
+  uint64_t space_budget = 0;  // bytes the puts being staged may still take
   std::map<uint64_t, uint64_t> segment_live;  // live record bytes per segment
   std::map<uint64_t, uint64_t> segment_size;  // file size of sealed segments
   mutable std::mutex stats_mu;
@@ -126,6 +127,7 @@ struct SegmentStore::Impl {
   // writer.cc
   void WriterLoop();
   void ProcessPuts(std::vector<PutTask>& puts);
+  uint64_t SpaceBudget();
   void ProcessDeletes(std::vector<DeleteTask>& deletes);
   absl::Status StagePut(PutTask& task, std::vector<StagedPut>& staged, uint64_t& batch_bytes,
                         std::map<std::string, TenantUsage>& pending_usage, bool& created);
