@@ -25,6 +25,10 @@ class AlignedBuffer {
   // Allocates AlignUp(size) bytes; size() reports `size`. Aborts only if memory is exhausted.
   explicit AlignedBuffer(size_t size, size_t alignment = kDirectIoAlignment);
 
+  // Like the constructor, without zeroing: for buffers about to be overwritten whole (a
+  // read's destination, a record being assembled). The caller owns the contents.
+  static AlignedBuffer Uninitialized(size_t size, size_t alignment = kDirectIoAlignment);
+
   AlignedBuffer(AlignedBuffer&&) noexcept = default;
   AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
 
@@ -39,6 +43,7 @@ class AlignedBuffer {
   void Resize(size_t size);
 
  private:
+  AlignedBuffer(size_t size, size_t alignment, bool zero);
   struct Free {
     void operator()(std::byte* p) const;
   };

@@ -63,6 +63,7 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
     AlignedBuffer record;
   };
   std::vector<Pending> pending;
+  thread_local BufferPool pool(size_t{32} << 20);  // this reader thread's record buffers
   for (GetTask& g : gets) {
     std::shared_ptr<io::File> file;
     std::optional<ChunkLocation> loc;
@@ -88,9 +89,7 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
     } else if (file == nullptr) {
       g.done(absl::DataLossError("the chunk's segment file is missing"));
     } else {
-      AlignedBuffer record(RecordSize(loc->length));
-      record.Resize(record.capacity());
-      pending.push_back({&g, *loc, std::move(file), std::move(record)});
+      pending.push_back({&g, *loc, std::move(file), pool.Take(RecordSize(loc->length))});
     }
   }
   std::vector<io::ReadOp> ops;
@@ -127,6 +126,7 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
     result.chunk_crc = p.loc.crc;
     g.done(std::move(result));
   }
+  for (Pending& p : pending) pool.Give(std::move(p.record));
 }
 
 // Waits `d` or until Close(); returns false when closing.

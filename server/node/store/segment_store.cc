@@ -29,12 +29,20 @@ StoreMetrics::StoreMetrics(metrics::Registry& r)
                                  "Chunks found failing their CRC32C (scrub or read).")) {}
 
 AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
-                          uint32_t crc, uint64_t sequence) {
-  AlignedBuffer record(RecordSize(data.size()));
-  record.Resize(record.capacity());
+                          uint32_t crc, uint64_t sequence, AlignedBuffer record) {
+  size_t size = RecordSize(data.size());
+  if (record.capacity() < size) record = AlignedBuffer::Uninitialized(size);
+  record.Resize(size);
   EncodeRecordHeader({crc, data.size(), sequence, id, tenant}, record.data());
+  size_t end = kRecordHeaderSize + data.size();
   if (!data.empty()) std::memcpy(record.data() + kRecordHeaderSize, data.data(), data.size());
+  std::memset(record.data() + end, 0, size - end);  // the padding is part of the format
   return record;
+}
+
+AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
+                          uint32_t crc, uint64_t sequence) {
+  return BuildRecord(tenant, id, data, crc, sequence, AlignedBuffer());
 }
 
 std::string SegmentStore::Impl::SegmentPath(uint64_t segment) const {
@@ -54,8 +62,7 @@ absl::StatusOr<AlignedBuffer> SegmentStore::Impl::ReadRecord(const std::string& 
   if (file == nullptr) {
     return absl::DataLossError("segment " + std::to_string(loc.segment) + " is missing");
   }
-  AlignedBuffer record(RecordSize(loc.length));
-  record.Resize(record.capacity());
+  AlignedBuffer record = AlignedBuffer::Uninitialized(RecordSize(loc.length));
   ASSIGN_OR_RETURN(size_t n, file->Read(loc.offset, record.span()));
   if (n < kRecordHeaderSize + loc.length) return absl::DataLossError("record is truncated");
   auto header = ParseRecordHeader(record.span());

@@ -177,7 +177,8 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
   uint64_t offset = active_end + batch_bytes;
   StagedPut put{std::move(task), {active_segment, offset, 0, crc}, replaces, AlignedBuffer(), {}};
   put.location.length = put.task.data.size();
-  put.record = BuildRecord(put.task.tenant, put.task.id, put.task.data, crc, next_sequence++);
+  put.record = BuildRecord(put.task.tenant, put.task.id, put.task.data, crc, next_sequence++,
+                           record_pool.Take(RecordSize(put.task.data.size())));
   if (!replaces) {
     u.bytes += put.location.length;
     u.chunks += 1;
@@ -235,6 +236,7 @@ void SegmentStore::Impl::CommitPuts(std::vector<StagedPut>& staged,
     for (StagedPut& p : staged) {
       p.task.done(s);
       for (PutTask& f : p.followers) f.done(s);
+      record_pool.Give(std::move(p.record));
     }
     return;
   }
@@ -253,6 +255,7 @@ void SegmentStore::Impl::CommitPuts(std::vector<StagedPut>& staged,
   for (StagedPut& p : staged) {
     p.task.done(PutResult{true, p.location.crc});
     for (PutTask& f : p.followers) f.done(PutResult{false, p.location.crc});
+    record_pool.Give(std::move(p.record));
   }
 }
 

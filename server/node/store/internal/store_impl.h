@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "common/aligned_buffer.h"
+#include "server/node/store/buffer_pool.h"
 #include "server/node/store/segment_store.h"
 
 namespace mosaic::node {
@@ -89,6 +90,7 @@ struct SegmentStore::Impl {
   uint64_t active_end = 0;
   uint64_t next_sequence = 1;
   uint64_t space_budget = 0;  // bytes the puts being staged may still take
+  BufferPool record_pool{size_t{64} << 20};  // the writer's record buffers
   std::map<uint64_t, uint64_t> segment_live;  // live record bytes per segment
   std::map<uint64_t, uint64_t> segment_size;  // file size of sealed segments
   mutable std::mutex stats_mu;
@@ -145,7 +147,11 @@ struct SegmentStore::Impl {
   bool ScrubWait(std::chrono::milliseconds d);
 };
 
-// Serialises a record (header + payload) into a new aligned buffer.
+// Serialises a record (header + payload + zero padding) into `record` (reused when large
+// enough, otherwise replaced) and returns it.
+AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
+                          uint32_t crc, uint64_t sequence, AlignedBuffer record);
+// The same into a new buffer.
 AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
                           uint32_t crc, uint64_t sequence);
 
