@@ -100,9 +100,14 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::PutChunk(grpc::CallbackServerContext
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   ConstByteSpan data = AsBytes(req->data());
-  if (req->has_crc32c() && Crc32c(data) != req->crc32c()) {
-    call->Finish(absl::DataLossError("chunk data does not match its crc32c: corrupted in transit"));
-    return call->reactor;
+  std::optional<uint32_t> crc;
+  if (req->has_crc32c()) {
+    crc = Crc32c(data);
+    if (*crc != req->crc32c()) {
+      call->Finish(
+          absl::DataLossError("chunk data does not match its crc32c: corrupted in transit"));
+      return call->reactor;
+    }
   }
   store_.Put((*tenant)->name, req->chunk_id(), data, (*tenant)->quota_bytes,
              [call, resp, size = data.size()](absl::StatusOr<PutResult> r) {
@@ -111,7 +116,8 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::PutChunk(grpc::CallbackServerContext
                  resp->set_crc32c(r->crc);
                }
                call->Finish(r.status(), r.ok() ? size : 0);
-             });
+             },
+             crc);
   return call->reactor;
 }
 

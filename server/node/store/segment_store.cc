@@ -230,7 +230,7 @@ absl::Status Closing() { return absl::UnavailableError("the node is shutting dow
 }  // namespace
 
 void SegmentStore::Put(std::string tenant, std::string id, ConstByteSpan data, uint64_t quota,
-                       PutDone done) {
+                       PutDone done, std::optional<uint32_t> crc) {
   if (auto s = CheckNames(tenant, id); !s.ok()) return done(s);
   if (data.size() > impl_->options.max_chunk_bytes) {
     return done(absl::InvalidArgumentError("chunk of " + std::to_string(data.size()) +
@@ -241,7 +241,7 @@ void SegmentStore::Put(std::string tenant, std::string id, ConstByteSpan data, u
     std::lock_guard lock(impl_->write_mu);
     if (impl_->closing) return done(Closing());
     impl_->write_queue.push_back(
-        PutTask{std::move(tenant), std::move(id), data, quota, std::move(done)});
+        PutTask{std::move(tenant), std::move(id), data, quota, std::move(done), crc});
   }
   impl_->write_cv.notify_one();
 }

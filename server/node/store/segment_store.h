@@ -85,9 +85,10 @@ class SegmentStore {
   // the tenant's limit in payload bytes (0 = none). Errors: INVALID_ARGUMENT (id or tenant
   // empty or over 64 bytes, data over max_chunk_bytes), ALREADY_EXISTS (other bytes under
   // this id), RESOURCE_EXHAUSTED (quota, or free space under the reserve, or ENOSPC; nothing
-  // is kept), UNAVAILABLE (closing, or the disk failed).
+  // is kept), UNAVAILABLE (closing, or the disk failed). `crc`, when given, must be the
+  // CRC32C of `data` already verified by the caller (it is not computed again).
   void Put(std::string tenant, std::string id, ConstByteSpan data, uint64_t quota,
-           PutDone done);
+           PutDone done, std::optional<uint32_t> crc = std::nullopt);
   // Reads [offset, offset + length) of a chunk; length 0 means to the end. NOT_FOUND,
   // INVALID_ARGUMENT (offset past the end), DATA_LOSS (the record fails its CRC: the chunk
   // is then recorded as a scrub finding), UNAVAILABLE.

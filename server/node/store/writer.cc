@@ -122,7 +122,7 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
                                           uint64_t& batch_bytes,
                                           std::map<std::string, TenantUsage>& pending_usage,
                                           bool& created) {
-  uint32_t crc = Crc32c(task.data);
+  uint32_t crc = task.crc ? *task.crc : Crc32c(task.data);
   for (StagedPut& other : staged) {
     if (other.task.tenant == task.tenant && other.task.id == task.id) {
       if (other.location.crc != crc || other.task.data.size() != task.data.size() ||

@@ -23,6 +23,7 @@ struct PutTask {
   ConstByteSpan data;
   uint64_t quota = 0;
   SegmentStore::PutDone done;
+  std::optional<uint32_t> crc;  // known CRC32C of data, if the caller computed it
 };
 struct DeleteTask {
   std::string tenant;
