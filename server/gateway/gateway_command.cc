@@ -13,6 +13,7 @@
 #include "server/gateway/config.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/s3/router.h"
+#include "server/gateway/s3/sigv4.h"
 
 namespace mosaic {
 namespace {
@@ -81,8 +82,8 @@ void AddKeyCommands(CLI::App& app) {
     }
     if (grants.empty()) grants = "*:owner";
     std::printf("%s", Admin(*config, "POST",
-                            "/admin/v1/keys?name=" + gateway::PercentEncode(*name, false) +
-                                "&grant=" + gateway::PercentEncode(grants, false))
+                            "/admin/v1/keys?name=" + gateway::UriEncode(*name, false) +
+                                "&grant=" + gateway::UriEncode(grants, false))
                           .c_str());
   });
   key->add_subcommand("list", "List access keys and their rights")->callback([=] {

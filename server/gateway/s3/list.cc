@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/sigv4.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -75,7 +76,7 @@ absl::StatusOr<Listing> Collect(Ctx& ctx, const std::string& prefix, const std::
 }
 
 std::string Encode(const Ctx& ctx, const std::string& s) {
-  return Param(ctx, "encoding-type") == "url" ? PercentEncode(s, true) : s;
+  return Param(ctx, "encoding-type") == "url" ? UriEncode(s, true) : s;
 }
 
 void AddContents(Ctx& ctx, XmlDoc& doc, const Listing& l, bool owner) {

@@ -1,9 +1,12 @@
 #include "server/gateway/s3/router.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "common/bytes.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/sigv4.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -19,13 +22,6 @@ constexpr const char* kNames[] = {
     "BucketSubresource",    "ObjectSubresource",   "Unknown",
 };
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Operation::kUnknown) + 1);
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 absl::StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
   std::map<std::string, std::string> out;
@@ -135,42 +131,11 @@ const char* OperationName(Operation op) { return kNames[static_cast<int>(op)]; }
 bool IsImplemented(Operation op) { return op <= Operation::kDeleteObject; }
 
 absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) {
-        return S3Error(S3Code::kInvalidArgument, "bad percent-escape in the request URI");
-      }
-      int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return S3Error(S3Code::kInvalidArgument, "bad percent-escape in the request URI");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-std::string PercentEncode(std::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
+  std::string text(s);
+  if (plus_is_space) std::replace(text.begin(), text.end(), '+', ' ');
+  std::optional<std::string> decoded = PercentDecode(std::string_view(text));  // sigv4.h's
+  if (!decoded) return S3Error(S3Code::kInvalidArgument, "bad percent-escape in the request URI");
+  return *std::move(decoded);
 }
 
 absl::StatusOr<S3Request> Route(const RequestView& request, std::string_view domain) {

@@ -56,10 +56,8 @@ struct S3Request {
 // INVALID_ARGUMENT (S3 InvalidURI-like) for a target that does not decode.
 [[nodiscard]] absl::StatusOr<S3Request> Route(const RequestView& request, std::string_view domain);
 
-// RFC 3986 percent-decoding; `plus_is_space` for query strings. INVALID_ARGUMENT on a bad
-// escape.
+// RFC 3986 percent-decoding (sigv4.h's decoder); `plus_is_space` for query strings. An S3
+// InvalidArgument error on a bad escape. (Encoding: sigv4.h's UriEncode.)
 [[nodiscard]] absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space);
-// Percent-encodes everything but unreserved characters (and '/' when `keep_slash`).
-std::string PercentEncode(std::string_view s, bool keep_slash);
 
 }  // namespace mosaic::gateway
