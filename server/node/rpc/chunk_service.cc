@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <map>
 
 #include "common/crc32c.h"
 #include "common/version.h"
@@ -43,34 +44,45 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 }  // namespace
 
+struct ChunkServiceImpl::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : registry(r),
+        received(r.GetCounter("mosaic_node_received_bytes_total", "Chunk bytes received.")),
+        sent(r.GetCounter("mosaic_node_sent_bytes_total", "Chunk bytes sent.")) {
+    for (const char* method : {"PutChunk", "GetChunk", "DeleteChunk", "StatChunk", "ListChunks",
+                               "GetNodeInfo"}) {
+      latency[method] = &r.GetHistogram("mosaic_node_request_seconds",
+                                        "Request latency by method.", {{"method", method}});
+    }
+  }
+  metrics::Registry& registry;
+  std::map<std::string_view, metrics::Histogram*> latency;  // by method, never added to
+  metrics::Counter& received;
+  metrics::Counter& sent;
+};
+
 struct ChunkServiceImpl::Call {
-  Call(grpc::CallbackServerContext* ctx, metrics::Registry& m, const char* method)
+  Call(grpc::CallbackServerContext* ctx, Metrics& m, const char* method)
       : reactor(ctx->DefaultReactor()),
-        registry(m),
+        metrics(m),
         method(method),
         start(std::chrono::steady_clock::now()) {}
 
   // Counts the call by method and code, records its latency, and finishes it.
   void Finish(const absl::Status& s, uint64_t bytes_in = 0, uint64_t bytes_out = 0) {
-    registry
+    metrics.registry
         .GetCounter("mosaic_node_requests_total", "Requests by method and status code.",
                     {{"method", method}, {"code", CodeName(s.code())}})
         .Inc();
-    registry
-        .GetHistogram("mosaic_node_request_seconds", "Request latency by method.",
-                      {{"method", method}})
-        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (bytes_in > 0) {
-      registry.GetCounter("mosaic_node_received_bytes_total", "Chunk bytes received.").Inc(bytes_in);
-    }
-    if (bytes_out > 0) {
-      registry.GetCounter("mosaic_node_sent_bytes_total", "Chunk bytes sent.").Inc(bytes_out);
-    }
+    metrics.latency.at(method)->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (bytes_in > 0) metrics.received.Inc(bytes_in);
+    if (bytes_out > 0) metrics.sent.Inc(bytes_out);
     reactor->Finish(ToGrpc(s));
   }
 
   grpc::ServerUnaryReactor* reactor;
-  metrics::Registry& registry;
+  Metrics& metrics;
   const char* method;
   std::chrono::steady_clock::time_point start;
 };
@@ -81,9 +93,11 @@ ChunkServiceImpl::ChunkServiceImpl(SegmentStore& store, const TenantRegistry& te
     : store_(store),
       tenants_(tenants),
       fs_(fs),
-      metrics_(metrics),
+      handles_(std::make_unique<Metrics>(metrics)),
       node_id_(std::move(node_id)),
       data_dir_(std::move(data_dir)) {}
+
+ChunkServiceImpl::~ChunkServiceImpl() = default;
 
 absl::StatusOr<const TenantConfig*> ChunkServiceImpl::Authenticate(
     grpc::CallbackServerContext* ctx) const {
@@ -96,7 +110,7 @@ absl::StatusOr<const TenantConfig*> ChunkServiceImpl::Authenticate(
 grpc::ServerUnaryReactor* ChunkServiceImpl::PutChunk(grpc::CallbackServerContext* ctx,
                                                      const v1::PutChunkRequest* req,
                                                      v1::PutChunkResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, metrics_, "PutChunk");
+  auto call = std::make_shared<Call>(ctx, *handles_, "PutChunk");
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   ConstByteSpan data = AsBytes(req->data());
@@ -124,7 +138,7 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::PutChunk(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ChunkServiceImpl::GetChunk(grpc::CallbackServerContext* ctx,
                                                      const v1::GetChunkRequest* req,
                                                      v1::GetChunkResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, metrics_, "GetChunk");
+  auto call = std::make_shared<Call>(ctx, *handles_, "GetChunk");
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   store_.Get((*tenant)->name, req->chunk_id(), req->offset(), req->length(),
@@ -144,7 +158,7 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::GetChunk(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* ChunkServiceImpl::DeleteChunk(grpc::CallbackServerContext* ctx,
                                                         const v1::DeleteChunkRequest* req,
                                                         v1::DeleteChunkResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, metrics_, "DeleteChunk");
+  auto call = std::make_shared<Call>(ctx, *handles_, "DeleteChunk");
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   store_.Delete((*tenant)->name, req->chunk_id(), [call, resp](absl::StatusOr<bool> r) {
@@ -157,7 +171,7 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::DeleteChunk(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* ChunkServiceImpl::StatChunk(grpc::CallbackServerContext* ctx,
                                                       const v1::StatChunkRequest* req,
                                                       v1::ChunkInfo* resp) {
-  auto call = std::make_shared<Call>(ctx, metrics_, "StatChunk");
+  auto call = std::make_shared<Call>(ctx, *handles_, "StatChunk");
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   store_.Stat((*tenant)->name, req->chunk_id(),
@@ -175,7 +189,7 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::StatChunk(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* ChunkServiceImpl::ListChunks(grpc::CallbackServerContext* ctx,
                                                        const v1::ListChunksRequest* req,
                                                        v1::ListChunksResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, metrics_, "ListChunks");
+  auto call = std::make_shared<Call>(ctx, *handles_, "ListChunks");
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   uint32_t page = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
@@ -203,7 +217,7 @@ grpc::ServerUnaryReactor* ChunkServiceImpl::ListChunks(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ChunkServiceImpl::GetNodeInfo(grpc::CallbackServerContext* ctx,
                                                         const v1::GetNodeInfoRequest*,
                                                         v1::NodeInfo* resp) {
-  auto call = std::make_shared<Call>(ctx, metrics_, "GetNodeInfo");
+  auto call = std::make_shared<Call>(ctx, *handles_, "GetNodeInfo");
   auto tenant = Authenticate(ctx);
   if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
   resp->set_version(kVersion);

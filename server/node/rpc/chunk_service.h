@@ -39,7 +39,9 @@ class ChunkServiceImpl final : public mosaic::v1::ChunkService::CallbackService 
                                         const v1::GetNodeInfoRequest* req,
                                         v1::NodeInfo* resp) override;
 
-  struct Call;  // one RPC in flight: its reactor, method and start time
+  struct Call;     // one RPC in flight: its reactor, method and start time
+  struct Metrics;  // handles made once, so that a call does not look them up
+  ~ChunkServiceImpl() override;
 
  private:
   absl::StatusOr<const TenantConfig*> Authenticate(grpc::CallbackServerContext* ctx) const;
@@ -47,7 +49,7 @@ class ChunkServiceImpl final : public mosaic::v1::ChunkService::CallbackService 
   SegmentStore& store_;
   const TenantRegistry& tenants_;
   io::FileSystem& fs_;
-  metrics::Registry& metrics_;
+  std::unique_ptr<Metrics> handles_;
   std::string node_id_;
   std::string data_dir_;
 };
