@@ -119,6 +119,11 @@ void ObjectReader::Prefetch() {
   }
 }
 
+void ObjectReader::Start() {
+  std::lock_guard lock(mu_);
+  if (remaining_ > 0) Prefetch();
+}
+
 absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
   if (remaining_ == 0 || out.empty()) return 0;
   std::shared_ptr<Fetch> f;

@@ -29,6 +29,11 @@ class ObjectReader {
  public:
   ~ObjectReader();  // waits for fetches in flight
 
+  // Starts fetching the range's first stripes (within the budget) without waiting: a reader
+  // of the next piece of a multipart object can fill while the current one is consumed.
+  // Read starts them too; calling Start is never required.
+  void Start();
+
   // Copies the next bytes of the range into `out`; returns how many (0 at the end).
   [[nodiscard]] absl::StatusOr<size_t> Read(ByteSpan out);
   // Reads the rest of the range into a string (for tests and small objects).

@@ -86,6 +86,19 @@ absl::Status Gateway::Impl::Dispatch(Operation op, Ctx& ctx) {
     case Operation::kGetObject: return GetObject(ctx);
     case Operation::kHeadObject: return HeadObject(ctx);
     case Operation::kDeleteObject: return DeleteObject(ctx);
+    case Operation::kDeleteObjects: return DeleteObjects(ctx);
+    case Operation::kCopyObject: return CopyObject(ctx);
+    case Operation::kCreateMultipartUpload: return CreateMultipartUpload(ctx);
+    case Operation::kUploadPart: return UploadPart(ctx);
+    case Operation::kUploadPartCopy: return UploadPartCopy(ctx);
+    case Operation::kCompleteMultipartUpload: return CompleteMultipartUpload(ctx);
+    case Operation::kAbortMultipartUpload: return AbortMultipartUpload(ctx);
+    case Operation::kListParts: return ListParts(ctx);
+    case Operation::kListMultipartUploads: return ListMultipartUploads(ctx);
+    case Operation::kGetObjectTagging: return GetObjectTagging(ctx);
+    case Operation::kPutObjectTagging: return PutObjectTagging(ctx);
+    case Operation::kDeleteObjectTagging: return DeleteObjectTagging(ctx);
+    case Operation::kGetObjectAttributes: return GetObjectAttributes(ctx);
     default:
       return S3Error(S3Code::kNotImplemented,
                      std::string(OperationName(op)) +

@@ -3,6 +3,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <spdlog/spdlog.h>
+
+#include <map>
+
 #include "common/bytes.h"
 #include "common/status.h"
 
@@ -14,10 +18,16 @@ namespace {
 //   o <bucket> \0 <key>       -> ObjectRecord   (bucket names never contain NUL)
 //   a <access key id>         -> AccessKeyRecord
 //   d <seq u64 BE>            -> DeletionRecord
+//   r <piece object id>       -> u64 BE: references to the piece (absent: none)
+//   u <bucket> \0 <key> \0 <upload id>  -> UploadRecord (upload ids are hex: no NUL)
+//   p <upload id> \0 <part number u32 BE> -> ObjectPart
 constexpr char kBucket = 'b';
 constexpr char kObject = 'o';
 constexpr char kAccessKey = 'a';
 constexpr char kDeletion = 'd';
+constexpr char kReference = 'r';
+constexpr char kUpload = 'u';
+constexpr char kPart = 'p';
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
@@ -39,6 +49,26 @@ std::string ObjectPrefix(const std::string& b) {
 }
 std::string ObjectKey(const std::string& b, const std::string& key) {
   return ObjectPrefix(b) + key;
+}
+std::string ReferenceKey(const std::string& object_id) {
+  return std::string(1, kReference) + object_id;
+}
+std::string UploadPrefix(const std::string& b) {
+  std::string k(1, kUpload);
+  k += b;
+  k.push_back('\0');
+  return k;
+}
+std::string UploadKey(const std::string& b, const std::string& key, const std::string& id) {
+  return UploadPrefix(b) + key + std::string(1, '\0') + id;
+}
+std::string PartPrefix(const std::string& upload_id) {
+  return std::string(1, kPart) + upload_id + std::string(1, '\0');
+}
+std::string PartKey(const std::string& upload_id, uint32_t number) {
+  std::string k = PartPrefix(upload_id);
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(number >> shift));
+  return k;
 }
 std::string DeletionKey(uint64_t seq) {
   std::string k(1, kDeletion);
@@ -73,6 +103,60 @@ rocksdb::WriteOptions Synced() {
 }
 
 }  // namespace
+
+// A write batch that also counts reference changes to pieces, applied at Commit: a piece
+// whose count reaches zero is queued for deletion in the same write.
+class MetaStore::Batch {
+ public:
+  explicit Batch(MetaStore& store) : store_(store) {}
+  rocksdb::WriteBatch& writes() { return writes_; }
+
+  void Reference(const v1::ObjectPart& part, int delta) {
+    auto& [d, manifest] = deltas_[part.manifest().object_id()];
+    d += delta;
+    manifest = &part.manifest();
+  }
+  void Reference(const v1::ObjectRecord& record, int delta) {
+    for (const auto& part : record.parts()) Reference(part, delta);
+  }
+
+  // Applies the counts and writes everything, synced. The records whose manifests were
+  // passed to Reference must still be alive.
+  absl::Status Commit(const char* what) {
+    uint64_t queued = 0;
+    for (const auto& [id, change] : deltas_) {
+      const auto& [delta, manifest] = change;
+      if (delta == 0) continue;
+      std::string value;
+      rocksdb::Status s = store_.db_->Get(rocksdb::ReadOptions(), S(ReferenceKey(id)), &value);
+      if (!s.IsNotFound()) RETURN_IF_ERROR(FromRocks(s, "get references"));
+      int64_t count = s.IsNotFound() || value.size() != 8
+                          ? 0
+                          : static_cast<int64_t>(LoadBE64(value.data()));
+      count += delta;
+      if (count > 0) {
+        std::string encoded;
+        AppendBE64(encoded, static_cast<uint64_t>(count));
+        writes_.Put(S(ReferenceKey(id)), encoded);
+        continue;
+      }
+      if (count < 0) spdlog::error("metadata: a piece had fewer references than released");
+      writes_.Delete(S(ReferenceKey(id)));
+      v1::DeletionRecord d;
+      *d.mutable_manifest() = *manifest;
+      writes_.Put(S(DeletionKey(store_.NextSequence())), d.SerializeAsString());
+      ++queued;
+    }
+    RETURN_IF_ERROR(FromRocks(store_.db_->Write(Synced(), &writes_), what));
+    store_.backlog_ += queued;
+    return absl::OkStatus();
+  }
+
+ private:
+  MetaStore& store_;
+  rocksdb::WriteBatch writes_;
+  std::map<std::string, std::pair<int64_t, const v1::Manifest*>> deltas_;
+};
 
 std::string PrefixSuccessor(std::string prefix) {
   while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
@@ -124,7 +208,21 @@ absl::Status MetaStore::DeleteBucket(const std::string& name) {
   if (!existing) return absl::NotFoundError("no bucket " + name);
   ASSIGN_OR_RETURN(auto objects, ListObjects(name, "", "", 1));
   if (!objects.empty()) return absl::FailedPreconditionError("bucket " + name + " is not empty");
-  return FromRocks(db_->Delete(Synced(), S(BucketKey(name))), "delete bucket");
+  // Uploads in progress go with the bucket: their parts' data is queued for deletion.
+  ASSIGN_OR_RETURN(auto uploads, ListUploads(name, "", "", "", SIZE_MAX));
+  std::vector<std::vector<v1::ObjectPart>> parts;
+  parts.reserve(uploads.size());  // Batch keeps pointers into these
+  Batch batch(*this);
+  batch.writes().Delete(S(BucketKey(name)));
+  for (const auto& u : uploads) {
+    batch.writes().Delete(S(UploadKey(name, u.key, u.record.upload_id())));
+    ASSIGN_OR_RETURN(parts.emplace_back(), ListParts(u.record.upload_id(), 0, SIZE_MAX));
+    for (const auto& part : parts.back()) {
+      batch.writes().Delete(S(PartKey(u.record.upload_id(), part.number())));
+      batch.Reference(part, -1);
+    }
+  }
+  return batch.Commit("delete bucket");
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, v1::BucketRecord>>> MetaStore::ListBuckets()
@@ -145,36 +243,57 @@ absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetObject(
   return Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object");
 }
 
-absl::Status MetaStore::PutObject(const std::string& bucket, const std::string& key,
-                                  const v1::ObjectRecord& record, const PutCheck& check) {
-  std::lock_guard lock(write_mu_);
+absl::Status MetaStore::CommitObject(Batch& batch, const std::string& bucket,
+                                     const std::string& key, const v1::ObjectRecord& record,
+                                     const PutCheck& check) {
   ASSIGN_OR_RETURN(auto b, Get<v1::BucketRecord>(*db_, BucketKey(bucket), "bucket"));
   if (!b) return absl::NotFoundError("no bucket " + bucket);
   ASSIGN_OR_RETURN(auto old, Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object"));
   if (check) RETURN_IF_ERROR(check(old));
-  rocksdb::WriteBatch batch;
-  batch.Put(S(ObjectKey(bucket, key)), record.SerializeAsString());
-  if (old) {
-    v1::DeletionRecord d;
-    *d.mutable_manifest() = old->manifest();
-    batch.Put(S(DeletionKey(NextSequence())), d.SerializeAsString());
-  }
-  RETURN_IF_ERROR(FromRocks(db_->Write(Synced(), &batch), "put object"));
-  if (old) ++backlog_;
-  return absl::OkStatus();
+  batch.writes().Put(S(ObjectKey(bucket, key)), record.SerializeAsString());
+  batch.Reference(record, +1);
+  if (old) batch.Reference(*old, -1);
+  return batch.Commit("put object");
+}
+
+absl::Status MetaStore::PutObject(const std::string& bucket, const std::string& key,
+                                  const v1::ObjectRecord& record, const PutCheck& check) {
+  std::lock_guard lock(write_mu_);
+  Batch batch(*this);
+  return CommitObject(batch, bucket, key, record, check);
+}
+
+absl::Status MetaStore::CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                   const std::string& bucket, const std::string& key,
+                                   const CopyBuild& build, const PutCheck& check) {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(auto source,
+                   Get<v1::ObjectRecord>(*db_, ObjectKey(src_bucket, src_key), "object"));
+  ASSIGN_OR_RETURN(v1::ObjectRecord record, build(source));
+  Batch batch(*this);
+  return CommitObject(batch, bucket, key, record, check);
+}
+
+absl::StatusOr<bool> MetaStore::SetTags(const std::string& bucket, const std::string& key,
+                                        const std::vector<v1::Tag>& tags) {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(auto record, Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object"));
+  if (!record) return false;
+  record->clear_tags();
+  for (const auto& t : tags) *record->add_tags() = t;
+  RETURN_IF_ERROR(FromRocks(
+      db_->Put(Synced(), S(ObjectKey(bucket, key)), record->SerializeAsString()), "put tags"));
+  return true;
 }
 
 absl::StatusOr<bool> MetaStore::DeleteObject(const std::string& bucket, const std::string& key) {
   std::lock_guard lock(write_mu_);
   ASSIGN_OR_RETURN(auto old, Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object"));
   if (!old) return false;
-  rocksdb::WriteBatch batch;
-  batch.Delete(S(ObjectKey(bucket, key)));
-  v1::DeletionRecord d;
-  *d.mutable_manifest() = old->manifest();
-  batch.Put(S(DeletionKey(NextSequence())), d.SerializeAsString());
-  RETURN_IF_ERROR(FromRocks(db_->Write(Synced(), &batch), "delete object"));
-  ++backlog_;
+  Batch batch(*this);
+  batch.writes().Delete(S(ObjectKey(bucket, key)));
+  batch.Reference(*old, -1);
+  RETURN_IF_ERROR(batch.Commit("delete object"));
   return true;
 }
 
@@ -196,6 +315,165 @@ absl::StatusOr<std::vector<ObjectEntry>> MetaStore::ListObjects(const std::strin
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "list objects"));
   return out;
+}
+
+absl::Status MetaStore::CreateUpload(const std::string& bucket, const std::string& key,
+                                     const v1::UploadRecord& record) {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(auto b, Get<v1::BucketRecord>(*db_, BucketKey(bucket), "bucket"));
+  if (!b) return absl::NotFoundError("no bucket " + bucket);
+  return FromRocks(db_->Put(Synced(), S(UploadKey(bucket, key, record.upload_id())),
+                            record.SerializeAsString()),
+                   "create upload");
+}
+
+absl::StatusOr<std::optional<v1::UploadRecord>> MetaStore::GetUpload(
+    const std::string& bucket, const std::string& key, const std::string& upload_id) const {
+  return Get<v1::UploadRecord>(*db_, UploadKey(bucket, key, upload_id), "upload");
+}
+
+absl::Status MetaStore::PutPart(const std::string& bucket, const std::string& key,
+                                const std::string& upload_id, const v1::ObjectPart& part) {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(auto upload,
+                   Get<v1::UploadRecord>(*db_, UploadKey(bucket, key, upload_id), "upload"));
+  if (!upload) return absl::NotFoundError("no upload " + upload_id);
+  std::string part_key = PartKey(upload_id, part.number());
+  ASSIGN_OR_RETURN(auto old, Get<v1::ObjectPart>(*db_, part_key, "part"));
+  Batch batch(*this);
+  batch.writes().Put(S(part_key), part.SerializeAsString());
+  batch.Reference(part, +1);
+  if (old) batch.Reference(*old, -1);
+  return batch.Commit("put part");
+}
+
+absl::StatusOr<std::vector<v1::ObjectPart>> MetaStore::ListParts(const std::string& upload_id,
+                                                                 uint32_t after,
+                                                                 size_t limit) const {
+  std::string prefix = PartPrefix(upload_id);
+  std::vector<v1::ObjectPart> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(S(PartKey(upload_id, after))); it->Valid() && out.size() < limit; it->Next()) {
+    std::string_view k = V(it->key());
+    if (!k.starts_with(prefix)) break;
+    ASSIGN_OR_RETURN(auto part, Parse<v1::ObjectPart>(V(it->value()), "part"));
+    if (part.number() <= after) continue;
+    out.push_back(std::move(part));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list parts"));
+  return out;
+}
+
+namespace {
+
+// Splits a `u` key into bucket, key and upload id; false if it is malformed.
+bool SplitUploadKey(std::string_view k, UploadEntry& out) {
+  k.remove_prefix(1);
+  size_t first = k.find('\0'), last = k.rfind('\0');
+  if (first == std::string_view::npos || first == last) return false;
+  out.bucket = std::string(k.substr(0, first));
+  out.key = std::string(k.substr(first + 1, last - first - 1));
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<UploadEntry>> MetaStore::ListUploads(
+    const std::string& bucket, const std::string& prefix, const std::string& key_marker,
+    const std::string& upload_marker, size_t limit) const {
+  std::string base = UploadPrefix(bucket);
+  std::string start = base + prefix;
+  if (!key_marker.empty()) {
+    // After the marker's uploads (all of them without an upload marker).
+    std::string after = upload_marker.empty()
+                            ? PrefixSuccessor(base + key_marker + std::string(1, '\0'))
+                            : UploadKey(bucket, key_marker, upload_marker) + std::string(1, '\0');
+    start = std::max(start, after);
+  }
+  std::vector<UploadEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(S(start)); it->Valid() && out.size() < limit; it->Next()) {
+    std::string_view k = V(it->key());
+    if (!k.starts_with(base)) break;
+    UploadEntry e;
+    if (!SplitUploadKey(k, e)) return absl::DataLossError("metadata: malformed upload key");
+    if (!e.key.starts_with(prefix)) break;
+    ASSIGN_OR_RETURN(e.record, Parse<v1::UploadRecord>(V(it->value()), "upload"));
+    out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list uploads"));
+  return out;
+}
+
+absl::StatusOr<std::vector<UploadEntry>> MetaStore::UploadsInitiatedBefore(int64_t before_ms,
+                                                                           size_t limit) const {
+  std::vector<UploadEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(S(std::string(1, kUpload)));
+       it->Valid() && V(it->key())[0] == kUpload && out.size() < limit; it->Next()) {
+    UploadEntry e;
+    if (!SplitUploadKey(V(it->key()), e)) {
+      return absl::DataLossError("metadata: malformed upload key");
+    }
+    ASSIGN_OR_RETURN(e.record, Parse<v1::UploadRecord>(V(it->value()), "upload"));
+    if (e.record.initiated_ms() < before_ms) out.push_back(std::move(e));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list uploads"));
+  return out;
+}
+
+namespace {
+
+// Every part of an upload, in order.
+absl::StatusOr<std::vector<v1::ObjectPart>> AllParts(const MetaStore& store,
+                                                     const std::string& upload_id) {
+  return store.ListParts(upload_id, 0, SIZE_MAX);
+}
+
+}  // namespace
+
+absl::Status MetaStore::CompleteUpload(const std::string& bucket, const std::string& key,
+                                       const std::string& upload_id, const CompleteBuild& build,
+                                       const PutCheck& check) {
+  std::lock_guard lock(write_mu_);
+  std::string upload_key = UploadKey(bucket, key, upload_id);
+  ASSIGN_OR_RETURN(auto upload, Get<v1::UploadRecord>(*db_, upload_key, "upload"));
+  if (!upload) return absl::NotFoundError("no upload " + upload_id);
+  ASSIGN_OR_RETURN(std::vector<v1::ObjectPart> parts, AllParts(*this, upload_id));
+  ASSIGN_OR_RETURN(v1::ObjectRecord record, build(*upload, parts));
+  Batch batch(*this);
+  batch.writes().Delete(S(upload_key));
+  for (const auto& part : parts) {
+    batch.writes().Delete(S(PartKey(upload_id, part.number())));
+    batch.Reference(part, -1);
+  }
+  return CommitObject(batch, bucket, key, record, check);
+}
+
+absl::StatusOr<bool> MetaStore::AbortUpload(const std::string& bucket, const std::string& key,
+                                            const std::string& upload_id) {
+  std::lock_guard lock(write_mu_);
+  std::string upload_key = UploadKey(bucket, key, upload_id);
+  ASSIGN_OR_RETURN(auto upload, Get<v1::UploadRecord>(*db_, upload_key, "upload"));
+  if (!upload) return false;
+  ASSIGN_OR_RETURN(std::vector<v1::ObjectPart> parts, AllParts(*this, upload_id));
+  Batch batch(*this);
+  batch.writes().Delete(S(upload_key));
+  for (const auto& part : parts) {
+    batch.writes().Delete(S(PartKey(upload_id, part.number())));
+    batch.Reference(part, -1);
+  }
+  RETURN_IF_ERROR(batch.Commit("abort upload"));
+  return true;
+}
+
+absl::StatusOr<uint64_t> MetaStore::References(const std::string& object_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), S(ReferenceKey(object_id)), &value);
+  if (s.IsNotFound()) return 0;
+  RETURN_IF_ERROR(FromRocks(s, "get references"));
+  if (value.size() != 8) return absl::DataLossError("metadata: malformed reference count");
+  return LoadBE64(value.data());
 }
 
 absl::Status MetaStore::PutKey(const v1::AccessKeyRecord& r) {

@@ -1,10 +1,17 @@
 #pragma once
-// The gateway's metadata in RocksDB: buckets, objects (their manifests), access keys, and
-// the queue of object data to delete on the nodes. Records are protobuf messages
-// (proto/mosaic/v1/meta.proto); docs/architecture.md gives the key schema.
+// The gateway's metadata in RocksDB: buckets, objects (their pieces' manifests), multipart
+// uploads and their parts, access keys, and the queue of object data to delete on the nodes.
+// Records are protobuf messages (proto/mosaic/v1/meta.proto); docs/architecture.md gives the
+// key schema.
 //
-// Writes that must be atomic together (an object and the deletion of the data it replaces)
-// go in one RocksDB write batch, synced: an acknowledged PUT or DELETE survives a crash.
+// Pieces of data (ObjectPart manifests) are counted: every object record and every part
+// record of an upload in progress holds one reference to each piece it names. A piece whose
+// last reference goes is queued for deletion in the same write. CopyObject shares pieces
+// instead of copying bytes.
+//
+// Writes that must be atomic together (an object, its references, and the deletion of the
+// data it replaces) go in one RocksDB write batch, synced: an acknowledged PUT, COPY,
+// Complete or DELETE survives a crash.
 // Thread-safe; writes are serialised by one mutex (they are short), reads are not.
 //
 // Errors: NOT_FOUND for a missing bucket where one is required, ALREADY_EXISTS for a bucket
@@ -33,6 +40,12 @@ struct ObjectEntry {
   v1::ObjectRecord record;
 };
 
+struct UploadEntry {
+  std::string bucket;
+  std::string key;
+  v1::UploadRecord record;
+};
+
 class MetaStore {
  public:
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MetaStore>> Open(const std::string& dir);
@@ -57,6 +70,17 @@ class MetaStore {
   [[nodiscard]] absl::Status PutObject(const std::string& bucket, const std::string& key,
                                        const v1::ObjectRecord& record,
                                        const PutCheck& check = nullptr);
+  // Copies under the write lock: `build` gets the source record (nullopt if there is none)
+  // and returns the record to commit under (bucket, key), sharing the source's pieces or
+  // not; its error vetoes the copy. `check` as for PutObject, on the destination.
+  using CopyBuild =
+      std::function<absl::StatusOr<v1::ObjectRecord>(const std::optional<v1::ObjectRecord>&)>;
+  [[nodiscard]] absl::Status CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                        const std::string& bucket, const std::string& key,
+                                        const CopyBuild& build, const PutCheck& check = nullptr);
+  // Replaces the tags of an existing object (its data untouched); false if there is none.
+  [[nodiscard]] absl::StatusOr<bool> SetTags(const std::string& bucket, const std::string& key,
+                                             const std::vector<v1::Tag>& tags);
   // Deletes the object and queues its data; returns whether it existed.
   [[nodiscard]] absl::StatusOr<bool> DeleteObject(const std::string& bucket,
                                                   const std::string& key);
@@ -66,6 +90,46 @@ class MetaStore {
                                                                      const std::string& prefix,
                                                                      const std::string& start,
                                                                      size_t limit) const;
+
+  // Multipart uploads. Upload ids are unique over the store (the caller makes them random).
+  // NOT_FOUND if the bucket does not exist.
+  [[nodiscard]] absl::Status CreateUpload(const std::string& bucket, const std::string& key,
+                                          const v1::UploadRecord& record);
+  [[nodiscard]] absl::StatusOr<std::optional<v1::UploadRecord>> GetUpload(
+      const std::string& bucket, const std::string& key, const std::string& upload_id) const;
+  // Commits a part (replacing the part of the same number, whose data is queued for
+  // deletion). NOT_FOUND if the upload does not exist (any more): the caller deletes the data.
+  [[nodiscard]] absl::Status PutPart(const std::string& bucket, const std::string& key,
+                                     const std::string& upload_id, const v1::ObjectPart& part);
+  // Parts with number > `after`, in order, at most `limit`.
+  [[nodiscard]] absl::StatusOr<std::vector<v1::ObjectPart>> ListParts(
+      const std::string& upload_id, uint32_t after, size_t limit) const;
+  // Uploads of `bucket` whose key starts with `prefix`, after (key_marker, upload_marker) in
+  // (key, upload id) order, at most `limit`.
+  [[nodiscard]] absl::StatusOr<std::vector<UploadEntry>> ListUploads(
+      const std::string& bucket, const std::string& prefix, const std::string& key_marker,
+      const std::string& upload_marker, size_t limit) const;
+  // Uploads of any bucket initiated before `before_ms`, at most `limit` (the expiry job).
+  [[nodiscard]] absl::StatusOr<std::vector<UploadEntry>> UploadsInitiatedBefore(
+      int64_t before_ms, size_t limit) const;
+  // Completes an upload under the write lock: `build` gets the upload and all its parts in
+  // order and returns the object's record (or an error: InvalidPart, …, which leaves the
+  // upload as it was). The object is committed, the upload and its part records removed, and
+  // the parts the object does not use queued for deletion, in one write. NOT_FOUND if the
+  // upload does not exist; `check` as for PutObject.
+  using CompleteBuild = std::function<absl::StatusOr<v1::ObjectRecord>(
+      const v1::UploadRecord&, const std::vector<v1::ObjectPart>&)>;
+  [[nodiscard]] absl::Status CompleteUpload(const std::string& bucket, const std::string& key,
+                                            const std::string& upload_id,
+                                            const CompleteBuild& build,
+                                            const PutCheck& check = nullptr);
+  // Removes the upload and queues every part's data; false if it did not exist.
+  [[nodiscard]] absl::StatusOr<bool> AbortUpload(const std::string& bucket,
+                                                 const std::string& key,
+                                                 const std::string& upload_id);
+
+  // The number of references to a piece (by manifest object id); 0 when it has none.
+  [[nodiscard]] absl::StatusOr<uint64_t> References(const std::string& object_id) const;
 
   // Access keys.
   [[nodiscard]] absl::Status PutKey(const v1::AccessKeyRecord& r);
@@ -85,8 +149,12 @@ class MetaStore {
   uint64_t DeletionBacklog() const;
 
  private:
+  class Batch;
   explicit MetaStore(std::unique_ptr<rocksdb::DB> db);
   uint64_t NextSequence();
+  // Commits `record` (with its references) over what (bucket, key) holds; lock held.
+  absl::Status CommitObject(Batch& batch, const std::string& bucket, const std::string& key,
+                            const v1::ObjectRecord& record, const PutCheck& check);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::mutex write_mu_;

@@ -48,6 +48,9 @@ const S3ErrorInfo kTable[] = {
     {"ExpiredToken", 400, "The provided token has expired."},
     {"XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."},
     {"InvalidObjectState", 403, "The operation is not valid for the current state of the object."},
+    {"InvalidTag", 400, "The tag provided was not a valid tag."},
+    {"ConditionalRequestConflict", 409, "A conflicting operation occurred. If using PutObject you can retry the request."},
+    {"MissingRequestBodyError", 400, "Request Body is empty"},
 };
 
 absl::StatusCode CanonicalFor(int http_status) {
@@ -75,7 +78,7 @@ absl::StatusCode CanonicalFor(int http_status) {
 }
 
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-              static_cast<size_t>(S3Code::kInvalidObjectState) + 1,
+              static_cast<size_t>(S3Code::kMissingRequestBodyError) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace
@@ -91,6 +94,10 @@ absl::Status S3Error(S3Code code, std::string message) {
   absl::Status s(CanonicalFor(info.http_status), message.empty() ? info.message : message);
   s.SetPayload(kPayloadUrl, absl::Cord(std::to_string(static_cast<int>(code))));
   return s;
+}
+
+bool IsS3Error(const absl::Status& status) {
+  return status.GetPayload(kPayloadUrl).has_value();
 }
 
 S3Code CodeOf(const absl::Status& status) {

@@ -52,6 +52,9 @@ enum class S3Code {
   kExpiredToken,
   kXAmzContentSHA256Mismatch,
   kInvalidObjectState,
+  kInvalidTag,
+  kConditionalRequestConflict,
+  kMissingRequestBodyError,
 };
 
 struct S3ErrorInfo {
@@ -64,6 +67,9 @@ const S3ErrorInfo& InfoOf(S3Code code);
 
 // A status carrying `code` (and its canonical absl code); `message` defaults to the table's.
 absl::Status S3Error(S3Code code, std::string message = "");
+
+// Whether the status was made by S3Error (carries an S3 code of its own).
+bool IsS3Error(const absl::Status& status);
 
 // The S3 code of a status: its payload if it has one, else mapped from its canonical code.
 // OK is not an error (CHECKed).

@@ -85,7 +85,7 @@ void AddContents(Ctx& ctx, XmlDoc& doc, const Listing& l, bool owner) {
     XmlDoc::Add(c, "Key", Encode(ctx, e.key));
     XmlDoc::Add(c, "LastModified", Iso8601(e.record.last_modified_ms()));
     XmlDoc::Add(c, "ETag", "\"" + e.record.etag() + "\"");
-    XmlDoc::Add(c, "Size", std::to_string(e.record.manifest().size()));
+    XmlDoc::Add(c, "Size", std::to_string(e.record.size()));
     XmlDoc::Add(c, "StorageClass", "STANDARD");
     if (owner) {
       auto o = c.append_child("Owner");

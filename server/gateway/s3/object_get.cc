@@ -3,11 +3,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
-#include "client/pipeline/object_reader.h"
 #include "common/status.h"
-#include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_data.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
 #include "server/gateway/s3/xml.h"
@@ -62,7 +61,7 @@ absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx) {
 absl::Status Serve(Ctx& ctx, bool with_body) {
   ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx));
   RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record.etag(), record.last_modified_ms()));
-  uint64_t size = record.manifest().size();
+  uint64_t size = record.size();
   ASSIGN_OR_RETURN(std::optional<ByteRange> range,
                    ParseRange(ctx.ex.request().Header("range"), size));
   SetObjectHeaders(ctx.ex, record, ctx.req.query);
@@ -75,8 +74,8 @@ absl::Status Serve(Ctx& ctx, bool with_body) {
   }
   int status = range ? 206 : 200;
   if (!with_body || length == 0) return ctx.ex.SendHeaders(status, length);
-  ASSIGN_OR_RETURN(client::ObjectManifest manifest, FromProto(record.manifest()));
-  ASSIGN_OR_RETURN(auto reader, ctx.svc.pipeline.NewReader(manifest, offset, length));
+  ASSIGN_OR_RETURN(auto reader,
+                   ObjectDataReader::Open(ctx.svc.pipeline, record, offset, length));
   // Read the first block before answering, so that an unreadable object is a clean error.
   AlignedBuffer buffer(kBodyChunk);
   ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.span()));

@@ -62,6 +62,30 @@ absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
 
 }  // namespace
 
+MetaStore::PutCheck WriteConditions(const RequestView& request) {
+  std::string if_match(request.Header("if-match"));
+  std::string if_none_match(request.Header("if-none-match"));
+  if (if_match.empty() && if_none_match.empty()) return nullptr;
+  return [if_match, if_none_match](const std::optional<v1::ObjectRecord>& current) {
+    if (!if_none_match.empty()) {
+      // S3 accepts only "*" here: write only if the key does not exist.
+      if (if_none_match != "*") {
+        return S3Error(S3Code::kNotImplemented, "If-None-Match accepts only *");
+      }
+      if (current) return S3Error(S3Code::kPreconditionFailed);
+    }
+    if (!if_match.empty()) {
+      if (!current) return S3Error(S3Code::kNoSuchKey);
+      std::string tag = if_match;
+      if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
+        tag = tag.substr(1, tag.size() - 2);
+      }
+      if (tag != "*" && tag != current->etag()) return S3Error(S3Code::kPreconditionFailed);
+    }
+    return absl::OkStatus();
+  };
+}
+
 absl::Status PutObject(Ctx& ctx) {
   RETURN_IF_ERROR(CheckRequest(ctx));
   ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex));
@@ -76,14 +100,21 @@ absl::Status PutObject(Ctx& ctx) {
     return md5.status();
   }
   ASSIGN_OR_RETURN(client::ObjectManifest manifest, writer->Finish());
-  *record.mutable_manifest() = ToProto(manifest);
   record.set_etag(HexEncode(AsBytes(*md5)));
   record.set_last_modified_ms(NowMs());
-  absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record);
+  record.set_size(manifest.size);
+  v1::ObjectPart* piece = record.add_parts();
+  *piece->mutable_manifest() = ToProto(manifest);
+  piece->set_etag(record.etag());
+  piece->set_last_modified_ms(record.last_modified_ms());
+  absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record,
+                                                   WriteConditions(ctx.ex.request()));
   if (!committed.ok()) {
     // The data is durable but unreferenced: hand it to the deletion queue's nodes now.
     ctx.svc.pipeline.Delete(manifest);
-    if (committed.code() == absl::StatusCode::kNotFound) return S3Error(S3Code::kNoSuchBucket);
+    if (committed.code() == absl::StatusCode::kNotFound && !IsS3Error(committed)) {
+      return S3Error(S3Code::kNoSuchBucket);
+    }
     return committed;
   }
   ctx.ex.SetHeader("ETag", "\"" + record.etag() + "\"");

@@ -19,7 +19,8 @@ constexpr const char* kNames[] = {
     "DeleteObjects",        "CopyObject",          "CreateMultipartUpload",
     "UploadPart",           "UploadPartCopy",      "CompleteMultipartUpload",
     "AbortMultipartUpload", "ListParts",           "ListMultipartUploads",
-    "BucketSubresource",    "ObjectSubresource",   "Unknown",
+    "GetObjectTagging",     "PutObjectTagging",    "DeleteObjectTagging",
+    "GetObjectAttributes",  "BucketSubresource",    "ObjectSubresource",   "Unknown",
 };
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Operation::kUnknown) + 1);
 
@@ -47,8 +48,8 @@ constexpr const char* kBucketSubresources[] = {
     "logging",   "notification", "replication", "encryption", "accelerate", "requestPayment",
     "object-lock", "ownershipControls", "publicAccessBlock", "analytics", "metrics",
     "inventory", "intelligent-tiering", "policyStatus"};
-constexpr const char* kObjectSubresources[] = {"acl", "tagging", "retention", "legal-hold",
-                                               "torrent", "restore", "select", "attributes"};
+constexpr const char* kObjectSubresources[] = {"acl",     "retention", "legal-hold",
+                                               "torrent", "restore",   "select"};
 
 template <size_t N>
 std::string FindSubresource(const std::map<std::string, std::string>& q,
@@ -93,6 +94,13 @@ Operation ObjectOperation(const RequestView& req, S3Request& r) {
   const std::string& method = req.method;
   r.subresource = FindSubresource(q, kObjectSubresources);
   if (!r.subresource.empty()) return Operation::kOtherObjectSubresource;
+  if (q.contains("tagging")) {
+    if (method == "GET") return Operation::kGetObjectTagging;
+    if (method == "PUT") return Operation::kPutObjectTagging;
+    if (method == "DELETE") return Operation::kDeleteObjectTagging;
+    return Operation::kUnknown;
+  }
+  if (q.contains("attributes") && method == "GET") return Operation::kGetObjectAttributes;
   bool upload = q.contains("uploadId");
   if (method == "PUT") {
     bool copy = req.HasHeader("x-amz-copy-source");
@@ -128,7 +136,7 @@ std::string VirtualHostBucket(std::string_view host_header, std::string_view dom
 
 const char* OperationName(Operation op) { return kNames[static_cast<int>(op)]; }
 
-bool IsImplemented(Operation op) { return op <= Operation::kDeleteObject; }
+bool IsImplemented(Operation op) { return op < Operation::kOtherBucketSubresource; }
 
 absl::StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
   std::string text(s);

@@ -26,7 +26,6 @@ enum class Operation {
   kGetObject,
   kHeadObject,
   kDeleteObject,
-  // Recognised, not implemented yet (501):
   kDeleteObjects,
   kCopyObject,
   kCreateMultipartUpload,
@@ -36,6 +35,11 @@ enum class Operation {
   kAbortMultipartUpload,
   kListParts,
   kListMultipartUploads,
+  kGetObjectTagging,
+  kPutObjectTagging,
+  kDeleteObjectTagging,
+  kGetObjectAttributes,
+  // Recognised, not implemented (501):
   kOtherBucketSubresource,  // acl, policy, cors, lifecycle, tagging, … on a bucket
   kOtherObjectSubresource,  // acl, tagging, retention, … on an object
   kUnknown,

@@ -80,8 +80,8 @@ class ErrorsTest(harness.DevTestCase):
 
     def test_unimplemented_operations(self):
         for call, kwargs in ((self.s3.get_bucket_acl, {"Bucket": "err"}),
-                             (self.s3.get_object_tagging, {"Bucket": "err", "Key": "there"}),
-                             (self.s3.create_multipart_upload, {"Bucket": "err", "Key": "mp"}),
+                             (self.s3.get_object_acl, {"Bucket": "err", "Key": "there"}),
+                             (self.s3.get_object_retention, {"Bucket": "err", "Key": "there"}),
                              (self.s3.get_bucket_policy, {"Bucket": "err"})):
             self.assertEqual(self.error_code(call, **kwargs), ("NotImplemented", 501),
                              call.__name__)

@@ -44,8 +44,10 @@ class MetaStoreTest : public ::testing::Test {
     bool printable = std::all_of(tag.begin(), tag.end(), [](char c) { return c >= ' ' && c < 127; });
     r.set_etag("etag-" + (printable ? tag : std::string("binary")));
     r.set_last_modified_ms(1704164645678);
-    r.mutable_manifest()->set_object_id("id-" + tag);
-    r.mutable_manifest()->set_size(tag.size());
+    r.set_size(tag.size());
+    v1::ObjectPart* piece = r.add_parts();
+    piece->mutable_manifest()->set_object_id("id-" + tag);
+    piece->mutable_manifest()->set_size(tag.size());
     (*r.mutable_headers())["content-type"] = "text/plain";
     (*r.mutable_user_metadata())["tag"] = tag;
     return r;
@@ -142,7 +144,7 @@ TEST_F(MetaStoreTest, PutGetOverwriteQueuesTheOldManifest) {
   auto got = store().GetObject("b", "k");
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->etag(), "etag-first");
-  EXPECT_EQ((*got)->manifest().object_id(), "id-first");
+  EXPECT_EQ((*got)->parts(0).manifest().object_id(), "id-first");
   EXPECT_EQ((*got)->user_metadata().at("tag"), "first");
   EXPECT_EQ(store().DeletionBacklog(), 0u);
   EXPECT_TRUE(QueuedIds().empty());

@@ -85,7 +85,7 @@ class ListTest : public ::testing::Test {
   void Put(const std::string& key) {
     v1::ObjectRecord r;
     r.set_etag("e");
-    r.mutable_manifest()->set_size(key.size());
+    r.set_size(key.size());
     ASSERT_TRUE(meta_->PutObject("b", key, r).ok());
   }
 

@@ -89,7 +89,7 @@ TEST(RouterTest, SubresourcesAreRecognisedAndNamed) {
   S3Request put_versioning = MustRoute(Req("PUT", "/b1?versioning"));
   EXPECT_EQ(put_versioning.op, Operation::kOtherBucketSubresource);
   EXPECT_EQ(put_versioning.subresource, "versioning");
-  for (const char* sub : {"acl", "tagging", "retention", "legal-hold", "restore", "attributes"}) {
+  for (const char* sub : {"acl", "retention", "legal-hold", "restore", "select"}) {
     S3Request r = MustRoute(Req("PUT", std::string("/b1/k?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherObjectSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
@@ -102,20 +102,33 @@ TEST(RouterTest, ImplementedOperationsAreExactlyTheSupportedOnes) {
                        Operation::kHeadBucket, Operation::kGetBucketLocation,
                        Operation::kGetBucketVersioning, Operation::kListObjects,
                        Operation::kListObjectsV2, Operation::kPutObject, Operation::kGetObject,
-                       Operation::kHeadObject, Operation::kDeleteObject}) {
-    EXPECT_TRUE(IsImplemented(op)) << OperationName(op);
-  }
-  for (Operation op : {Operation::kDeleteObjects, Operation::kCopyObject,
+                       Operation::kHeadObject, Operation::kDeleteObject,
+                       Operation::kDeleteObjects, Operation::kCopyObject,
                        Operation::kCreateMultipartUpload, Operation::kUploadPart,
                        Operation::kUploadPartCopy, Operation::kCompleteMultipartUpload,
                        Operation::kAbortMultipartUpload, Operation::kListParts,
-                       Operation::kListMultipartUploads, Operation::kOtherBucketSubresource,
-                       Operation::kOtherObjectSubresource, Operation::kUnknown}) {
+                       Operation::kListMultipartUploads, Operation::kGetObjectTagging,
+                       Operation::kPutObjectTagging, Operation::kDeleteObjectTagging,
+                       Operation::kGetObjectAttributes}) {
+    EXPECT_TRUE(IsImplemented(op)) << OperationName(op);
+  }
+  for (Operation op : {Operation::kOtherBucketSubresource, Operation::kOtherObjectSubresource,
+                       Operation::kUnknown}) {
     EXPECT_FALSE(IsImplemented(op)) << OperationName(op);
   }
   EXPECT_STREQ(OperationName(Operation::kListObjectsV2), "ListObjectsV2");
   EXPECT_STREQ(OperationName(Operation::kCompleteMultipartUpload), "CompleteMultipartUpload");
   EXPECT_STREQ(OperationName(Operation::kUnknown), "Unknown");
+}
+
+TEST(RouterTest, ObjectTaggingAndAttributes) {
+  EXPECT_EQ(OpOf("GET", "/b1/k?tagging"), Operation::kGetObjectTagging);
+  EXPECT_EQ(OpOf("PUT", "/b1/k?tagging"), Operation::kPutObjectTagging);
+  EXPECT_EQ(OpOf("DELETE", "/b1/k?tagging"), Operation::kDeleteObjectTagging);
+  EXPECT_EQ(OpOf("POST", "/b1/k?tagging"), Operation::kUnknown);
+  EXPECT_EQ(OpOf("GET", "/b1/k?attributes"), Operation::kGetObjectAttributes);
+  // A bucket's tagging stays unimplemented.
+  EXPECT_EQ(OpOf("GET", "/b1?tagging"), Operation::kOtherBucketSubresource);
 }
 
 TEST(RouterTest, PathStyleBucketAndKey) {

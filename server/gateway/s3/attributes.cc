@@ -1,0 +1,10 @@
+// attributes.cc: work in progress (issue 6); answers 501 until implemented.
+
+#include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/handler.h"
+
+namespace mosaic::gateway {
+
+absl::Status GetObjectAttributes(Ctx&) { return S3Error(S3Code::kNotImplemented, "GetObjectAttributes is not implemented yet"); }
+
+}  // namespace mosaic::gateway
