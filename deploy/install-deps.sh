@@ -13,8 +13,14 @@ packages=(
   libgmock-dev
   # test tools: real clients and process helpers
   curl python3 procps
-  awscli python3-boto3 rclone s3cmd
+  awscli python3-boto3 rclone s3cmd restic
 )
+# The AWS SDK for JavaScript test (tests/integration/js) needs node and npm. A machine with
+# NodeSource's nodejs already has its own npm (Debian's npm would conflict with it), so
+# Debian's nodejs and npm are added only when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
+# The pinned AWS SDK for JavaScript (tests/integration/js/package-lock.json) for tools_test.py.
+npm ci --prefix tests/integration/js --no-audit --no-fund
 build_dir=${MOSAIC_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DMOSAIC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir"
