@@ -125,7 +125,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   GatewayConfig c;
   RETURN_IF_ERROR(OnlyKnownKeys(root,
                                 {"listen", "admin_listen", "data_dir", "key_file", "region",
-                                 "domain", "log_level", "erasure", "pipeline", "limits", "node"},
+                                 "domain", "log_level", "multipart_expiry", "erasure",
+                                 "pipeline", "limits", "node"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
@@ -134,6 +135,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   RETURN_IF_ERROR(Get(root, "region", c.region, ""));
   RETURN_IF_ERROR(Get(root, "domain", c.domain, ""));
   RETURN_IF_ERROR(Get(root, "log_level", c.log_level, ""));
+  RETURN_IF_ERROR(GetDuration(root, "multipart_expiry", c.multipart_expiry, ""));
+  if (c.multipart_expiry.count() <= 0) return Bad("multipart_expiry", "must be positive");
   if (c.data_dir.empty()) return Bad("data_dir", "is required");
   if (c.key_file.empty()) return Bad("key_file", "is required");
   RETURN_IF_ERROR(ParseSections(root, c));

@@ -22,6 +22,10 @@ struct GatewayConfig {
   std::string domain;  // virtual-hosted-style domain; empty = path style only
   std::string log_level = "info";
   uint64_t max_object_bytes = uint64_t{5} << 30;
+  // Multipart uploads: the smallest part but the last (S3's 5 MiB; not a TOML key), and how
+  // long an upload may stay incomplete before the expiry job aborts it.
+  uint64_t min_part_bytes = uint64_t{5} << 20;
+  std::chrono::milliseconds multipart_expiry = std::chrono::hours(24 * 7);
   HttpLimits http;
   client::PipelineOptions pipeline;
   std::vector<client::NodeEndpoint> nodes;

@@ -16,6 +16,7 @@
 #include "server/gateway/admin.h"
 #include "server/gateway/http/server.h"
 #include "server/gateway/jobs/deleter.h"
+#include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/s3/body.h"
 #include "server/gateway/s3/errors.h"
@@ -34,6 +35,7 @@ struct Gateway::Impl {
   std::unique_ptr<Services> services;
   metrics::Registry registry;
   std::unique_ptr<Deleter> deleter;
+  std::unique_ptr<UploadExpiry> expiry;
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
   std::string admin_token;
@@ -198,6 +200,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->pipeline = std::make_unique<client::Pipeline>(*impl->ring, *impl->pool, config.pipeline);
   impl->services.reset(new Services{*impl->meta, *impl->pipeline, impl->config});
   impl->deleter = std::make_unique<Deleter>(*impl->meta, *impl->pipeline, impl->registry);
+  impl->expiry = std::make_unique<UploadExpiry>(*impl->meta, config.multipart_expiry,
+                                                [d = impl->deleter.get()] { d->Poke(); });
+  impl->expiry->Start();
   ASSIGN_OR_RETURN(impl->admin_token, LoadOrCreateAdminToken(config.data_dir));
   Impl* raw = impl.get();
   auto reject = [raw](Exchange& ex, int status, const std::string& reason) {
@@ -233,6 +238,7 @@ uint16_t Gateway::admin_port() const { return impl_->admin->port(); }
 void Gateway::Stop() {
   if (impl_->s3) impl_->s3->Stop();
   if (impl_->admin) impl_->admin->Stop(std::chrono::seconds(1));
+  if (impl_->expiry) impl_->expiry->Stop();
   if (impl_->deleter) impl_->deleter->Stop();
 }
 

@@ -1,22 +1,492 @@
-// multipart.cc: work in progress (issue 6); answers 501 until implemented.
+// Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
+// CompleteMultipartUpload, AbortMultipartUpload (the listings are in multipart_list.cc).
+//
+// Ordering (docs/architecture.md, "Multipart"): the upload record is written first; a part's
+// data is written through the pipeline and its record committed only if the upload still
+// exists, else the data is deleted at once; Complete checks the listed parts under the
+// metadata write lock and commits the object, the removal of the upload and the deletion of
+// the parts it does not use in one write; Abort removes the upload and queues every part.
 
+#include "server/gateway/s3/multipart.h"
+
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "client/crypto/secret.h"
+#include "client/pipeline/object_writer.h"
+#include "common/aligned_buffer.h"
+#include "common/status.h"
+#include "server/gateway/meta/manifest_codec.h"
+#include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/errors.h"
-#include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_data.h"
+#include "server/gateway/s3/object_get.h"
+#include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/sigv4.h"
+#include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
+namespace {
 
-absl::Status CreateMultipartUpload(Ctx&) { return S3Error(S3Code::kNotImplemented, "CreateMultipartUpload is not implemented yet"); }
+constexpr size_t kMaxKeyBytes = 1024;
+constexpr size_t kBodyChunk = 1 << 20;
+constexpr size_t kUploadIdBytes = 16;  // 32 hex digits
+// A CompleteMultipartUpload body of 10,000 parts with checksums is about 2 MiB.
+constexpr size_t kMaxCompleteBodyBytes = 4 << 20;
 
-absl::Status UploadPart(Ctx&) { return S3Error(S3Code::kNotImplemented, "UploadPart is not implemented yet"); }
+std::string Param(const Ctx& ctx, const char* name) {
+  auto it = ctx.req.query.find(name);
+  return it == ctx.req.query.end() ? "" : it->second;
+}
 
-absl::Status UploadPartCopy(Ctx&) { return S3Error(S3Code::kNotImplemented, "UploadPartCopy is not implemented yet"); }
+std::string Unquote(std::string_view s) {
+  std::string t(absl::StripAsciiWhitespace(ToAbsl(s)));
+  if (t.size() >= 2 && t.front() == '"' && t.back() == '"') t = t.substr(1, t.size() - 2);
+  return t;
+}
 
-absl::Status CompleteMultipartUpload(Ctx&) { return S3Error(S3Code::kNotImplemented, "CompleteMultipartUpload is not implemented yet"); }
+absl::StatusOr<uint32_t> PartNumber(const Ctx& ctx) {
+  std::string v = Param(ctx, "partNumber");
+  uint32_t n = 0;
+  if (v.empty() || !absl::SimpleAtoi(ToAbsl(v), &n) || n < 1 || n > kMaxPartNumber) {
+    return S3Error(S3Code::kInvalidArgument,
+                   "Part number must be an integer between 1 and 10000, inclusive");
+  }
+  return n;
+}
 
-absl::Status AbortMultipartUpload(Ctx&) { return S3Error(S3Code::kNotImplemented, "AbortMultipartUpload is not implemented yet"); }
+// The upload named by the request's uploadId; NoSuchUpload (NoSuchBucket) if there is none.
+absl::StatusOr<v1::UploadRecord> RequireUpload(Ctx& ctx) {
+  std::string id = Param(ctx, "uploadId");
+  if (!id.empty()) {
+    ASSIGN_OR_RETURN(auto upload, ctx.svc.meta.GetUpload(ctx.req.bucket, ctx.req.key, id));
+    if (upload) return *upload;
+  }
+  RETURN_IF_ERROR(RequireBucket(ctx).status());
+  return S3Error(S3Code::kNoSuchUpload);
+}
 
-absl::Status ListParts(Ctx&) { return S3Error(S3Code::kNotImplemented, "ListParts is not implemented yet"); }
+std::string NewUploadId() {
+  std::string random(kUploadIdBytes, '\0');
+  client::RandomBytes({reinterpret_cast<std::byte*>(random.data()), random.size()});
+  return HexEncode(AsBytes(random));
+}
 
-absl::Status ListMultipartUploads(Ctx&) { return S3Error(S3Code::kNotImplemented, "ListMultipartUploads is not implemented yet"); }
+// x-amz-checksum-algorithm / x-amz-checksum-type of CreateMultipartUpload into `upload`.
+absl::Status ChecksumChoice(const RequestView& request, v1::UploadRecord& upload) {
+  std::string_view name = request.Header("x-amz-checksum-algorithm");
+  std::string type = absl::AsciiStrToUpper(ToAbsl(request.Header("x-amz-checksum-type")));
+  if (name.empty()) {
+    if (!type.empty()) {
+      return S3Error(S3Code::kInvalidRequest,
+                     "x-amz-checksum-type requires x-amz-checksum-algorithm");
+    }
+    return absl::OkStatus();
+  }
+  std::optional<ChecksumAlgorithm> alg = AlgorithmFromName(name);
+  if (!alg || *alg == ChecksumAlgorithm::kMd5) {
+    return S3Error(S3Code::kInvalidRequest, "Checksum algorithm provided is unsupported");
+  }
+  if (type.empty()) type = *alg == ChecksumAlgorithm::kCrc64Nvme ? "FULL_OBJECT" : "COMPOSITE";
+  if (type != "COMPOSITE" && type != "FULL_OBJECT") {
+    return S3Error(S3Code::kInvalidRequest, "x-amz-checksum-type must be COMPOSITE or FULL_OBJECT");
+  }
+  bool sha = *alg == ChecksumAlgorithm::kSha1 || *alg == ChecksumAlgorithm::kSha256;
+  if (type == "FULL_OBJECT" && sha) {
+    return S3Error(S3Code::kInvalidRequest,
+                   "The FULL_OBJECT checksum type cannot be used with " + std::string(NameOf(*alg)));
+  }
+  if (type == "COMPOSITE" && *alg == ChecksumAlgorithm::kCrc64Nvme) {
+    return S3Error(S3Code::kInvalidRequest,
+                   "The COMPOSITE checksum type cannot be used with CRC64NVME");
+  }
+  upload.set_checksum_algorithm(std::string(NameOf(*alg)));
+  upload.set_checksum_composite(type == "COMPOSITE");
+  return absl::OkStatus();
+}
+
+// Streams the request body into `writer`; returns its MD5. Errors as PutObject's.
+absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
+  Checksummer md5(ChecksumAlgorithm::kMd5);
+  AlignedBuffer buffer(kBodyChunk);
+  uint64_t total = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, ctx.body.Read(buffer.span()));
+    if (n == 0) break;
+    ConstByteSpan chunk{buffer.data(), n};
+    total += n;
+    if (total > ctx.svc.config.max_object_bytes) return S3Error(S3Code::kEntityTooLarge);
+    md5.Update(AsStringView(chunk));
+    RETURN_IF_ERROR(writer.Write(chunk));
+  }
+  RETURN_IF_ERROR(ctx.body.Finish());
+  std::optional<uint64_t> declared = ctx.body.declared_length();
+  if (declared && *declared != total) return S3Error(S3Code::kIncompleteBody);
+  return md5.Digest();
+}
+
+// Copies [first, last] of `source` into `writer`; returns the MD5 of the bytes copied.
+absl::StatusOr<std::string> CopyRangeInto(Ctx& ctx, const v1::ObjectRecord& source,
+                                          uint64_t offset, uint64_t length,
+                                          client::ObjectWriter& writer) {
+  Checksummer md5(ChecksumAlgorithm::kMd5);
+  ASSIGN_OR_RETURN(auto reader, ObjectDataReader::Open(ctx.svc.pipeline, source, offset, length));
+  AlignedBuffer buffer(kBodyChunk);
+  uint64_t total = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.span()));
+    if (n == 0) break;
+    ConstByteSpan chunk{buffer.data(), n};
+    total += n;
+    md5.Update(AsStringView(chunk));
+    RETURN_IF_ERROR(writer.Write(chunk));
+  }
+  if (total != length) return absl::DataLossError("copy source ended early");
+  return md5.Digest();
+}
+
+// Writes a part through `fill` (which streams into the writer and returns the MD5), then
+// commits it. The data is deleted again on any failure after it became durable; a part of an
+// upload aborted meanwhile is NoSuchUpload.
+template <typename Fill>
+absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& upload,
+                                         uint32_t number, const std::string& content_md5,
+                                         Fill fill) {
+  ASSIGN_OR_RETURN(auto writer, ctx.svc.pipeline.NewWriter());
+  absl::StatusOr<std::string> md5 = fill(*writer);
+  if (md5.ok() && !content_md5.empty() && *md5 != content_md5) {
+    md5 = S3Error(S3Code::kBadDigest);
+  }
+  if (!md5.ok()) {
+    writer->Abort();  // deletes every shard written so far
+    return md5.status();
+  }
+  ASSIGN_OR_RETURN(client::ObjectManifest manifest, writer->Finish());
+  v1::ObjectPart part;
+  *part.mutable_manifest() = ToProto(manifest);
+  part.set_number(number);
+  part.set_etag(HexEncode(AsBytes(*md5)));
+  part.set_last_modified_ms(NowMs());
+  absl::Status committed = AttachPartChecksum(ctx, upload, part);
+  if (committed.ok()) {
+    committed = ctx.svc.meta.PutPart(ctx.req.bucket, ctx.req.key, upload.upload_id(), part);
+  }
+  if (!committed.ok()) {
+    ctx.svc.pipeline.Delete(manifest);  // durable but unreferenced
+    if (committed.code() == absl::StatusCode::kNotFound && !IsS3Error(committed)) {
+      return S3Error(S3Code::kNoSuchUpload);
+    }
+    return committed;
+  }
+  return part;
+}
+
+// The copy source's conditions (x-amz-copy-source-if-*), as GetObject's conditions: every
+// failure is 412 here, never 304.
+absl::Status CheckCopyConditions(const RequestView& request, const v1::ObjectRecord& source) {
+  RequestView renamed;
+  constexpr std::string_view kPrefix = "x-amz-copy-source-";
+  for (const auto& [name, value] : request.headers) {
+    if (name.starts_with(kPrefix) && name.substr(kPrefix.size()).starts_with("if-")) {
+      renamed.headers.emplace_back(name.substr(kPrefix.size()), value);
+    }
+  }
+  absl::Status s = CheckConditions(renamed, source.etag(), source.last_modified_ms());
+  if (!s.ok() && CodeOf(s) == S3Code::kNotModified) return S3Error(S3Code::kPreconditionFailed);
+  return s;
+}
+
+// The source object of an UploadPartCopy, READ-checked, with its conditions checked.
+absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
+  ASSIGN_OR_RETURN(CopySource src, ParseCopySource(ctx.ex.request().Header("x-amz-copy-source")));
+  if (!ctx.who.Allows(src.bucket, v1::Grant::READ)) return S3Error(S3Code::kAccessDenied);
+  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(src.bucket, src.key));
+  if (!record) {
+    ASSIGN_OR_RETURN(auto bucket, ctx.svc.meta.GetBucket(src.bucket));
+    return S3Error(bucket ? S3Code::kNoSuchKey : S3Code::kNoSuchBucket);
+  }
+  RETURN_IF_ERROR(CheckCopyConditions(ctx.ex.request(), *record));
+  return *record;
+}
+
+absl::StatusOr<std::string> ReadSmallBody(Ctx& ctx, size_t limit) {
+  std::string out;
+  AlignedBuffer buffer(64 << 10);
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, ctx.body.Read(buffer.span()));
+    if (n == 0) break;
+    if (out.size() + n > limit) return S3Error(S3Code::kMalformedXML, "request body too large");
+    out.append(AsStringView({buffer.data(), n}));
+  }
+  RETURN_IF_ERROR(ctx.body.Finish());
+  return out;
+}
+
+}  // namespace
+
+absl::Status AttachPartChecksum(Ctx&, const v1::UploadRecord&, v1::ObjectPart&) {
+  // checksums: filled in by s3/object_checksum (issue 6)
+  return absl::OkStatus();
+}
+
+absl::Status CompleteChecksum(Ctx&, const v1::UploadRecord&, const std::vector<v1::ObjectPart>&,
+                              v1::ObjectRecord&) {
+  // checksums: filled in by s3/object_checksum (issue 6)
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view xml) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());
+  pugi::xml_node root = doc.document_element();
+  if (!parsed || std::string_view(root.name()) != "CompleteMultipartUpload") {
+    return S3Error(S3Code::kMalformedXML);
+  }
+  std::vector<CompletedPart> parts;
+  for (pugi::xml_node p : root.children()) {
+    if (p.type() != pugi::node_element) continue;
+    if (std::string_view(p.name()) != "Part") return S3Error(S3Code::kMalformedXML);
+    pugi::xml_node number = p.child("PartNumber"), etag = p.child("ETag");
+    CompletedPart part;
+    std::string text(absl::StripAsciiWhitespace(number.text().get()));
+    if (!number || !etag || !absl::SimpleAtoi(text, &part.number)) {
+      return S3Error(S3Code::kMalformedXML);
+    }
+    part.etag = Unquote(etag.text().get());
+    parts.push_back(std::move(part));
+    if (parts.size() > kMaxPartNumber) {
+      return S3Error(S3Code::kInvalidArgument, "At most 10000 parts may be completed");
+    }
+  }
+  if (parts.empty()) return S3Error(S3Code::kMalformedXML);
+  return parts;
+}
+
+absl::StatusOr<std::string> MultipartEtag(const std::vector<v1::ObjectPart>& parts) {
+  Checksummer md5(ChecksumAlgorithm::kMd5);
+  for (const v1::ObjectPart& p : parts) {
+    bool hex = p.etag().size() == 32 && std::all_of(p.etag().begin(), p.etag().end(), [](char c) {
+                 return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+               });
+    if (!hex) {
+      return absl::InternalError("part " + std::to_string(p.number()) + " has a malformed ETag");
+    }
+    md5.Update(absl::HexStringToBytes(p.etag()));
+  }
+  return HexEncode(AsBytes(md5.Digest())) + "-" + std::to_string(parts.size());
+}
+
+absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(const v1::UploadRecord& upload,
+                                                      const std::vector<v1::ObjectPart>& stored,
+                                                      const std::vector<CompletedPart>& listed,
+                                                      uint64_t min_part_bytes, int64_t now_ms) {
+  std::map<uint32_t, const v1::ObjectPart*> by_number;
+  for (const v1::ObjectPart& p : stored) by_number[p.number()] = &p;
+  v1::ObjectRecord record;
+  uint64_t size = 0;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    if (i > 0 && listed[i].number <= listed[i - 1].number) {
+      return S3Error(S3Code::kInvalidPartOrder);
+    }
+    auto it = by_number.find(listed[i].number);
+    if (it == by_number.end() || it->second->etag() != listed[i].etag) {
+      return S3Error(S3Code::kInvalidPart, "Part " + std::to_string(listed[i].number) +
+                                               " was not uploaded or its ETag does not match");
+    }
+    *record.add_parts() = *it->second;
+    size += it->second->manifest().size();
+  }
+  for (int i = 0; i + 1 < record.parts_size(); ++i) {
+    if (record.parts(i).manifest().size() < min_part_bytes) {
+      return S3Error(S3Code::kEntityTooSmall,
+                     "Part " + std::to_string(record.parts(i).number()) +
+                         " is smaller than the minimum allowed size");
+    }
+  }
+  std::vector<v1::ObjectPart> used(record.parts().begin(), record.parts().end());
+  ASSIGN_OR_RETURN(std::string etag, MultipartEtag(used));
+  record.set_etag(etag);
+  record.set_size(size);
+  record.set_last_modified_ms(now_ms);
+  *record.mutable_headers() = upload.headers();
+  *record.mutable_user_metadata() = upload.user_metadata();
+  *record.mutable_tags() = upload.tags();
+  return record;
+}
+
+absl::StatusOr<CopySource> ParseCopySource(std::string_view header) {
+  std::string_view path = header, query;
+  if (size_t q = header.find('?'); q != std::string_view::npos) {
+    path = header.substr(0, q);
+    query = header.substr(q + 1);
+  }
+  if (!query.empty()) {
+    if (!query.starts_with("versionId=")) {
+      return S3Error(S3Code::kInvalidArgument, "Invalid x-amz-copy-source query");
+    }
+    if (query.substr(10) != "null") {
+      return S3Error(S3Code::kInvalidArgument, "The specified version does not exist");
+    }
+  }
+  absl::StatusOr<std::string> decoded = PercentDecode(path, false);
+  if (!decoded.ok()) return decoded.status();
+  size_t start = decoded->starts_with('/') ? 1 : 0;
+  size_t slash = decoded->find('/', start);
+  if (slash == std::string::npos || slash == start || slash + 1 == decoded->size()) {
+    return S3Error(S3Code::kInvalidArgument, "x-amz-copy-source must be bucket/key");
+  }
+  CopySource source;
+  source.bucket = decoded->substr(start, slash - start);
+  source.key = decoded->substr(slash + 1);
+  return source;
+}
+
+absl::StatusOr<CopyRange> ParseCopySourceRange(std::string_view header, uint64_t size) {
+  auto bad = [] {
+    return S3Error(S3Code::kInvalidArgument,
+                   "The x-amz-copy-source-range value must be of the form bytes=first-last");
+  };
+  if (!header.starts_with("bytes=")) return bad();
+  std::string_view spec = header.substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return bad();
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  auto digits = [](std::string_view s) {
+    return !s.empty() && s.size() <= 19 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(a) || !digits(b)) return bad();
+  CopyRange r;
+  if (!absl::SimpleAtoi(ToAbsl(a), &r.first) || !absl::SimpleAtoi(ToAbsl(b), &r.last)) {
+    return bad();
+  }
+  if (r.first > r.last) return bad();
+  if (r.last >= size) {
+    return S3Error(S3Code::kInvalidRange, "The x-amz-copy-source-range is outside the object");
+  }
+  return r;
+}
+
+absl::Status CreateMultipartUpload(Ctx& ctx) {
+  if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
+  RETURN_IF_ERROR(RequireBucket(ctx).status());
+  ASSIGN_OR_RETURN(v1::ObjectRecord stored, RecordFromHeaders(ctx.ex.request()));
+  v1::UploadRecord upload;
+  upload.set_upload_id(NewUploadId());
+  upload.set_initiated_ms(NowMs());
+  *upload.mutable_headers() = stored.headers();
+  *upload.mutable_user_metadata() = stored.user_metadata();
+  *upload.mutable_tags() = stored.tags();
+  upload.set_owner_key_id(ctx.who.key_id);
+  RETURN_IF_ERROR(ChecksumChoice(ctx.ex.request(), upload));
+  absl::Status created = ctx.svc.meta.CreateUpload(ctx.req.bucket, ctx.req.key, upload);
+  if (created.code() == absl::StatusCode::kNotFound) return S3Error(S3Code::kNoSuchBucket);
+  RETURN_IF_ERROR(created);
+  if (!upload.checksum_algorithm().empty()) {
+    ctx.ex.SetHeader("x-amz-checksum-algorithm", upload.checksum_algorithm());
+    ctx.ex.SetHeader("x-amz-checksum-type",
+                     upload.checksum_composite() ? "COMPOSITE" : "FULL_OBJECT");
+  }
+  XmlDoc doc("InitiateMultipartUploadResult");
+  XmlDoc::Add(doc.root(), "Bucket", ctx.req.bucket);
+  XmlDoc::Add(doc.root(), "Key", ctx.req.key);
+  XmlDoc::Add(doc.root(), "UploadId", upload.upload_id());
+  return SendXml(ctx, doc.ToString());
+}
+
+absl::Status UploadPart(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
+  ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx));
+  ASSIGN_OR_RETURN(v1::UploadRecord upload, RequireUpload(ctx));
+  std::optional<uint64_t> length = ctx.body.declared_length();
+  if (!length && !ctx.ex.content_length().has_value()) {
+    return S3Error(S3Code::kMissingContentLength);
+  }
+  if (length && *length > ctx.svc.config.max_object_bytes) {
+    return S3Error(S3Code::kEntityTooLarge);
+  }
+  std::string content_md5;
+  if (std::string_view h = ctx.ex.request().Header("content-md5"); !h.empty()) {
+    ASSIGN_OR_RETURN(content_md5, ParseDigest(ChecksumAlgorithm::kMd5, h));
+  }
+  ASSIGN_OR_RETURN(v1::ObjectPart part,
+                   WritePart(ctx, upload, number, content_md5,
+                             [&](client::ObjectWriter& w) { return StreamBody(ctx, w); }));
+  ctx.ex.SetHeader("ETag", "\"" + part.etag() + "\"");
+  return ctx.ex.Send(200, "");
+}
+
+absl::Status UploadPartCopy(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
+  ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx));
+  ASSIGN_OR_RETURN(v1::UploadRecord upload, RequireUpload(ctx));
+  ASSIGN_OR_RETURN(v1::ObjectRecord source, CopySourceObject(ctx));
+  uint64_t offset = 0, length = source.size();
+  if (std::string_view h = ctx.ex.request().Header("x-amz-copy-source-range"); !h.empty()) {
+    ASSIGN_OR_RETURN(CopyRange range, ParseCopySourceRange(h, source.size()));
+    offset = range.first;
+    length = range.last - range.first + 1;
+  }
+  if (length > ctx.svc.config.max_object_bytes) return S3Error(S3Code::kEntityTooLarge);
+  RETURN_IF_ERROR(ReadSmallBody(ctx, kMaxCompleteBodyBytes).status());  // none expected
+  ASSIGN_OR_RETURN(v1::ObjectPart part,
+                   WritePart(ctx, upload, number, "", [&](client::ObjectWriter& w) {
+                     return CopyRangeInto(ctx, source, offset, length, w);
+                   }));
+  XmlDoc doc("CopyPartResult");
+  XmlDoc::Add(doc.root(), "LastModified", Iso8601(part.last_modified_ms()));
+  XmlDoc::Add(doc.root(), "ETag", "\"" + part.etag() + "\"");
+  return SendXml(ctx, doc.ToString());
+}
+
+absl::Status CompleteMultipartUpload(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
+  ASSIGN_OR_RETURN(std::string body, ReadSmallBody(ctx, kMaxCompleteBodyBytes));
+  ASSIGN_OR_RETURN(std::vector<CompletedPart> listed, ParseCompleteRequest(body));
+  uint64_t min_part_bytes = ctx.svc.config.min_part_bytes;
+  v1::ObjectRecord done;
+  auto build = [&](const v1::UploadRecord& upload, const std::vector<v1::ObjectPart>& stored)
+      -> absl::StatusOr<v1::ObjectRecord> {
+    ASSIGN_OR_RETURN(v1::ObjectRecord record,
+                     BuildCompletedObject(upload, stored, listed, min_part_bytes, NowMs()));
+    std::vector<v1::ObjectPart> used(record.parts().begin(), record.parts().end());
+    RETURN_IF_ERROR(CompleteChecksum(ctx, upload, used, record));
+    done = record;
+    return record;
+  };
+  absl::Status completed =
+      ctx.svc.meta.CompleteUpload(ctx.req.bucket, ctx.req.key, Param(ctx, "uploadId"), build,
+                                  WriteConditions(ctx.ex.request()));
+  if (completed.code() == absl::StatusCode::kNotFound && !IsS3Error(completed)) {
+    RETURN_IF_ERROR(RequireBucket(ctx).status());
+    return S3Error(S3Code::kNoSuchUpload);
+  }
+  RETURN_IF_ERROR(completed);
+  std::string host(ctx.ex.request().Header("host"));
+  XmlDoc doc("CompleteMultipartUploadResult");
+  XmlDoc::Add(doc.root(), "Location",
+              "http://" + host + "/" + ctx.req.bucket + "/" + UriEncode(ctx.req.key, true));
+  XmlDoc::Add(doc.root(), "Bucket", ctx.req.bucket);
+  XmlDoc::Add(doc.root(), "Key", ctx.req.key);
+  XmlDoc::Add(doc.root(), "ETag", "\"" + done.etag() + "\"");
+  return SendXml(ctx, doc.ToString());
+}
+
+absl::Status AbortMultipartUpload(Ctx& ctx) {
+  RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
+  ASSIGN_OR_RETURN(bool existed,
+                   ctx.svc.meta.AbortUpload(ctx.req.bucket, ctx.req.key, Param(ctx, "uploadId")));
+  if (!existed) {
+    RETURN_IF_ERROR(RequireBucket(ctx).status());
+    return S3Error(S3Code::kNoSuchUpload);
+  }
+  return ctx.ex.Send(204, "");
+}
 
 }  // namespace mosaic::gateway

@@ -1,4 +1,5 @@
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/jobs/upload_expiry.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -443,6 +444,241 @@ TEST(PrefixSuccessorTest, IsGreaterThanEveryExtension) {
     EXPECT_TRUE(less(prefix + "\xff\xff\xff", next));
     EXPECT_FALSE(next.starts_with(prefix));
   }
+}
+
+// --- Multipart uploads and piece references -----------------------------------------------
+
+v1::UploadRecord Upload(const std::string& id, int64_t initiated_ms) {
+  v1::UploadRecord r;
+  r.set_upload_id(id);
+  r.set_initiated_ms(initiated_ms);
+  (*r.mutable_headers())["content-type"] = "video/mp4";
+  r.set_owner_key_id("MKOWNER");
+  return r;
+}
+
+v1::ObjectPart Part(uint32_t number, const std::string& tag, uint64_t size = 100) {
+  v1::ObjectPart p;
+  p.set_number(number);
+  p.set_etag("etag-" + tag);
+  p.mutable_manifest()->set_object_id("id-" + tag);
+  p.mutable_manifest()->set_size(size);
+  return p;
+}
+
+uint64_t Refs(MetaStore& store, const std::string& tag) {
+  auto n = store.References("id-" + tag);
+  EXPECT_TRUE(n.ok()) << n.status();
+  return n.ok() ? *n : 999;
+}
+
+std::vector<uint32_t> PartNumbers(MetaStore& store, const std::string& id, uint32_t after) {
+  auto parts = store.ListParts(id, after, 100);
+  EXPECT_TRUE(parts.ok()) << parts.status();
+  std::vector<uint32_t> out;
+  if (parts.ok()) {
+    for (const auto& p : *parts) out.push_back(p.number());
+  }
+  return out;
+}
+
+// Uses every stored part, in order.
+absl::StatusOr<v1::ObjectRecord> AllPartsObject(const v1::UploadRecord& u,
+                                                const std::vector<v1::ObjectPart>& parts) {
+  v1::ObjectRecord r;
+  r.set_etag("multi-" + std::to_string(parts.size()));
+  *r.mutable_headers() = u.headers();
+  uint64_t size = 0;
+  for (const auto& p : parts) {
+    *r.add_parts() = p;
+    size += p.manifest().size();
+  }
+  r.set_size(size);
+  return r;
+}
+
+TEST_F(MetaStoreTest, UploadNeedsTheBucket) {
+  EXPECT_EQ(store().CreateUpload("nope", "k", Upload("u1", 1)).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(MetaStoreTest, UploadPartsListAndCount) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "movie", Upload("u1", 10)).ok());
+  auto got = store().GetUpload("b", "movie", "u1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->headers().at("content-type"), "video/mp4");
+  EXPECT_FALSE(store().GetUpload("b", "other", "u1")->has_value());
+  ASSERT_TRUE(store().PutPart("b", "movie", "u1", Part(2, "p2")).ok());
+  ASSERT_TRUE(store().PutPart("b", "movie", "u1", Part(1, "p1")).ok());
+  ASSERT_TRUE(store().PutPart("b", "movie", "u1", Part(10, "p10")).ok());
+  EXPECT_EQ(PartNumbers(store(), "u1", 0), (std::vector<uint32_t>{1, 2, 10}));
+  EXPECT_EQ(PartNumbers(store(), "u1", 1), (std::vector<uint32_t>{2, 10}));
+  EXPECT_EQ(PartNumbers(store(), "u1", 10), std::vector<uint32_t>{});
+  EXPECT_EQ(store().ListParts("u1", 0, 2)->size(), 2u);
+  EXPECT_EQ(Refs(store(), "p1"), 1u);
+  EXPECT_EQ(Refs(store(), "p10"), 1u);
+  EXPECT_TRUE(QueuedIds().empty());
+}
+
+TEST_F(MetaStoreTest, PartOfAnUnknownUploadIsNotFound) {
+  MakeBucket("b");
+  EXPECT_EQ(store().PutPart("b", "k", "nope", Part(1, "p1")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Refs(store(), "p1"), 0u);
+}
+
+TEST_F(MetaStoreTest, ReplacedPartQueuesTheOldPiece) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "k", Upload("u1", 1)).ok());
+  ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(1, "first")).ok());
+  ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(1, "second")).ok());
+  EXPECT_EQ(QueuedIds(), std::vector<std::string>{"id-first"});
+  EXPECT_EQ(Refs(store(), "first"), 0u);
+  EXPECT_EQ(Refs(store(), "second"), 1u);
+  auto parts = store().ListParts("u1", 0, 10);
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_EQ((*parts)[0].etag(), "etag-second");
+}
+
+TEST_F(MetaStoreTest, CompleteKeepsUsedPartsAndQueuesTheRest) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "k", Upload("u1", 1)).ok());
+  for (uint32_t n : {1, 2, 3}) {
+    ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(n, "p" + std::to_string(n))).ok());
+  }
+  size_t seen = 0;
+  auto skip_two = [&](const v1::UploadRecord& u, const std::vector<v1::ObjectPart>& parts)
+      -> absl::StatusOr<v1::ObjectRecord> {
+    seen = parts.size();
+    std::vector<v1::ObjectPart> used = {parts[0], parts[2]};
+    return AllPartsObject(u, used);
+  };
+  ASSERT_TRUE(store().CompleteUpload("b", "k", "u1", skip_two).ok());
+  EXPECT_EQ(seen, 3u);
+  auto object = store().GetObject("b", "k");
+  ASSERT_TRUE(object.ok() && object->has_value());
+  ASSERT_EQ((*object)->parts_size(), 2);
+  EXPECT_EQ((*object)->size(), 200u);
+  EXPECT_EQ((*object)->headers().at("content-type"), "video/mp4");
+  EXPECT_FALSE(store().GetUpload("b", "k", "u1")->has_value());
+  EXPECT_TRUE(PartNumbers(store(), "u1", 0).empty());
+  EXPECT_EQ(QueuedIds(), std::vector<std::string>{"id-p2"});
+  EXPECT_EQ(Refs(store(), "p1"), 1u);
+  EXPECT_EQ(Refs(store(), "p2"), 0u);
+  EXPECT_EQ(Refs(store(), "p3"), 1u);
+  // The object's pieces go like any object's.
+  ASSERT_TRUE(*store().DeleteObject("b", "k"));
+  EXPECT_EQ(Refs(store(), "p1"), 0u);
+  EXPECT_EQ(QueuedIds().size(), 3u);
+}
+
+TEST_F(MetaStoreTest, CompleteErrorsLeaveTheUploadAsItWas) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "k", Upload("u1", 1)).ok());
+  ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(1, "p1")).ok());
+  auto refuse = [](const v1::UploadRecord&, const std::vector<v1::ObjectPart>&)
+      -> absl::StatusOr<v1::ObjectRecord> { return absl::InvalidArgumentError("InvalidPart"); };
+  EXPECT_EQ(store().CompleteUpload("b", "k", "u1", refuse).code(),
+            absl::StatusCode::kInvalidArgument);
+  // A failed condition on the destination also leaves it.
+  Put("b", "k", "existing");
+  auto veto = [](const std::optional<v1::ObjectRecord>& current) {
+    return current ? absl::FailedPreconditionError("exists") : absl::OkStatus();
+  };
+  EXPECT_EQ(store().CompleteUpload("b", "k", "u1", AllPartsObject, veto).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store().GetUpload("b", "k", "u1")->has_value());
+  EXPECT_EQ(PartNumbers(store(), "u1", 0), std::vector<uint32_t>{1});
+  EXPECT_EQ(Refs(store(), "p1"), 1u);
+  EXPECT_TRUE(QueuedIds().empty());
+  EXPECT_EQ(store().CompleteUpload("b", "k", "nope", AllPartsObject).code(),
+            absl::StatusCode::kNotFound);
+  // Completing over an existing object queues that object's data.
+  ASSERT_TRUE(store().CompleteUpload("b", "k", "u1", AllPartsObject).ok());
+  EXPECT_EQ(QueuedIds(), std::vector<std::string>{"id-existing"});
+}
+
+TEST_F(MetaStoreTest, AbortQueuesEveryPart) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "k", Upload("u1", 1)).ok());
+  ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(1, "p1")).ok());
+  ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(2, "p2")).ok());
+  auto aborted = store().AbortUpload("b", "k", "u1");
+  ASSERT_TRUE(aborted.ok());
+  EXPECT_TRUE(*aborted);
+  auto queued = QueuedIds();
+  std::sort(queued.begin(), queued.end());
+  EXPECT_EQ(queued, (std::vector<std::string>{"id-p1", "id-p2"}));
+  EXPECT_EQ(Refs(store(), "p1"), 0u);
+  EXPECT_FALSE(store().GetUpload("b", "k", "u1")->has_value());
+  EXPECT_FALSE(*store().AbortUpload("b", "k", "u1"));
+  EXPECT_EQ(store().PutPart("b", "k", "u1", Part(3, "p3")).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(MetaStoreTest, DeleteBucketQueuesThePartsOfUploadsInProgress) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "k", Upload("u1", 1)).ok());
+  ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(1, "p1")).ok());
+  ASSERT_TRUE(store().DeleteBucket("b").ok());
+  EXPECT_EQ(QueuedIds(), std::vector<std::string>{"id-p1"});
+  EXPECT_EQ(Refs(store(), "p1"), 0u);
+  MakeBucket("b");
+  EXPECT_FALSE(store().GetUpload("b", "k", "u1")->has_value());
+  EXPECT_TRUE(store().ListUploads("b", "", "", "", 10)->empty());
+}
+
+TEST_F(MetaStoreTest, ListUploadsByKeyThenIdWithMarkers) {
+  MakeBucket("b");
+  MakeBucket("c");
+  ASSERT_TRUE(store().CreateUpload("b", "a/1", Upload("u2", 1)).ok());
+  ASSERT_TRUE(store().CreateUpload("b", "a/1", Upload("u1", 1)).ok());
+  ASSERT_TRUE(store().CreateUpload("b", "a/2", Upload("u3", 1)).ok());
+  ASSERT_TRUE(store().CreateUpload("b", "z", Upload("u4", 1)).ok());
+  ASSERT_TRUE(store().CreateUpload("c", "a/1", Upload("u5", 1)).ok());
+  auto ids = [&](const std::string& prefix, const std::string& km, const std::string& um) {
+    auto list = store().ListUploads("b", prefix, km, um, 100);
+    EXPECT_TRUE(list.ok()) << list.status();
+    std::vector<std::string> out;
+    for (const auto& e : *list) out.push_back(e.key + ":" + e.record.upload_id());
+    return out;
+  };
+  EXPECT_EQ(ids("", "", ""), (std::vector<std::string>{"a/1:u1", "a/1:u2", "a/2:u3", "z:u4"}));
+  EXPECT_EQ(ids("a/", "", ""), (std::vector<std::string>{"a/1:u1", "a/1:u2", "a/2:u3"}));
+  EXPECT_EQ(ids("", "a/1", ""), (std::vector<std::string>{"a/2:u3", "z:u4"}));
+  EXPECT_EQ(ids("", "a/1", "u1"), (std::vector<std::string>{"a/1:u2", "a/2:u3", "z:u4"}));
+}
+
+TEST_F(MetaStoreTest, ExpiryAbortsOldUploadsAndLeavesNewOnes) {
+  MakeBucket("b");
+  ASSERT_TRUE(store().CreateUpload("b", "old", Upload("u-old", 1000)).ok());
+  ASSERT_TRUE(store().PutPart("b", "old", "u-old", Part(1, "old1")).ok());
+  ASSERT_TRUE(store().CreateUpload("b", "new", Upload("u-new", 95000)).ok());
+  ASSERT_TRUE(store().PutPart("b", "new", "u-new", Part(1, "new1")).ok());
+  int pokes = 0;
+  UploadExpiry expiry(store(), std::chrono::seconds(10), [&] { ++pokes; });
+  EXPECT_EQ(expiry.RunOnce(100000), 1u);
+  EXPECT_EQ(pokes, 1);
+  EXPECT_FALSE(store().GetUpload("b", "old", "u-old")->has_value());
+  EXPECT_TRUE(store().GetUpload("b", "new", "u-new")->has_value());
+  EXPECT_EQ(QueuedIds(), std::vector<std::string>{"id-old1"});
+  EXPECT_EQ(Refs(store(), "new1"), 1u);
+  // Nothing more is due until the new one is old enough.
+  EXPECT_EQ(expiry.RunOnce(100000), 0u);
+  EXPECT_EQ(pokes, 1);
+  EXPECT_EQ(expiry.RunOnce(105001), 1u);
+  EXPECT_FALSE(store().GetUpload("b", "new", "u-new")->has_value());
+}
+
+TEST_F(MetaStoreTest, ExpiryGoesThroughMoreThanOneBatch) {
+  MakeBucket("b");
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(store().CreateUpload("b", "k" + std::to_string(i), Upload("u" + std::to_string(i), 1)).ok());
+  }
+  UploadExpiry expiry(store(), std::chrono::milliseconds(1));
+  EXPECT_EQ(expiry.RunOnce(1000), 300u);
+  EXPECT_TRUE(store().ListUploads("b", "", "", "", 10)->empty());
 }
 
 }  // namespace
