@@ -58,6 +58,9 @@ void SetObjectHeaders(Exchange& ex, const v1::ObjectRecord& record,
   ex.SetHeader("ETag", "\"" + record.etag() + "\"");
   ex.SetHeader("Last-Modified", HttpDate(record.last_modified_ms()));
   ex.SetHeader("Accept-Ranges", "bytes");
+  if (record.tags_size() > 0) {
+    ex.SetHeader("x-amz-tagging-count", std::to_string(record.tags_size()));
+  }
 }
 
 }  // namespace mosaic::gateway

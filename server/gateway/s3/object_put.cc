@@ -10,6 +10,7 @@
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/tagging.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -90,6 +91,8 @@ absl::Status PutObject(Ctx& ctx) {
   RETURN_IF_ERROR(CheckRequest(ctx));
   ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex));
   ASSIGN_OR_RETURN(v1::ObjectRecord record, RecordFromHeaders(ctx.ex.request()));
+  ASSIGN_OR_RETURN(auto tags, TagsFromHeader(ctx.ex.request().Header("x-amz-tagging")));
+  record.mutable_tags()->Assign(tags.begin(), tags.end());
   ASSIGN_OR_RETURN(auto writer, ctx.svc.pipeline.NewWriter());
   auto md5 = StreamBody(ctx, *writer);
   if (md5.ok() && !content_md5.empty() && *md5 != content_md5) {

@@ -3,6 +3,7 @@ multipart operation by hand (boto3 and awscli's s3api), the errors S3 gives for 
 completions, a gateway restart in the middle of an upload, and two of six nodes killed
 during a large upload."""
 
+import base64
 import hashlib
 import json
 import os
@@ -222,6 +223,48 @@ class MultipartTest(harness.DevTestCase):
         self.assertEqual(self.error_code(s3.abort_multipart_upload, Bucket="mpu", Key="ab/x",
                                          UploadId=upload_id), ("NoSuchUpload", 404))
         self.assertEqual(self.error_code(s3.head_object, Bucket="mpu", Key="ab/x")[1], 404)
+        # The parts' shards are deleted from the nodes.
+        harness.poll(lambda: self.dev.metrics().get("mosaic_gateway_deletion_backlog") == 0, 60,
+                     what="the aborted parts to be deleted")
+
+    def test_rights(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="mpu-other")
+        s3.put_object(Bucket="mpu-other", Key="src", Body=b"secret")
+        upload_id, _ = self.upload_parts("rights/k", [b"x"])
+        reader = self.dev.client(*self.dev.create_key("mp-reader", [("mpu", "read")]))
+        writer = self.dev.client(*self.dev.create_key("mp-writer", [("mpu", "write")]))
+        self.assertEqual(len(reader.list_parts(Bucket="mpu", Key="rights/k",
+                                               UploadId=upload_id)["Parts"]), 1)
+        self.assertIn(upload_id, [u["UploadId"] for u in reader.list_multipart_uploads(
+            Bucket="mpu", Prefix="rights/")["Uploads"]])
+        for call, kwargs in ((reader.create_multipart_upload, {"Key": "rights/n"}),
+                             (reader.upload_part, {"Key": "rights/k", "UploadId": upload_id,
+                                                   "PartNumber": 2, "Body": b"y"}),
+                             (reader.abort_multipart_upload, {"Key": "rights/k",
+                                                              "UploadId": upload_id})):
+            self.assertEqual(self.error_code(call, Bucket="mpu", **kwargs),
+                             ("AccessDenied", 403), call.__name__)
+        # A writer of this bucket cannot copy from a bucket it may not read.
+        self.assertEqual(self.error_code(
+            writer.upload_part_copy, Bucket="mpu", Key="rights/k", UploadId=upload_id,
+            PartNumber=2, CopySource={"Bucket": "mpu-other", "Key": "src"}),
+            ("AccessDenied", 403))
+        self.assertEqual(len(s3.list_parts(Bucket="mpu", Key="rights/k",
+                                           UploadId=upload_id)["Parts"]), 1)
+        writer.abort_multipart_upload(Bucket="mpu", Key="rights/k", UploadId=upload_id)
+
+    def test_bad_content_md5_refuses_the_part(self):
+        s3 = self.s3
+        upload_id, parts = self.upload_parts("md5/k", [b"good"])
+        wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        self.assertEqual(self.error_code(s3.upload_part, Bucket="mpu", Key="md5/k",
+                                         UploadId=upload_id, PartNumber=1, Body=b"bad",
+                                         ContentMD5=wrong), ("BadDigest", 400))
+        listed = s3.list_parts(Bucket="mpu", Key="md5/k", UploadId=upload_id)["Parts"]
+        self.assertEqual([p["ETag"] for p in listed], [parts[0]["ETag"]])
+        self.complete("md5/k", upload_id, parts)
+        self.assertEqual(s3.get_object(Bucket="mpu", Key="md5/k")["Body"].read(), b"good")
 
     def test_completion_errors(self):
         s3 = self.s3

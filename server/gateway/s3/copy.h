@@ -1,0 +1,26 @@
+#pragma once
+// Pieces of CopyObject that unit tests reach, and the destination's write conditions.
+// (The x-amz-copy-source parser, shared with UploadPartCopy, is multipart.h's.)
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/meta/meta_store.h"
+#include "server/gateway/s3/request.h"
+
+namespace mosaic::gateway {
+
+// x-amz-copy-source-if-match, -if-none-match, -if-modified-since, -if-unmodified-since of
+// `request` against the source object, with S3's precedence: a matching if-match overrides
+// if-unmodified-since, a present if-none-match overrides if-modified-since.
+// PreconditionFailed (412) when one fails (never 304: a copy has nothing to keep), else OK.
+[[nodiscard]] absl::Status CheckCopySourceConditions(const RequestView& request,
+                                                     const v1::ObjectRecord& source);
+
+// The destination's If-None-Match: * and If-Match conditions as a MetaStore check; null
+// when the request has neither (defined in object_put.cc).
+MetaStore::PutCheck WriteConditions(const RequestView& request);
+
+}  // namespace mosaic::gateway

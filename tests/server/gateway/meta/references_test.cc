@@ -1,0 +1,180 @@
+// Shared pieces: CopyObject makes two records name the same pieces, and a piece's data is
+// queued for deletion exactly once, when its last reference goes.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "server/gateway/meta/meta_store.h"
+
+namespace mosaic::gateway {
+namespace {
+
+class ReferencesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "references_test.XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto s = MetaStore::Open(dir_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    v1::BucketRecord bucket;
+    bucket.set_created_ms(1);
+    ASSERT_TRUE(store_->CreateBucket("src", bucket).ok());
+    ASSERT_TRUE(store_->CreateBucket("dst", bucket).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  MetaStore& store() { return *store_; }
+
+  // An object of two pieces, "<name>-1" and "<name>-2" (as a multipart object has).
+  static v1::ObjectRecord TwoPieces(const std::string& name) {
+    v1::ObjectRecord r;
+    r.set_etag("etag-" + name);
+    r.set_size(2);
+    for (int i = 1; i <= 2; ++i) {
+      v1::ObjectPart* piece = r.add_parts();
+      piece->set_number(i);
+      piece->mutable_manifest()->set_object_id(name + "-" + std::to_string(i));
+      piece->mutable_manifest()->set_size(1);
+    }
+    return r;
+  }
+  // Copies src/key to bucket/key, sharing the pieces as CopyObject does.
+  absl::Status Copy(const std::string& src_key, const std::string& bucket,
+                    const std::string& key) {
+    return store().CopyObject(
+        "src", src_key, bucket, key,
+        [](const std::optional<v1::ObjectRecord>& source) -> absl::StatusOr<v1::ObjectRecord> {
+          if (!source) return absl::NotFoundError("no source");
+          v1::ObjectRecord copy = *source;
+          (*copy.mutable_user_metadata())["copied"] = "yes";
+          return copy;
+        });
+  }
+  uint64_t Refs(const std::string& id) {
+    auto n = store().References(id);
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : ~uint64_t{0};
+  }
+  // The object ids queued for deletion, sorted.
+  std::vector<std::string> Queued() {
+    auto pending = store().PendingDeletions(1000);
+    EXPECT_TRUE(pending.ok()) << pending.status();
+    std::vector<std::string> ids;
+    if (pending.ok()) {
+      for (const auto& [seq, record] : *pending) ids.push_back(record.manifest().object_id());
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  void Delete(const std::string& bucket, const std::string& key) {
+    auto deleted = store().DeleteObject(bucket, key);
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    EXPECT_TRUE(*deleted);
+  }
+
+  std::string dir_;
+  std::unique_ptr<MetaStore> store_;
+};
+
+using Ids = std::vector<std::string>;
+
+TEST_F(ReferencesTest, CopySharesEveryPiece) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  EXPECT_EQ(Refs("p-1"), 1u);
+  EXPECT_EQ(Refs("p-2"), 1u);
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  EXPECT_EQ(Refs("p-1"), 2u);
+  EXPECT_EQ(Refs("p-2"), 2u);
+  auto copy = store().GetObject("dst", "b");
+  ASSERT_TRUE(copy.ok() && copy->has_value());
+  EXPECT_EQ((*copy)->parts(0).manifest().object_id(), "p-1");
+  EXPECT_EQ((*copy)->user_metadata().at("copied"), "yes");
+  EXPECT_TRUE(Queued().empty());
+}
+
+TEST_F(ReferencesTest, DeletingTheSourceLeavesTheCopysPieces) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  Delete("src", "a");
+  EXPECT_EQ(Refs("p-1"), 1u);
+  EXPECT_EQ(Refs("p-2"), 1u);
+  EXPECT_TRUE(Queued().empty());
+  EXPECT_EQ(store().DeletionBacklog(), 0u);
+}
+
+TEST_F(ReferencesTest, DeletingBothQueuesEachPieceExactlyOnce) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  ASSERT_TRUE(Copy("a", "src", "c").ok());  // a third holder in the same bucket
+  EXPECT_EQ(Refs("p-1"), 3u);
+  Delete("dst", "b");
+  Delete("src", "a");
+  EXPECT_TRUE(Queued().empty());
+  Delete("src", "c");
+  EXPECT_EQ(Queued(), (Ids{"p-1", "p-2"}));
+  EXPECT_EQ(store().DeletionBacklog(), 2u);
+  EXPECT_EQ(Refs("p-1"), 0u);
+  EXPECT_EQ(Refs("p-2"), 0u);
+}
+
+TEST_F(ReferencesTest, CopyOntoItselfKeepsOneReference) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  ASSERT_TRUE(Copy("a", "src", "a").ok());
+  EXPECT_EQ(Refs("p-1"), 1u);
+  EXPECT_EQ(Refs("p-2"), 1u);
+  EXPECT_TRUE(Queued().empty());
+  EXPECT_EQ((*store().GetObject("src", "a"))->user_metadata().at("copied"), "yes");
+  Delete("src", "a");
+  EXPECT_EQ(Queued(), (Ids{"p-1", "p-2"}));
+}
+
+TEST_F(ReferencesTest, OverwritingACopyReleasesOneReference) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  ASSERT_TRUE(store().PutObject("dst", "b", TwoPieces("q")).ok());
+  EXPECT_EQ(Refs("p-1"), 1u);
+  EXPECT_EQ(Refs("p-2"), 1u);
+  EXPECT_EQ(Refs("q-1"), 1u);
+  EXPECT_TRUE(Queued().empty());
+  // Overwriting the source now releases the last reference to its pieces.
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("r")).ok());
+  EXPECT_EQ(Queued(), (Ids{"p-1", "p-2"}));
+}
+
+TEST_F(ReferencesTest, CopyOverAnotherCopyOfTheSameSourceChangesNothing) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  EXPECT_EQ(Refs("p-1"), 2u);
+  EXPECT_TRUE(Queued().empty());
+}
+
+TEST_F(ReferencesTest, FailedBuildOrCheckCommitsNothing) {
+  ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
+  absl::Status missing = Copy("none", "dst", "b");
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  absl::Status vetoed = store().CopyObject(
+      "src", "a", "dst", "b",
+      [](const std::optional<v1::ObjectRecord>& s) -> absl::StatusOr<v1::ObjectRecord> {
+        return *s;
+      },
+      [](const std::optional<v1::ObjectRecord>&) {
+        return absl::FailedPreconditionError("vetoed");
+      });
+  EXPECT_EQ(vetoed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(store().GetObject("dst", "b")->has_value());
+  EXPECT_EQ(Refs("p-1"), 1u);
+  EXPECT_TRUE(Queued().empty());
+}
+
+}  // namespace
+}  // namespace mosaic::gateway
