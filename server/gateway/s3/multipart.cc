@@ -99,7 +99,8 @@ absl::Status ChecksumChoice(const RequestView& request, v1::UploadRecord& upload
   bool sha = *alg == ChecksumAlgorithm::kSha1 || *alg == ChecksumAlgorithm::kSha256;
   if (type == "FULL_OBJECT" && sha) {
     return S3Error(S3Code::kInvalidRequest,
-                   "The FULL_OBJECT checksum type cannot be used with " + std::string(NameOf(*alg)));
+                   "The FULL_OBJECT checksum type cannot be used with " +
+                       std::string(NameOf(*alg)));
   }
   if (type == "COMPOSITE" && *alg == ChecksumAlgorithm::kCrc64Nvme) {
     return S3Error(S3Code::kInvalidRequest,

@@ -177,7 +177,8 @@ class MultipartTest(harness.DevTestCase):
         r1 = s3.upload_part_copy(Bucket="mpu", Key="copy/dst", UploadId=upload_id, PartNumber=1,
                                  CopySource={"Bucket": "mpu", "Key": "copy/src"},
                                  CopySourceRange="bytes=0-%d" % (cut - 1))
-        self.assertEqual(r1["CopyPartResult"]["ETag"], '"%s"' % hashlib.md5(source[:cut]).hexdigest())
+        self.assertEqual(r1["CopyPartResult"]["ETag"],
+                         '"%s"' % hashlib.md5(source[:cut]).hexdigest())
         r2 = s3.upload_part_copy(Bucket="mpu", Key="copy/dst", UploadId=upload_id, PartNumber=2,
                                  CopySource="mpu/copy/src",
                                  CopySourceRange="bytes=%d-%d" % (cut, len(source) - 1))

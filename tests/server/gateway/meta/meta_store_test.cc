@@ -674,7 +674,8 @@ TEST_F(MetaStoreTest, ExpiryAbortsOldUploadsAndLeavesNewOnes) {
 TEST_F(MetaStoreTest, ExpiryGoesThroughMoreThanOneBatch) {
   MakeBucket("b");
   for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(store().CreateUpload("b", "k" + std::to_string(i), Upload("u" + std::to_string(i), 1)).ok());
+    std::string n = std::to_string(i);
+    ASSERT_TRUE(store().CreateUpload("b", "k" + n, Upload("u" + n, 1)).ok());
   }
   UploadExpiry expiry(store(), std::chrono::milliseconds(1));
   EXPECT_EQ(expiry.RunOnce(1000), 300u);
