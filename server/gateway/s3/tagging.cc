@@ -18,8 +18,8 @@
 namespace mosaic::gateway {
 namespace {
 
-// A Tagging document holds at most 10 tags of 384 characters, each at most 4 bytes of
-// UTF-8 or a 6-byte character reference, plus the markup: 64 KiB is ample.
+// A valid Tagging document holds at most 10 tags of 384 characters, each at most a
+// 10-byte character reference (&#x10FFFF;), plus the markup: 64 KiB is ample.
 constexpr size_t kMaxTaggingBodyBytes = 64 * 1024;
 
 // The number of Unicode characters of `s`; nullopt if it is not valid UTF-8 (overlong
@@ -28,7 +28,11 @@ std::optional<size_t> Utf8Chars(std::string_view s) {
   size_t chars = 0;
   for (size_t i = 0; i < s.size(); ++chars) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x06 ? 2
+                 : (c >> 4) == 0x0e ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return std::nullopt;
     uint32_t cp = len == 1 ? c : c & (0x7f >> len);
     for (size_t j = 1; j < len; ++j) {

@@ -134,6 +134,31 @@ class CopyTest(harness.DevTestCase):
         self.assertEqual(self.s3.head_object(Bucket="copy-a", Key="self")["Metadata"],
                          {"color": "red"})
 
+    def test_copy_needs_read_on_the_source_and_write_on_the_destination(self):
+        self.put_source("rights/src", Tagging="t=1")
+        args = {"Bucket": "copy-b", "Key": "rights/dst", "CopySource": "copy-a/rights/src"}
+        cases = ((("copy-a", "read"),), (("copy-b", "write"),),
+                 (("copy-a", "read"), ("copy-b", "read")))
+        for i, grants in enumerate(cases):
+            client = self.dev.client(*self.dev.create_key("copy-denied-%d" % i, grants))
+            self.assertEqual(self.error_code(client.copy_object, **args), ("AccessDenied", 403),
+                             grants)
+        allowed = self.dev.client(*self.dev.create_key(
+            "copy-allowed", (("copy-a", "read"), ("copy-b", "write"))))
+        allowed.copy_object(**args)
+        self.assertEqual(allowed.get_object(Bucket="copy-b", Key="rights/dst")["Body"].read(),
+                         b"source body")
+        # Tags: READ reads them, WRITE changes them.
+        reader = self.dev.client(*self.dev.create_key("tag-reader", (("copy-a", "read"),)))
+        self.assertEqual(tags_of(reader.get_object_tagging(Bucket="copy-a", Key="rights/src")),
+                         [("t", "1")])
+        for call, extra in ((reader.put_object_tagging, {"Tagging": {"TagSet": []}}),
+                            (reader.delete_object_tagging, {})):
+            self.assertEqual(self.error_code(call, Bucket="copy-a", Key="rights/src", **extra),
+                             ("AccessDenied", 403))
+        self.assertEqual(tags_of(self.s3.get_object_tagging(Bucket="copy-a", Key="rights/src")),
+                         [("t", "1")])
+
     def test_copy_source_conditions(self):
         etag = self.put_source("cond/src")["ETag"]
         args = {"Bucket": "copy-b", "Key": "cond/dst", "CopySource": "copy-a/cond/src"}
