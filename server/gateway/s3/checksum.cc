@@ -94,6 +94,69 @@ std::string BigEndian(uint64_t v, size_t bytes) {
   return out;
 }
 
+// The CRCs as polynomials over GF(2), in the reflected bit order the registers use: bit
+// (width-1) holds the coefficient of x^0, bit 0 that of x^(width-1).
+struct CrcPoly {
+  int width;
+  uint64_t reflected_poly;
+};
+
+CrcPoly PolyOf(ChecksumAlgorithm alg) {
+  switch (alg) {
+    case ChecksumAlgorithm::kCrc32:
+      return {32, 0xedb88320ULL};
+    case ChecksumAlgorithm::kCrc32c:
+      return {32, 0x82f63b78ULL};
+    case ChecksumAlgorithm::kCrc64Nvme:
+      return {64, kCrc64NvmeReflectedPoly};
+    default:
+      CHECK(false);
+      return {0, 0};
+  }
+}
+
+// a·b mod P. Walks a's coefficients from x^0 upwards while b is multiplied by x at each step
+// (one right shift in the reflected order; when the x^(width-1) coefficient, bit 0, shifts out,
+// x^width is reduced by adding P's lower terms).
+uint64_t MulMod(const CrcPoly& p, uint64_t a, uint64_t b) {
+  uint64_t product = 0;
+  for (int i = p.width - 1; i >= 0; --i) {
+    if ((a >> i) & 1) product ^= b;
+    b = (b & 1) ? (b >> 1) ^ p.reflected_poly : b >> 1;
+  }
+  return product;
+}
+
+// x^(8·2^k) mod P for k = 0..63: x^8, then repeated squaring.
+std::array<uint64_t, 64> ByteShiftPowers(const CrcPoly& p) {
+  std::array<uint64_t, 64> powers{};
+  powers[0] = uint64_t{1} << (p.width - 1 - 8);  // x^8
+  for (size_t k = 1; k < powers.size(); ++k) powers[k] = MulMod(p, powers[k - 1], powers[k - 1]);
+  return powers;
+}
+
+const std::array<uint64_t, 64>& PowersOf(ChecksumAlgorithm alg) {
+  static const std::array<uint64_t, 64> crc32 = ByteShiftPowers(PolyOf(ChecksumAlgorithm::kCrc32));
+  static const std::array<uint64_t, 64> crc32c =
+      ByteShiftPowers(PolyOf(ChecksumAlgorithm::kCrc32c));
+  static const std::array<uint64_t, 64> crc64 =
+      ByteShiftPowers(PolyOf(ChecksumAlgorithm::kCrc64Nvme));
+  switch (alg) {
+    case ChecksumAlgorithm::kCrc32:
+      return crc32;
+    case ChecksumAlgorithm::kCrc32c:
+      return crc32c;
+    default:
+      return crc64;
+  }
+}
+
+uint64_t FromBigEndian(std::string_view bytes) {
+  uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | uint8_t(c);
+  return v;
+}
+
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -201,6 +264,32 @@ uint64_t Crc64NvmeExtend(uint64_t crc, std::string_view data) {
 }
 
 uint64_t Crc64Nvme(std::string_view data) { return Crc64NvmeExtend(0, data); }
+
+bool IsCrc(ChecksumAlgorithm alg) {
+  return alg == ChecksumAlgorithm::kCrc32 || alg == ChecksumAlgorithm::kCrc32c ||
+         alg == ChecksumAlgorithm::kCrc64Nvme;
+}
+
+// With init and xorout both all ones, a CRC is affine in its input: running the register
+// over B from state r gives L^n(r) xor f(B), where L^n multiplies by x^(8n) mod P. Writing
+// crc(A) = ~r_A, crc(A‖B) xor crc(B) = L^n(r_A) xor L^n(~0) = L^n(crc(A)).
+uint64_t CombineCrc(ChecksumAlgorithm alg, uint64_t crc_a, uint64_t crc_b, uint64_t length_b) {
+  CHECK(IsCrc(alg));
+  const CrcPoly p = PolyOf(alg);
+  const auto& powers = PowersOf(alg);
+  uint64_t shifted = crc_a;
+  for (size_t k = 0; length_b != 0; ++k, length_b >>= 1) {
+    if (length_b & 1) shifted = MulMod(p, powers[k], shifted);
+  }
+  return shifted ^ crc_b;
+}
+
+std::string CombineCrcDigests(ChecksumAlgorithm alg, std::string_view digest_a,
+                              std::string_view digest_b, uint64_t length_b) {
+  CHECK(IsCrc(alg) && digest_a.size() == DigestSizeOf(alg) && digest_b.size() == DigestSizeOf(alg));
+  uint64_t crc = CombineCrc(alg, FromBigEndian(digest_a), FromBigEndian(digest_b), length_b);
+  return BigEndian(crc, DigestSizeOf(alg));
+}
 
 std::string Base64Encode(std::string_view bytes) {
   std::string out;

@@ -74,6 +74,19 @@ std::string ComputeDigest(ChecksumAlgorithm alg, std::string_view data);
 uint64_t Crc64Nvme(std::string_view data);
 uint64_t Crc64NvmeExtend(uint64_t crc, std::string_view data);
 
+// Whether `alg` is one of the CRCs (kCrc32, kCrc32c, kCrc64Nvme): the algorithms whose
+// values combine (CombineCrc) into a FULL_OBJECT checksum of a multipart object.
+bool IsCrc(ChecksumAlgorithm alg);
+
+// The CRC of A‖B from crc_a = CRC(A), crc_b = CRC(B) and length_b = |B| bytes, for a CRC
+// algorithm (CHECKed): crc_a multiplied by x^(8·length_b) modulo the polynomial, xor crc_b.
+// CRC values as integers (the big-endian digest read as a number). O(log length_b).
+uint64_t CombineCrc(ChecksumAlgorithm alg, uint64_t crc_a, uint64_t crc_b, uint64_t length_b);
+
+// The same on raw digests (DigestSizeOf(alg) bytes each, CHECKed): the digest of A‖B.
+std::string CombineCrcDigests(ChecksumAlgorithm alg, std::string_view digest_a,
+                              std::string_view digest_b, uint64_t length_b);
+
 // Standard base64 (RFC 4648, '+' '/' with '=' padding).
 std::string Base64Encode(std::string_view bytes);
 

@@ -3,7 +3,9 @@
 // answers through ctx.ex on success and returns OK, or returns an error status (S3Error)
 // without having started the response; the dispatcher (gateway.cc) renders errors as S3 XML.
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "client/pipeline/pipeline.h"
@@ -11,6 +13,7 @@
 #include "server/gateway/config.h"
 #include "server/gateway/http/exchange.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/router.h"
 
 namespace mosaic::gateway {
@@ -36,6 +39,12 @@ class BodyReader {
   // Decoded length when the client declared it (Content-Length or
   // x-amz-decoded-content-length); nullopt otherwise.
   virtual std::optional<uint64_t> declared_length() const = 0;
+  // The x-amz-checksum-<alg> value the client declared for this body (header or aws-chunked
+  // trailer): its algorithm and raw digest. Verified only once Finish() returned OK; nullopt
+  // when the request carried none.
+  virtual std::optional<std::pair<ChecksumAlgorithm, std::string>> checksum() const {
+    return std::nullopt;
+  }
 };
 
 struct Services {

@@ -230,17 +230,6 @@ absl::StatusOr<std::string> ReadSmallBody(Ctx& ctx, size_t limit) {
 
 }  // namespace
 
-absl::Status AttachPartChecksum(Ctx&, const v1::UploadRecord&, v1::ObjectPart&) {
-  // checksums: filled in by s3/object_checksum (issue 6)
-  return absl::OkStatus();
-}
-
-absl::Status CompleteChecksum(Ctx&, const v1::UploadRecord&, const std::vector<v1::ObjectPart>&,
-                              v1::ObjectRecord&) {
-  // checksums: filled in by s3/object_checksum (issue 6)
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view xml) {
   pugi::xml_document doc;
   pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());

@@ -1,11 +1,14 @@
 // GetObject and HeadObject: conditional requests (RFC 7232 order), single ranges (206, 416),
-// response-* overrides, and the body streamed from the pipeline's reader.
+// ?partNumber (a part of a multipart object as a 206), response-* overrides, stored checksums
+// (x-amz-checksum-mode: ENABLED), and the body streamed from the pipeline's reader.
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_data.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
@@ -58,21 +61,69 @@ absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx) {
   return *record;
 }
 
+// What a GET/HEAD returns: a Range, a ?partNumber, or the whole object.
+struct Selection {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  int status = 200;
+  std::optional<PartSlice> part;  // with ?partNumber
+  bool whole = true;              // the whole object's bytes (checksums apply)
+};
+
+absl::StatusOr<Selection> Select(Ctx& ctx, const v1::ObjectRecord& record) {
+  Selection sel;
+  uint64_t size = record.size();
+  std::string_view range_header = ctx.ex.request().Header("range");
+  if (auto it = ctx.req.query.find("partNumber"); it != ctx.req.query.end()) {
+    if (!range_header.empty()) {
+      return S3Error(S3Code::kInvalidRequest,
+                     "Cannot specify both Range header and partNumber query parameter");
+    }
+    ASSIGN_OR_RETURN(uint32_t number, ParsePartNumber(it->second));
+    ASSIGN_OR_RETURN(PartSlice slice, SliceOfPart(record, number));
+    sel.offset = slice.offset;
+    sel.length = slice.length;
+    // S3 answers 206 for a part of a multipart object, 200 for part 1 of any other.
+    sel.status = slice.part >= 0 && slice.length > 0 ? 206 : 200;
+    sel.whole = slice.part < 0;
+    sel.part = slice;
+    return sel;
+  }
+  ASSIGN_OR_RETURN(std::optional<ByteRange> range, ParseRange(range_header, size));
+  sel.offset = range ? range->first : 0;
+  sel.length = range ? range->last - range->first + 1 : size;
+  sel.status = range ? 206 : 200;
+  sel.whole = !range;
+  return sel;
+}
+
+void SetChecksumHeaders(Ctx& ctx, const v1::ObjectRecord& record, const Selection& sel) {
+  std::string_view mode = ctx.ex.request().Header("x-amz-checksum-mode");
+  if (!absl::EqualsIgnoreCase(ToAbsl(mode), "ENABLED")) return;
+  if (!sel.whole && !sel.part) return;  // a Range: no checksum covers those bytes
+  for (const auto& [name, value] : ChecksumHeaders(record, sel.part ? &*sel.part : nullptr)) {
+    ctx.ex.SetHeader(name, value);
+  }
+}
+
 absl::Status Serve(Ctx& ctx, bool with_body) {
   ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx));
   RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record.etag(), record.last_modified_ms()));
   uint64_t size = record.size();
-  ASSIGN_OR_RETURN(std::optional<ByteRange> range,
-                   ParseRange(ctx.ex.request().Header("range"), size));
+  ASSIGN_OR_RETURN(Selection sel, Select(ctx, record));
   SetObjectHeaders(ctx.ex, record, ctx.req.query);
-  uint64_t offset = range ? range->first : 0;
-  uint64_t length = range ? range->last - range->first + 1 : size;
-  if (range) {
-    ctx.ex.SetHeader("Content-Range", "bytes " + std::to_string(range->first) + "-" +
-                                          std::to_string(range->last) + "/" +
+  SetChecksumHeaders(ctx, record, sel);
+  uint64_t offset = sel.offset;
+  uint64_t length = sel.length;
+  int status = sel.status;
+  if (status == 206) {
+    ctx.ex.SetHeader("Content-Range", "bytes " + std::to_string(offset) + "-" +
+                                          std::to_string(offset + length - 1) + "/" +
                                           std::to_string(size));
   }
-  int status = range ? 206 : 200;
+  if (sel.part && sel.part->parts_count > 0) {
+    ctx.ex.SetHeader("x-amz-mp-parts-count", std::to_string(sel.part->parts_count));
+  }
   if (!with_body || length == 0) return ctx.ex.SendHeaders(status, length);
   ASSIGN_OR_RETURN(auto reader,
                    ObjectDataReader::Open(ctx.svc.pipeline, record, offset, length));

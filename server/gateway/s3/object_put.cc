@@ -110,6 +110,12 @@ absl::Status PutObject(Ctx& ctx) {
   *piece->mutable_manifest() = ToProto(manifest);
   piece->set_etag(record.etag());
   piece->set_last_modified_ms(record.last_modified_ms());
+  const auto checksum = ctx.body.checksum();  // verified by StreamBody's Finish
+  if (checksum) {
+    record.mutable_checksum()->set_algorithm(std::string(NameOf(checksum->first)));
+    record.mutable_checksum()->set_digest(checksum->second);
+    piece->set_checksum(checksum->second);
+  }
   absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record,
                                                    WriteConditions(ctx.ex.request()));
   if (!committed.ok()) {
@@ -121,6 +127,10 @@ absl::Status PutObject(Ctx& ctx) {
     return committed;
   }
   ctx.ex.SetHeader("ETag", "\"" + record.etag() + "\"");
+  if (checksum) {
+    ctx.ex.SetHeader(std::string(HeaderNameOf(checksum->first)), Base64Encode(checksum->second));
+    ctx.ex.SetHeader("x-amz-checksum-type", "FULL_OBJECT");
+  }
   return ctx.ex.Send(200, "");
 }
 
