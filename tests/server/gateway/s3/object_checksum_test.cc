@@ -1,5 +1,7 @@
 #include "server/gateway/s3/object_checksum.h"
 
+#include <algorithm>
+#include <cstring>
 #include <pugixml.hpp>
 #include <random>
 #include <string>
@@ -7,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "server/gateway/s3/attributes.h"
+#include "server/gateway/s3/body.h"
 #include "server/gateway/s3/errors.h"
 
 namespace mosaic::gateway {
@@ -17,6 +20,10 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   std::string out(n, '\0');
   for (char& c : out) c = static_cast<char>(rng());
   return out;
+}
+
+std::string value(std::string_view alg, std::string_view data) {
+  return Base64Encode(ComputeDigest(*AlgorithmFromName(alg), data));
 }
 
 v1::ObjectPart Part(uint32_t number, uint64_t size, std::string digest = "") {
@@ -316,6 +323,165 @@ TEST(ObjectAttributesTest, PlainObjectHasNoParts) {
   EXPECT_FALSE(root.child("Checksum"));  // none stored
   EXPECT_FALSE(root.child("ETag"));      // not asked for
   EXPECT_EQ(std::string(root.child_value("ObjectSize")), "5");
+}
+
+// An exchange whose request body is `body`, for the body readers.
+class BodyExchange : public Exchange {
+ public:
+  BodyExchange(RequestView view, std::string body, bool chunked = false)
+      : view_(std::move(view)), body_(std::move(body)), chunked_(chunked) {}
+  const RequestView& request() const override { return view_; }
+  const std::string& request_id() const override { return id_; }
+  std::optional<uint64_t> content_length() const override {
+    if (chunked_) return std::nullopt;
+    return body_.size();
+  }
+  absl::StatusOr<size_t> ReadBody(ByteSpan out) override {
+    size_t n = std::min(out.size(), body_.size() - pos_);
+    std::memcpy(out.data(), body_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+  void SetHeader(const std::string&, const std::string&) override {}
+  absl::Status Send(int, const std::string&) override { return absl::OkStatus(); }
+  absl::Status SendHeaders(int, uint64_t) override { return absl::OkStatus(); }
+  absl::Status SendBody(ConstByteSpan) override { return absl::OkStatus(); }
+  bool response_started() const override { return false; }
+  void Abort() override {}
+
+ private:
+  RequestView view_;
+  std::string body_;
+  bool chunked_;
+  size_t pos_ = 0;
+  std::string id_ = "id";
+};
+
+RequestView Request(std::string method, std::string target,
+                    std::vector<std::pair<std::string, std::string>> headers) {
+  RequestView r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.headers = std::move(headers);
+  return r;
+}
+
+// Reads the whole body and finishes; the reader's verdict.
+absl::Status Drain(BodyReader& reader) {
+  std::vector<std::byte> buffer(7);
+  while (true) {
+    auto n = reader.Read({buffer.data(), buffer.size()});
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+  }
+  return reader.Finish();
+}
+
+TEST(BodyChecksumTest, PlainBodyKeepsTheVerifiedHeaderValue) {
+  AuthResult auth;
+  auth.payload_mode = PayloadMode::kUnsigned;
+  BodyExchange ex(Request("PUT", "/b/k", {{"x-amz-checksum-sha1", value("SHA1", "hello")}}),
+                  "hello");
+  auto reader = NewBodyReader(ex, auth);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE(Drain(**reader).ok());
+  auto sum = (*reader)->checksum();
+  ASSERT_TRUE(sum.has_value());
+  EXPECT_EQ(sum->first, ChecksumAlgorithm::kSha1);
+  EXPECT_EQ(sum->second, ComputeDigest(ChecksumAlgorithm::kSha1, "hello"));
+
+  BodyExchange none(Request("PUT", "/b/k", {}), "hello");
+  auto plain = NewBodyReader(none, auth);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE(Drain(**plain).ok());
+  EXPECT_FALSE((*plain)->checksum().has_value());
+}
+
+TEST(BodyChecksumTest, WrongValueIsBadDigestAndNotKept) {
+  AuthResult auth;
+  BodyExchange ex(Request("PUT", "/b/k", {{"x-amz-checksum-crc32", value("CRC32", "other")}}),
+                  "hello");
+  auto reader = NewBodyReader(ex, auth);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(CodeOf(Drain(**reader)), S3Code::kBadDigest);
+  EXPECT_FALSE((*reader)->checksum().has_value());
+}
+
+TEST(BodyChecksumTest, SdkAlgorithmNeedsItsValue) {
+  AuthResult auth;
+  BodyExchange alone(Request("PUT", "/b/k", {{"x-amz-sdk-checksum-algorithm", "CRC32"}}), "x");
+  EXPECT_EQ(CodeOf(NewBodyReader(alone, auth).status()), S3Code::kInvalidRequest);
+  BodyExchange other(Request("PUT", "/b/k",
+                             {{"x-amz-sdk-checksum-algorithm", "CRC32"},
+                              {"x-amz-checksum-sha256", value("SHA256", "x")}}),
+                     "x");
+  EXPECT_EQ(CodeOf(NewBodyReader(other, auth).status()), S3Code::kBadDigest);
+  BodyExchange two(Request("PUT", "/b/k",
+                           {{"x-amz-checksum-crc32", value("CRC32", "x")},
+                            {"x-amz-checksum-sha256", value("SHA256", "x")}}),
+                   "x");
+  EXPECT_EQ(CodeOf(NewBodyReader(two, auth).status()), S3Code::kInvalidRequest);
+  BodyExchange same(Request("PUT", "/b/k",
+                            {{"x-amz-sdk-checksum-algorithm", "crc32"},
+                             {"x-amz-checksum-crc32", value("CRC32", "x")}}),
+                    "x");
+  auto reader = NewBodyReader(same, auth);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_TRUE(Drain(**reader).ok());
+}
+
+TEST(BodyChecksumTest, TrailerValueIsKept) {
+  AuthResult auth;
+  auth.payload_mode = PayloadMode::kStreamingUnsignedTrailer;
+  auth.decoded_content_length = 5;
+  auth.trailer_names = {"x-amz-checksum-crc32c"};
+  std::string body =
+      "5\r\nhello\r\n0\r\nx-amz-checksum-crc32c:" + value("CRC32C", "hello") + "\r\n\r\n";
+  BodyExchange ex(Request("PUT", "/b/k", {{"x-amz-sdk-checksum-algorithm", "CRC32C"}}), body, true);
+  auto reader = NewBodyReader(ex, auth);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE(Drain(**reader).ok());
+  auto sum = (*reader)->checksum();
+  ASSERT_TRUE(sum.has_value());
+  EXPECT_EQ(sum->first, ChecksumAlgorithm::kCrc32c);
+  EXPECT_EQ(sum->second, ComputeDigest(ChecksumAlgorithm::kCrc32c, "hello"));
+}
+
+TEST(BodyChecksumTest, HeaderOnAnAwsChunkedBodyIsVerified) {
+  AuthResult auth;
+  auth.payload_mode = PayloadMode::kStreamingUnsignedTrailer;
+  auth.decoded_content_length = 5;
+  std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  BodyExchange good(Request("PUT", "/b/k", {{"x-amz-checksum-crc32", value("CRC32", "hello")}}),
+                    body, true);
+  auto reader = NewBodyReader(good, auth);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE(Drain(**reader).ok());
+  ASSERT_TRUE((*reader)->checksum().has_value());
+  BodyExchange bad(Request("PUT", "/b/k", {{"x-amz-checksum-crc32", value("CRC32", "hellO")}}),
+                   body, true);
+  auto wrong = NewBodyReader(bad, auth);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(CodeOf(Drain(**wrong)), S3Code::kBadDigest);
+}
+
+TEST(BodyChecksumTest, CompleteMultipartHeaderIsNotTheBodys) {
+  AuthResult auth;
+  // The whole object's value: not checked against the XML body, not reported as its checksum.
+  BodyExchange ex(Request("POST", "/b/k?uploadId=abc",
+                          {{"x-amz-checksum-crc32", value("CRC32", "the object")}}),
+                  "<CompleteMultipartUpload/>");
+  auto reader = NewBodyReader(ex, auth);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_TRUE(Drain(**reader).ok());
+  EXPECT_FALSE((*reader)->checksum().has_value());
+  // A POST of something else (DeleteObjects) has its body checked.
+  BodyExchange del(
+      Request("POST", "/b?delete", {{"x-amz-checksum-crc32", value("CRC32", "the object")}}),
+      "<Delete/>");
+  auto other = NewBodyReader(del, auth);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(CodeOf(Drain(**other)), S3Code::kBadDigest);
 }
 
 }  // namespace
