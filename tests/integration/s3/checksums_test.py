@@ -262,6 +262,27 @@ class MultipartChecksumTest(ChecksumTestCase):
         got = self.s3.get_object(Bucket=self.BUCKET, Key="mp-full", ChecksumMode="ENABLED")
         self.assertEqual(got["Body"].read(), whole)
 
+    def test_copied_part_gets_its_checksum_computed(self):
+        data = pattern(123457, 21)
+        self.s3.put_object(Bucket=self.BUCKET, Key="copy-src", Body=data)
+        up = self.s3.create_multipart_upload(Bucket=self.BUCKET, Key="mp-copied",
+                                             ChecksumAlgorithm="SHA256")
+        r = self.s3.upload_part_copy(Bucket=self.BUCKET, Key="mp-copied",
+                                     UploadId=up["UploadId"], PartNumber=1,
+                                     CopySource={"Bucket": self.BUCKET, "Key": "copy-src"},
+                                     CopySourceRange="bytes=100-100099")
+        self.s3.complete_multipart_upload(
+            Bucket=self.BUCKET, Key="mp-copied", UploadId=up["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1,
+                                        "ETag": r["CopyPartResult"]["ETag"]}]})
+        part = hashlib.sha256(data[100:100100]).digest()
+        head = self.s3.head_object(Bucket=self.BUCKET, Key="mp-copied", ChecksumMode="ENABLED")
+        self.assertEqual(head["ChecksumSHA256"], b64(hashlib.sha256(part).digest()) + "-1")
+        got = self.s3.get_object(Bucket=self.BUCKET, Key="mp-copied", PartNumber=1,
+                                 ChecksumMode="ENABLED")
+        self.assertEqual(got["ChecksumSHA256"], b64(part))
+        self.assertEqual(got["Body"].read(), data[100:100100])
+
     def test_part_without_the_uploads_checksum_is_refused(self):
         up = self.s3.create_multipart_upload(Bucket=self.BUCKET, Key="mp-missing",
                                              ChecksumAlgorithm="SHA1")
