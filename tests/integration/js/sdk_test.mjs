@@ -13,8 +13,12 @@ import { Readable } from "node:stream";
 import * as zlib from "node:zlib";
 
 import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
@@ -148,7 +152,10 @@ async function multipartUpload() {
   const partSize = 8 * MiB;
   const body = randomBytes(40 * MiB + 123_457);
   const parts = Math.ceil(body.length / partSize);
-  const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: body }, partSize });
+  const tags = [{ Key: "made-by", Value: "lib-storage" }, { Key: "size", Value: "40 MiB" }];
+  const upload = new Upload({
+    client, params: { Bucket: bucket, Key: key, Body: body }, partSize, tags,
+  });
   const done = await upload.done();
   check(typeof done.ETag === "string" && done.ETag.endsWith(`-${parts}"`),
     `CompleteMultipartUpload ETag ${done.ETag} does not end in -${parts}`);
@@ -158,13 +165,50 @@ async function multipartUpload() {
   check(got.ChecksumCRC32 === want,
     `GetObject with ChecksumMode ENABLED returned ChecksumCRC32 ${got.ChecksumCRC32}, ` +
     `want the composite ${want}`);
-  console.log(`ok: lib-storage Upload of ${body.length} bytes in ${parts} parts, read back`);
+  const tagging = await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+  const sorted = (t) => JSON.stringify([...t].map((x) => [x.Key, x.Value]).sort());
+  check(sorted(tagging.TagSet ?? []) === sorted(tags),
+    `GetObjectTagging returned ${sorted(tagging.TagSet ?? [])}, Upload set ${sorted(tags)}`);
+  console.log(`ok: lib-storage Upload of ${body.length} bytes in ${parts} parts with tags, read back`);
+  return body;
+}
+
+// CopyObject of the multipart object, read back.
+async function copyObject(body) {
+  const copied = await client.send(new CopyObjectCommand({
+    Bucket: bucket, Key: "copies/40MiB.bin", CopySource: `${bucket}/multipart/40MiB.bin`,
+  }));
+  check(typeof copied.CopyObjectResult?.ETag === "string",
+    "CopyObject answered no CopyObjectResult ETag");
+  await getChecked("copies/40MiB.bin", body, "GetObject of the copy");
+  console.log("ok: CopyObject of the multipart object, read back");
+}
+
+// DeleteObjects: the newest SDK sends a CRC32 of the XML body (no Content-MD5).
+async function deleteAll() {
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  const keys = (listed.Contents ?? []).map((o) => o.Key).sort();
+  const want = ["copies/40MiB.bin", "multipart/40MiB.bin", "small/buffer.bin",
+    "small/stream.bin"];
+  check(JSON.stringify(keys) === JSON.stringify(want), `ListObjectsV2 listed ${keys}`);
+  const deleted = await client.send(new DeleteObjectsCommand({
+    Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) },
+  }));
+  check((deleted.Errors ?? []).length === 0,
+    `DeleteObjects errors: ${JSON.stringify(deleted.Errors)}`);
+  const gone = (deleted.Deleted ?? []).map((d) => d.Key).sort();
+  check(JSON.stringify(gone) === JSON.stringify(want), `DeleteObjects deleted ${gone}`);
+  const after = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  check((after.KeyCount ?? 0) === 0, `${after.KeyCount} objects left after DeleteObjects`);
+  console.log("ok: DeleteObjects of every key, bucket listed empty");
 }
 
 try {
   await smallBufferPut();
   await smallStreamPut();
-  await multipartUpload();
+  const body = await multipartUpload();
+  await copyObject(body);
+  await deleteAll();
 } catch (e) {
   fail(`${e.name}: ${e.message} (HTTP ${e.$metadata?.httpStatusCode ?? "-"})`);
 }
