@@ -23,11 +23,15 @@
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
+#include "server/gateway/s3/copy.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/object_data.h"
 #include "server/gateway/s3/object_get.h"
+#include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/sigv4.h"
+#include "server/gateway/s3/tagging.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -51,13 +55,7 @@ std::string Unquote(std::string_view s) {
 }
 
 absl::StatusOr<uint32_t> PartNumber(const Ctx& ctx) {
-  std::string v = Param(ctx, "partNumber");
-  uint32_t n = 0;
-  if (v.empty() || !absl::SimpleAtoi(ToAbsl(v), &n) || n < 1 || n > kMaxPartNumber) {
-    return S3Error(S3Code::kInvalidArgument,
-                   "Part number must be an integer between 1 and 10000, inclusive");
-  }
-  return n;
+  return ParsePartNumber(Param(ctx, "partNumber"));
 }
 
 // The upload named by the request's uploadId; NoSuchUpload (NoSuchBucket) if there is none.
@@ -187,21 +185,6 @@ absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& uploa
   return part;
 }
 
-// The copy source's conditions (x-amz-copy-source-if-*), as GetObject's conditions: every
-// failure is 412 here, never 304.
-absl::Status CheckCopyConditions(const RequestView& request, const v1::ObjectRecord& source) {
-  RequestView renamed;
-  constexpr std::string_view kPrefix = "x-amz-copy-source-";
-  for (const auto& [name, value] : request.headers) {
-    if (name.starts_with(kPrefix) && name.substr(kPrefix.size()).starts_with("if-")) {
-      renamed.headers.emplace_back(name.substr(kPrefix.size()), value);
-    }
-  }
-  absl::Status s = CheckConditions(renamed, source.etag(), source.last_modified_ms());
-  if (!s.ok() && CodeOf(s) == S3Code::kNotModified) return S3Error(S3Code::kPreconditionFailed);
-  return s;
-}
-
 // The source object of an UploadPartCopy, READ-checked, with its conditions checked.
 absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
   ASSIGN_OR_RETURN(CopySource src, ParseCopySource(ctx.ex.request().Header("x-amz-copy-source")));
@@ -211,21 +194,8 @@ absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
     ASSIGN_OR_RETURN(auto bucket, ctx.svc.meta.GetBucket(src.bucket));
     return S3Error(bucket ? S3Code::kNoSuchKey : S3Code::kNoSuchBucket);
   }
-  RETURN_IF_ERROR(CheckCopyConditions(ctx.ex.request(), *record));
+  RETURN_IF_ERROR(CheckCopySourceConditions(ctx.ex.request(), *record));
   return *record;
-}
-
-absl::StatusOr<std::string> ReadSmallBody(Ctx& ctx, size_t limit) {
-  std::string out;
-  AlignedBuffer buffer(64 << 10);
-  while (true) {
-    ASSIGN_OR_RETURN(size_t n, ctx.body.Read(buffer.span()));
-    if (n == 0) break;
-    if (out.size() + n > limit) return S3Error(S3Code::kMalformedXML, "request body too large");
-    out.append(AsStringView({buffer.data(), n}));
-  }
-  RETURN_IF_ERROR(ctx.body.Finish());
-  return out;
 }
 
 }  // namespace
@@ -248,6 +218,14 @@ absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view
       return S3Error(S3Code::kMalformedXML);
     }
     part.etag = Unquote(etag.text().get());
+    for (ChecksumAlgorithm alg : {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c,
+                                  ChecksumAlgorithm::kCrc64Nvme, ChecksumAlgorithm::kSha1,
+                                  ChecksumAlgorithm::kSha256}) {
+      if (pugi::xml_node value = p.child(XmlElementOf(alg).c_str())) {
+        if (part.checksum) return S3Error(S3Code::kMalformedXML, "a part with two checksums");
+        part.checksum.emplace(alg, std::string(absl::StripAsciiWhitespace(value.text().get())));
+      }
+    }
     parts.push_back(std::move(part));
     if (parts.size() > kMaxPartNumber) {
       return S3Error(S3Code::kInvalidArgument, "At most 10000 parts may be completed");
@@ -271,6 +249,23 @@ absl::StatusOr<std::string> MultipartEtag(const std::vector<v1::ObjectPart>& par
   return HexEncode(AsBytes(md5.Digest())) + "-" + std::to_string(parts.size());
 }
 
+absl::Status CheckListedChecksum(const v1::UploadRecord& upload, const v1::ObjectPart& stored,
+                                const CompletedPart& listed) {
+  // Values listed for an upload created without an algorithm are not checked, as S3.
+  std::optional<ChecksumAlgorithm> alg = StoredAlgorithm(upload.checksum_algorithm());
+  if (!listed.checksum || !alg) return absl::OkStatus();
+  std::string part = "Part " + std::to_string(listed.number);
+  if (listed.checksum->first != *alg) {
+    return S3Error(S3Code::kInvalidPart, part + " lists a checksum of another algorithm than the "
+                                                "upload's " + upload.checksum_algorithm());
+  }
+  absl::StatusOr<std::string> digest = ParseDigest(*alg, listed.checksum->second);
+  if (!digest.ok() || *digest != stored.checksum()) {
+    return S3Error(S3Code::kInvalidPart, part + "'s checksum does not match the uploaded part's");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(const v1::UploadRecord& upload,
                                                       const std::vector<v1::ObjectPart>& stored,
                                                       const std::vector<CompletedPart>& listed,
@@ -288,6 +283,7 @@ absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(const v1::UploadRecord& up
       return S3Error(S3Code::kInvalidPart, "Part " + std::to_string(listed[i].number) +
                                                " was not uploaded or its ETag does not match");
     }
+    RETURN_IF_ERROR(CheckListedChecksum(upload, *it->second, listed[i]));
     *record.add_parts() = *it->second;
     size += it->second->manifest().size();
   }
@@ -372,7 +368,8 @@ absl::Status CreateMultipartUpload(Ctx& ctx) {
   upload.set_initiated_ms(NowMs());
   *upload.mutable_headers() = stored.headers();
   *upload.mutable_user_metadata() = stored.user_metadata();
-  *upload.mutable_tags() = stored.tags();
+  ASSIGN_OR_RETURN(auto tags, TagsFromHeader(ctx.ex.request().Header("x-amz-tagging")));
+  for (auto& tag : tags) *upload.add_tags() = std::move(tag);
   upload.set_owner_key_id(ctx.who.key_id);
   RETURN_IF_ERROR(ChecksumChoice(ctx.ex.request(), upload));
   absl::Status created = ctx.svc.meta.CreateUpload(ctx.req.bucket, ctx.req.key, upload);
@@ -424,7 +421,7 @@ absl::Status UploadPartCopy(Ctx& ctx) {
     length = range.last - range.first + 1;
   }
   if (length > ctx.svc.config.max_object_bytes) return S3Error(S3Code::kEntityTooLarge);
-  RETURN_IF_ERROR(ReadSmallBody(ctx, kMaxCompleteBodyBytes).status());  // none expected
+  RETURN_IF_ERROR(ReadWholeBody(ctx, kMaxCompleteBodyBytes).status());  // none expected
   ASSIGN_OR_RETURN(v1::ObjectPart part,
                    WritePart(ctx, upload, number, "", [&](client::ObjectWriter& w) {
                      return CopyRangeInto(ctx, source, offset, length, w);
@@ -437,7 +434,7 @@ absl::Status UploadPartCopy(Ctx& ctx) {
 
 absl::Status CompleteMultipartUpload(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
-  ASSIGN_OR_RETURN(std::string body, ReadSmallBody(ctx, kMaxCompleteBodyBytes));
+  ASSIGN_OR_RETURN(std::string body, ReadWholeBody(ctx, kMaxCompleteBodyBytes));
   ASSIGN_OR_RETURN(std::vector<CompletedPart> listed, ParseCompleteRequest(body));
   uint64_t min_part_bytes = ctx.svc.config.min_part_bytes;
   v1::ObjectRecord done;
@@ -465,6 +462,11 @@ absl::Status CompleteMultipartUpload(Ctx& ctx) {
   XmlDoc::Add(doc.root(), "Bucket", ctx.req.bucket);
   XmlDoc::Add(doc.root(), "Key", ctx.req.key);
   XmlDoc::Add(doc.root(), "ETag", "\"" + done.etag() + "\"");
+  if (auto alg = StoredAlgorithm(done.checksum().algorithm())) {
+    XmlDoc::Add(doc.root(), XmlElementOf(*alg).c_str(),
+                ShownValue(done.checksum(), done.parts_size()));
+    XmlDoc::Add(doc.root(), "ChecksumType", ChecksumTypeName(done.checksum()));
+  }
   return SendXml(ctx, doc.ToString());
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Pieces of the multipart operations (multipart.cc) shared with other files: the checksum
-// hooks that s3/object_checksum fills in, the conditional-write check of object_put.cc, and
-// the pure parts of CompleteMultipartUpload and UploadPartCopy (parsing, validation).
+// hooks that s3/object_checksum fills in, and the pure parts of CompleteMultipartUpload and UploadPartCopy (parsing, validation).
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,16 +12,13 @@
 #include "absl/status/statusor.h"
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/request.h"
 
 namespace mosaic::gateway {
 
 inline constexpr uint32_t kMaxPartNumber = 10000;
-
-// If-Match / If-None-Match: * of a write, as a MetaStore::PutCheck (nullptr when the request
-// has neither). Defined in object_put.cc.
-MetaStore::PutCheck WriteConditions(const RequestView& request);
 
 // Checksum hooks. AttachPartChecksum is called with a part's record (manifest, number, etag
 // set) before it is committed; CompleteChecksum with the object's record (parts, size, etag
@@ -36,6 +34,8 @@ MetaStore::PutCheck WriteConditions(const RequestView& request);
 struct CompletedPart {
   uint32_t number = 0;
   std::string etag;  // without quotes
+  // A ChecksumCRC32/…/ChecksumSHA256 element: its algorithm and base64 value as given.
+  std::optional<std::pair<ChecksumAlgorithm, std::string>> checksum;
 };
 
 // The parts listed by a CompleteMultipartUpload body, in the order given. MalformedXML for
@@ -46,7 +46,8 @@ struct CompletedPart {
 
 // The object a completion makes of `upload` from the `listed` parts, given every part
 // `stored` for it (in number order): listed numbers strictly ascending (InvalidPartOrder),
-// each stored with that ETag (InvalidPart), every part but the last at least
+// each stored with that ETag (InvalidPart) and, when the upload has a checksum algorithm and
+// the listed part gives a value, with that value (InvalidPart), every part but the last at least
 // `min_part_bytes` (EntityTooSmall). The record carries the listed parts in order, their
 // total size, the upload's headers, metadata and tags, the multipart ETag and `now_ms`.
 [[nodiscard]] absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(

@@ -6,6 +6,7 @@
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/multipart.h"
+#include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/sigv4.h"
 #include "server/gateway/s3/xml.h"
 
@@ -137,6 +138,10 @@ absl::Status ListParts(Ctx& ctx) {
     XmlDoc::Add(e, "LastModified", Iso8601(p.last_modified_ms()));
     XmlDoc::Add(e, "ETag", "\"" + p.etag() + "\"");
     XmlDoc::Add(e, "Size", std::to_string(p.manifest().size()));
+    auto alg = StoredAlgorithm(upload->checksum_algorithm());
+    if (alg && !p.checksum().empty()) {
+      XmlDoc::Add(e, XmlElementOf(*alg).c_str(), Base64Encode(p.checksum()));
+    }
   }
   return SendXml(ctx, doc.ToString());
 }

@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
+#include "server/gateway/s3/copy.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_headers.h"

@@ -213,9 +213,10 @@ class MultipartChecksumTest(ChecksumTestCase):
         return chunks, parts, done
 
     def test_composite_sha256(self):
-        chunks, _, _ = self.upload("mp-sha", "SHA256", [self.PART, 1234])
+        chunks, _, done = self.upload("mp-sha", "SHA256", [self.PART, 1234])
         expected = b64(hashlib.sha256(b"".join(hashlib.sha256(c).digest()
                                                for c in chunks)).digest()) + "-2"
+        self.assertEqual(done["ChecksumSHA256"], expected)
         head = self.s3.head_object(Bucket=self.BUCKET, Key="mp-sha", ChecksumMode="ENABLED")
         self.assertEqual(head["ChecksumSHA256"], expected)
         self.assertEqual(self.headers_of(head)["x-amz-checksum-type"], "COMPOSITE")
@@ -282,6 +283,30 @@ class MultipartChecksumTest(ChecksumTestCase):
                                  ChecksumMode="ENABLED")
         self.assertEqual(got["ChecksumSHA256"], b64(part))
         self.assertEqual(got["Body"].read(), data[100:100100])
+
+    def test_listed_part_checksums_are_checked_and_listed(self):
+        up = self.s3.create_multipart_upload(Bucket=self.BUCKET, Key="mp-listed",
+                                             ChecksumAlgorithm="CRC32")
+        chunk = pattern(1000, 5)
+        r = self.s3.upload_part(Bucket=self.BUCKET, Key="mp-listed", UploadId=up["UploadId"],
+                                PartNumber=1, Body=chunk, ChecksumAlgorithm="CRC32")
+        listed = self.s3.list_parts(Bucket=self.BUCKET, Key="mp-listed",
+                                    UploadId=up["UploadId"])
+        self.assertEqual(listed["Parts"][0]["ChecksumCRC32"], value("CRC32", chunk))
+        wrong = value("CRC32", chunk + b"x")
+        self.assertEqual(self.error_code(
+            self.s3.complete_multipart_upload, Bucket=self.BUCKET, Key="mp-listed",
+            UploadId=up["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"],
+                                        "ChecksumCRC32": wrong}]}), ("InvalidPart", 400))
+        # The refused completion left the upload as it was: the right value completes it.
+        done = self.s3.complete_multipart_upload(
+            Bucket=self.BUCKET, Key="mp-listed", UploadId=up["UploadId"],
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["ETag"],
+                                        "ChecksumCRC32": r["ChecksumCRC32"]}]})
+        self.assertTrue(done["ChecksumCRC32"].endswith("-1"))
+        self.assertEqual(self.s3.get_object(Bucket=self.BUCKET, Key="mp-listed")["Body"].read(),
+                         chunk)
 
     def test_part_without_the_uploads_checksum_is_refused(self):
         up = self.s3.create_multipart_upload(Bucket=self.BUCKET, Key="mp-missing",

@@ -318,6 +318,17 @@ class MultipartTest(harness.DevTestCase):
         self.complete("cond/new", upload_id, parts)
         self.assertEqual(s3.get_object(Bucket="mpu", Key="cond/new")["Body"].read(), b"second")
 
+    def test_tags_given_at_creation_reach_the_object(self):
+        upload_id, parts = self.upload_parts("tagged", [b"small and last"],
+                                             Tagging="team=archive&year=2026")
+        self.complete("tagged", upload_id, parts)
+        tags = self.s3.get_object_tagging(Bucket="mpu", Key="tagged")["TagSet"]
+        self.assertEqual(tags, [{"Key": "team", "Value": "archive"},
+                                {"Key": "year", "Value": "2026"}])
+        self.assertEqual(self.error_code(self.s3.create_multipart_upload, Bucket="mpu",
+                                         Key="badtags", Tagging="aws:x=1"),
+                         ("InvalidTag", 400))
+
     def test_checksum_algorithm_is_recorded(self):
         s3 = self.s3
         r = s3.create_multipart_upload(Bucket="mpu", Key="ck/a", ChecksumAlgorithm="CRC32")
@@ -417,9 +428,7 @@ class NodeLossTest(harness.DevTestCase):
     def test_two_nodes_killed_during_a_large_upload(self):
         s3 = self.s3
         s3.create_bucket(Bucket="loss")
-        # 256 MiB: at 1 GiB the test took 45 s on the 2-core test machine (issue 6 asks for
-        # 1 GiB only if that stays well under a minute).
-        size = 256 * MiB + 3  # 33 parts of 8 MiB
+        size = 1024 * MiB + 3  # 129 parts of 8 MiB (about 45 s on the 2-core test machine)
         config = TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB,
                                 max_concurrency=4)
         sent = [0]
@@ -454,7 +463,7 @@ class NodeLossTest(harness.DevTestCase):
             self.assertGreaterEqual(sent[0], size)
             head = s3.head_object(Bucket="loss", Key="big")
             self.assertEqual(head["ContentLength"], size)
-            self.assertTrue(head["ETag"].endswith('-33"'), head["ETag"])
+            self.assertTrue(head["ETag"].endswith('-129"'), head["ETag"])
             s3.download_file("loss", "big", dst, Config=config)
             self.assertEqual(file_md5(dst), digest)
 
