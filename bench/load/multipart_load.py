@@ -17,7 +17,8 @@ Starts `mosaic dev --dir TMP --port 0` (6 nodes, 4+2), then:
 Requests are signed with SigV4 UNSIGNED-PAYLOAD (the client does not hash the payload, so
 that it does not compete with the gateway for the 2 cores). Data is one random 8 MiB block
 whose first 16 bytes are replaced by (object, part) in each part, so no object is held in
-memory. Prints the figures and the gateway's peak RSS; --markdown prints the table for
+memory. Prints the figures, the CPU seconds per GiB of this client and of the gateway
+(/proc/PID/stat) and the gateway's peak RSS; --markdown prints the table for
 docs/performance.md.
 
   /usr/bin/python3 bench/load/multipart_load.py --mosaic build/mosaic \
@@ -181,34 +182,52 @@ def check_samples(env, data, o, path):
             raise RuntimeError("%s: bytes %d+%d read back wrong" % (path, start, length))
 
 
-def multipart_phase(env, data):
+def cpu_seconds(pid=None):
+    """CPU time (user + system) of this process, or of process pid from /proc."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def multipart_phase(env, data, gateway_pid):
     md5s = {}
     with ThreadPoolExecutor(2) as pool:  # hashlib releases the GIL
         keys = [(o, p) for o in range(UPLOADS) for p in range(OBJECT // PART)]
         for k, digest in zip(keys, pool.map(lambda k: data.md5(*k), keys)):
             md5s[k] = digest
     part_ms = []
+    cpu0 = (cpu_seconds(), cpu_seconds(gateway_pid))
     start = time.perf_counter()
     with ThreadPoolExecutor(UPLOADS) as pool:
         for f in [pool.submit(multipart_upload, env, data, o, md5s, part_ms)
                   for o in range(UPLOADS)]:
             f.result()
     seconds = time.perf_counter() - start
+    gib = UPLOADS * OBJECT / GiB
+    client_cpu = (cpu_seconds() - cpu0[0]) / gib
+    gateway_cpu = (cpu_seconds(gateway_pid) - cpu0[1]) / gib
     for o in range(UPLOADS):
         check_samples(env, data, o, key_path(o))
     part_ms.sort()
     pct = lambda p: part_ms[int(p * (len(part_ms) - 1) + 0.5)]
     return {"seconds": seconds, "mib_s": UPLOADS * OBJECT / MiB / seconds,
-            "part_p50_ms": pct(0.5), "part_p99_ms": pct(0.99), "parts": len(part_ms)}
+            "part_p50_ms": pct(0.5), "part_p99_ms": pct(0.99), "parts": len(part_ms),
+            "client_cpu_s_per_gib": client_cpu, "gateway_cpu_s_per_gib": gateway_cpu}
 
 
-def copy_phase(env, data):
+def copy_phase(env, data, gateway_pid):
     client = Client(env)
     o = COPY_SOURCE
     pieces = tuple(x for p in range(OBJECT // PART) for x in data.part(o, p))
+    cpu0 = (cpu_seconds(), cpu_seconds(gateway_pid))
     t0 = time.perf_counter()
     client.request("PUT", key_path(o), pieces, OBJECT)
     put_s = time.perf_counter() - t0
+    client_cpu = (cpu_seconds() - cpu0[0]) / (OBJECT / GiB)
+    gateway_cpu = (cpu_seconds(gateway_pid) - cpu0[1]) / (OBJECT / GiB)
     t0 = time.perf_counter()
     client.request("PUT", key_path(o) + "-copy", headers={
         "x-amz-copy-source": key_path(o)})
@@ -220,7 +239,8 @@ def copy_phase(env, data):
                 name, heads[1].getheader(name), heads[0].getheader(name)))
     check_samples(env, data, o, key_path(o) + "-copy")
     return {"put_s": put_s, "copy_s": copy_s, "put_mib_s": OBJECT / MiB / put_s,
-            "copy_mib_s": OBJECT / MiB / copy_s}
+            "copy_mib_s": OBJECT / MiB / copy_s, "put_client_cpu_s_per_gib": client_cpu,
+            "put_gateway_cpu_s_per_gib": gateway_cpu}
 
 
 def main():
@@ -245,8 +265,8 @@ def main():
                                          UPLOADS, UPLOADS)["put"]
         data = Data()
         Client(env).request("PUT", "/" + BUCKET)
-        mp = multipart_phase(env, data)
-        cp = copy_phase(env, data)
+        mp = multipart_phase(env, data, gateway["pid"])
+        cp = copy_phase(env, data, gateway["pid"])
         rss = s3_load.peak_rss_mib(gateway["pid"])
         print_results(base, mp, cp, rss, time.perf_counter() - began, args.markdown)
     finally:
@@ -268,7 +288,10 @@ def print_results(base, mp, cp, rss, total_s, markdown):
     print("| CopyObject of a %s object | %.1f ms | its PutObject: %.2f s (%.0f MiB/s) | "
           "%.2g %% |" % (size, 1000 * cp["copy_s"], cp["put_s"], cp["put_mib_s"],
                          100 * cp["copy_s"] / cp["put_s"]))
-    print("\ngateway VmHWM %.0f MiB; whole run %.0f s" % (rss, total_s))
+    print("\nCPU s per GiB, multipart: client %.2f, gateway %.2f; single PutObject: client "
+          "%.2f, gateway %.2f. Gateway VmHWM %.0f MiB; whole run %.0f s."
+          % (mp["client_cpu_s_per_gib"], mp["gateway_cpu_s_per_gib"],
+             cp["put_client_cpu_s_per_gib"], cp["put_gateway_cpu_s_per_gib"], rss, total_s))
     if not markdown:
         print(json.dumps({"pipeline_put": base, "multipart": mp, "copy": cp,
                           "gateway_vmhwm_mib": rss, "run_s": total_s}, indent=1))
