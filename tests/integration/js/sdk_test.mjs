@@ -169,7 +169,7 @@ async function multipartUpload() {
   const sorted = (t) => JSON.stringify([...t].map((x) => [x.Key, x.Value]).sort());
   check(sorted(tagging.TagSet ?? []) === sorted(tags),
     `GetObjectTagging returned ${sorted(tagging.TagSet ?? [])}, Upload set ${sorted(tags)}`);
-  console.log(`ok: lib-storage Upload of ${body.length} bytes in ${parts} parts with tags, read back`);
+  console.log(`ok: lib-storage Upload of ${body.length} bytes, ${parts} parts, tagged, read back`);
   return body;
 }
 

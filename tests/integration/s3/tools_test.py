@@ -24,9 +24,9 @@ def run(cmd, env=None, timeout=300, check=True, **kwargs):
     """Runs a tool with a bound on its time; on failure raises with its output's tail."""
     r = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout, **kwargs)
     if check and r.returncode != 0:
+        tail = lambda b: b[-4000:].decode(errors="replace")
         raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(cmd[:3]), r.returncode,
-                                                           r.stdout[-4000:].decode(errors="replace"),
-                                                           r.stderr[-4000:].decode(errors="replace")))
+                                                           tail(r.stdout), tail(r.stderr)))
     return r
 
 
