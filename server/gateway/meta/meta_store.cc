@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <type_traits>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -18,14 +19,15 @@ namespace {
 //   o <bucket> \0 <key>       -> ObjectRecord   (bucket names never contain NUL)
 //   a <access key id>         -> AccessKeyRecord
 //   d <seq u64 BE>            -> DeletionRecord
-//   r <piece object id>       -> u64 BE: references to the piece (absent: none)
+//   m <piece id>              -> PieceRecord: the piece's manifest and its reference count
+//                                (object and part records store only the piece id)
 //   u <bucket> \0 <key> \0 <upload id>  -> UploadRecord (upload ids are hex: no NUL)
 //   p <upload id> \0 <part number u32 BE> -> ObjectPart
 constexpr char kBucket = 'b';
 constexpr char kObject = 'o';
 constexpr char kAccessKey = 'a';
 constexpr char kDeletion = 'd';
-constexpr char kReference = 'r';
+constexpr char kPiece = 'm';
 constexpr char kUpload = 'u';
 constexpr char kPart = 'p';
 
@@ -50,8 +52,25 @@ std::string ObjectPrefix(const std::string& b) {
 std::string ObjectKey(const std::string& b, const std::string& key) {
   return ObjectPrefix(b) + key;
 }
-std::string ReferenceKey(const std::string& object_id) {
-  return std::string(1, kReference) + object_id;
+std::string PieceKey(const std::string& piece_id) { return std::string(1, kPiece) + piece_id; }
+
+std::string PieceIdOf(const v1::ObjectPart& part) {
+  return part.piece_id().empty() ? part.manifest().object_id() : part.piece_id();
+}
+
+// The record as stored: pieces by id only.
+template <typename Record>
+std::string Stored(Record record) {
+  auto strip = [](v1::ObjectPart& part) {
+    part.set_piece_id(PieceIdOf(part));
+    part.clear_manifest();
+  };
+  if constexpr (std::is_same_v<Record, v1::ObjectPart>) {
+    strip(record);
+  } else {
+    for (auto& part : *record.mutable_parts()) strip(part);
+  }
+  return record.SerializeAsString();
 }
 std::string UploadPrefix(const std::string& b) {
   std::string k(1, kUpload);
@@ -112,42 +131,45 @@ class MetaStore::Batch {
   rocksdb::WriteBatch& writes() { return writes_; }
 
   void Reference(const v1::ObjectPart& part, int delta) {
-    auto& [d, manifest] = deltas_[part.manifest().object_id()];
+    auto& [d, manifest] = deltas_[PieceIdOf(part)];
     d += delta;
-    manifest = &part.manifest();
+    if (part.has_manifest()) manifest = &part.manifest();
   }
   void Reference(const v1::ObjectRecord& record, int delta) {
     for (const auto& part : record.parts()) Reference(part, delta);
   }
 
   // Applies the counts and writes everything, synced. The records whose manifests were
-  // passed to Reference must still be alive.
+  // passed to Reference must still be alive. A piece already stored keeps its stored
+  // manifest (repair may have moved shards since the caller read it).
   absl::Status Commit(const char* what) {
     uint64_t queued = 0;
     for (const auto& [id, change] : deltas_) {
       const auto& [delta, manifest] = change;
       if (delta == 0) continue;
-      std::string value;
-      rocksdb::Status s = store_.db_->Get(rocksdb::ReadOptions(), S(ReferenceKey(id)), &value);
-      if (!s.IsNotFound()) RETURN_IF_ERROR(FromRocks(s, "get references"));
-      int64_t count = s.IsNotFound() || value.size() != 8
-                          ? 0
-                          : static_cast<int64_t>(LoadBE64(value.data()));
+      ASSIGN_OR_RETURN(auto piece, Get<v1::PieceRecord>(*store_.db_, PieceKey(id), "piece"));
+      int64_t count = piece ? static_cast<int64_t>(piece->references()) : 0;
+      if (!piece) {
+        if (manifest == nullptr) {
+          return absl::DataLossError("metadata: a record names a piece that is not stored");
+        }
+        piece.emplace();
+        *piece->mutable_manifest() = *manifest;
+      }
       count += delta;
       if (count > 0) {
-        std::string encoded;
-        AppendBE64(encoded, static_cast<uint64_t>(count));
-        writes_.Put(S(ReferenceKey(id)), encoded);
+        piece->set_references(static_cast<uint64_t>(count));
+        writes_.Put(S(PieceKey(id)), piece->SerializeAsString());
         continue;
       }
       if (count < 0) spdlog::error("metadata: a piece had fewer references than released");
-      writes_.Delete(S(ReferenceKey(id)));
+      writes_.Delete(S(PieceKey(id)));
       v1::DeletionRecord d;
-      *d.mutable_manifest() = *manifest;
+      *d.mutable_manifest() = piece->manifest();
       writes_.Put(S(DeletionKey(store_.NextSequence())), d.SerializeAsString());
       ++queued;
     }
-    RETURN_IF_ERROR(FromRocks(store_.db_->Write(Synced(), &writes_), what));
+  RETURN_IF_ERROR(FromRocks(store_.db_->Write(Synced(), &writes_), what));
     store_.backlog_ += queued;
     return absl::OkStatus();
   }
@@ -240,7 +262,11 @@ absl::StatusOr<std::vector<std::pair<std::string, v1::BucketRecord>>> MetaStore:
 
 absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetObject(
     const std::string& bucket, const std::string& key) const {
-  return Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object");
+  ASSIGN_OR_RETURN(auto record, Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object"));
+  if (record) {
+    for (auto& part : *record->mutable_parts()) RETURN_IF_ERROR(Hydrate(part));
+  }
+  return record;
 }
 
 absl::Status MetaStore::CommitObject(Batch& batch, const std::string& bucket,
@@ -250,7 +276,7 @@ absl::Status MetaStore::CommitObject(Batch& batch, const std::string& bucket,
   if (!b) return absl::NotFoundError("no bucket " + bucket);
   ASSIGN_OR_RETURN(auto old, Get<v1::ObjectRecord>(*db_, ObjectKey(bucket, key), "object"));
   if (check) RETURN_IF_ERROR(check(old));
-  batch.writes().Put(S(ObjectKey(bucket, key)), record.SerializeAsString());
+  batch.writes().Put(S(ObjectKey(bucket, key)), Stored(record));
   batch.Reference(record, +1);
   if (old) batch.Reference(*old, -1);
   return batch.Commit("put object");
@@ -268,7 +294,7 @@ absl::Status MetaStore::CopyObject(const std::string& src_bucket, const std::str
                                    const CopyBuild& build, const PutCheck& check) {
   std::lock_guard lock(write_mu_);
   ASSIGN_OR_RETURN(auto source,
-                   Get<v1::ObjectRecord>(*db_, ObjectKey(src_bucket, src_key), "object"));
+                   GetObject(src_bucket, src_key));
   ASSIGN_OR_RETURN(v1::ObjectRecord record, build(source));
   Batch batch(*this);
   return CommitObject(batch, bucket, key, record, check);
@@ -281,8 +307,8 @@ absl::StatusOr<bool> MetaStore::SetTags(const std::string& bucket, const std::st
   if (!record) return false;
   record->clear_tags();
   for (const auto& t : tags) *record->add_tags() = t;
-  RETURN_IF_ERROR(FromRocks(
-      db_->Put(Synced(), S(ObjectKey(bucket, key)), record->SerializeAsString()), "put tags"));
+  RETURN_IF_ERROR(FromRocks(db_->Put(Synced(), S(ObjectKey(bucket, key)), Stored(*record)),
+                            "put tags"));
   return true;
 }
 
@@ -341,7 +367,7 @@ absl::Status MetaStore::PutPart(const std::string& bucket, const std::string& ke
   std::string part_key = PartKey(upload_id, part.number());
   ASSIGN_OR_RETURN(auto old, Get<v1::ObjectPart>(*db_, part_key, "part"));
   Batch batch(*this);
-  batch.writes().Put(S(part_key), part.SerializeAsString());
+  batch.writes().Put(S(part_key), Stored(part));
   batch.Reference(part, +1);
   if (old) batch.Reference(*old, -1);
   return batch.Commit("put part");
@@ -357,6 +383,7 @@ absl::StatusOr<std::vector<v1::ObjectPart>> MetaStore::ListParts(const std::stri
     std::string_view k = V(it->key());
     if (!k.starts_with(prefix)) break;
     ASSIGN_OR_RETURN(auto part, Parse<v1::ObjectPart>(V(it->value()), "part"));
+    RETURN_IF_ERROR(Hydrate(part));
     if (part.number() <= after) continue;
     out.push_back(std::move(part));
   }
@@ -467,13 +494,57 @@ absl::StatusOr<bool> MetaStore::AbortUpload(const std::string& bucket, const std
   return true;
 }
 
-absl::StatusOr<uint64_t> MetaStore::References(const std::string& object_id) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), S(ReferenceKey(object_id)), &value);
-  if (s.IsNotFound()) return 0;
-  RETURN_IF_ERROR(FromRocks(s, "get references"));
-  if (value.size() != 8) return absl::DataLossError("metadata: malformed reference count");
-  return LoadBE64(value.data());
+absl::StatusOr<uint64_t> MetaStore::References(const std::string& piece_id) const {
+  ASSIGN_OR_RETURN(auto piece, GetPiece(piece_id));
+  return piece ? piece->references() : 0;
+}
+
+absl::StatusOr<std::optional<v1::PieceRecord>> MetaStore::GetPiece(
+    const std::string& piece_id) const {
+  return Get<v1::PieceRecord>(*db_, PieceKey(piece_id), "piece");
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, v1::PieceRecord>>> MetaStore::ListPieces(
+    const std::string& after, size_t limit) const {
+  std::vector<std::pair<std::string, v1::PieceRecord>> out;
+  std::string start = PieceKey(after);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(S(start)); it->Valid() && V(it->key())[0] == kPiece && out.size() < limit;
+       it->Next()) {
+    std::string id(V(it->key()).substr(1));
+    if (!after.empty() && id == after) continue;
+    ASSIGN_OR_RETURN(auto piece, Parse<v1::PieceRecord>(V(it->value()), "piece"));
+    out.emplace_back(std::move(id), std::move(piece));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list pieces"));
+  return out;
+}
+
+absl::Status MetaStore::MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
+                                  const std::string& from_node, const std::string& to_node) {
+  std::lock_guard lock(write_mu_);
+  ASSIGN_OR_RETURN(auto piece, GetPiece(piece_id));
+  if (!piece) return absl::NotFoundError("the piece is gone");
+  auto* stripes = piece->mutable_manifest()->mutable_stripes();
+  if (stripe >= uint64_t(stripes->size()) || shard < 0 ||
+      shard >= (*stripes)[int(stripe)].nodes_size()) {
+    return absl::InvalidArgumentError("no such shard in the piece");
+  }
+  auto* nodes = (*stripes)[int(stripe)].mutable_nodes();
+  if ((*nodes)[shard] != from_node) {
+    return absl::FailedPreconditionError("the shard moved meanwhile");
+  }
+  (*nodes)[shard] = to_node;
+  return FromRocks(db_->Put(Synced(), S(PieceKey(piece_id)), piece->SerializeAsString()),
+                   "move shard");
+}
+
+absl::Status MetaStore::Hydrate(v1::ObjectPart& part) const {
+  if (part.piece_id().empty()) return absl::OkStatus();  // carries its manifest
+  ASSIGN_OR_RETURN(auto piece, GetPiece(part.piece_id()));
+  if (!piece) return absl::DataLossError("metadata: a record names a piece that is not stored");
+  *part.mutable_manifest() = std::move(*piece->mutable_manifest());
+  return absl::OkStatus();
 }
 
 absl::Status MetaStore::PutKey(const v1::AccessKeyRecord& r) {

@@ -128,8 +128,21 @@ class MetaStore {
                                                  const std::string& key,
                                                  const std::string& upload_id);
 
-  // The number of references to a piece (by manifest object id); 0 when it has none.
-  [[nodiscard]] absl::StatusOr<uint64_t> References(const std::string& object_id) const;
+  // Pieces: each stored once (its manifest, the current placement of its shards) with the
+  // number of records naming it; 0 references = not stored. Records read through GetObject,
+  // CopyObject's build and ListParts carry their pieces' manifests; ListObjects and
+  // UploadsInitiatedBefore do not (they give sizes and ETags only).
+  [[nodiscard]] absl::StatusOr<uint64_t> References(const std::string& piece_id) const;
+  [[nodiscard]] absl::StatusOr<std::optional<v1::PieceRecord>> GetPiece(
+      const std::string& piece_id) const;
+  // Up to `limit` pieces with ids after `after` ("" = from the first), in id order.
+  [[nodiscard]] absl::StatusOr<std::vector<std::pair<std::string, v1::PieceRecord>>> ListPieces(
+      const std::string& after, size_t limit) const;
+  // Repair: shard `shard` of stripe `stripe` of the piece now lives on `to_node` instead of
+  // `from_node`. NOT_FOUND if the piece is gone (its data was deleted meanwhile: the caller
+  // deletes what it wrote), FAILED_PRECONDITION if the shard is not on `from_node` any more.
+  [[nodiscard]] absl::Status MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
+                                       const std::string& from_node, const std::string& to_node);
 
   // Access keys.
   [[nodiscard]] absl::Status PutKey(const v1::AccessKeyRecord& r);
@@ -152,6 +165,8 @@ class MetaStore {
   class Batch;
   explicit MetaStore(std::unique_ptr<rocksdb::DB> db);
   uint64_t NextSequence();
+  // Fills a stored part's manifest in from its piece record.
+  absl::Status Hydrate(v1::ObjectPart& part) const;
   // Commits `record` (with its references) over what (bucket, key) holds; lock held.
   absl::Status CommitObject(Batch& batch, const std::string& bucket, const std::string& key,
                             const v1::ObjectRecord& record, const PutCheck& check);

@@ -176,5 +176,58 @@ TEST_F(ReferencesTest, FailedBuildOrCheckCommitsNothing) {
   EXPECT_TRUE(Queued().empty());
 }
 
+// Repair moves a shard by changing the piece once: every object sharing it sees the move,
+// and the deletion of the last reference deletes the shard where it is now.
+TEST_F(ReferencesTest, MovedShardIsSeenByEveryRecordAndDeletedWhereItIs) {
+  v1::ObjectRecord r = TwoPieces("moved");
+  for (auto& part : *r.mutable_parts()) part.mutable_manifest()->add_stripes()->add_nodes("n1");
+  ASSERT_TRUE(store().PutObject("src", "a", r).ok());
+  ASSERT_TRUE(Copy("a", "dst", "b").ok());
+  ASSERT_TRUE(store().MoveShard("moved-1", 0, 0, "n1", "n7").ok());
+  // A second move from the old node is refused: the shard is not there any more.
+  EXPECT_EQ(store().MoveShard("moved-1", 0, 0, "n1", "n8").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store().MoveShard("moved-1", 5, 0, "n7", "n8").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().MoveShard("nothing", 0, 0, "n1", "n8").code(), absl::StatusCode::kNotFound);
+  for (auto [bucket, key] : {std::pair{"src", "a"}, std::pair{"dst", "b"}}) {
+    auto got = store().GetObject(bucket, key);
+    ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+    EXPECT_EQ((*got)->parts(0).manifest().stripes(0).nodes(0), "n7") << bucket;
+    EXPECT_EQ((*got)->parts(1).manifest().stripes(0).nodes(0), "n1") << bucket;
+  }
+  // A copy made after the move keeps the moved placement, not a stale one.
+  ASSERT_TRUE(Copy("a", "dst", "c").ok());
+  Delete("src", "a");
+  Delete("dst", "b");
+  Delete("dst", "c");
+  auto pending = store().PendingDeletions(10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 2u);
+  for (const auto& [seq, d] : *pending) {
+    EXPECT_EQ(d.manifest().stripes(0).nodes(0),
+              d.manifest().object_id() == "moved-1" ? "n7" : "n1");
+  }
+}
+
+TEST_F(ReferencesTest, ListPiecesPagesInIdOrder) {
+  ASSERT_TRUE(store().PutObject("src", "x", TwoPieces("p")).ok());
+  ASSERT_TRUE(store().PutObject("src", "y", TwoPieces("q")).ok());
+  std::vector<std::string> ids;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    auto got = store().ListPieces(after, 3);
+    ASSERT_TRUE(got.ok()) << got.status();
+    if (got->empty()) break;
+    for (const auto& [id, piece] : *got) {
+      ids.push_back(id);
+      EXPECT_EQ(piece.references(), 1u);
+      EXPECT_EQ(piece.manifest().object_id(), id);
+    }
+    after = got->back().first;
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"p-1", "p-2", "q-1", "q-2"}));
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
