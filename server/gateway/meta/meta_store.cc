@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 #include <type_traits>
 
 #include "common/bytes.h"
@@ -23,6 +24,8 @@ namespace {
 //                                (object and part records store only the piece id)
 //   u <bucket> \0 <key> \0 <upload id>  -> UploadRecord (upload ids are hex: no NUL)
 //   p <upload id> \0 <part number u32 BE> -> ObjectPart
+//   q <margin u32 BE> <stripe id>   -> RepairRecord  (stripe id = stripe u64 BE, piece id)
+//   Q <stripe id>                   -> u32 BE margin of the stripe's q entry
 constexpr char kBucket = 'b';
 constexpr char kObject = 'o';
 constexpr char kAccessKey = 'a';
@@ -30,6 +33,8 @@ constexpr char kDeletion = 'd';
 constexpr char kPiece = 'm';
 constexpr char kUpload = 'u';
 constexpr char kPart = 'p';
+constexpr char kRepair = 'q';       // q <margin u32 BE> <stripe id>  -> RepairRecord
+constexpr char kRepairIndex = 'Q';  // Q <stripe id>                  -> margin u32 BE
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
@@ -81,13 +86,30 @@ std::string UploadPrefix(const std::string& b) {
 std::string UploadKey(const std::string& b, const std::string& key, const std::string& id) {
   return UploadPrefix(b) + key + std::string(1, '\0') + id;
 }
+std::string EncodeBE32(uint32_t v) {
+  std::string k;
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(v >> shift));
+  return k;
+}
 std::string PartPrefix(const std::string& upload_id) {
   return std::string(1, kPart) + upload_id + std::string(1, '\0');
 }
 std::string PartKey(const std::string& upload_id, uint32_t number) {
   std::string k = PartPrefix(upload_id);
-  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(number >> shift));
-  return k;
+  return k + EncodeBE32(number);
+}
+std::string StripeId(const std::string& piece_id, uint64_t stripe) {
+  std::string k;
+  AppendBE64(k, stripe);
+  return k + piece_id;
+}
+std::string RepairKey(uint32_t margin, const std::string& stripe_id) {
+  return std::string(1, kRepair) + EncodeBE32(margin) + stripe_id;
+}
+uint32_t LoadBE32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
 }
 std::string DeletionKey(uint64_t seq) {
   std::string k(1, kDeletion);
@@ -207,6 +229,12 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& di
     ++count;
   }
   store->backlog_ = count;
+  uint64_t repairs = 0;
+  for (it->Seek(S(std::string(1, kRepairIndex)));
+       it->Valid() && V(it->key())[0] == kRepairIndex; it->Next()) {
+    ++repairs;
+  }
+  store->repair_backlog_ = repairs;
   return store;
 }
 
@@ -622,5 +650,81 @@ absl::Status MetaStore::FinishDeletion(uint64_t seq,
 }
 
 uint64_t MetaStore::DeletionBacklog() const { return backlog_.load(); }
+
+absl::Status MetaStore::QueueRepair(const v1::RepairRecord& record) {
+  std::lock_guard lock(write_mu_);
+  std::string stripe_id = StripeId(record.piece_id(), record.stripe());
+  std::string index_key = std::string(1, kRepairIndex) + stripe_id;
+  std::string margin_bytes;
+  rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), S(index_key), &margin_bytes);
+  if (!found.IsNotFound()) RETURN_IF_ERROR(FromRocks(found, "get repair index"));
+  v1::RepairRecord merged = record;
+  rocksdb::WriteBatch batch;
+  bool existed = found.ok() && margin_bytes.size() == 4;
+  if (existed) {
+    uint32_t old_margin = LoadBE32(margin_bytes.data());
+    ASSIGN_OR_RETURN(auto old,
+                     Get<v1::RepairRecord>(*db_, RepairKey(old_margin, stripe_id), "repair"));
+    if (old) {
+      std::set<uint32_t> shards(old->shards().begin(), old->shards().end());
+      shards.insert(record.shards().begin(), record.shards().end());
+      merged = *old;
+      merged.clear_shards();
+      for (uint32_t shard : shards) merged.add_shards(shard);
+      merged.set_margin(std::min(old->margin(), record.margin()));
+      merged.set_not_before_ms(std::min(old->not_before_ms(), record.not_before_ms()));
+      if (merged.reason().find(record.reason()) == std::string::npos) {
+        merged.set_reason(merged.reason() + ", " + record.reason());
+      }
+    }
+    batch.Delete(S(RepairKey(old_margin, stripe_id)));
+  } else {
+    std::set<uint32_t> shards(record.shards().begin(), record.shards().end());
+    merged.clear_shards();
+    for (uint32_t shard : shards) merged.add_shards(shard);
+  }
+  batch.Put(S(index_key), EncodeBE32(merged.margin()));
+  batch.Put(S(RepairKey(merged.margin(), stripe_id)), merged.SerializeAsString());
+  RETURN_IF_ERROR(FromRocks(db_->Write(Synced(), &batch), "queue repair"));
+  if (!existed) ++repair_backlog_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RepairRecord>> MetaStore::PendingRepairs(size_t limit) const {
+  std::vector<v1::RepairRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(S(std::string(1, kRepair)));
+       it->Valid() && V(it->key())[0] == kRepair && out.size() < limit; it->Next()) {
+    ASSIGN_OR_RETURN(auto r, Parse<v1::RepairRecord>(V(it->value()), "repair"));
+    out.push_back(std::move(r));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list repairs"));
+  return out;
+}
+
+absl::Status MetaStore::FinishRepair(const std::string& piece_id, uint64_t stripe,
+                                     const std::optional<v1::RepairRecord>& retry) {
+  std::lock_guard lock(write_mu_);
+  std::string stripe_id = StripeId(piece_id, stripe);
+  std::string index_key = std::string(1, kRepairIndex) + stripe_id;
+  std::string margin_bytes;
+  rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), S(index_key), &margin_bytes);
+  if (found.IsNotFound()) return absl::OkStatus();
+  RETURN_IF_ERROR(FromRocks(found, "get repair index"));
+  if (margin_bytes.size() != 4) return absl::DataLossError("metadata: malformed repair index");
+  rocksdb::WriteBatch batch;
+  batch.Delete(S(RepairKey(LoadBE32(margin_bytes.data()), stripe_id)));
+  if (retry) {
+    batch.Put(S(index_key), EncodeBE32(retry->margin()));
+    batch.Put(S(RepairKey(retry->margin(), stripe_id)), retry->SerializeAsString());
+  } else {
+    batch.Delete(S(index_key));
+  }
+  RETURN_IF_ERROR(FromRocks(db_->Write(Synced(), &batch), "finish repair"));
+  if (!retry) --repair_backlog_;
+  return absl::OkStatus();
+}
+
+uint64_t MetaStore::RepairBacklog() const { return repair_backlog_.load(); }
 
 }  // namespace mosaic::gateway

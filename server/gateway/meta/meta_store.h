@@ -144,6 +144,19 @@ class MetaStore {
   [[nodiscard]] absl::Status MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
                                        const std::string& from_node, const std::string& to_node);
 
+  // The repair queue: stripes whose shards must be rebuilt or moved, in order of margin
+  // (fewest spare shards first). One entry per stripe: queueing a stripe that is queued
+  // already merges the shards and keeps the smaller margin (and the earlier time).
+  [[nodiscard]] absl::Status QueueRepair(const v1::RepairRecord& record);
+  // Up to `limit` entries, lowest margin first (those not due yet included: the caller
+  // skips entries whose not_before_ms is in the future).
+  [[nodiscard]] absl::StatusOr<std::vector<v1::RepairRecord>> PendingRepairs(size_t limit) const;
+  // Removes the stripe's entry; with `retry`, puts it back as given (attempts, backoff,
+  // remaining shards) in the same write. Nothing happens if the stripe is not queued.
+  [[nodiscard]] absl::Status FinishRepair(const std::string& piece_id, uint64_t stripe,
+                                          const std::optional<v1::RepairRecord>& retry);
+  uint64_t RepairBacklog() const;
+
   // Access keys.
   [[nodiscard]] absl::Status PutKey(const v1::AccessKeyRecord& r);
   [[nodiscard]] absl::StatusOr<std::optional<v1::AccessKeyRecord>> GetKey(
@@ -175,6 +188,7 @@ class MetaStore {
   std::mutex write_mu_;
   uint64_t next_deletion_ = 1;
   std::atomic<uint64_t> backlog_{0};
+  std::atomic<uint64_t> repair_backlog_{0};
 };
 
 // The smallest string greater than every string starting with `prefix` ("" if none: the

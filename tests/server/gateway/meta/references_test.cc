@@ -229,5 +229,58 @@ TEST_F(ReferencesTest, ListPiecesPagesInIdOrder) {
   EXPECT_EQ(ids, (std::vector<std::string>{"p-1", "p-2", "q-1", "q-2"}));
 }
 
+v1::RepairRecord Repair(const std::string& piece, uint64_t stripe, std::vector<uint32_t> shards,
+                        uint32_t margin, const std::string& reason) {
+  v1::RepairRecord r;
+  r.set_piece_id(piece);
+  r.set_stripe(stripe);
+  for (uint32_t s : shards) r.add_shards(s);
+  r.set_margin(margin);
+  r.set_reason(reason);
+  return r;
+}
+
+// The repair queue: lowest margin first, one entry per stripe (merged), resumable (it is
+// in RocksDB), finished or retried by stripe.
+TEST_F(ReferencesTest, RepairQueueOrdersByMarginAndMergesStripes) {
+  ASSERT_TRUE(store().QueueRepair(Repair("a", 0, {4}, 2, "scrub")).ok());
+  ASSERT_TRUE(store().QueueRepair(Repair("b", 3, {1}, 1, "node down")).ok());
+  ASSERT_TRUE(store().QueueRepair(Repair("a", 1, {0}, 2, "node down")).ok());
+  // The same stripe again, with another shard and less margin: merged, moved up.
+  ASSERT_TRUE(store().QueueRepair(Repair("a", 0, {2, 4}, 0, "node down")).ok());
+  EXPECT_EQ(store().RepairBacklog(), 3u);
+  auto pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_EQ((*pending)[0].piece_id(), "a");
+  EXPECT_EQ((*pending)[0].stripe(), 0u);
+  EXPECT_EQ(std::vector<uint32_t>((*pending)[0].shards().begin(), (*pending)[0].shards().end()),
+            (std::vector<uint32_t>{2, 4}));
+  EXPECT_EQ((*pending)[0].reason(), "scrub, node down");
+  EXPECT_EQ((*pending)[1].piece_id(), "b");
+  EXPECT_EQ((*pending)[2].stripe(), 1u);
+  // A retry keeps one entry; finishing removes it; finishing twice changes nothing.
+  v1::RepairRecord retry = (*pending)[1];
+  retry.set_attempts(1);
+  retry.set_margin(3);
+  ASSERT_TRUE(store().FinishRepair("b", 3, retry).ok());
+  EXPECT_EQ(store().RepairBacklog(), 3u);
+  ASSERT_TRUE(store().FinishRepair("a", 0, std::nullopt).ok());
+  ASSERT_TRUE(store().FinishRepair("a", 0, std::nullopt).ok());
+  EXPECT_EQ(store().RepairBacklog(), 2u);
+  pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].piece_id(), "a");
+  EXPECT_EQ((*pending)[1].piece_id(), "b");
+  EXPECT_EQ((*pending)[1].attempts(), 1u);
+  // The queue and its count survive a restart.
+  store_.reset();
+  auto reopened = MetaStore::Open(dir_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = std::move(*reopened);
+  EXPECT_EQ(store().RepairBacklog(), 2u);
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
