@@ -11,6 +11,7 @@
 #include "server/gateway/s3/multipart.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_put.h"
 #include "server/gateway/s3/tagging.h"
 #include "server/gateway/s3/xml.h"
 

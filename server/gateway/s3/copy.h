@@ -1,5 +1,6 @@
 #pragma once
-// Pieces of CopyObject that unit tests reach, and the destination's write conditions.
+// Pieces of CopyObject that unit tests reach (the destination's write conditions are
+// object_put.h's WriteConditions).
 // (The x-amz-copy-source parser, shared with UploadPartCopy, is multipart.h's.)
 
 #include <string>
@@ -18,9 +19,5 @@ namespace mosaic::gateway {
 // PreconditionFailed (412) when one fails (never 304: a copy has nothing to keep), else OK.
 [[nodiscard]] absl::Status CheckCopySourceConditions(const RequestView& request,
                                                      const v1::ObjectRecord& source);
-
-// The destination's If-None-Match: * and If-Match conditions as a MetaStore check; null
-// when the request has neither (defined in object_put.cc).
-MetaStore::PutCheck WriteConditions(const RequestView& request);
 
 }  // namespace mosaic::gateway

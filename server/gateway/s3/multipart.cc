@@ -29,6 +29,7 @@
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_put.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/sigv4.h"
 #include "server/gateway/s3/tagging.h"
@@ -107,26 +108,6 @@ absl::Status ChecksumChoice(const RequestView& request, v1::UploadRecord& upload
   upload.set_checksum_algorithm(std::string(NameOf(*alg)));
   upload.set_checksum_composite(type == "COMPOSITE");
   return absl::OkStatus();
-}
-
-// Streams the request body into `writer`; returns its MD5. Errors as PutObject's.
-absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
-  Checksummer md5(ChecksumAlgorithm::kMd5);
-  AlignedBuffer buffer(kBodyChunk);
-  uint64_t total = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(size_t n, ctx.body.Read(buffer.span()));
-    if (n == 0) break;
-    ConstByteSpan chunk{buffer.data(), n};
-    total += n;
-    if (total > ctx.svc.config.max_object_bytes) return S3Error(S3Code::kEntityTooLarge);
-    md5.Update(AsStringView(chunk));
-    RETURN_IF_ERROR(writer.Write(chunk));
-  }
-  RETURN_IF_ERROR(ctx.body.Finish());
-  std::optional<uint64_t> declared = ctx.body.declared_length();
-  if (declared && *declared != total) return S3Error(S3Code::kIncompleteBody);
-  return md5.Digest();
 }
 
 // Copies [first, last] of `source` into `writer`; returns the MD5 of the bytes copied.
@@ -391,17 +372,8 @@ absl::Status UploadPart(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx));
   ASSIGN_OR_RETURN(v1::UploadRecord upload, RequireUpload(ctx));
-  std::optional<uint64_t> length = ctx.body.declared_length();
-  if (!length && !ctx.ex.content_length().has_value()) {
-    return S3Error(S3Code::kMissingContentLength);
-  }
-  if (length && *length > ctx.svc.config.max_object_bytes) {
-    return S3Error(S3Code::kEntityTooLarge);
-  }
-  std::string content_md5;
-  if (std::string_view h = ctx.ex.request().Header("content-md5"); !h.empty()) {
-    ASSIGN_OR_RETURN(content_md5, ParseDigest(ChecksumAlgorithm::kMd5, h));
-  }
+  RETURN_IF_ERROR(CheckDeclaredLength(ctx));
+  ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectPart part,
                    WritePart(ctx, upload, number, content_md5,
                              [&](client::ObjectWriter& w) { return StreamBody(ctx, w); }));

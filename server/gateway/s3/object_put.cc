@@ -2,12 +2,13 @@
 // after every shard is durable and every check on the body passed. A failed or abandoned
 // upload deletes what it wrote and commits nothing.
 
+#include "server/gateway/s3/object_put.h"
+
 #include "client/pipeline/object_writer.h"
 #include "common/aligned_buffer.h"
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
-#include "server/gateway/s3/copy.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_headers.h"
@@ -20,20 +21,18 @@ namespace {
 constexpr size_t kMaxKeyBytes = 1024;
 constexpr size_t kBodyChunk = 1 << 20;
 
-// The Content-MD5 header decoded, "" when absent. InvalidDigest if it is not base64 of 16
-// bytes.
-absl::StatusOr<std::string> ContentMd5(const Exchange& ex) {
-  std::string_view header = ex.request().Header("content-md5");
-  if (header.empty()) return std::string();
-  return ParseDigest(ChecksumAlgorithm::kMd5, header);
-}
-
 absl::Status CheckRequest(Ctx& ctx) {
   if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   RETURN_IF_ERROR(RequireBucket(ctx).status());
+  return CheckDeclaredLength(ctx);
+}
+
+}  // namespace
+
+absl::Status CheckDeclaredLength(Ctx& ctx) {
   std::optional<uint64_t> length = ctx.body.declared_length();
-  if (!length && ctx.ex.content_length().has_value() == false) {
+  if (!length && !ctx.ex.content_length().has_value()) {
     return S3Error(S3Code::kMissingContentLength);
   }
   if (length && *length > ctx.svc.config.max_object_bytes) {
@@ -42,7 +41,12 @@ absl::Status CheckRequest(Ctx& ctx) {
   return absl::OkStatus();
 }
 
-// Streams the body into `writer`; returns its MD5.
+absl::StatusOr<std::string> ContentMd5(const RequestView& request) {
+  std::string_view header = request.Header("content-md5");
+  if (header.empty()) return std::string();
+  return ParseDigest(ChecksumAlgorithm::kMd5, header);
+}
+
 absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
   Checksummer md5(ChecksumAlgorithm::kMd5);
   AlignedBuffer buffer(kBodyChunk);
@@ -61,8 +65,6 @@ absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
   if (declared && *declared != total) return S3Error(S3Code::kIncompleteBody);
   return md5.Digest();
 }
-
-}  // namespace
 
 MetaStore::PutCheck WriteConditions(const RequestView& request) {
   std::string if_match(request.Header("if-match"));
@@ -90,7 +92,7 @@ MetaStore::PutCheck WriteConditions(const RequestView& request) {
 
 absl::Status PutObject(Ctx& ctx) {
   RETURN_IF_ERROR(CheckRequest(ctx));
-  ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex));
+  ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectRecord record, RecordFromHeaders(ctx.ex.request()));
   ASSIGN_OR_RETURN(auto tags, TagsFromHeader(ctx.ex.request().Header("x-amz-tagging")));
   record.mutable_tags()->Assign(tags.begin(), tags.end());
