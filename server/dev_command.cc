@@ -120,14 +120,19 @@ struct Credentials {
 };
 
 void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& nodes,
-                        const std::string& token, int port) {
+                        const std::string& token, int port, const std::string& node_down_after) {
   std::ofstream out(dir + "/gateway/gateway.toml", std::ios::trunc);
   out << "listen = \"127.0.0.1:" << port << "\"\n"
       << "admin_listen = \"127.0.0.1:0\"\n"
       << "data_dir = \"" << dir << "/gateway\"\n"
       << "key_file = \"" << dir << "/master.key\"\n"
-      << "region = \"us-east-1\"\n"
-      << "[erasure]\nk = 4\nm = 2\n";
+      << "region = \"us-east-1\"\n";
+  if (!node_down_after.empty()) {
+    // Tests of repair: a node is declared down soon, and checked for every second.
+    out << "node_down_after = \"" << node_down_after << "\"\n"
+        << "failure_check_interval = \"1s\"\n";
+  }
+  out << "[erasure]\nk = 4\nm = 2\n";
   for (const DevNode& n : nodes) {
     out << "[[node]]\nid = \"" << n.id << "\"\nprovider = \"" << n.provider << "\"\n"
         << "address = \"" << n.grpc_addr << "\"\ntoken = \"" << token << "\"\n"
@@ -204,7 +209,8 @@ void StartOrFail(std::vector<DevNode>& procs, DevNode& n) {
   }
 }
 
-void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, int port) {
+void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, int port,
+            const std::string& node_down_after) {
   std::string dir = fs::absolute(dir_arg).string();
   fs::create_directories(dir + "/gateway");
   std::string token_path = dir + "/.token";
@@ -243,7 +249,7 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
   gw.role = "gateway";
   gw.id = "gateway";
   gw.dir = dir + "/gateway";
-  WriteGatewayConfig(dir, procs, token, port);
+  WriteGatewayConfig(dir, procs, token, port, node_down_after);
   Launch(gw, gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
   procs.push_back(gw);
   StartOrFail(procs, procs.back());
@@ -275,13 +281,17 @@ void AddDevCommand(CLI::App& app) {
   auto providers = std::make_shared<int>(6);
   auto per_provider = std::make_shared<int>(1);
   auto port = std::make_shared<int>(9000);
+  auto node_down_after = std::make_shared<std::string>();
   dev->add_option("--dir", *dir, "Folder for every process's data")->capture_default_str();
   dev->add_option("--providers", *providers, "Fake providers")->check(CLI::Range(1, 16));
   dev->add_option("--nodes-per-provider", *per_provider, "Nodes per provider")
       ->check(CLI::Range(1, 8));
   dev->add_option("--port", *port, "S3 port on 127.0.0.1 (0 picks a free one)")
       ->check(CLI::Range(0, 65535));
-  dev->callback([=] { RunDev(*dir, *providers, *per_provider, *port); });
+  dev->add_option("--node-down-after", *node_down_after,
+                  "Declare a node down after this long unreachable (e.g. 2s; for tests of "
+                  "repair; also checks every second). Default: the gateway's 10m");
+  dev->callback([=] { RunDev(*dir, *providers, *per_provider, *port, *node_down_after); });
 }
 
 }  // namespace mosaic

@@ -118,6 +118,18 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseRepairKeys(const toml::table& root, GatewayConfig& c) {
+  RETURN_IF_ERROR(GetSize(root, "repair_bytes_per_second", c.repair_bytes_per_second, ""));
+  RETURN_IF_ERROR(GetDuration(root, "node_down_after", c.node_down_after, ""));
+  RETURN_IF_ERROR(GetDuration(root, "failure_check_interval", c.failure_check_interval, ""));
+  if (c.repair_bytes_per_second == 0) return Bad("repair_bytes_per_second", "must be positive");
+  if (c.node_down_after.count() <= 0) return Bad("node_down_after", "must be positive");
+  if (c.failure_check_interval.count() <= 0) {
+    return Bad("failure_check_interval", "must be positive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
@@ -126,6 +138,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   RETURN_IF_ERROR(OnlyKnownKeys(root,
                                 {"listen", "admin_listen", "data_dir", "key_file", "region",
                                  "domain", "log_level", "multipart_expiry", "erasure",
+                                 "repair_bytes_per_second", "node_down_after",
+                                 "failure_check_interval",
                                  "pipeline", "limits", "node"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
@@ -137,6 +151,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   RETURN_IF_ERROR(Get(root, "log_level", c.log_level, ""));
   RETURN_IF_ERROR(GetDuration(root, "multipart_expiry", c.multipart_expiry, ""));
   if (c.multipart_expiry.count() <= 0) return Bad("multipart_expiry", "must be positive");
+  RETURN_IF_ERROR(ParseRepairKeys(root, c));
   if (c.data_dir.empty()) return Bad("data_dir", "is required");
   if (c.key_file.empty()) return Bad("key_file", "is required");
   RETURN_IF_ERROR(ParseSections(root, c));

@@ -26,6 +26,12 @@ struct GatewayConfig {
   // long an upload may stay incomplete before the expiry job aborts it.
   uint64_t min_part_bytes = uint64_t{5} << 20;
   std::chrono::milliseconds multipart_expiry = std::chrono::hours(24 * 7);
+  // Repair (jobs/repairer.h, jobs/failure_detector.h): rebuilt shards are written at most at
+  // repair_bytes_per_second; a node unreachable for node_down_after is declared down and its
+  // shards queued for repair, checked every failure_check_interval.
+  uint64_t repair_bytes_per_second = uint64_t{64} << 20;
+  std::chrono::milliseconds node_down_after = std::chrono::minutes(10);
+  std::chrono::milliseconds failure_check_interval = std::chrono::seconds(30);
   HttpLimits http;
   client::PipelineOptions pipeline;
   std::vector<client::NodeEndpoint> nodes;

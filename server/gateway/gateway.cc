@@ -16,6 +16,8 @@
 #include "server/gateway/admin.h"
 #include "server/gateway/http/server.h"
 #include "server/gateway/jobs/deleter.h"
+#include "server/gateway/jobs/failure_detector.h"
+#include "server/gateway/jobs/repairer.h"
 #include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/s3/body.h"
@@ -36,6 +38,8 @@ struct Gateway::Impl {
   metrics::Registry registry;
   std::unique_ptr<Deleter> deleter;
   std::unique_ptr<UploadExpiry> expiry;
+  std::unique_ptr<FailureDetector> detector;
+  std::unique_ptr<Repairer> repairer;
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
   std::string admin_token;
@@ -203,6 +207,22 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->expiry = std::make_unique<UploadExpiry>(*impl->meta, config.multipart_expiry,
                                                 [d = impl->deleter.get()] { d->Poke(); });
   impl->expiry->Start();
+  {
+    Impl* raw = impl.get();
+    impl->detector = std::make_unique<FailureDetector>(
+        *impl->meta, *impl->pool, config.node_down_after, config.failure_check_interval,
+        [raw] { raw->repairer->Poke(); });
+    RepairerOptions repair;
+    repair.bytes_per_second = config.repair_bytes_per_second;
+    repair.avoid = [d = impl->detector.get()](const std::string& id) {
+      return d->DownNodes().contains(id);
+    };
+    impl->repairer = std::make_unique<Repairer>(*impl->meta, *impl->pipeline, impl->registry,
+                                                std::move(repair));
+    impl->services->repair = impl->repairer.get();
+    impl->repairer->Start();
+    impl->detector->Start();
+  }
   ASSIGN_OR_RETURN(impl->admin_token, LoadOrCreateAdminToken(config.data_dir));
   Impl* raw = impl.get();
   auto reject = [raw](Exchange& ex, int status, const std::string& reason) {
@@ -239,6 +259,8 @@ void Gateway::Stop() {
   if (impl_->s3) impl_->s3->Stop();
   if (impl_->admin) impl_->admin->Stop(std::chrono::seconds(1));
   if (impl_->expiry) impl_->expiry->Stop();
+  if (impl_->detector) impl_->detector->Stop();
+  if (impl_->repairer) impl_->repairer->Stop();
   if (impl_->deleter) impl_->deleter->Stop();
 }
 

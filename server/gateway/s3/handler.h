@@ -47,10 +47,20 @@ class BodyReader {
   }
 };
 
+// Where handlers report shards found corrupt or missing while serving (the repair job).
+// Must not block on the nodes; any thread may call it.
+class RepairSink {
+ public:
+  virtual ~RepairSink() = default;
+  virtual void ReportBadShards(const v1::ObjectRecord& record,
+                               const std::vector<client::BadShard>& faults) = 0;
+};
+
 struct Services {
   MetaStore& meta;
   client::Pipeline& pipeline;
   const GatewayConfig& config;
+  RepairSink* repair = nullptr;  // null: faults are not reported (tests)
 };
 
 struct Ctx {

@@ -106,6 +106,26 @@ void SetChecksumHeaders(Ctx& ctx, const v1::ObjectRecord& record, const Selectio
   }
 }
 
+absl::Status SendBody(Ctx& ctx, ObjectDataReader& reader, int status, uint64_t length) {
+  // Read the first block before answering, so that an unreadable object is a clean error.
+  AlignedBuffer buffer(kBodyChunk);
+  ASSIGN_OR_RETURN(size_t n, reader.Read(buffer.span()));
+  RETURN_IF_ERROR(ctx.ex.SendHeaders(status, length));
+  while (n > 0) {
+    if (!ctx.ex.SendBody({buffer.data(), n}).ok()) {
+      ctx.ex.Abort();
+      return absl::OkStatus();
+    }
+    auto next = reader.Read(buffer.span());
+    if (!next.ok()) {
+      ctx.ex.Abort();  // the client sees a short body, never wrong bytes
+      return absl::OkStatus();
+    }
+    n = *next;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Serve(Ctx& ctx, bool with_body) {
   ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx));
   RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record.etag(), record.last_modified_ms()));
@@ -127,23 +147,15 @@ absl::Status Serve(Ctx& ctx, bool with_body) {
   if (!with_body || length == 0) return ctx.ex.SendHeaders(status, length);
   ASSIGN_OR_RETURN(auto reader,
                    ObjectDataReader::Open(ctx.svc.pipeline, record, offset, length));
-  // Read the first block before answering, so that an unreadable object is a clean error.
-  AlignedBuffer buffer(kBodyChunk);
-  ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.span()));
-  RETURN_IF_ERROR(ctx.ex.SendHeaders(status, length));
-  while (n > 0) {
-    if (!ctx.ex.SendBody({buffer.data(), n}).ok()) {
-      ctx.ex.Abort();
-      return absl::OkStatus();
+  absl::Status sent = SendBody(ctx, *reader, status, length);
+  // Shards that failed their tag or were missing go to the repair queue, whatever the
+  // client saw.
+  if (ctx.svc.repair != nullptr) {
+    if (auto faults = reader->faults(); !faults.empty()) {
+      ctx.svc.repair->ReportBadShards(record, faults);
     }
-    auto next = reader->Read(buffer.span());
-    if (!next.ok()) {
-      ctx.ex.Abort();  // the client sees a short body, never wrong bytes
-      return absl::OkStatus();
-    }
-    n = *next;
   }
-  return absl::OkStatus();
+  return sent;
 }
 
 }  // namespace

@@ -53,13 +53,14 @@ def read_env_file(path):
 class DevSystem:
     """One `mosaic dev` process tree in its own temporary folder."""
 
-    def __init__(self, directory=None):
+    def __init__(self, directory=None, dev_args=()):
         if not BINARY or not os.access(BINARY, os.X_OK):
             raise unittest.SkipTest("MOSAIC_BINARY is not set to the mosaic executable")
         self.owns_dir = directory is None
         self.dir = directory or tempfile.mkdtemp(prefix="mosaic-s3-it-")
         self.proc = None
         self.extra = []  # processes we started ourselves (a restarted gateway)
+        self.dev_args = list(dev_args)  # more `mosaic dev` arguments (--providers 7, …)
 
     def start(self):
         for name in ("dev.env", "dev.json"):
@@ -68,7 +69,8 @@ class DevSystem:
             except FileNotFoundError:
                 pass
         self.log = open(os.path.join(self.dir, "dev.out"), "ab")
-        self.proc = subprocess.Popen([BINARY, "dev", "--dir", self.dir, "--port", "0"],
+        self.proc = subprocess.Popen([BINARY, "dev", "--dir", self.dir, "--port", "0"]
+                                     + self.dev_args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
         def ready():
@@ -238,9 +240,11 @@ def pattern(size, seed):
 class DevTestCase(unittest.TestCase):
     """A test class sharing one `mosaic dev` system across its tests."""
 
+    dev_args = ()  # more `mosaic dev` arguments for this class's system
+
     @classmethod
     def setUpClass(cls):
-        cls.dev = DevSystem()
+        cls.dev = DevSystem(dev_args=cls.dev_args)
         try:
             cls.dev.start()
         except BaseException:

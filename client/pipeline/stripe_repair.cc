@@ -1,0 +1,182 @@
+#include "client/pipeline/stripe_repair.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+
+#include "client/pipeline/shard_codec.h"
+#include "client/pipeline/stripe_layout.h"
+#include "common/bytes.h"
+
+namespace mosaic::client {
+namespace {
+
+// Counts outstanding async calls; callbacks may run after the caller's frame is gone only if
+// it stopped waiting, which it never does (every call ends by its deadline).
+struct Latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  int left = 0;
+  void Done() {
+    std::lock_guard lock(mu);
+    if (--left == 0) cv.notify_all();
+  }
+  void Wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return left == 0; });
+  }
+};
+
+// Fetches every shard of the stripe whose node is known, usable and not avoided.
+std::vector<absl::StatusOr<std::string>> FetchShards(
+    Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement,
+    uint64_t stripe, const std::function<bool(const std::string&)>& avoid) {
+  const int n = codec.n();
+  auto latch = std::make_shared<Latch>();
+  auto out = std::make_shared<std::vector<absl::StatusOr<std::string>>>(
+      n, absl::UnavailableError("not fetched"));
+  std::vector<int> ask;
+  for (int s = 0; s < n; ++s) {
+    const std::string& id = placement.nodes[s];
+    int node = pipeline.pool().IndexOf(id);
+    if (node < 0 || (avoid && avoid(id)) || !pipeline.Usable(node)) continue;
+    ask.push_back(s);
+  }
+  latch->left = static_cast<int>(ask.size());
+  for (int s : ask) {
+    int node = pipeline.pool().IndexOf(placement.nodes[s]);
+    pipeline.pool().node(node).Get(
+        ChunkIdString(codec.ChunkIdOf(stripe, s)), 0, 0,
+        [latch, out, s](absl::StatusOr<std::string> r) {
+          {
+            std::lock_guard lock(latch->mu);
+            (*out)[s] = std::move(r);
+          }
+          latch->Done();
+        },
+        pipeline.options().stripe_timeout);
+  }
+  latch->Wait();
+  return std::move(*out);
+}
+
+absl::Status PutShard(Pipeline& pipeline, int node, const std::string& chunk_id,
+                      ConstByteSpan data) {
+  auto latch = std::make_shared<Latch>();
+  auto status = std::make_shared<absl::Status>();
+  latch->left = 1;
+  pipeline.pool().node(node).Put(chunk_id, data, [latch, status](absl::Status s) {
+    {
+      std::lock_guard lock(latch->mu);
+      *status = std::move(s);
+    }
+    latch->Done();
+  });
+  latch->Wait();
+  return *status;
+}
+
+}  // namespace
+
+StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manifest,
+                                uint64_t stripe, const std::vector<int>& shards,
+                                const std::function<bool(const std::string&)>& avoid,
+                                const std::function<bool(const std::string&)>& no_new_shards) {
+  StripeRepairResult result;
+  const int n = manifest.k + manifest.m;
+  if (stripe >= manifest.stripes.size() || manifest.stripes[stripe].nodes.size() != size_t(n)) {
+    result.status = absl::InvalidArgumentError("no stripe " + std::to_string(stripe));
+    return result;
+  }
+  erasure::ShardMask wanted = 0;
+  for (int s : shards) {
+    if (s < 0 || s >= n) {
+      result.status = absl::InvalidArgumentError("no shard " + std::to_string(s));
+      return result;
+    }
+    wanted |= erasure::ShardMask{1} << s;
+  }
+  auto key = pipeline.ring().UnwrapDataKey(AsBytes(manifest.wrapped_key), manifest.object_id);
+  if (!key.ok()) {
+    result.status = key.status();
+    return result;
+  }
+  auto codec = ShardCodec::Create({manifest.k, manifest.m, manifest.stripe_bytes,
+                                   manifest.algorithm},
+                                  pipeline.ring(), *key, manifest.object_id);
+  auto layout = StripeLayout::Create(manifest.size, manifest.stripe_bytes, manifest.k);
+  if (!codec.ok() || !layout.ok() || layout->StripeCount() != manifest.stripes.size()) {
+    result.status = !codec.ok()    ? codec.status()
+                    : !layout.ok() ? layout.status()
+                                   : absl::DataLossError("manifest stripe count mismatch");
+    return result;
+  }
+  const StripePlacement& placement = manifest.stripes[stripe];
+  StripeInfo info = layout->Stripe(stripe);
+  auto fetched = FetchShards(pipeline, **codec, placement, stripe, avoid);
+  std::vector<ConstByteSpan> sealed(n);
+  for (int s = 0; s < n; ++s) {
+    if (fetched[s].ok()) {
+      sealed[s] = AsBytes(*fetched[s]);
+    } else if (fetched[s].status().code() == absl::StatusCode::kNotFound ||
+               fetched[s].status().code() == absl::StatusCode::kDataLoss) {
+      result.faults.push_back({stripe, s, placement.nodes[s], fetched[s].status()});
+    }
+  }
+  size_t shard_bytes = (*codec)->SealedShardBytes(info.plaintext_bytes);
+  std::vector<std::string> rebuilt(n);
+  std::vector<ByteSpan> out(n);
+  for (int s : shards) {
+    rebuilt[s].resize(shard_bytes);
+    out[s] = {reinterpret_cast<std::byte*>(rebuilt[s].data()), shard_bytes};
+  }
+  ShardCodec::Workspace workspace = (*codec)->NewWorkspace();
+  StripeReadResult read = (*codec)->RebuildShards(info, sealed, wanted, out, workspace);
+  for (const ShardFault& f : read.faults) {
+    result.faults.push_back({stripe, f.shard_index, placement.nodes[f.shard_index], f.status});
+  }
+  fetched.clear();  // the sources are no longer needed
+  if (!read.status.ok()) {
+    result.status = read.status;
+    return result;
+  }
+  // Where the stripe's shards are, as placer indices; the shards being re-placed count where
+  // they will be, so two new shards do not land together.
+  std::vector<int> where(n, -1);
+  for (int s = 0; s < n; ++s) {
+    if (!(wanted & (erasure::ShardMask{1} << s))) {
+      where[s] = pipeline.pool().IndexOf(placement.nodes[s]);
+    }
+  }
+  auto usable = [&](int i) {
+    const std::string& id = pipeline.pool().node(i).id();
+    return pipeline.Usable(i) && !(avoid && avoid(id)) && !(no_new_shards && no_new_shards(id));
+  };
+  std::string placement_key =
+      HexEncode(std::as_bytes(std::span(manifest.object_id))) + "/" + std::to_string(stripe);
+  for (int s : shards) {
+    ReplacedShard r{s, absl::UnavailableError("no usable node for the shard"), ""};
+    std::vector<int> tried;
+    if (int old = pipeline.pool().IndexOf(placement.nodes[s]); old >= 0) tried.push_back(old);
+    std::string chunk_id = ChunkIdString((*codec)->ChunkIdOf(stripe, s));
+    for (;;) {
+      int node = pipeline.placer().NextCandidate(placement_key, where, s, tried, usable);
+      if (node < 0) break;
+      absl::Status put = PutShard(pipeline, node, chunk_id, AsBytes(rebuilt[s]));
+      if (put.ok()) {
+        r.status = absl::OkStatus();
+        r.node_id = pipeline.pool().node(node).id();
+        where[s] = node;
+        result.bytes_written += shard_bytes;
+        break;
+      }
+      r.status = absl::UnavailableError("put on " + pipeline.pool().node(node).id() + ": " +
+                                        std::string(put.message()));
+      tried.push_back(node);
+    }
+    result.shards.push_back(std::move(r));
+  }
+  return result;
+}
+
+}  // namespace mosaic::client

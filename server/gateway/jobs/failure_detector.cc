@@ -1,0 +1,132 @@
+#include "server/gateway/jobs/failure_detector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/status.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr size_t kPage = 256;
+
+}  // namespace
+
+FailureDetector::FailureDetector(MetaStore& meta, client::NodePool& pool,
+                                 std::chrono::milliseconds down_after,
+                                 std::chrono::milliseconds check_interval,
+                                 std::function<void()> on_queued)
+    : meta_(meta),
+      pool_(pool),
+      down_after_(down_after),
+      check_interval_(check_interval),
+      on_queued_(std::move(on_queued)),
+      started_(std::chrono::system_clock::now()) {}
+
+FailureDetector::~FailureDetector() { Stop(); }
+
+void FailureDetector::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, check_interval_, [this] { return stopping_; });
+      if (stopping_) break;
+      lock.unlock();
+      RunOnce(std::chrono::system_clock::now());
+      lock.lock();
+    }
+  });
+}
+
+void FailureDetector::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::set<std::string> FailureDetector::DownNodes() const {
+  std::lock_guard lock(mu_);
+  return down_;
+}
+
+size_t FailureDetector::RunOnce(std::chrono::system_clock::time_point now) {
+  std::set<std::string> fresh, down;
+  {
+    std::lock_guard lock(mu_);
+    for (int i = 0; i < pool_.size(); ++i) {
+      const client::NodeClient& node = pool_.node(i);
+      client::NodeStatus st = node.status();
+      if (st.health == client::NodeHealth::kUp) {
+        if (down_.erase(node.id()) > 0) {
+          spdlog::info("failure detector: node {} is up again", node.id());
+        }
+        continue;
+      }
+      auto since = std::max(st.last_seen, started_);
+      if (now - since < down_after_ || down_.contains(node.id())) continue;
+      fresh.insert(node.id());
+    }
+    down = down_;
+    down.insert(fresh.begin(), fresh.end());
+  }
+  if (fresh.empty()) return 0;
+  for (const std::string& id : fresh) {
+    spdlog::warn("failure detector: node {} unreachable for over {} s: declared down, "
+                 "queueing its shards for repair",
+                 id, std::chrono::duration_cast<std::chrono::seconds>(down_after_).count());
+  }
+  auto queued = QueueStripesOn(fresh, down);
+  if (!queued.ok()) {
+    spdlog::error("failure detector: scan failed (retried next check): {}",
+                  queued.status().ToString());
+    return 0;
+  }
+  {
+    std::lock_guard lock(mu_);
+    down_.insert(fresh.begin(), fresh.end());
+  }
+  spdlog::warn("failure detector: {} stripes queued for repair", *queued);
+  if (*queued > 0 && on_queued_) on_queued_();
+  return *queued;
+}
+
+absl::StatusOr<size_t> FailureDetector::QueueStripesOn(const std::set<std::string>& nodes,
+                                                       const std::set<std::string>& down) {
+  size_t queued = 0;
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto page, meta_.ListPieces(after, kPage));
+    for (const auto& [id, piece] : page) {
+      const v1::Manifest& m = piece.manifest();
+      for (int s = 0; s < m.stripes_size(); ++s) {
+        v1::RepairRecord r;
+        uint32_t lost = 0;
+        const auto& placed = m.stripes(s).nodes();
+        for (int i = 0; i < placed.size(); ++i) {
+          if (nodes.contains(placed[i])) r.add_shards(uint32_t(i));
+          if (down.contains(placed[i])) ++lost;
+        }
+        if (r.shards_size() == 0) continue;
+        r.set_piece_id(id);
+        r.set_stripe(uint64_t(s));
+        r.set_reason("node down");
+        r.set_queued_ms(NowMs());
+        r.set_margin(lost >= m.m() ? 0 : m.m() - lost);
+        RETURN_IF_ERROR(meta_.QueueRepair(r));
+        ++queued;
+      }
+    }
+    if (page.size() < kPage) break;
+    after = page.back().first;
+  }
+  return queued;
+}
+
+}  // namespace mosaic::gateway

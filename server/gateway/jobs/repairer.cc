@@ -1,0 +1,287 @@
+#include "server/gateway/jobs/repairer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "client/pipeline/stripe_repair.h"
+#include "server/gateway/meta/manifest_codec.h"
+#include "server/gateway/s3/xml.h"
+
+namespace mosaic::gateway {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kIdlePoll = std::chrono::seconds(2);
+// Entries waiting for their backoff are skipped, not fetched again: a page large enough
+// that failing stripes at the front do not hide the rest.
+constexpr size_t kBatch = 1024;
+constexpr int64_t kMaxBackoffMs = 10 * 60 * 1000;
+constexpr auto kRateWindow = std::chrono::seconds(10);
+
+std::string Hex(const std::string& raw) { return HexEncode(AsBytes(raw)); }
+
+}  // namespace
+
+Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
+                   RepairerOptions options)
+    : meta_(meta),
+      pipeline_(pipeline),
+      options_(std::move(options)),
+      shards_total_(registry.GetCounter("mosaic_gateway_repaired_shards_total",
+                                        "Shards rebuilt or moved and committed by repair.")),
+      bytes_total_(registry.GetCounter("mosaic_gateway_repaired_bytes_total",
+                                       "Sealed shard bytes written by repair.")),
+      failures_total_(registry.GetCounter("mosaic_gateway_repair_failures_total",
+                                          "Repair attempts that failed and were retried.")) {
+  if (options_.bytes_per_second == 0) options_.bytes_per_second = 1;
+  tokens_ = double(options_.bytes_per_second);
+  refilled_ = Clock::now();
+  auto& backlog = registry.GetGauge("mosaic_gateway_repair_backlog",
+                                    "Stripes waiting in the repair queue.");
+  registry.AddRefresher([&backlog, &meta] { backlog.Set(double(meta.RepairBacklog())); });
+}
+
+Repairer::~Repairer() { Stop(); }
+
+void Repairer::Start() {
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      size_t done = RunOnce();
+      lock.lock();
+      if (done > 0 && !stopping_) continue;  // more may be due right away
+      cv_.wait_for(lock, kIdlePoll, [this] { return stopping_ || poked_; });
+      poked_ = false;
+    }
+  });
+}
+
+void Repairer::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Repairer::Poke() {
+  {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+  }
+  cv_.notify_all();
+}
+
+Repairer::Progress Repairer::progress() const {
+  std::lock_guard lock(mu_);
+  Progress p;
+  p.backlog = meta_.RepairBacklog();
+  p.shards_done = shards_done_;
+  p.bytes_done = bytes_done_;
+  p.failures = failures_;
+  auto now = Clock::now();
+  uint64_t bytes = 0;
+  for (const auto& [at, b] : recent_) {
+    if (now - at <= kRateWindow) bytes += b;
+  }
+  p.bytes_per_second = double(bytes) / std::chrono::duration<double>(kRateWindow).count();
+  return p;
+}
+
+bool Repairer::Throttle() {
+  std::unique_lock lock(mu_);
+  const double rate = double(options_.bytes_per_second);
+  for (;;) {
+    auto now = Clock::now();
+    double elapsed_s = std::chrono::duration<double>(now - refilled_).count();
+    tokens_ = std::min(rate, tokens_ + rate * elapsed_s);
+    refilled_ = now;
+    if (tokens_ >= 0 || stopping_) return !stopping_;
+    auto wait = std::chrono::duration<double>(-tokens_ / rate);
+    cv_.wait_for(lock, std::chrono::duration_cast<Clock::duration>(wait),
+                 [this] { return stopping_; });
+  }
+}
+
+void Repairer::Account(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  tokens_ -= double(bytes);
+  auto now = Clock::now();
+  recent_.emplace_back(now, bytes);
+  while (!recent_.empty() && now - recent_.front().first > kRateWindow) recent_.pop_front();
+}
+
+size_t Repairer::RunOnce() {
+  auto pending = meta_.PendingRepairs(kBatch);
+  if (!pending.ok()) {
+    spdlog::error("repair queue: {}", pending.status().ToString());
+    return 0;
+  }
+  size_t done = 0;
+  for (const v1::RepairRecord& entry : *pending) {
+    if (entry.not_before_ms() > NowMs()) continue;
+    if (!Throttle()) break;
+    if (Repair(entry)) ++done;
+  }
+  return done;
+}
+
+void Repairer::Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left,
+                     const std::string& why) {
+  entry.clear_shards();
+  for (uint32_t s : left) entry.add_shards(s);
+  entry.set_attempts(entry.attempts() + 1);
+  int64_t backoff =
+      std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, entry.attempts()));
+  entry.set_not_before_ms(NowMs() + backoff);
+  spdlog::warn("repair of piece {} stripe {} failed (attempt {}, retry in {} ms): {}",
+               Hex(entry.piece_id()), entry.stripe(), entry.attempts(), backoff, why);
+  failures_total_.Inc();
+  {
+    std::lock_guard lock(mu_);
+    ++failures_;
+  }
+  if (auto s = meta_.FinishRepair(entry.piece_id(), entry.stripe(), entry); !s.ok()) {
+    spdlog::error("repair queue: {}", s.ToString());
+  }
+}
+
+void Repairer::DeleteChunk(const std::string& node_id, const client::ObjectManifest& manifest,
+                           uint64_t stripe, int shard) {
+  int node = pipeline_.pool().IndexOf(node_id);
+  if (node < 0) return;
+  std::string id = client::ChunkIdString(
+      pipeline_.ring().ComputeChunkId(manifest.object_id, stripe, shard));
+  // Best effort: a chunk left behind is an orphan for the sweep, never a wrong read.
+  pipeline_.pool().node(node).Delete(id, [](absl::StatusOr<bool>) {});
+}
+
+bool Repairer::Repair(const v1::RepairRecord& entry) {
+  const std::string& piece_id = entry.piece_id();
+  auto finish = [&] {
+    if (auto s = meta_.FinishRepair(piece_id, entry.stripe(), std::nullopt); !s.ok()) {
+      spdlog::error("repair queue: {}", s.ToString());
+      return false;
+    }
+    return true;
+  };
+  auto piece = meta_.GetPiece(piece_id);
+  if (!piece.ok()) {
+    spdlog::error("repair: piece {}: {}", Hex(piece_id), piece.status().ToString());
+    return false;
+  }
+  if (!piece->has_value()) return finish();  // deleted meanwhile: nothing to repair
+  auto manifest = FromProto((*piece)->manifest());
+  if (!manifest.ok()) {
+    spdlog::error("repair: piece {} has an unreadable manifest, entry dropped: {}",
+                  Hex(piece_id), manifest.status().ToString());
+    return finish();
+  }
+  std::vector<int> shards(entry.shards().begin(), entry.shards().end());
+  auto avoid = [this](const std::string& id) {
+    int i = pipeline_.pool().IndexOf(id);
+    if (i < 0 || !pipeline_.Usable(i)) return true;
+    return options_.avoid && options_.avoid(id);
+  };
+  client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(),
+                                                      shards, avoid, options_.no_new_shards);
+  if (r.status.code() == absl::StatusCode::kInvalidArgument) {
+    spdlog::error("repair: piece {} stripe {}: {}; entry dropped", Hex(piece_id), entry.stripe(),
+                  r.status.ToString());
+    return finish();
+  }
+  if (!r.status.ok()) {
+    Retry(entry, {entry.shards().begin(), entry.shards().end()}, r.status.ToString());
+    return false;
+  }
+  Account(r.bytes_written);
+  std::vector<uint32_t> left;
+  std::string why;
+  size_t written = std::count_if(r.shards.begin(), r.shards.end(),
+                                 [](const client::ReplacedShard& s) { return s.status.ok(); });
+  uint64_t shard_bytes = written > 0 ? r.bytes_written / written : 0;
+  const auto& placement = manifest->stripes[entry.stripe()].nodes;
+  for (const client::ReplacedShard& s : r.shards) {
+    if (!s.status.ok()) {
+      left.push_back(uint32_t(s.shard_index));
+      why = s.status.ToString();
+      continue;
+    }
+    const std::string& old = placement[s.shard_index];
+    absl::Status moved = meta_.MoveShard(piece_id, entry.stripe(), s.shard_index, old, s.node_id);
+    if (!moved.ok()) {
+      // The piece was deleted, or the shard moved by someone else: what we wrote is unused.
+      DeleteChunk(s.node_id, *manifest, entry.stripe(), s.shard_index);
+      if (moved.code() != absl::StatusCode::kNotFound &&
+          moved.code() != absl::StatusCode::kFailedPrecondition) {
+        left.push_back(uint32_t(s.shard_index));
+        why = moved.ToString();
+      }
+      continue;
+    }
+    spdlog::info("repair: piece {} stripe {} shard {} moved {} -> {} ({})", Hex(piece_id),
+                 entry.stripe(), s.shard_index, old, s.node_id, entry.reason());
+    shards_total_.Inc();
+    bytes_total_.Inc(shard_bytes);
+    {
+      std::lock_guard lock(mu_);
+      ++shards_done_;
+      bytes_done_ += shard_bytes;
+    }
+    if (int node = pipeline_.pool().IndexOf(old); node >= 0 && pipeline_.Usable(node)) {
+      DeleteChunk(old, *manifest, entry.stripe(), s.shard_index);
+    }
+  }
+  if (!left.empty()) {
+    Retry(entry, left, why);
+    return false;
+  }
+  return finish();
+}
+
+void Repairer::ReportBadShards(const v1::ObjectRecord& record,
+                               const std::vector<client::BadShard>& faults) {
+  bool queued = false;
+  for (const client::BadShard& f : faults) {
+    if (f.status.code() != absl::StatusCode::kDataLoss &&
+        f.status.code() != absl::StatusCode::kNotFound) {
+      continue;
+    }
+    // Faults name the stripe within its piece; the piece is the one whose stripe has the
+    // shard on that node (several may, for identical placements: each is queued).
+    for (const v1::ObjectPart& part : record.parts()) {
+      const v1::Manifest& m = part.manifest();
+      if (f.stripe >= uint64_t(m.stripes_size())) continue;
+      const auto& nodes = m.stripes(int(f.stripe)).nodes();
+      if (f.shard_index < 0 || f.shard_index >= nodes.size() ||
+          nodes[f.shard_index] != f.node_id) {
+        continue;
+      }
+      v1::RepairRecord r;
+      r.set_piece_id(part.piece_id().empty() ? m.object_id() : part.piece_id());
+      r.set_stripe(f.stripe);
+      r.add_shards(uint32_t(f.shard_index));
+      r.set_reason("read");
+      r.set_queued_ms(NowMs());
+      r.set_margin(m.m() > 0 ? m.m() - 1 : 0);
+      if (auto s = meta_.QueueRepair(r); !s.ok()) {
+        spdlog::error("repair: cannot queue a read fault: {}", s.ToString());
+        continue;
+      }
+      spdlog::warn("repair: read found shard {} of stripe {} of piece {} bad on {}: {}",
+                   f.shard_index, f.stripe, Hex(r.piece_id()), f.node_id, f.status.ToString());
+      queued = true;
+    }
+  }
+  if (queued) Poke();
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,119 @@
+#pragma once
+// The repair job: empties the repair queue (MetaStore::QueueRepair), fewest spare shards
+// first. For each due entry it re-creates the stripe's listed shards from k good ones
+// (client::RepairStripe), puts them on other nodes, and commits each new placement with
+// MetaStore::MoveShard (a compare-and-set on the shard's node). Then the old copy is deleted
+// when its node still answers (a drained node, a corrupt chunk), and the entry finished.
+//
+// Ordering and crashes: a shard is written before its metadata moves, so a crash in between
+// leaves only an unreferenced chunk (for the orphan sweep) and the entry still queued: the
+// queue lives in RocksDB, so the job resumes after a restart by construction. A piece deleted
+// meanwhile (MoveShard NOT_FOUND) or a shard moved by someone else (FAILED_PRECONDITION)
+// makes the job delete what it just wrote. Failures are retried with exponential backoff
+// (attempts, not_before_ms in the entry).
+//
+// Rate: at most `bytes_per_second` of rebuilt shards written, averaged by a token bucket
+// (one second of burst).
+//
+// Read faults: ReportBadShards queues the stripes whose shards a GET found corrupt
+// (DATA_LOSS) or missing (NOT_FOUND) with reason "read"; timeouts are not faults of the data.
+//
+// Threads: one worker thread; every public method is thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/pipeline/pipeline.h"
+#include "common/metrics.h"
+#include "server/gateway/meta/meta_store.h"
+#include "server/gateway/s3/handler.h"
+
+namespace mosaic::gateway {
+
+struct RepairerOptions {
+  uint64_t bytes_per_second = uint64_t{64} << 20;
+  // Nodes neither read from nor written to (besides those the pool has DOWN): removed ones.
+  std::function<bool(const std::string&)> avoid;
+  // Nodes that may be read but get no new shard: draining ones.
+  std::function<bool(const std::string&)> no_new_shards;
+};
+
+class Repairer final : public RepairSink {
+ public:
+  // Progress since the gateway started, for `mosaic status`:
+  //   backlog         stripes in the queue now (MetaStore::RepairBacklog)
+  //   shards_done     shards re-placed and committed
+  //   bytes_done      sealed bytes of those shards written to nodes
+  //   failures        stripe attempts that failed and were put back with a backoff
+  //   bytes_per_second  bytes written over the last ~10 seconds / their duration (0 idle)
+  struct Progress {
+    uint64_t backlog = 0;
+    uint64_t shards_done = 0;
+    uint64_t bytes_done = 0;
+    uint64_t failures = 0;
+    double bytes_per_second = 0;
+  };
+
+  // Does not start the thread. All references must outlive the Repairer.
+  Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
+           RepairerOptions options);
+  ~Repairer() override;  // Stop()s
+
+  // Starts the worker: a pass every 2 s, and at once on Poke.
+  void Start();
+  // Stops and joins the worker (waiting for the stripe in progress); idempotent.
+  void Stop();
+  void Poke();
+  // One pass on the calling thread: processes the due entries of the first page of the
+  // queue. Returns the entries finished (repaired, or dropped because the piece is gone).
+  size_t RunOnce();
+
+  Progress progress() const;
+
+  // RepairSink: queues the stripes of `record`'s pieces that `faults` name (DATA_LOSS and
+  // NOT_FOUND only) and wakes the worker. Never blocks on the nodes; errors are logged.
+  void ReportBadShards(const v1::ObjectRecord& record,
+                       const std::vector<client::BadShard>& faults) override;
+
+ private:
+  // Repairs one entry; true if it is finished (not put back for a retry).
+  bool Repair(const v1::RepairRecord& entry);
+  void Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left, const std::string& why);
+  void DeleteChunk(const std::string& node_id, const client::ObjectManifest& manifest,
+                   uint64_t stripe, int shard);
+  // Waits (interruptibly) until the token bucket allows writing again; false when stopping.
+  bool Throttle();
+  void Account(uint64_t bytes);
+
+  MetaStore& meta_;
+  client::Pipeline& pipeline_;
+  RepairerOptions options_;
+  metrics::Counter& shards_total_;
+  metrics::Counter& bytes_total_;
+  metrics::Counter& failures_total_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool poked_ = false;
+  bool started_ = false;
+  std::thread thread_;
+
+  // Under mu_.
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point refilled_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, uint64_t>> recent_;
+  uint64_t shards_done_ = 0;
+  uint64_t bytes_done_ = 0;
+  uint64_t failures_ = 0;
+};
+
+}  // namespace mosaic::gateway
