@@ -34,8 +34,13 @@ ObjectWriter::ObjectWriter(Pipeline& pipeline, std::unique_ptr<ShardCodec> codec
       sealed_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2),
       current_(plaintexts_.Take(manifest_.stripe_bytes)) {}
 
+// Only here do the writer's chunks leave the in-flight registry: the caller commits the
+// manifest (or deletes its data) before it drops the writer, so a chunk is always either
+// in the registry or named by the metadata (what the gateway's orphan sweep relies on).
 ObjectWriter::~ObjectWriter() {
   if (!finished_) Abort();
+  std::lock_guard lock(mu_);
+  pipeline_.in_flight().Remove(registered_);
 }
 
 absl::Status ObjectWriter::Write(ConstByteSpan data) {
@@ -108,11 +113,18 @@ void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {
 
 void ObjectWriter::SendShard(std::shared_ptr<Stripe> s, int slot) {
   int node;
+  bool first_attempt;
   {
     std::lock_guard lock(s->mu);
     node = s->placement[slot];
+    first_attempt = s->tried[slot].empty();
   }
   std::string id = ChunkIdString(codec_->ChunkIdOf(s->info.index, slot));
+  if (first_attempt) {  // registered before the chunk can exist on any node
+    std::lock_guard lock(mu_);
+    pipeline_.in_flight().Add(id);
+    registered_.push_back(id);
+  }
   pipeline_.pool().node(node).Put(id, s->Shard(slot), [this, s, slot](absl::Status st) {
     ShardDone(s, slot, std::move(st));
   });

@@ -73,6 +73,8 @@ class ObjectWriter {
   int in_flight_stripes_ = 0;
   absl::Status error_;
   std::vector<std::pair<std::string, std::string>> written_;  // (node id, chunk id)
+  // Ids added to the pipeline's InFlightChunks, removed by the destructor.
+  std::vector<std::string> registered_;
 };
 
 }  // namespace mosaic::client

@@ -13,6 +13,29 @@ std::string ChunkIdString(const ChunkId& id) {
   return std::string(reinterpret_cast<const char*>(id.data()), id.size());
 }
 
+void InFlightChunks::Add(const std::string& chunk_id) {
+  std::lock_guard lock(mu_);
+  ++ids_[chunk_id];
+}
+
+void InFlightChunks::Remove(const std::vector<std::string>& chunk_ids) {
+  std::lock_guard lock(mu_);
+  for (const std::string& id : chunk_ids) {
+    auto it = ids_.find(id);
+    if (it != ids_.end() && --it->second == 0) ids_.erase(it);
+  }
+}
+
+bool InFlightChunks::Contains(const std::string& chunk_id) const {
+  std::lock_guard lock(mu_);
+  return ids_.contains(chunk_id);
+}
+
+size_t InFlightChunks::size() const {
+  std::lock_guard lock(mu_);
+  return ids_.size();
+}
+
 int ManifestLossesSurvived(const ObjectManifest& manifest, const NodePool& pool) {
   int worst = manifest.m;
   for (const StripePlacement& stripe : manifest.stripes) {

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -73,6 +75,22 @@ struct BadShard {
 class ObjectWriter;
 class ObjectReader;
 
+// The chunk ids of shards that writers still alive are writing or have written: a writer
+// adds each id before its first Put and removes them all when it is destroyed (after the
+// caller committed or dropped its manifest). The orphan sweep never deletes these.
+// Thread-safe; ids are counted, so adding one twice needs two removals.
+class InFlightChunks {
+ public:
+  void Add(const std::string& chunk_id);
+  void Remove(const std::vector<std::string>& chunk_ids);
+  bool Contains(const std::string& chunk_id) const;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, int> ids_;
+};
+
 class Pipeline {
  public:
   Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options);
@@ -102,12 +120,16 @@ class Pipeline {
   // Index in pool() of each placer node (the same order: every pool node is a placer node).
   bool Usable(int node) const;
 
+  // Chunks of writers not yet destroyed (see InFlightChunks).
+  InFlightChunks& in_flight() { return in_flight_; }
+
  private:
   const KeyRing& ring_;
   NodePool& pool_;
   PipelineOptions options_;
   Placer placer_;
   ThreadPool workers_;
+  InFlightChunks in_flight_;
 };
 
 // Chunk id as the node sees it: the 32 raw bytes.

@@ -13,6 +13,7 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "server/gateway/gateway.h"
+#include "server/gateway/scrub_admin.h"
 #include "server/gateway/s3/router.h"
 
 namespace mosaic::gateway {
@@ -134,6 +135,7 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   }
   auto req = Route(ex.request(), "");
   if (!req.ok()) return (void)ex.Send(400, "bad request\n");
+  if (HandleScrubAdmin(gateway.scrubber(), gateway.sweeper(), ex, *req)) return;
   HandleKeys(gateway, ex, *req);
 }
 

@@ -130,6 +130,20 @@ absl::Status ParseRepairKeys(const toml::table& root, GatewayConfig& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseScrubKeys(const toml::table& root, GatewayConfig& c) {
+  RETURN_IF_ERROR(GetDuration(root, "orphan_grace", c.orphan_grace, ""));
+  RETURN_IF_ERROR(GetDuration(root, "orphan_sweep_interval", c.orphan_sweep_interval, ""));
+  RETURN_IF_ERROR(GetSize(root, "deep_scrub_bytes_per_second", c.deep_scrub_bytes_per_second, ""));
+  RETURN_IF_ERROR(GetDuration(root, "deep_scrub_interval", c.deep_scrub_interval, ""));
+  if (c.orphan_grace.count() < 0) return Bad("orphan_grace", "must not be negative");
+  if (c.orphan_sweep_interval.count() < 0) return Bad("orphan_sweep_interval", "must not be negative");
+  if (c.deep_scrub_interval.count() < 0) return Bad("deep_scrub_interval", "must not be negative");
+  if (c.deep_scrub_bytes_per_second == 0) {
+    return Bad("deep_scrub_bytes_per_second", "must be positive");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
@@ -140,7 +154,9 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "domain", "log_level", "multipart_expiry", "erasure",
                                  "repair_bytes_per_second", "node_down_after",
                                  "failure_check_interval",
-                                 "pipeline", "limits", "node"},
+                                 "pipeline", "limits", "node", "orphan_grace",
+                                 "orphan_sweep_interval", "deep_scrub_bytes_per_second",
+                                 "deep_scrub_interval"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
@@ -151,6 +167,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   RETURN_IF_ERROR(Get(root, "log_level", c.log_level, ""));
   RETURN_IF_ERROR(GetDuration(root, "multipart_expiry", c.multipart_expiry, ""));
   if (c.multipart_expiry.count() <= 0) return Bad("multipart_expiry", "must be positive");
+  RETURN_IF_ERROR(ParseScrubKeys(root, c));
   RETURN_IF_ERROR(ParseRepairKeys(root, c));
   if (c.data_dir.empty()) return Bad("data_dir", "is required");
   if (c.key_file.empty()) return Bad("key_file", "is required");

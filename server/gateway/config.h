@@ -26,6 +26,14 @@ struct GatewayConfig {
   // long an upload may stay incomplete before the expiry job aborts it.
   uint64_t min_part_bytes = uint64_t{5} << 20;
   std::chrono::milliseconds multipart_expiry = std::chrono::hours(24 * 7);
+  // Scrub and garbage (jobs/scrubber.h, jobs/orphan_sweeper.h). A chunk no metadata names
+  // is deleted after orphan_grace; the sweep runs every orphan_sweep_interval (0 = never by
+  // itself). The deep scrub reads every shard at deep_scrub_bytes_per_second, every
+  // deep_scrub_interval (0 = only when asked).
+  std::chrono::milliseconds orphan_grace = std::chrono::hours(24);
+  std::chrono::milliseconds orphan_sweep_interval = std::chrono::hours(6);
+  uint64_t deep_scrub_bytes_per_second = uint64_t{16} << 20;
+  std::chrono::milliseconds deep_scrub_interval = std::chrono::hours(24 * 30);
   // Repair (jobs/repairer.h, jobs/failure_detector.h): rebuilt shards are written at most at
   // repair_bytes_per_second; a node unreachable for node_down_after is declared down and its
   // shards queued for repair, checked every failure_check_interval.

@@ -16,6 +16,8 @@
 #include "server/gateway/admin.h"
 #include "server/gateway/http/server.h"
 #include "server/gateway/jobs/deleter.h"
+#include "server/gateway/jobs/orphan_sweeper.h"
+#include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/failure_detector.h"
 #include "server/gateway/jobs/repairer.h"
 #include "server/gateway/jobs/upload_expiry.h"
@@ -38,6 +40,8 @@ struct Gateway::Impl {
   metrics::Registry registry;
   std::unique_ptr<Deleter> deleter;
   std::unique_ptr<UploadExpiry> expiry;
+  std::unique_ptr<Scrubber> scrubber;
+  std::unique_ptr<OrphanSweeper> sweeper;
   std::unique_ptr<FailureDetector> detector;
   std::unique_ptr<Repairer> repairer;
   std::unique_ptr<HttpServer> s3;
@@ -207,6 +211,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->expiry = std::make_unique<UploadExpiry>(*impl->meta, config.multipart_expiry,
                                                 [d = impl->deleter.get()] { d->Poke(); });
   impl->expiry->Start();
+  impl->scrubber = std::make_unique<Scrubber>(
+      *impl->meta, *impl->pipeline, impl->registry,
+      Scrubber::Options{.deep_interval = config.deep_scrub_interval,
+                        .deep_bytes_per_second = config.deep_scrub_bytes_per_second,
+                        .state_file = config.data_dir + "/deep_scrub.last"});
+  impl->scrubber->Start();
+  impl->sweeper = std::make_unique<OrphanSweeper>(
+      *impl->meta, *impl->pipeline, impl->registry,
+      OrphanSweeper::Options{.interval = config.orphan_sweep_interval,
+                             .grace = config.orphan_grace});
+  impl->sweeper->Start();
   {
     Impl* raw = impl.get();
     impl->detector = std::make_unique<FailureDetector>(
@@ -259,6 +274,8 @@ void Gateway::Stop() {
   if (impl_->s3) impl_->s3->Stop();
   if (impl_->admin) impl_->admin->Stop(std::chrono::seconds(1));
   if (impl_->expiry) impl_->expiry->Stop();
+  if (impl_->scrubber) impl_->scrubber->Stop();
+  if (impl_->sweeper) impl_->sweeper->Stop();
   if (impl_->detector) impl_->detector->Stop();
   if (impl_->repairer) impl_->repairer->Stop();
   if (impl_->deleter) impl_->deleter->Stop();
@@ -292,5 +309,8 @@ absl::StatusOr<std::vector<v1::AccessKeyRecord>> Gateway::ListKeys() const {
 absl::StatusOr<bool> Gateway::DeleteKey(const std::string& id) {
   return impl_->meta->DeleteKey(id);
 }
+
+Scrubber& Gateway::scrubber() { return *impl_->scrubber; }
+OrphanSweeper& Gateway::sweeper() { return *impl_->sweeper; }
 
 }  // namespace mosaic::gateway

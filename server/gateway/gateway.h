@@ -13,6 +13,9 @@
 
 namespace mosaic::gateway {
 
+class Scrubber;
+class OrphanSweeper;
+
 struct NewKey {
   std::string id;
   std::string secret;
@@ -34,6 +37,10 @@ class Gateway {
                                                  const std::vector<v1::Grant>& grants);
   [[nodiscard]] absl::StatusOr<std::vector<v1::AccessKeyRecord>> ListKeys() const;
   [[nodiscard]] absl::StatusOr<bool> DeleteKey(const std::string& id);
+
+  // The scrub and orphan-sweep jobs (for the admin API).
+  Scrubber& scrubber();
+  OrphanSweeper& sweeper();
 
   struct Impl;
 

@@ -16,6 +16,9 @@
 #include "server/gateway/s3/sigv4.h"
 
 namespace mosaic {
+
+void AddScrubCommand(CLI::App& app);  // scrub_command.cc
+
 namespace {
 
 gateway::GatewayConfig LoadOrExit(const std::string& path) {
@@ -108,6 +111,7 @@ void AddGatewayCommand(CLI::App& app) {
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
   AddKeyCommands(app);
+  AddScrubCommand(app);
 }
 
 namespace gateway {

@@ -1,0 +1,221 @@
+#include "server/gateway/jobs/orphan_sweeper.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "common/status.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr size_t kPiecePage = 256;
+
+}  // namespace
+
+void AddManifestChunks(const client::KeyRing& ring, const v1::Manifest& manifest,
+                       NodeChunks& out) {
+  client::ObjectId object{};
+  if (manifest.object_id().size() != object.size()) return;
+  std::memcpy(object.data(), manifest.object_id().data(), object.size());
+  for (int s = 0; s < manifest.stripes_size(); ++s) {
+    const v1::StripePlacement& stripe = manifest.stripes(s);
+    for (int i = 0; i < stripe.nodes_size(); ++i) {
+      if (stripe.nodes(i).empty()) continue;
+      out[stripe.nodes(i)].insert(
+          client::ChunkIdString(ring.ComputeChunkId(object, uint64_t(s), i)));
+    }
+  }
+}
+
+std::vector<std::string> OrphanLedger::Update(
+    const std::string& node, const std::vector<std::string>& listed,
+    const std::function<bool(const std::string&)>& referenced, Clock::time_point now,
+    std::chrono::milliseconds grace) {
+  auto& seen = first_seen_[node];
+  std::unordered_map<std::string, Clock::time_point> next;
+  std::vector<std::string> due;
+  for (const std::string& chunk : listed) {
+    if (referenced(chunk)) continue;
+    auto it = seen.find(chunk);
+    if (it == seen.end()) {
+      next.emplace(chunk, now);  // a candidate from this sweep on: never due in this one
+      continue;
+    }
+    next.emplace(chunk, it->second);
+    if (now - it->second >= grace) due.push_back(chunk);
+  }
+  seen = std::move(next);
+  if (seen.empty()) first_seen_.erase(node);
+  return due;
+}
+
+void OrphanLedger::Forget(const std::string& node, const std::string& chunk) {
+  auto it = first_seen_.find(node);
+  if (it == first_seen_.end()) return;
+  it->second.erase(chunk);
+  if (it->second.empty()) first_seen_.erase(it);
+}
+
+size_t OrphanLedger::candidates() const {
+  size_t n = 0;
+  for (const auto& [node, chunks] : first_seen_) n += chunks.size();
+  return n;
+}
+
+std::string SweepReportJson(const SweepReport& r) {
+  return "{\"nodes_swept\": " + std::to_string(r.nodes_swept) +
+         ", \"nodes_skipped\": " + std::to_string(r.nodes_skipped) +
+         ", \"chunks_listed\": " + std::to_string(r.chunks_listed) +
+         ", \"candidates\": " + std::to_string(r.candidates) +
+         ", \"deleted\": " + std::to_string(r.deleted) + ", \"kept\": " + std::to_string(r.kept) +
+         "}\n";
+}
+
+OrphanSweeper::OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline,
+                             metrics::Registry& registry, Options options)
+    : meta_(meta),
+      pipeline_(pipeline),
+      options_(options),
+      deleted_(registry.GetCounter("mosaic_gateway_orphans_deleted_total",
+                                   "Chunks no metadata named, deleted by the orphan sweep.")),
+      candidates_(registry.GetGauge(
+          "mosaic_gateway_orphan_candidates",
+          "Chunks no metadata named at the last sweep, waiting out the grace period.")) {}
+
+OrphanSweeper::~OrphanSweeper() { Stop(); }
+
+void OrphanSweeper::Start() {
+  if (options_.interval.count() <= 0 || thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
+      lock.unlock();
+      auto report = Sweep(options_.grace);
+      if (!report.ok()) spdlog::error("orphan sweep: {}", report.status().ToString());
+      lock.lock();
+    }
+  });
+}
+
+void OrphanSweeper::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+// Pieces first, then the deletion queue: a piece deleted after the scan passed it is in the
+// queue by the time the queue is read (its removal and its queueing are one write), unless
+// the deleter finished it already, and then its chunks are gone anyway.
+absl::StatusOr<NodeChunks> OrphanSweeper::Referenced() const {
+  NodeChunks out;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto page, meta_.ListPieces(after, kPiecePage));
+    for (const auto& [id, piece] : page) AddManifestChunks(pipeline_.ring(), piece.manifest(), out);
+    if (page.size() < kPiecePage) break;
+    after = page.back().first;
+  }
+  ASSIGN_OR_RETURN(auto deletions, meta_.PendingDeletions(std::numeric_limits<size_t>::max()));
+  for (const auto& [seq, record] : deletions) {
+    AddManifestChunks(pipeline_.ring(), record.manifest(), out);
+  }
+  return out;
+}
+
+uint64_t OrphanSweeper::DeleteChunks(const std::string& node,
+                                     const std::vector<std::string>& chunks) {
+  int index = pipeline_.pool().IndexOf(node);
+  if (index < 0 || chunks.empty()) return 0;
+  struct Latch {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left = 0;
+    uint64_t deleted = 0;
+  };
+  auto latch = std::make_shared<Latch>();
+  latch->left = chunks.size();
+  for (const std::string& chunk : chunks) {
+    pipeline_.pool().node(index).Delete(chunk, [latch](absl::StatusOr<bool> r) {
+      std::lock_guard lock(latch->mu);
+      if (r.ok()) ++latch->deleted;
+      if (--latch->left == 0) latch->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(latch->mu);
+  latch->cv.wait(lock, [&] { return latch->left == 0; });
+  return latch->deleted;
+}
+
+absl::StatusOr<SweepReport> OrphanSweeper::Sweep(std::chrono::milliseconds grace) {
+  std::lock_guard serial(sweep_mu_);
+  SweepReport report;
+  client::NodePool& pool = pipeline_.pool();
+  // Listing before reading the metadata: a chunk written after its node was listed is not
+  // looked at in this sweep at all.
+  std::map<std::string, std::vector<std::string>> listed;
+  for (int i = 0; i < pool.size(); ++i) {
+    std::vector<std::string> all;
+    std::string after;
+    absl::Status failed;
+    do {
+      auto page = pool.node(i).List(after, options_.page_size);
+      if (!page.ok()) {
+        failed = page.status();
+        break;
+      }
+      all.insert(all.end(), page->first.begin(), page->first.end());
+      after = page->second;
+    } while (!after.empty());
+    if (!failed.ok()) {
+      ++report.nodes_skipped;
+      spdlog::warn("orphan sweep: node {} not swept: {}", pool.node(i).id(), failed.ToString());
+      continue;
+    }
+    report.chunks_listed += all.size();
+    listed[pool.node(i).id()] = std::move(all);
+  }
+  ASSIGN_OR_RETURN(NodeChunks refs, Referenced());
+  const client::InFlightChunks& in_flight = pipeline_.in_flight();
+  auto now = OrphanLedger::Clock::now();
+  std::map<std::string, std::vector<std::string>> due;
+  for (const auto& [node, chunks] : listed) {
+    const auto& named = refs[node];
+    auto referenced = [&](const std::string& c) {
+      return named.contains(c) || in_flight.Contains(c);
+    };
+    std::vector<std::string> d = ledger_.Update(node, chunks, referenced, now, grace);
+    if (!d.empty()) due[node] = std::move(d);
+    ++report.nodes_swept;
+  }
+  if (!due.empty()) {
+    // The last check: the registry first, then the metadata read again (see the header).
+    for (auto& [node, chunks] : due) {
+      std::erase_if(chunks, [&](const std::string& c) { return in_flight.Contains(c); });
+    }
+    ASSIGN_OR_RETURN(NodeChunks now_refs, Referenced());
+    for (auto& [node, chunks] : due) {
+      size_t before = chunks.size();
+      const auto& named = now_refs[node];
+      std::erase_if(chunks, [&](const std::string& c) { return named.contains(c); });
+      uint64_t deleted = DeleteChunks(node, chunks);
+      report.deleted += deleted;
+      report.kept += before - deleted;
+      for (const std::string& c : chunks) ledger_.Forget(node, c);
+    }
+    deleted_.Inc(report.deleted);
+  }
+  report.candidates = ledger_.candidates();
+  candidates_.Set(double(report.candidates));
+  spdlog::info("orphan sweep: {} nodes ({} skipped), {} chunks, {} candidates, {} deleted",
+               report.nodes_swept, report.nodes_skipped, report.chunks_listed, report.candidates,
+               report.deleted);
+  return report;
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,112 @@
+#pragma once
+// The orphan sweep: deletes chunks on the nodes that no metadata names — shards of uploads
+// cut off by a crash of the gateway, shards left behind by a failed delete — after a grace
+// period, and never a chunk of an upload still in progress.
+//
+// For each node, its chunk ids are listed (paged), and then compared with the referenced
+// set: the (node, chunk) pairs of every stripe and shard of every piece, of every manifest
+// in the deletion queue (the deleter removes those), and the chunk ids of writers still
+// alive (client::InFlightChunks). A chunk not referenced is a candidate; it is deleted only
+// when it was a candidate already at an earlier sweep at least `grace` ago, and only after a
+// last check, in this order: the in-flight registry, then the metadata read again. (A writer
+// leaves the registry only after its manifest is committed, so a chunk that passes the
+// registry check and then the metadata check was not committed by any writer.)
+// First-seen times are kept in memory: a restart restarts the clock (the safe side).
+// A node whose listing fails is not swept at all in that run.
+//
+// Threads: one background thread running a sweep every `interval` (0 = only when asked).
+// Sweep() may be called from any thread; sweeps run one at a time.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/pipeline/pipeline.h"
+#include "common/metrics.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/meta/meta_store.h"
+
+namespace mosaic::gateway {
+
+// Node id -> chunk ids (raw) the metadata places on it.
+using NodeChunks = std::unordered_map<std::string, std::unordered_set<std::string>>;
+
+// Adds the chunks of every placed shard of `manifest` ("" nodes are skipped). Pure.
+void AddManifestChunks(const client::KeyRing& ring, const v1::Manifest& manifest,
+                       NodeChunks& out);
+
+// The sweep's memory: when each unreferenced chunk was first seen. Not thread-safe.
+class OrphanLedger {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // One sweep of `node`: the chunks of `listed` that `referenced` rejects are this sweep's
+  // candidates (first seen now unless seen before); those seen before, at least `grace`
+  // before `now`, are returned (due for deletion). Chunks of the node that are no longer
+  // candidates are forgotten.
+  std::vector<std::string> Update(const std::string& node, const std::vector<std::string>& listed,
+                                  const std::function<bool(const std::string&)>& referenced,
+                                  Clock::time_point now, std::chrono::milliseconds grace);
+  void Forget(const std::string& node, const std::string& chunk);
+  size_t candidates() const;
+
+ private:
+  std::map<std::string, std::unordered_map<std::string, Clock::time_point>> first_seen_;
+};
+
+struct SweepReport {
+  int nodes_swept = 0;
+  int nodes_skipped = 0;  // listing failed
+  uint64_t chunks_listed = 0;
+  uint64_t candidates = 0;  // unreferenced after this sweep (deleted ones not counted)
+  uint64_t deleted = 0;
+  uint64_t kept = 0;  // due, but referenced or in flight at the last check, or not deleted
+};
+
+std::string SweepReportJson(const SweepReport& r);
+
+class OrphanSweeper {
+ public:
+  struct Options {
+    std::chrono::milliseconds interval{std::chrono::hours(6)};  // 0 = only when asked
+    std::chrono::milliseconds grace{std::chrono::hours(24)};
+    uint32_t page_size = 1000;
+  };
+
+  // All references must outlive the sweeper. Start() starts the thread.
+  OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
+                Options options);
+  ~OrphanSweeper();  // Stop()s
+  void Start();
+  void Stop();
+
+  // One sweep of every node with this grace (the configured one for the thread). Errors of
+  // the metadata store (nothing is deleted then). Blocks, for as long as listing takes.
+  [[nodiscard]] absl::StatusOr<SweepReport> Sweep(std::chrono::milliseconds grace);
+  const Options& options() const { return options_; }
+
+ private:
+  absl::StatusOr<NodeChunks> Referenced() const;
+  uint64_t DeleteChunks(const std::string& node, const std::vector<std::string>& chunks);
+
+  MetaStore& meta_;
+  client::Pipeline& pipeline_;
+  Options options_;
+  metrics::Counter& deleted_;
+  metrics::Gauge& candidates_;
+  std::mutex sweep_mu_;  // one sweep at a time; guards ledger_
+  OrphanLedger ledger_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace mosaic::gateway

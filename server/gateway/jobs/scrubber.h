@@ -1,0 +1,145 @@
+#pragma once
+// Scrub on the gateway's side: what the nodes' own scrub found, and the gateway's deep scrub.
+// Both only queue repairs (MetaStore::QueueRepair); the repair job rebuilds the shards.
+//
+// Findings: nodes report the chunks their scrub found corrupt (NodeStatus::corrupt_chunks,
+// refreshed by the pool's health checks). A chunk id is a keyed hash that cannot be
+// inverted, so findings are mapped back to (piece, stripe, shard) by computing the chunk ids
+// of the pieces' shards placed on the reporting nodes. Every few seconds (and at start) new
+// findings are mapped and queued with reason "scrub"; handled findings are remembered in
+// memory (after a restart they are mapped again: queueing a stripe twice merges).
+//
+// Deep scrub: reads every shard of every stripe of every piece from its node and opens it
+// with the piece's data key (the AEAD tag check), at a bounded byte rate. A shard that is
+// missing (NOT_FOUND), refused as corrupt by the node (DATA_LOSS), of the wrong size or
+// failing its tag is queued with reason "deep scrub". A node that cannot be reached is not
+// evidence against its shards (failure detection deals with down nodes): those shards are
+// counted as skipped. Runs every `deep_interval` (remembered in a file, so restarts do not
+// postpone it forever) or when asked; one run at a time.
+//
+// Threads: two background threads (findings, deep scrub). Every public method is
+// thread-safe.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/crypto/key_ring.h"
+#include "client/pipeline/pipeline.h"
+#include "common/metrics.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/meta/meta_store.h"
+
+namespace mosaic::gateway {
+
+// A shard of a piece, found on a node.
+struct FoundShard {
+  std::string node_id;
+  std::string chunk_id;  // the 32 raw bytes
+  std::string piece_id;
+  uint64_t stripe = 0;
+  int shard = 0;
+};
+
+// Node id -> chunk ids it reported corrupt.
+using Findings = std::map<std::string, std::set<std::string>>;
+
+// The shards of one piece whose chunk ids `findings` lists for the node holding them. Only
+// stripes with a shard on a reporting node are hashed. Pure.
+std::vector<FoundShard> MatchFindings(const client::KeyRing& ring, const Findings& findings,
+                                      const std::string& piece_id, const v1::Manifest& manifest);
+
+// One repair record per stripe of `bad` (shards of one piece), with `reason`, queued at
+// `now_ms`, margin = m - (bad shards of the stripe + other shards on nodes `down` names),
+// at least 0. Pure.
+std::vector<v1::RepairRecord> RepairsFor(const std::vector<FoundShard>& bad,
+                                         const v1::Manifest& manifest, const std::string& reason,
+                                         const std::function<bool(const std::string&)>& down,
+                                         int64_t now_ms);
+
+struct DeepScrubProgress {
+  bool running = false;
+  uint64_t run = 0;  // runs started since the gateway started
+  uint64_t pieces_done = 0;
+  uint64_t pieces_total = 0;  // counted when the run starts
+  uint64_t shards_checked = 0;
+  uint64_t bytes = 0;
+  uint64_t failures = 0;  // shards missing, refused or failing their tag (queued)
+  uint64_t skipped = 0;   // shards whose node could not be reached
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  std::string error;  // why the last run stopped early, "" if it did not
+};
+
+// {"running": …, "run": …, …} for GET /admin/v1/scrub.
+std::string ProgressJson(const DeepScrubProgress& p);
+
+class Scrubber {
+ public:
+  struct Options {
+    // How often the nodes' findings (in memory, refreshed by the pool's health checks) are
+    // looked at; the pieces are scanned only when there is a new one.
+    std::chrono::milliseconds findings_interval{std::chrono::seconds(5)};
+    std::chrono::milliseconds deep_interval{std::chrono::hours(24 * 30)};  // 0 = when asked
+    uint64_t deep_bytes_per_second = uint64_t{16} << 20;
+    // Holds the time of the last finished deep scrub ("" = not remembered).
+    std::string state_file;
+  };
+
+  // All references must outlive the Scrubber. Start() starts the threads.
+  Scrubber(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
+           Options options);
+  ~Scrubber();  // Stop()s
+  void Start();
+  // Stops the threads; a deep scrub in progress stops after its current stripe.
+  void Stop();
+
+  // Maps the nodes' findings not handled yet and queues their stripes; returns the number of
+  // stripes queued. Errors of the metadata store (nothing is marked handled then). Blocks.
+  [[nodiscard]] absl::StatusOr<size_t> HandleFindings();
+
+  // Asks the deep scrub thread to start a run now; false if one is running already.
+  bool StartDeepScrub();
+  DeepScrubProgress progress() const;
+  // One whole deep scrub on the calling thread (the thread runs this). Errors of the
+  // metadata store stop it.
+  [[nodiscard]] absl::Status DeepScrub();
+
+ private:
+  absl::Status ScrubPiece(const std::string& piece_id, const v1::Manifest& manifest);
+  absl::Status QueueAll(const std::vector<v1::RepairRecord>& records);
+  bool NodeDown(const std::string& node_id) const;
+  void Throttle(uint64_t bytes);
+  void FindingsLoop();
+  void DeepLoop();
+  int64_t LastDeepScrubMs();
+  void RememberDeepScrub(int64_t ms);
+
+  MetaStore& meta_;
+  client::Pipeline& pipeline_;
+  Options options_;
+  metrics::Counter& findings_queued_;
+  metrics::Counter& deep_failures_;
+  metrics::Counter& deep_bytes_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool started_ = false;
+  bool deep_requested_ = false;
+  DeepScrubProgress progress_;
+  std::chrono::steady_clock::time_point throttle_start_;
+  std::set<std::pair<std::string, std::string>> handled_;  // (node id, chunk id)
+  std::mutex findings_mu_;  // one HandleFindings at a time
+  std::thread findings_thread_;
+  std::thread deep_thread_;
+};
+
+}  // namespace mosaic::gateway
