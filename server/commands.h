@@ -11,5 +11,7 @@ void AddNodeCommand(CLI::App& app);
 void AddKeygenCommand(CLI::App& app);
 void AddDevCommand(CLI::App& app);
 void AddGatewayCommand(CLI::App& app);  // also `mosaic key`
+// `mosaic status`, and `mosaic node drain|remove|undrain` (after AddNodeCommand).
+void AddStatusCommands(CLI::App& app);
 
 }  // namespace mosaic

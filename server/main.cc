@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     std::printf("mosaic %s\n", mosaic::kVersion);
   });
   mosaic::AddNodeCommand(app);
+  mosaic::AddStatusCommands(app);
   mosaic::AddDevCommand(app);
   mosaic::AddKeygenCommand(app);
   mosaic::AddGatewayCommand(app);

@@ -1,5 +1,6 @@
 #include "client/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -54,12 +55,31 @@ Pipeline::Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options)
       pool_(pool),
       options_(options),
       placer_(pool.Specs()),
-      workers_(options.worker_threads) {}
+      excluded_(new std::atomic<bool>[static_cast<size_t>(pool.size())]),
+      workers_(options.worker_threads) {
+  for (int i = 0; i < pool.size(); ++i) excluded_[i] = false;
+}
 
 Pipeline::~Pipeline() = default;
 
 bool Pipeline::Usable(int node) const {
+  return !Excluded(node) && Readable(node);
+}
+
+bool Pipeline::Readable(int node) const {
   return pool_.node(node).health() != NodeHealth::kDown;
+}
+
+bool Pipeline::Excluded(int node) const {
+  return excluded_[node].load(std::memory_order_relaxed);
+}
+
+void Pipeline::SetExcluded(const std::vector<std::string>& node_ids) {
+  for (int i = 0; i < pool_.size(); ++i) {
+    bool excluded = std::find(node_ids.begin(), node_ids.end(), pool_.node(i).id()) !=
+                    node_ids.end();
+    excluded_[i].store(excluded, std::memory_order_relaxed);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<ObjectWriter>> Pipeline::NewWriter() {

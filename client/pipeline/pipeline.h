@@ -8,6 +8,7 @@
 // NodePool (both must outlive it) and owns a worker pool that seals, encodes, decodes and
 // waits on shard fetches. All methods are thread-safe.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -117,8 +118,18 @@ class Pipeline {
   const Placer& placer() const { return placer_; }
   const PipelineOptions& options() const { return options_; }
   ThreadPool& workers() { return workers_; }
-  // Index in pool() of each placer node (the same order: every pool node is a placer node).
+  // Whether node `node` (its index in pool(), which is also its index in placer(): every
+  // pool node is a placer node) may get new shards: not DOWN and not excluded.
   bool Usable(int node) const;
+  // Whether node `node` may be asked for shards: not DOWN (an excluded node still serves
+  // reads while its shards move away).
+  bool Readable(int node) const;
+
+  // Replaces the set of nodes excluded from placement (draining and removed nodes): Usable()
+  // is false for them from now on, so new stripes and write retries skip them. Ids that are
+  // not in the pool are ignored. Thread-safe, lock-free for readers of Usable().
+  void SetExcluded(const std::vector<std::string>& node_ids);
+  bool Excluded(int node) const;
 
   // Chunks of writers not yet destroyed (see InFlightChunks).
   InFlightChunks& in_flight() { return in_flight_; }
@@ -128,6 +139,8 @@ class Pipeline {
   NodePool& pool_;
   PipelineOptions options_;
   Placer placer_;
+  // One flag per pool node, set by SetExcluded.
+  std::unique_ptr<std::atomic<bool>[]> excluded_;
   ThreadPool workers_;
   InFlightChunks in_flight_;
 };

@@ -13,8 +13,10 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "server/gateway/gateway.h"
+#include "server/gateway/node_states.h"
 #include "server/gateway/scrub_admin.h"
 #include "server/gateway/s3/router.h"
+#include "server/gateway/status.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -95,6 +97,49 @@ void HandleKeys(Gateway& gateway, Exchange& ex, const S3Request& req) {
   (void)ex.Send(404, "no such admin endpoint\n");
 }
 
+int HttpStatusOf(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kInvalidArgument: return 400;
+    default: return 500;
+  }
+}
+
+void HandleStatus(Gateway& gateway, Exchange& ex) {
+  auto doc = gateway.status().Document();
+  if (!doc.ok()) return (void)ex.Send(500, doc.status().ToString() + "\n");
+  ex.SetHeader("Content-Type", "application/json");
+  (void)ex.Send(200, StatusJson(*doc));
+}
+
+// POST /admin/v1/nodes/ID/drain|remove|activate; `rest` is "ID/verb".
+void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest) {
+  size_t slash = rest.rfind('/');
+  if (slash == std::string_view::npos || slash == 0) {
+    return (void)ex.Send(404, "expected /admin/v1/nodes/ID/drain|remove|activate\n");
+  }
+  std::string_view verb = rest.substr(slash + 1);
+  v1::NodeStateRecord::State state;
+  if (verb == "drain") state = v1::NodeStateRecord::DRAINING;
+  else if (verb == "remove") state = v1::NodeStateRecord::REMOVED;
+  else if (verb == "activate") state = v1::NodeStateRecord::ACTIVE;
+  else return (void)ex.Send(404, "unknown node action \"" + std::string(verb) + "\"\n");
+  auto id = PercentDecode(rest.substr(0, slash), false);
+  if (!id.ok()) return (void)ex.Send(400, "bad node id\n");
+  auto change = gateway.node_states().Set(*id, state);
+  if (!change.ok()) {
+    return (void)ex.Send(HttpStatusOf(change.status()),
+                         std::string(change.status().message()) + "\n");
+  }
+  ex.SetHeader("Content-Type", "application/json");
+  (void)ex.Send(200, "{\"node\": " + JsonString(*id) + ", \"state\": " +
+                         JsonString(NodeStateName(change->record.state())) +
+                         ", \"stripes_queued\": " + std::to_string(change->stripes_queued) +
+                         ", \"shards\": " +
+                         std::to_string(change->record.shards_when_changed()) + "}\n");
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Grant> ParseGrant(const std::string& text) {
@@ -132,6 +177,12 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   std::string auth(ex.request().Header("authorization"));
   if (!ConstantTimeEquals(Sha256Hex(AsBytes(auth)), Sha256Hex(AsBytes("Bearer " + token)))) {
     return (void)ex.Send(401, "admin token required\n");
+  }
+  if (ex.request().method == "GET" && path == "/admin/v1/status") {
+    return HandleStatus(gateway, ex);
+  }
+  if (ex.request().method == "POST" && path.starts_with("/admin/v1/nodes/")) {
+    return HandleNodeState(gateway, ex, path.substr(16));
   }
   auto req = Route(ex.request(), "");
   if (!req.ok()) return (void)ex.Send(400, "bad request\n");

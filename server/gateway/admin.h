@@ -5,6 +5,11 @@
 //   POST   /admin/v1/keys?name=N&grant=BUCKET:read|write|owner…  -> {"id":…,"secret":…}
 //   GET    /admin/v1/keys                                          -> [{"id","name","grants"}]
 //   DELETE /admin/v1/keys/ID                                       -> 204, or 404
+// and the data's status and node states, used by `mosaic status` and `mosaic node`:
+//   GET    /admin/v1/status                       -> the status document (status.h)
+//   POST   /admin/v1/nodes/ID/drain|remove|activate
+//          -> {"node", "state", "stripes_queued", "shards"}; 404 for a node not in the node
+//             list, 409 to drain or activate a removed node
 
 #include <string>
 #include <vector>
@@ -19,6 +24,7 @@ namespace mosaic::gateway {
 
 class Gateway;
 
+// Serves one admin request on the connection's thread (it may block for a status scan).
 void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::string& token,
                  client::NodePool& pool, Exchange& ex);
 

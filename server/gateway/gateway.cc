@@ -22,11 +22,13 @@
 #include "server/gateway/jobs/repairer.h"
 #include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/node_states.h"
 #include "server/gateway/s3/body.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/sigv4.h"
 #include "server/gateway/s3/xml.h"
+#include "server/gateway/status.h"
 
 namespace mosaic::gateway {
 
@@ -44,6 +46,8 @@ struct Gateway::Impl {
   std::unique_ptr<OrphanSweeper> sweeper;
   std::unique_ptr<FailureDetector> detector;
   std::unique_ptr<Repairer> repairer;
+  std::unique_ptr<NodeStates> node_states;
+  std::unique_ptr<StatusService> status;
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
   std::string admin_token;
@@ -206,6 +210,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.data_dir + "/meta"));
   impl->pool = std::make_unique<client::NodePool>(config.nodes, client::RpcOptions());
   impl->pipeline = std::make_unique<client::Pipeline>(*impl->ring, *impl->pool, config.pipeline);
+  // Drained and removed nodes are excluded from placement before anything can write.
+  impl->node_states = std::make_unique<NodeStates>(*impl->meta, *impl->pipeline);
+  RETURN_IF_ERROR(impl->node_states->Start());
+  impl->status = std::make_unique<StatusService>(*impl->meta, *impl->pipeline,
+                                                 *impl->node_states, StatusService::Options());
   impl->services.reset(new Services{*impl->meta, *impl->pipeline, impl->config});
   impl->deleter = std::make_unique<Deleter>(*impl->meta, *impl->pipeline, impl->registry);
   impl->expiry = std::make_unique<UploadExpiry>(*impl->meta, config.multipart_expiry,
@@ -236,6 +245,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
                                                 std::move(repair));
     impl->services->repair = impl->repairer.get();
     impl->repairer->Start();
+    impl->status->SetRepairProgress(
+        [r = impl->repairer.get()] { return RepairProgressFromRepairer(r->progress()); });
     impl->detector->Start();
   }
   ASSIGN_OR_RETURN(impl->admin_token, LoadOrCreateAdminToken(config.data_dir));
@@ -279,6 +290,7 @@ void Gateway::Stop() {
   if (impl_->detector) impl_->detector->Stop();
   if (impl_->repairer) impl_->repairer->Stop();
   if (impl_->deleter) impl_->deleter->Stop();
+  if (impl_->node_states) impl_->node_states->Stop();
 }
 
 absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,
@@ -312,5 +324,8 @@ absl::StatusOr<bool> Gateway::DeleteKey(const std::string& id) {
 
 Scrubber& Gateway::scrubber() { return *impl_->scrubber; }
 OrphanSweeper& Gateway::sweeper() { return *impl_->sweeper; }
+
+StatusService& Gateway::status() { return *impl_->status; }
+NodeStates& Gateway::node_states() { return *impl_->node_states; }
 
 }  // namespace mosaic::gateway

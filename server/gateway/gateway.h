@@ -15,6 +15,8 @@ namespace mosaic::gateway {
 
 class Scrubber;
 class OrphanSweeper;
+class StatusService;
+class NodeStates;
 
 struct NewKey {
   std::string id;
@@ -41,6 +43,10 @@ class Gateway {
   // The scrub and orphan-sweep jobs (for the admin API).
   Scrubber& scrubber();
   OrphanSweeper& sweeper();
+
+  // `mosaic status` and node states (for the admin API).
+  StatusService& status();
+  NodeStates& node_states();
 
   struct Impl;
 

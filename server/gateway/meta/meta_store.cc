@@ -26,6 +26,7 @@ namespace {
 //   p <upload id> \0 <part number u32 BE> -> ObjectPart
 //   q <margin u32 BE> <stripe id>   -> RepairRecord  (stripe id = stripe u64 BE, piece id)
 //   Q <stripe id>                   -> u32 BE margin of the stripe's q entry
+//   n <node id>                     -> NodeStateRecord (drain / remove)
 constexpr char kBucket = 'b';
 constexpr char kObject = 'o';
 constexpr char kAccessKey = 'a';
@@ -35,6 +36,7 @@ constexpr char kUpload = 'u';
 constexpr char kPart = 'p';
 constexpr char kRepair = 'q';       // q <margin u32 BE> <stripe id>  -> RepairRecord
 constexpr char kRepairIndex = 'Q';  // Q <stripe id>                  -> margin u32 BE
+constexpr char kNodeState = 'n';
 
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
@@ -726,5 +728,25 @@ absl::Status MetaStore::FinishRepair(const std::string& piece_id, uint64_t strip
 }
 
 uint64_t MetaStore::RepairBacklog() const { return repair_backlog_.load(); }
+
+absl::Status MetaStore::SetNodeState(const std::string& node_id,
+                                     const v1::NodeStateRecord& record) {
+  std::lock_guard lock(write_mu_);
+  return FromRocks(db_->Put(Synced(), S(std::string(1, kNodeState) + node_id),
+                            record.SerializeAsString()),
+                   "set node state");
+}
+
+absl::StatusOr<std::map<std::string, v1::NodeStateRecord>> MetaStore::NodeStates() const {
+  std::map<std::string, v1::NodeStateRecord> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(S(std::string(1, kNodeState))); it->Valid() && V(it->key())[0] == kNodeState;
+       it->Next()) {
+    ASSIGN_OR_RETURN(auto r, Parse<v1::NodeStateRecord>(V(it->value()), "node state"));
+    out.emplace(std::string(V(it->key()).substr(1)), std::move(r));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "list node states"));
+  return out;
+}
 
 }  // namespace mosaic::gateway

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -156,6 +157,12 @@ class MetaStore {
   [[nodiscard]] absl::Status FinishRepair(const std::string& piece_id, uint64_t stripe,
                                           const std::optional<v1::RepairRecord>& retry);
   uint64_t RepairBacklog() const;
+
+  // Node states (`mosaic node drain|remove|undrain`), by node id. A node without a record is
+  // ACTIVE. SetNodeState writes (synced) over any earlier record.
+  [[nodiscard]] absl::Status SetNodeState(const std::string& node_id,
+                                          const v1::NodeStateRecord& record);
+  [[nodiscard]] absl::StatusOr<std::map<std::string, v1::NodeStateRecord>> NodeStates() const;
 
   // Access keys.
   [[nodiscard]] absl::Status PutKey(const v1::AccessKeyRecord& r);

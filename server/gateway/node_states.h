@@ -1,0 +1,88 @@
+#pragma once
+// Node states: `mosaic node drain|remove|undrain ID` (POST /admin/v1/nodes/ID/drain|remove|
+// activate). A DRAINING node keeps serving reads but gets no new shards, and every stripe
+// with a shard on it is queued for repair (reason "drain"), so the repair job moves its
+// shards to other providers. A REMOVED node is treated the same way and its shards count as
+// missing; it is never chosen again (its state persists in the metadata and is applied at
+// gateway start). Undraining a DRAINING node makes it ACTIVE again; the entries already
+// queued still move their shards (harmless: placement stays valid).
+//
+// Stripes written while a node was being excluded (a writer that placed a shard on it just
+// before) are caught by a sweeper: while the repair queue is empty and a draining or removed
+// node still holds shards, it queues them again; it stops sweeping a node once a sweep
+// started a minute after the change finds nothing on it.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "client/pipeline/pipeline.h"
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/status.h"
+
+namespace mosaic::gateway {
+
+class MetaStore;
+
+struct QueuedStripes {
+  uint64_t stripes = 0;                          // stripes queued (or merged into the queue)
+  std::map<std::string, uint64_t> shards_by_node;  // shards found on each target node
+};
+
+// Queues for repair every stripe of `meta` with a shard on one of `targets` (node id ->
+// reason), with margin = m - shards unhealthy under `views` (at least 0). Blocks; errors of
+// the metadata store.
+[[nodiscard]] absl::StatusOr<QueuedStripes> QueueStripesOn(
+    MetaStore& meta, const std::map<std::string, std::string>& targets, const NodeViews& views,
+    const client::KeyRing& ring);
+
+const char* NodeStateName(v1::NodeStateRecord::State state);  // "active", "draining", …
+
+class NodeStates {
+ public:
+  // Borrows both; they must outlive this.
+  NodeStates(MetaStore& meta, client::Pipeline& pipeline);
+  ~NodeStates();  // Stop()s
+
+  // Loads the stored states, excludes draining and removed nodes from placement, and starts
+  // the sweeper (whose first pass queues their stripes again: resumable after a crash in the
+  // middle of a drain request). Errors of the metadata store.
+  [[nodiscard]] absl::Status Start();
+  void Stop();
+
+  std::map<std::string, v1::NodeStateRecord> States() const;
+
+  struct Change {
+    v1::NodeStateRecord record;  // the node's state now
+    uint64_t stripes_queued = 0;
+  };
+  // Sets a node's state (the record is written before its stripes are queued). NOT_FOUND if
+  // `node_id` is not in the node list; FAILED_PRECONDITION to drain or activate a removed
+  // node. Setting the state a node has already queues its stripes again. Blocks for a scan
+  // of the metadata; any thread (changes are serialised).
+  [[nodiscard]] absl::StatusOr<Change> Set(const std::string& node_id,
+                                           v1::NodeStateRecord::State state);
+
+ private:
+  void ApplyExclusions();  // mu_ held
+  void SweepLoop();
+  void SweepOnce(bool first);
+
+  MetaStore& meta_;
+  client::Pipeline& pipeline_;
+  mutable std::mutex mu_;
+  std::map<std::string, v1::NodeStateRecord> states_;
+  std::set<std::string> swept_clean_;  // nodes the sweeper is done with
+  std::mutex change_mu_;               // serialises Set() and sweeps
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread sweeper_;
+};
+
+}  // namespace mosaic::gateway

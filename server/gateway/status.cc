@@ -1,0 +1,253 @@
+#include "server/gateway/status.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "client/placement/placement.h"
+#include "common/status.h"
+#include "server/gateway/meta/meta_store.h"
+#include "server/gateway/node_states.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr size_t kPiecesPerPage = 1000;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* HealthName(client::NodeHealth h) {
+  switch (h) {
+    case client::NodeHealth::kUp: return "up";
+    case client::NodeHealth::kSuspect: return "suspect";
+    case client::NodeHealth::kDown: return "down";
+  }
+  return "unknown";
+}
+
+// Counts one stripe into `report`.
+void CountStripe(const v1::Manifest& manifest, int stripe, const NodeViews& nodes,
+                 const client::KeyRing& ring, SafetyReport& report) {
+  const v1::StripePlacement& placement = manifest.stripes(stripe);
+  ++report.stripes;
+  for (const std::string& node : placement.nodes()) {
+    if (!node.empty()) ++report.shards_by_node[node];
+  }
+  std::vector<int> bad = UnhealthyShards(manifest, stripe, nodes, ring);
+  const int n = static_cast<int>(manifest.k() + manifest.m());
+  const int k = static_cast<int>(manifest.k());
+  if (n - static_cast<int>(bad.size()) < k) {
+    ++report.lost;
+    report.losses_survived = -1;
+    return;
+  }
+  ++report.missing[static_cast<int>(bad.size())];
+  std::vector<std::string> providers;
+  for (int i = 0; i < placement.nodes_size(); ++i) {
+    if (std::find(bad.begin(), bad.end(), i) != bad.end()) continue;
+    providers.push_back(nodes.at(placement.nodes(i)).provider);
+  }
+  int survives = client::ProviderLossesSurvived(providers, k);
+  if (!report.losses_survived || survives < *report.losses_survived) {
+    report.losses_survived = survives;
+  }
+}
+
+}  // namespace
+
+NodeViews CurrentNodeViews(const client::NodePool& pool,
+                           const std::map<std::string, v1::NodeStateRecord>& states) {
+  NodeViews views;
+  for (int i = 0; i < pool.size(); ++i) {
+    const client::NodeClient& node = pool.node(i);
+    NodeView& view = views[node.id()];
+    view.provider = node.endpoint().spec.provider;
+    client::NodeStatus status = node.status();
+    auto state = states.find(node.id());
+    view.healthy = status.health != client::NodeHealth::kDown &&
+                   (state == states.end() || state->second.state() != v1::NodeStateRecord::REMOVED);
+    view.corrupt_chunks.insert(status.corrupt_chunks.begin(), status.corrupt_chunks.end());
+  }
+  return views;
+}
+
+std::vector<int> UnhealthyShards(const v1::Manifest& manifest, int stripe,
+                                 const NodeViews& nodes, const client::KeyRing& ring) {
+  std::vector<int> bad;
+  const v1::StripePlacement& placement = manifest.stripes(stripe);
+  std::optional<client::ObjectId> object;
+  for (int i = 0; i < placement.nodes_size(); ++i) {
+    auto it = nodes.find(placement.nodes(i));
+    if (it == nodes.end() || !it->second.healthy) {
+      bad.push_back(i);
+      continue;
+    }
+    if (it->second.corrupt_chunks.empty()) continue;
+    if (!object) {
+      if (manifest.object_id().size() != client::ObjectId().size()) continue;
+      object.emplace();
+      std::memcpy(object->data(), manifest.object_id().data(), object->size());
+    }
+    client::ChunkId id = ring.ComputeChunkId(*object, static_cast<uint64_t>(stripe), i);
+    if (it->second.corrupt_chunks.contains(client::ChunkIdString(id))) bad.push_back(i);
+  }
+  // A stripe naming fewer nodes than k + m lacks the others.
+  for (int i = placement.nodes_size(); i < static_cast<int>(manifest.k() + manifest.m()); ++i) {
+    bad.push_back(i);
+  }
+  return bad;
+}
+
+uint64_t SafetyReport::healthy() const {
+  auto it = missing.find(0);
+  return it == missing.end() ? 0 : it->second;
+}
+
+absl::StatusOr<SafetyReport> ComputeSafety(const MetaStore& meta, const NodeViews& nodes,
+                                           const client::KeyRing& ring,
+                                           std::chrono::steady_clock::time_point deadline) {
+  auto start = std::chrono::steady_clock::now();
+  SafetyReport report;
+  std::string after;
+  while (true) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      report.complete = false;
+      break;
+    }
+    ASSIGN_OR_RETURN(auto page, meta.ListPieces(after, kPiecesPerPage));
+    for (const auto& [id, piece] : page) {
+      const v1::Manifest& manifest = piece.manifest();
+      ++report.pieces;
+      report.bytes += manifest.size();
+      for (int s = 0; s < manifest.stripes_size(); ++s) {
+        CountStripe(manifest, s, nodes, ring, report);
+      }
+    }
+    if (page.size() < kPiecesPerPage) break;
+    after = page.back().first;
+  }
+  report.computed_ms = WallMs();
+  report.scan_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+          .count();
+  return report;
+}
+
+RepairProgressView RepairProgressFromStore(const MetaStore& meta) {
+  RepairProgressView view;
+  view.backlog = meta.RepairBacklog();
+  return view;
+}
+
+RepairProgressView RepairProgressFromRepairer(const Repairer::Progress& progress) {
+  RepairProgressView view;
+  view.backlog = progress.backlog;
+  view.done = progress.shards_done;
+  view.bytes_per_second = progress.bytes_per_second;
+  if (progress.shards_done > 0 && progress.bytes_per_second > 0) {
+    double bytes_per_stripe =
+        static_cast<double>(progress.bytes_done) / static_cast<double>(progress.shards_done);
+    view.eta_seconds =
+        static_cast<double>(progress.backlog) * bytes_per_stripe / progress.bytes_per_second;
+  } else if (progress.backlog == 0) {
+    view.eta_seconds = 0;
+  }
+  return view;
+}
+
+StatusService::StatusService(const MetaStore& meta, client::Pipeline& pipeline,
+                             NodeStates& states, Options options)
+    : meta_(meta), pipeline_(pipeline), states_(states), options_(options) {}
+
+void StatusService::SetRepairProgress(std::function<RepairProgressView()> source) {
+  std::lock_guard lock(source_mu_);
+  repair_source_ = std::move(source);
+}
+
+absl::StatusOr<SafetyReport> StatusService::Safety() {
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (cached_ && now - cached_at_ < options_.cache_for) return *cached_;
+  NodeViews views = CurrentNodeViews(pipeline_.pool(), states_.States());
+  ASSIGN_OR_RETURN(SafetyReport report,
+                   ComputeSafety(meta_, views, pipeline_.ring(), now + options_.scan_bound));
+  cached_ = report;
+  cached_at_ = std::chrono::steady_clock::now();
+  return report;
+}
+
+absl::StatusOr<StatusDocument> StatusService::Document() {
+  ASSIGN_OR_RETURN(SafetyReport safety, Safety());
+  std::map<std::string, v1::NodeStateRecord> states = states_.States();
+  StatusDocument doc;
+  doc.generated_ms = WallMs();
+  doc.k = pipeline_.options().k;
+  doc.m = pipeline_.options().m;
+  doc.safety = std::move(safety);
+  auto state_of = [&](const std::string& id) {
+    auto it = states.find(id);
+    return NodeStateName(it == states.end() ? v1::NodeStateRecord::ACTIVE : it->second.state());
+  };
+  auto shards_of = [&](const std::string& id) {
+    auto it = doc.safety.shards_by_node.find(id);
+    return it == doc.safety.shards_by_node.end() ? uint64_t{0} : it->second;
+  };
+  client::NodePool& pool = pipeline_.pool();
+  for (int i = 0; i < pool.size(); ++i) {
+    const client::NodeClient& node = pool.node(i);
+    client::NodeStatus st = node.status();
+    NodeRow row;
+    row.id = node.id();
+    row.provider = node.endpoint().spec.provider;
+    row.address = node.endpoint().address;
+    row.health = HealthName(st.health);
+    row.state = state_of(row.id);
+    auto seen = st.last_seen.time_since_epoch();
+    row.last_seen_ms =
+        seen.count() == 0 ? 0
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(seen).count();
+    row.latency_ms = st.latency_ms;
+    row.used_bytes = st.used_bytes;
+    row.free_bytes = st.free_bytes;
+    row.capacity_bytes = st.capacity_bytes;
+    row.quota_bytes = st.quota_bytes;
+    row.corrupt_chunks = st.corrupt_chunks.size();
+    row.shards = shards_of(row.id);
+    doc.nodes.push_back(std::move(row));
+  }
+  // Nodes that manifests name but the node list does not (removed from the config).
+  for (const auto& [id, count] : doc.safety.shards_by_node) {
+    if (pool.IndexOf(id) >= 0) continue;
+    NodeRow row;
+    row.id = id;
+    row.provider = "?";
+    row.health = "unknown";
+    row.state = state_of(id);
+    row.shards = count;
+    doc.nodes.push_back(std::move(row));
+  }
+  std::sort(doc.nodes.begin(), doc.nodes.end(), [](const NodeRow& a, const NodeRow& b) {
+    return std::tie(a.provider, a.id) < std::tie(b.provider, b.id);
+  });
+  {
+    std::lock_guard lock(source_mu_);
+    doc.repair = repair_source_ ? repair_source_() : RepairProgressFromStore(meta_);
+  }
+  doc.deletion_backlog = meta_.DeletionBacklog();
+  for (const auto& [id, record] : states) {
+    if (record.state() == v1::NodeStateRecord::ACTIVE) continue;
+    DrainRow drain;
+    drain.node = id;
+    drain.state = NodeStateName(record.state());
+    drain.since_ms = record.changed_ms();
+    drain.shards_at_start = record.shards_when_changed();
+    drain.shards_left = shards_of(id);
+    doc.drains.push_back(std::move(drain));
+  }
+  return doc;
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,197 @@
+// `mosaic status [--json] --config FILE` and `mosaic node drain|remove|undrain ID --config FILE
+// [--wait]`: clients of the running gateway's admin API (GET /admin/v1/status, POST
+// /admin/v1/nodes/ID/drain|remove|activate). Exit codes: 0 done, 1 the gateway cannot be
+// asked (or --wait timed out), 2 bad input (config, unknown node id, a removed node).
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "common/units.h"
+#include "server/commands.h"
+#include "server/gateway/admin.h"
+#include "server/gateway/config.h"
+#include "server/gateway/s3/sigv4.h"
+#include "server/gateway/status.h"
+
+namespace mosaic {
+namespace {
+
+struct Target {
+  std::string address;
+  std::string token;
+};
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+Target TargetOf(const std::string& config_path) {
+  auto config = gateway::LoadGatewayConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "mosaic: %s\n", config.status().ToString().c_str());
+    throw CLI::RuntimeError(2);
+  }
+  Target t{FirstLine(config->data_dir + "/admin.addr"),
+           FirstLine(config->data_dir + "/admin.token")};
+  if (t.address.empty() || t.token.empty()) {
+    std::fprintf(stderr, "mosaic: the gateway of %s is not running (no %s/admin.addr)\n",
+                 config_path.c_str(), config->data_dir.c_str());
+    throw CLI::RuntimeError(1);
+  }
+  return t;
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<gateway::StatusDocument> FetchStatus(const Target& t, std::string* raw) {
+  ASSIGN_OR_RETURN(std::string body,
+                   gateway::AdminRequest(t.address, t.token, "GET", "/admin/v1/status"));
+  if (raw != nullptr) *raw = body;
+  return gateway::ParseStatusJson(body);
+}
+
+[[noreturn]] void Fail(int code, const absl::Status& s) {
+  std::fprintf(stderr, "mosaic: %s\n", s.ToString().c_str());
+  throw CLI::RuntimeError(code);
+}
+
+void AddStatus(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "status", "Show providers, nodes and how safe the data is (the gateway must run)");
+  auto config = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
+  cmd->add_flag("--json", *json, "Print the status document as JSON");
+  cmd->callback([config, json] {
+    Target t = TargetOf(*config);
+    std::string raw;
+    auto doc = FetchStatus(t, &raw);
+    if (!doc.ok()) Fail(1, doc.status());
+    std::printf("%s", *json ? raw.c_str() : gateway::StatusText(*doc, WallMs()).c_str());
+  });
+}
+
+// One drain progress report: a bar rewritten in place on a terminal, a line otherwise.
+void ShowDrain(const gateway::DrainRow& d, bool tty) {
+  uint64_t total = std::max(d.shards_at_start, d.shards_left);
+  uint64_t moved = total - d.shards_left;
+  int percent = total == 0 ? 100 : static_cast<int>(moved * 100 / total);
+  if (!tty) {
+    std::printf("%s %s: %s of %s shards moved (%d%%), %s left\n", d.state.c_str(),
+                d.node.c_str(), gateway::Thousands(moved).c_str(),
+                gateway::Thousands(total).c_str(), percent,
+                gateway::Thousands(d.shards_left).c_str());
+    std::fflush(stdout);
+    return;
+  }
+  constexpr int kWidth = 30;
+  int filled = percent * kWidth / 100;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.append(static_cast<size_t>(kWidth - filled), '-');
+  std::printf("\r%s %s [%s] %3d%%  %s/%s shards moved  ", d.state.c_str(), d.node.c_str(),
+              bar.c_str(), percent, gateway::Thousands(moved).c_str(),
+              gateway::Thousands(total).c_str());
+  std::fflush(stdout);
+}
+
+// Follows a drain until the node holds no shard of any piece; 1 on timeout.
+int WaitForDrain(const Target& t, const std::string& node, std::chrono::milliseconds timeout) {
+  const bool tty = isatty(STDOUT_FILENO);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto last_line = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  while (true) {
+    auto doc = FetchStatus(t, nullptr);
+    if (!doc.ok()) {
+      if (tty) std::printf("\n");
+      Fail(1, doc.status());
+    }
+    const gateway::DrainRow* row = nullptr;
+    for (const auto& d : doc->drains) {
+      if (d.node == node) row = &d;
+    }
+    if (row == nullptr) {
+      if (tty) std::printf("\n");
+      std::fprintf(stderr, "mosaic: node %s is not draining any more\n", node.c_str());
+      return 1;
+    }
+    auto now = std::chrono::steady_clock::now();
+    bool done = row->shards_left == 0 && doc->safety.complete;
+    if (tty || done || now - last_line >= std::chrono::seconds(5)) {
+      ShowDrain(*row, tty);
+      last_line = now;
+    }
+    if (done) {
+      if (tty) std::printf("\n");
+      std::printf("node %s holds no shard any more\n", node.c_str());
+      return 0;
+    }
+    if (now > deadline) {
+      if (tty) std::printf("\n");
+      std::fprintf(stderr, "mosaic: timed out with %s shards still on %s\n",
+                   gateway::Thousands(row->shards_left).c_str(), node.c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+void AddNodeAction(CLI::App& node, const std::string& name, const std::string& action,
+                   const std::string& help, bool can_wait) {
+  CLI::App* cmd = node.add_subcommand(name, help);
+  auto config = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  auto wait = std::make_shared<bool>(false);
+  auto timeout = std::make_shared<std::string>("24h");
+  cmd->add_option("id", *id, "Node id (as in the gateway's node list)")->required();
+  cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
+  if (can_wait) {
+    cmd->add_flag("--wait,-w", *wait, "Show progress until the node holds no shard");
+    cmd->add_option("--timeout", *timeout, "Give up waiting after this long (e.g. 30m)")
+        ->capture_default_str();
+  }
+  cmd->callback([=] {
+    auto limit = ParseDuration(*timeout);
+    if (!limit.ok()) throw CLI::ValidationError("--timeout", std::string(limit.status().message()));
+    Target t = TargetOf(*config);
+    auto answer = gateway::AdminRequest(
+        t.address, t.token, "POST",
+        "/admin/v1/nodes/" + gateway::UriEncode(*id, false) + "/" + action);
+    if (!answer.ok()) {
+      // 404: no such node; 409: a removed node cannot be drained or activated.
+      bool bad_input = answer.status().code() == absl::StatusCode::kNotFound ||
+                       answer.status().message().find("answered 409") != std::string::npos;
+      Fail(bad_input ? 2 : 1, answer.status());
+    }
+    std::printf("%s", answer->c_str());
+    int rc = *wait ? WaitForDrain(t, *id, *limit) : 0;
+    // `mosaic node` runs a storage node when no subcommand of its own ends the process.
+    throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace
+
+void AddStatusCommands(CLI::App& app) {
+  AddStatus(app);
+  CLI::App* node = app.get_subcommand("node");
+  AddNodeAction(*node, "drain", "drain",
+                "Move every shard off a node (it keeps serving reads meanwhile)", true);
+  AddNodeAction(*node, "remove", "remove",
+                "Remove a node for good: its shards are rebuilt elsewhere", true);
+  AddNodeAction(*node, "undrain", "activate", "Make a draining node active again", false);
+}
+
+}  // namespace mosaic

@@ -1,0 +1,203 @@
+"""`mosaic status` and `mosaic node drain|remove|undrain` against `mosaic dev` (issue 7): the
+safety figures of a healthy system and of one with a node down, and a drain under a PUT/GET
+load."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import threading
+import unittest
+
+import harness
+from harness import pattern
+
+KiB = 1 << 10
+MiB = 1 << 20
+
+
+def run_mosaic(dev, *args, timeout=60):
+    return subprocess.run([harness.BINARY, *args, "--config", dev.gateway["config"]],
+                          capture_output=True, timeout=timeout, text=True)
+
+
+def status(dev):
+    r = run_mosaic(dev, "status", "--json")
+    if r.returncode != 0:
+        raise AssertionError("mosaic status --json failed: " + r.stderr)
+    return json.loads(r.stdout)
+
+
+def nodes_of(doc):
+    return {n["id"]: dict(n, provider=p["name"]) for p in doc["providers"] for n in p["nodes"]}
+
+
+def put_objects(s3, bucket, count, seed=0):
+    sizes = (3 * KiB, 90 * KiB, 700 * KiB, 5 * MiB + 17)
+    objects = {}
+    for i in range(count):
+        key = "obj/%03d" % i
+        objects[key] = pattern(sizes[i % len(sizes)] + i, seed + i)
+        s3.put_object(Bucket=bucket, Key=key, Body=objects[key])
+    return objects
+
+
+class HealthAndLossTest(harness.DevTestCase):
+    def test_healthy_then_one_node_down(self):
+        self.s3.create_bucket(Bucket="safety")
+        objects = put_objects(self.s3, "safety", 8)
+        doc = status(self.dev)
+        safety = doc["safety"]
+        self.assertEqual(safety["pieces"], 8)
+        self.assertEqual(safety["bytes"], sum(len(b) for b in objects.values()))
+        self.assertEqual(safety["stripes"], 8 + 2)  # the two 5 MiB objects have 2 stripes
+        self.assertEqual(safety["healthy"], safety["stripes"])
+        self.assertEqual(safety["lost"], 0)
+        self.assertEqual(safety["missing"], {})
+        self.assertEqual(safety["survives_provider_losses"], 2)
+        self.assertEqual(doc["profile"], {"k": 4, "m": 2})
+        nodes = nodes_of(doc)
+        self.assertEqual(len(doc["providers"]), 6)
+        self.assertEqual(len(nodes), 6)
+        for n in nodes.values():
+            self.assertEqual(n["health"], "up", n)
+            self.assertEqual(n["state"], "active", n)
+            self.assertGreater(n["last_seen_ms"], 0)
+        self.assertEqual(sum(n["shards"] for n in nodes.values()), 6 * safety["stripes"])
+        text = run_mosaic(self.dev, "status").stdout
+        self.assertIn("all 10 stripes healthy; survives the loss of 2 providers", text)
+
+        victim = self.dev.processes("node")[2]
+        held = nodes[victim["id"]]["shards"]
+        self.assertGreater(held, 0)
+        os.kill(victim["pid"], signal.SIGKILL)
+
+        # The pool checks every 2 s and calls a node DOWN after 3 failures.
+        def degraded():
+            d = status(self.dev)
+            down = nodes_of(d)[victim["id"]]["health"] == "down"
+            return d if down and d["safety"]["missing"].get("1") else None
+
+        doc = harness.poll(degraded, 60, 0.5, what="the killed node to count as down")
+        safety = doc["safety"]
+        self.assertEqual(safety["missing"], {"1": held})
+        self.assertEqual(safety["healthy"], safety["stripes"] - held)
+        self.assertEqual(safety["lost"], 0)
+        self.assertEqual(safety["survives_provider_losses"], 1)
+        text = run_mosaic(self.dev, "status").stdout
+        self.assertIn("%d missing 1 shard" % held, text)
+        self.assertIn("survives the loss of 1 provider", text)
+        row = [line for line in text.splitlines() if victim["id"] in line]
+        self.assertTrue(row and "down" in row[0], text)
+        for key, body in objects.items():
+            self.assertTrue(self.s3.get_object(Bucket="safety", Key=key)["Body"].read() == body)
+
+
+class DrainTest(harness.DevTestCase):
+    def repair_runs(self):
+        """Whether this gateway has a repair job (its backlog gauge is exported)."""
+        return any(k.startswith("mosaic_gateway_repair_backlog") for k in self.dev.metrics())
+
+    def test_node_commands(self):
+        self.s3.create_bucket(Bucket="drain")
+        objects = put_objects(self.s3, "drain", 12, seed=5)
+
+        r = run_mosaic(self.dev, "node", "drain", "no-such-node")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no-such-node", r.stderr)
+
+        victim = self.dev.processes("node")[1]["id"]
+        before = nodes_of(status(self.dev))[victim]["shards"]
+        self.assertGreater(before, 0)
+
+        errors, done, stop = [], [0], threading.Event()
+
+        def load():
+            client = self.dev.client()
+            rng = random.Random(7)
+            i = 0
+            while not stop.is_set():
+                try:
+                    key = "load/%04d" % i
+                    body = pattern(rng.randrange(1, 200 * KiB), 1000 + i)
+                    client.put_object(Bucket="drain", Key=key, Body=body)
+                    old = rng.choice(sorted(objects))
+                    got = client.get_object(Bucket="drain", Key=old)["Body"].read()
+                    if got != objects[old]:
+                        errors.append("wrong bytes for " + old)
+                    if client.get_object(Bucket="drain", Key=key)["Body"].read() != body:
+                        errors.append("wrong bytes for " + key)
+                    done[0] += 1
+                    i += 1
+                except Exception as e:  # every client error fails the test
+                    errors.append(repr(e))
+                    return
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        try:
+            harness.poll(lambda: done[0] >= 3 or errors, 60, what="the load to start")
+            r = run_mosaic(self.dev, "node", "drain", victim)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            answer = json.loads(r.stdout)
+            self.assertEqual(answer["state"], "draining")
+            # The load may have added stripes since `before`: one shard of each on the node.
+            self.assertGreaterEqual(answer["shards"], before)
+            self.assertEqual(answer["stripes_queued"], answer["shards"])
+            before = answer["shards"]
+
+            doc = status(self.dev)
+            self.assertEqual(nodes_of(doc)[victim]["state"], "draining")
+            self.assertEqual([d["node"] for d in doc["drains"]], [victim])
+            self.assertEqual(doc["drains"][0]["shards_at_start"], before)
+            if self.repair_runs():
+                r = run_mosaic(self.dev, "node", "drain", victim, "--wait", "--timeout", "150s",
+                               timeout=200)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn("holds no shard", r.stdout)
+                self.assertIn("shards moved", r.stdout)  # plain progress lines: not a terminal
+                harness.poll(lambda: done[0] >= 10 or errors, 60, what="more load")
+                self.assertEqual(nodes_of(status(self.dev))[victim]["shards"], 0)
+            else:
+                # Without the repair job the stripes stay queued, and none is added to the
+                # draining node while the load writes new objects.
+                self.assertGreaterEqual(doc["backlog"]["repair"]["count"], before)
+                harness.poll(lambda: done[0] >= 10 or errors, 60, what="more load")
+                # (One PUT in flight when the drain began may have placed a shard there.)
+                self.assertLessEqual(nodes_of(status(self.dev))[victim]["shards"], before + 1)
+        finally:
+            stop.set()
+            worker.join(60)
+        self.assertEqual(errors, [])
+        self.assertGreaterEqual(done[0], 10)
+        for key, body in objects.items():
+            self.assertTrue(self.s3.get_object(Bucket="drain", Key=key)["Body"].read() == body,
+                            key)
+        text = run_mosaic(self.dev, "status").stdout
+        self.assertIn("Drain:     " + victim + " (draining)", text)
+
+        r = run_mosaic(self.dev, "node", "undrain", victim)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["state"], "active")
+
+        # A removed node stays removed, across a gateway restart, and cannot come back.
+        gone = self.dev.processes("node")[4]["id"]
+        r = run_mosaic(self.dev, "node", "remove", gone)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.dev.restart_gateway()
+        harness.poll(self.dev.alive, 30, what="the restarted gateway")
+        doc = status(self.dev)
+        self.assertEqual(nodes_of(doc)[gone]["state"], "removed")
+        self.assertEqual(nodes_of(doc)[victim]["state"], "active")
+        r = run_mosaic(self.dev, "node", "undrain", gone)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("removed", r.stderr)
+        self.s3 = self.dev.client()
+        key = "after-remove"
+        self.s3.put_object(Bucket="drain", Key=key, Body=b"x" * 1000)
+        self.assertEqual(self.s3.get_object(Bucket="drain", Key=key)["Body"].read(), b"x" * 1000)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

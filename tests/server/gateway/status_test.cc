@@ -1,0 +1,337 @@
+// The safety scan (stripes by missing shards, lost stripes, provider losses survived), the
+// status document's JSON and text, and the queueing of a drained node's stripes.
+
+#include "server/gateway/status.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "client/crypto/secret.h"
+#include "server/gateway/meta/meta_store.h"
+#include "server/gateway/node_states.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr auto kNoDeadline = std::chrono::hours(1);
+
+class StatusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "status_test.XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto store = MetaStore::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    meta_ = std::move(*store);
+    ASSERT_TRUE(meta_->CreateBucket("b", v1::BucketRecord()).ok());
+    auto ring = client::KeyRing::FromMasterKey(client::SecretBytes::Random(32));
+    ASSERT_TRUE(ring.ok());
+    ring_ = std::make_unique<client::KeyRing>(std::move(*ring));
+    // Six nodes at six providers, all healthy.
+    for (char p = 'a'; p <= 'f'; ++p) views_[Node(p)].provider = std::string("provider-") + p;
+  }
+  void TearDown() override {
+    meta_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static std::string Node(char provider) { return std::string("node-") + provider; }
+
+  // Stores an object of one piece whose stripes are placed as given (4+2 unless said).
+  void PutPiece(const std::string& key, const std::vector<std::vector<std::string>>& stripes,
+                int k = 4, int m = 2, uint64_t size = 1000) {
+    v1::ObjectRecord r;
+    r.set_size(size);
+    v1::ObjectPart* part = r.add_parts();
+    v1::Manifest* mf = part->mutable_manifest();
+    std::string id(16, '\0');
+    for (size_t i = 0; i < key.size() && i < id.size(); ++i) id[i] = key[i];
+    mf->set_object_id(id);
+    mf->set_size(size);
+    mf->set_k(k);
+    mf->set_m(m);
+    for (const auto& nodes : stripes) {
+      auto* s = mf->add_stripes();
+      for (const auto& n : nodes) s->add_nodes(n);
+    }
+    part->set_piece_id(id);
+    ASSERT_TRUE(meta_->PutObject("b", key, r).ok());
+  }
+  std::vector<std::string> AllSix() const {
+    return {Node('a'), Node('b'), Node('c'), Node('d'), Node('e'), Node('f')};
+  }
+  SafetyReport Scan() {
+    auto r = ComputeSafety(*meta_, views_, *ring_, std::chrono::steady_clock::now() + kNoDeadline);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : SafetyReport();
+  }
+
+  std::string dir_;
+  std::unique_ptr<MetaStore> meta_;
+  std::unique_ptr<client::KeyRing> ring_;
+  NodeViews views_;
+};
+
+TEST_F(StatusTest, EmptyStoreHasNoStripesAndNoSurvivalFigure) {
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.stripes, 0u);
+  EXPECT_EQ(r.pieces, 0u);
+  EXPECT_FALSE(r.losses_survived.has_value());
+  EXPECT_TRUE(r.complete);
+}
+
+TEST_F(StatusTest, HealthySystemSurvivesTwoProviderLosses) {
+  PutPiece("one", {AllSix(), AllSix()}, 4, 2, 5000);
+  PutPiece("two", {AllSix()}, 4, 2, 700);
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.pieces, 2u);
+  EXPECT_EQ(r.bytes, 5700u);
+  EXPECT_EQ(r.stripes, 3u);
+  EXPECT_EQ(r.healthy(), 3u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.losses_survived, 2);
+  EXPECT_EQ(r.shards_by_node.at(Node('c')), 3u);
+}
+
+TEST_F(StatusTest, DownNodeLeavesStripesMissingOneAndSurvivingOne) {
+  PutPiece("one", {AllSix(), AllSix()});
+  PutPiece("two", {{Node('b'), Node('c'), Node('d'), Node('e'), Node('f'), Node('b')}});
+  views_[Node('a')].healthy = false;
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.stripes, 3u);
+  EXPECT_EQ(r.missing[1], 2u);  // the two stripes with a shard on node-a
+  EXPECT_EQ(r.healthy(), 1u);
+  // Worst stripe: "one" has 5 healthy shards on 5 providers: 1 more loss keeps 4.
+  EXPECT_EQ(r.losses_survived, 1);
+}
+
+TEST_F(StatusTest, StripeBelowKIsLostAndUnknownNodesCountAsMissing) {
+  PutPiece("one", {AllSix()});
+  PutPiece("two", {{Node('a'), Node('b'), "gone-1", "gone-2", "gone-3", Node('f')}});
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.lost, 1u);
+  EXPECT_EQ(r.healthy(), 1u);
+  EXPECT_EQ(r.losses_survived, -1);
+  EXPECT_EQ(r.shards_by_node.at("gone-2"), 1u);
+}
+
+TEST_F(StatusTest, RemovedNodeCountsAsMissing) {
+  PutPiece("one", {AllSix()});
+  views_[Node('d')].healthy = false;  // what CurrentNodeViews makes of a REMOVED node
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.missing[1], 1u);
+}
+
+TEST_F(StatusTest, CorruptChunkFoundByScrubCountsAsMissing) {
+  PutPiece("corrupt", {AllSix(), AllSix()});
+  client::ObjectId object{};
+  std::memcpy(object.data(), "corrupt", 7);
+  // Shard 2 of stripe 1 is on node-c.
+  views_[Node('c')].corrupt_chunks.insert(
+      client::ChunkIdString(ring_->ComputeChunkId(object, 1, 2)));
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.healthy(), 1u);
+  EXPECT_EQ(r.missing[1], 1u);
+  auto piece = meta_->GetPiece(std::string("corrupt") + std::string(9, '\0'));
+  ASSERT_TRUE(piece.ok() && piece->has_value());
+  EXPECT_EQ(UnhealthyShards((*piece)->manifest(), 1, views_, *ring_), std::vector<int>{2});
+  EXPECT_TRUE(UnhealthyShards((*piece)->manifest(), 0, views_, *ring_).empty());
+}
+
+TEST_F(StatusTest, FewerProvidersThanShardsSurviveFewerLosses) {
+  // 4+2 over three providers, two shards each: losing one provider leaves 4.
+  NodeViews three;
+  for (char p = 'a'; p <= 'f'; ++p) {
+    three[Node(p)].provider = std::string("provider-") + char('a' + (p - 'a') / 2);
+  }
+  views_ = three;
+  PutPiece("one", {AllSix()});
+  EXPECT_EQ(Scan().losses_survived, 1);
+}
+
+TEST_F(StatusTest, PassedDeadlineGivesPartialReport) {
+  PutPiece("one", {AllSix()});
+  auto r = ComputeSafety(*meta_, views_, *ring_,
+                         std::chrono::steady_clock::now() - std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->complete);
+}
+
+TEST_F(StatusTest, DrainQueuesEveryStripeWithAShardOnTheNode) {
+  PutPiece("one", {AllSix(), {Node('b'), Node('c'), Node('d'), Node('e'), Node('f'), Node('b')}});
+  PutPiece("two", {AllSix()});
+  views_[Node('f')].healthy = false;  // one other shard of every stripe is down
+  auto queued = QueueStripesOn(*meta_, {{Node('a'), "drain"}}, views_, *ring_);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  EXPECT_EQ(queued->stripes, 2u);
+  EXPECT_EQ(queued->shards_by_node[Node('a')], 2u);
+  EXPECT_EQ(meta_->RepairBacklog(), 2u);
+  auto pending = meta_->PendingRepairs(10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  for (const auto& r : *pending) {
+    EXPECT_EQ(r.reason(), "drain");
+    EXPECT_EQ(r.stripe(), 0u);
+    ASSERT_EQ(r.shards_size(), 1);
+    EXPECT_EQ(r.shards(0), 0u);
+    EXPECT_EQ(r.margin(), 1u);  // m = 2, one shard (on node-f) unhealthy
+  }
+  // Queueing again merges into the same entries.
+  ASSERT_TRUE(QueueStripesOn(*meta_, {{Node('a'), "drain"}}, views_, *ring_).ok());
+  EXPECT_EQ(meta_->RepairBacklog(), 2u);
+}
+
+TEST_F(StatusTest, NodeStatesPersist) {
+  v1::NodeStateRecord record;
+  record.set_state(v1::NodeStateRecord::DRAINING);
+  record.set_changed_ms(42);
+  record.set_shards_when_changed(7);
+  ASSERT_TRUE(meta_->SetNodeState("node-x", record).ok());
+  record.set_state(v1::NodeStateRecord::REMOVED);
+  ASSERT_TRUE(meta_->SetNodeState("node-y", record).ok());
+  meta_.reset();
+  auto reopened = MetaStore::Open(dir_);
+  ASSERT_TRUE(reopened.ok());
+  meta_ = std::move(*reopened);
+  auto states = meta_->NodeStates();
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->size(), 2u);
+  EXPECT_EQ(states->at("node-x").state(), v1::NodeStateRecord::DRAINING);
+  EXPECT_EQ(states->at("node-x").shards_when_changed(), 7u);
+  EXPECT_EQ(states->at("node-y").state(), v1::NodeStateRecord::REMOVED);
+}
+
+StatusDocument SampleDocument() {
+  StatusDocument doc;
+  doc.generated_ms = 1700000000000;
+  doc.k = 4;
+  doc.m = 2;
+  NodeRow a{"node-a", "provider-a", "127.0.0.1:1", "up", "active", 1699999999000, 0.25,
+            1 << 20, 2 << 20, 3 << 20, 0, 0, 17};
+  NodeRow b{"node-b", "provider-b", "127.0.0.1:2", "down", "draining", 0, 0, 0, 0, 0, 0, 3, 5};
+  NodeRow b2 = b;
+  b2.id = "node-b2";
+  b2.state = "active";
+  doc.nodes = {a, b, b2};
+  doc.safety.pieces = 10;
+  doc.safety.bytes = 123456;
+  doc.safety.stripes = 1234;
+  doc.safety.missing = {{0, 1200}, {1, 30}, {2, 3}};
+  doc.safety.lost = 1;
+  doc.safety.losses_survived = -1;
+  doc.safety.shards_by_node = {{"node-a", 17}};
+  doc.repair.backlog = 33;
+  doc.repair.done = 12;
+  doc.repair.bytes_per_second = 1048576;
+  doc.repair.eta_seconds = 130;
+  doc.deletion_backlog = 4;
+  doc.drains = {{"node-b", "draining", 1699999000000, 400, 120}};
+  return doc;
+}
+
+TEST(StatusDocumentTest, JsonHasTheDocumentedShape) {
+  std::string text = StatusJson(SampleDocument());
+  boost::json::value v = boost::json::parse(text);
+  const auto& o = v.as_object();
+  EXPECT_EQ(o.at("profile").at("k").to_number<int>(), 4);
+  const auto& providers = o.at("providers").as_array();
+  ASSERT_EQ(providers.size(), 2u);
+  EXPECT_EQ(providers[1].at("name").as_string(), "provider-b");
+  ASSERT_EQ(providers[1].at("nodes").as_array().size(), 2u);
+  const auto& a = providers[0].at("nodes").as_array()[0];
+  EXPECT_EQ(a.at("id").as_string(), "node-a");
+  EXPECT_EQ(a.at("health").as_string(), "up");
+  EXPECT_EQ(a.at("state").as_string(), "active");
+  EXPECT_EQ(a.at("shards").to_number<int>(), 17);
+  EXPECT_EQ(a.at("free_bytes").to_number<uint64_t>(), 2u << 20);
+  const auto& safety = o.at("safety");
+  EXPECT_EQ(safety.at("stripes").to_number<int>(), 1234);
+  EXPECT_EQ(safety.at("healthy").to_number<int>(), 1200);
+  EXPECT_EQ(safety.at("missing").at("1").to_number<int>(), 30);
+  EXPECT_EQ(safety.at("missing").at("2").to_number<int>(), 3);
+  EXPECT_FALSE(safety.at("missing").as_object().contains("0"));
+  EXPECT_EQ(safety.at("lost").to_number<int>(), 1);
+  EXPECT_EQ(safety.at("survives_provider_losses").to_number<int>(), -1);
+  EXPECT_EQ(o.at("backlog").at("repair").at("count").to_number<int>(), 33);
+  EXPECT_EQ(o.at("backlog").at("deletion").at("count").to_number<int>(), 4);
+  EXPECT_EQ(o.at("drains").as_array()[0].at("shards_left").to_number<int>(), 120);
+}
+
+TEST(StatusDocumentTest, UnknownValuesAreNull) {
+  StatusDocument doc;
+  std::string text = StatusJson(doc);
+  boost::json::value v = boost::json::parse(text);
+  EXPECT_TRUE(v.at("safety").at("survives_provider_losses").is_null());
+  EXPECT_TRUE(v.at("backlog").at("repair").at("eta_seconds").is_null());
+  auto back = ParseStatusJson(text);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->safety.losses_survived.has_value());
+  EXPECT_FALSE(back->repair.eta_seconds.has_value());
+}
+
+TEST(StatusDocumentTest, JsonRoundTrips) {
+  StatusDocument doc = SampleDocument();
+  auto back = ParseStatusJson(StatusJson(doc));
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->nodes.size(), 3u);
+  EXPECT_EQ(back->nodes[1].id, "node-b");
+  EXPECT_EQ(back->nodes[1].provider, "provider-b");
+  EXPECT_EQ(back->nodes[1].state, "draining");
+  EXPECT_EQ(back->nodes[0].latency_ms, 0.25);
+  EXPECT_EQ(back->nodes[0].shards, 17u);
+  EXPECT_EQ(back->safety.missing, doc.safety.missing);
+  EXPECT_EQ(back->safety.losses_survived, -1);
+  EXPECT_EQ(back->repair.done, 12u);
+  EXPECT_EQ(back->repair.eta_seconds, 130.0);
+  ASSERT_EQ(back->drains.size(), 1u);
+  EXPECT_EQ(back->drains[0].shards_at_start, 400u);
+}
+
+TEST(StatusDocumentTest, ParseRejectsWhatIsNotADocument) {
+  EXPECT_EQ(ParseStatusJson("not json").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseStatusJson("[1, 2]").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseStatusJson("{\"safety\": {\"missing\": {\"1\": -5}}}").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(StatusDocumentTest, TextSummarisesSafety) {
+  StatusDocument doc = SampleDocument();
+  std::string text = StatusText(doc, doc.generated_ms);
+  EXPECT_NE(text.find("1,200 of 1,234 stripes healthy, 30 missing 1 shard, 3 missing 2 shards, "
+                      "1 LOST"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("node-b (draining): 120 shards left of 400, 70% moved"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("33 stripes queued (12 shards repaired since start, 1.0 MiB/s, "
+                      "about 2m 10s left)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("provider-a  node-a"), std::string::npos) << text;
+
+  doc.safety.missing = {{0, 1234}};
+  doc.safety.lost = 0;
+  doc.safety.losses_survived = 2;
+  text = StatusText(doc, doc.generated_ms);
+  EXPECT_NE(text.find("all 1,234 stripes healthy; survives the loss of 2 providers"),
+            std::string::npos)
+      << text;
+  doc.safety.losses_survived = 1;
+  EXPECT_NE(StatusText(doc, 0).find("survives the loss of 1 provider\n"), std::string::npos);
+}
+
+TEST(StatusDocumentTest, Thousands) {
+  EXPECT_EQ(Thousands(0), "0");
+  EXPECT_EQ(Thousands(999), "999");
+  EXPECT_EQ(Thousands(1000), "1,000");
+  EXPECT_EQ(Thousands(1234567), "1,234,567");
+}
+
+}  // namespace
+}  // namespace mosaic::gateway
