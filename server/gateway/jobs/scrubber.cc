@@ -52,6 +52,10 @@ std::vector<absl::StatusOr<std::string>> FetchStripe(client::Pipeline& pipeline,
       done(absl::NotFoundError("node " + nodes.nodes(i) + " is not in the node list"));
       continue;
     }
+    if (pipeline.pool().node(index).health() == client::NodeHealth::kDown) {
+      done(absl::UnavailableError("node " + nodes.nodes(i) + " is down"));  // not waited for
+      continue;
+    }
     std::string id = client::ChunkIdString(pipeline.ring().ComputeChunkId(object, stripe, i));
     pipeline.pool().node(index).Get(id, 0, 0, std::move(done));
   }
