@@ -39,7 +39,7 @@ std::vector<absl::StatusOr<std::string>> FetchShards(
   for (int s = 0; s < n; ++s) {
     const std::string& id = placement.nodes[s];
     int node = pipeline.pool().IndexOf(id);
-    if (node < 0 || (avoid && avoid(id)) || !pipeline.Usable(node)) continue;
+    if (node < 0 || (avoid && avoid(id)) || !pipeline.Readable(node)) continue;
     ask.push_back(s);
   }
   latch->left = static_cast<int>(ask.size());

@@ -186,9 +186,12 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
     return finish();
   }
   std::vector<int> shards(entry.shards().begin(), entry.shards().end());
+  // Unreachable and removed nodes are not read; draining ones are (their copy is moved, and
+  // deleted once the new placement is committed). Pipeline::Usable excludes draining nodes
+  // from new shards, which RepairStripe applies to the destinations.
   auto avoid = [this](const std::string& id) {
     int i = pipeline_.pool().IndexOf(id);
-    if (i < 0 || !pipeline_.Usable(i)) return true;
+    if (i < 0 || !pipeline_.Readable(i)) return true;
     return options_.avoid && options_.avoid(id);
   };
   client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(),
@@ -236,7 +239,7 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
       ++shards_done_;
       bytes_done_ += shard_bytes;
     }
-    if (int node = pipeline_.pool().IndexOf(old); node >= 0 && pipeline_.Usable(node)) {
+    if (int node = pipeline_.pool().IndexOf(old); node >= 0 && pipeline_.Readable(node)) {
       DeleteChunk(old, *manifest, entry.stripe(), s.shard_index);
     }
   }
