@@ -19,6 +19,7 @@ constexpr auto kIdlePoll = std::chrono::seconds(2);
 // that failing stripes at the front do not hide the rest.
 constexpr size_t kBatch = 1024;
 constexpr int64_t kMaxBackoffMs = 10 * 60 * 1000;
+constexpr size_t kStripesInFlight = 4;
 constexpr auto kRateWindow = std::chrono::seconds(10);
 
 std::string Hex(const std::string& raw) { return HexEncode(AsBytes(raw)); }
@@ -125,13 +126,28 @@ size_t Repairer::RunOnce() {
     spdlog::error("repair queue: {}", pending.status().ToString());
     return 0;
   }
-  size_t done = 0;
+  std::vector<const v1::RepairRecord*> due;
+  int64_t now = NowMs();
   for (const v1::RepairRecord& entry : *pending) {
-    if (entry.not_before_ms() > NowMs()) continue;
-    if (!Throttle()) break;
-    if (Repair(entry)) ++done;
+    if (entry.not_before_ms() <= now) due.push_back(&entry);
   }
-  return done;
+  // A stripe's repair mostly waits on the nodes (fetches, then a durable put), so a few
+  // stripes go at once; each is a different stripe (one queue entry per stripe), and
+  // MoveShard serialises the metadata writes.
+  std::atomic<size_t> done{0};
+  for (size_t at = 0; at < due.size(); at += kStripesInFlight) {
+    if (!Throttle()) break;
+    size_t end = std::min(due.size(), at + kStripesInFlight);
+    std::vector<std::thread> helpers;
+    for (size_t i = at + 1; i < end; ++i) {
+      helpers.emplace_back([this, &done, entry = due[i]] {
+        if (Repair(*entry)) ++done;
+      });
+    }
+    if (Repair(*due[at])) ++done;
+    for (std::thread& t : helpers) t.join();
+  }
+  return done.load();
 }
 
 void Repairer::Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left,

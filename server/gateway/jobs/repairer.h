@@ -13,12 +13,13 @@
 // (attempts, not_before_ms in the entry).
 //
 // Rate: at most `bytes_per_second` of rebuilt shards written, averaged by a token bucket
-// (one second of burst).
+// (one second of burst). Up to 4 stripes are repaired at once (each waits on the nodes).
 //
 // Read faults: ReportBadShards queues the stripes whose shards a GET found corrupt
 // (DATA_LOSS) or missing (NOT_FOUND) with reason "read"; timeouts are not faults of the data.
 //
-// Threads: one worker thread; every public method is thread-safe.
+// Threads: one worker thread (and up to 3 helpers while it repairs stripes); every public
+// method is thread-safe.
 
 #include <atomic>
 #include <chrono>
