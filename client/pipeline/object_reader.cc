@@ -183,7 +183,8 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   auto ask = [&](int s) {  // called without g->mu
     int node = pipeline_.pool().IndexOf(nodes[s]);
     tried += (tried.empty() ? "" : ", ") + nodes[s];
-    if (node < 0 || !pipeline_.Usable(node)) {
+    // Readable, not Usable: a draining node still serves its shards.
+    if (node < 0 || !pipeline_.Readable(node)) {
       std::lock_guard lock(g->mu);
       g->shards[s].state = ShardState::kBad;
       return;

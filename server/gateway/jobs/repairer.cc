@@ -210,6 +210,19 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
     if (i < 0 || !pipeline_.Readable(i)) return true;
     return options_.avoid && options_.avoid(id);
   };
+  // The chunks this repair writes stay in the in-flight registry until their new placement
+  // is committed or dropped (the guard's end), so that an orphan sweep never takes them in
+  // between.
+  struct InFlightGuard {
+    client::InFlightChunks& registry;
+    std::vector<std::string> ids;
+    ~InFlightGuard() { registry.Remove(ids); }
+  } in_flight{pipeline_.in_flight(), {}};
+  for (int shard : shards) {
+    in_flight.ids.push_back(client::ChunkIdString(
+        pipeline_.ring().ComputeChunkId(manifest->object_id, entry.stripe(), shard)));
+    pipeline_.in_flight().Add(in_flight.ids.back());
+  }
   client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(),
                                                       shards, avoid, options_.no_new_shards);
   if (r.status.code() == absl::StatusCode::kInvalidArgument) {
