@@ -12,6 +12,7 @@
 #include "common/metrics_server.h"
 #include "common/sha256.h"
 #include "common/status.h"
+#include "server/gateway/config.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/scrub_admin.h"
@@ -206,6 +207,24 @@ absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& dir) {
   ::close(fd);
   if (!ok) return absl::InternalError("cannot write " + path);
   return token;
+}
+
+absl::StatusOr<AdminTarget> FindAdmin(const std::string& config_path) {
+  auto config = LoadGatewayConfig(config_path);
+  if (!config.ok()) return absl::InvalidArgumentError(config.status().ToString());
+  auto first_line = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  AdminTarget t{first_line(config->data_dir + "/admin.addr"),
+                first_line(config->data_dir + "/admin.token")};
+  if (t.address.empty() || t.token.empty()) {
+    return absl::UnavailableError("the gateway of " + config_path + " is not running (no " +
+                                  config->data_dir + "/admin.addr)");
+  }
+  return t;
 }
 
 absl::StatusOr<std::string> AdminRequest(const std::string& address, const std::string& token,

@@ -30,31 +30,31 @@ gateway::GatewayConfig LoadOrExit(const std::string& path) {
   return *config;
 }
 
-std::string ReadLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 // Sends an admin request to the running gateway of `config_path`.
 std::string Admin(const std::string& config_path, const std::string& method,
                   const std::string& target) {
-  gateway::GatewayConfig config = LoadOrExit(config_path);
-  std::string address = ReadLine(config.data_dir + "/admin.addr");
-  std::string token = ReadLine(config.data_dir + "/admin.token");
-  if (address.empty() || token.empty()) {
-    std::fprintf(stderr, "mosaic: the gateway of %s is not running (no %s/admin.addr)\n",
-                 config_path.c_str(), config.data_dir.c_str());
-    throw CLI::RuntimeError(1);
-  }
-  auto body = gateway::AdminRequest(address, token, method, target);
+  gateway::AdminTarget t = gateway::AdminTargetOrExit(config_path);
+  auto body = gateway::AdminRequest(t.address, t.token, method, target);
   if (!body.ok()) {
     std::fprintf(stderr, "mosaic: %s\n", body.status().ToString().c_str());
     throw CLI::RuntimeError(1);
   }
   return *body;
 }
+
+}  // namespace
+
+gateway::AdminTarget gateway::AdminTargetOrExit(const std::string& config_path) {
+  auto target = FindAdmin(config_path);
+  if (!target.ok()) {
+    std::fprintf(stderr, "mosaic: %s\n", std::string(target.status().message()).c_str());
+    throw CLI::RuntimeError(
+        target.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1);
+  }
+  return *target;
+}
+
+namespace {
 
 void AddKeyCommands(CLI::App& app) {
   CLI::App* key = app.add_subcommand("key", "Manage S3 access keys (the gateway must run)");

@@ -18,12 +18,6 @@
 namespace mosaic {
 namespace {
 
-std::string FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
 
 // The number after "name": in the flat JSON object of GET /admin/v1/scrub (0 if absent).
 uint64_t Field(const std::string& json, const std::string& name) {
@@ -41,28 +35,8 @@ std::string ErrorOf(const std::string& json) {
   return json.substr(at, json.find('"', at) - at);
 }
 
-struct AdminTarget {
-  std::string address;
-  std::string token;
-};
 
-AdminTarget TargetOf(const std::string& config_path) {
-  auto config = gateway::LoadGatewayConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "mosaic: %s\n", config.status().ToString().c_str());
-    throw CLI::RuntimeError(2);
-  }
-  AdminTarget t{FirstLine(config->data_dir + "/admin.addr"),
-                FirstLine(config->data_dir + "/admin.token")};
-  if (t.address.empty() || t.token.empty()) {
-    std::fprintf(stderr, "mosaic: the gateway of %s is not running (no %s/admin.addr)\n",
-                 config_path.c_str(), config->data_dir.c_str());
-    throw CLI::RuntimeError(1);
-  }
-  return t;
-}
-
-absl::StatusOr<std::string> Ask(const AdminTarget& t, const std::string& method) {
+absl::StatusOr<std::string> Ask(const gateway::AdminTarget& t, const std::string& method) {
   return gateway::AdminRequest(t.address, t.token, method, "/admin/v1/scrub");
 }
 
@@ -89,7 +63,7 @@ void Show(const std::string& json, bool tty) {
 }
 
 // Follows run `run` (or the one after it, if it has not started yet) until it ends.
-int Follow(const AdminTarget& t, uint64_t run) {
+int Follow(const gateway::AdminTarget& t, uint64_t run) {
   bool tty = isatty(STDOUT_FILENO);
   auto last_line = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (true) {
@@ -133,7 +107,7 @@ void AddScrubCommand(CLI::App& app) {
   cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
   cmd->add_flag("--wait,-w", *wait, "Follow the scrub's progress until it ends");
   cmd->callback([config, wait] {
-    AdminTarget t = TargetOf(*config);
+    gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
     auto before = Ask(t, "GET");
     if (!before.ok()) {
       std::fprintf(stderr, "mosaic: %s\n", before.status().ToString().c_str());

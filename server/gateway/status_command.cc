@@ -22,33 +22,6 @@
 namespace mosaic {
 namespace {
 
-struct Target {
-  std::string address;
-  std::string token;
-};
-
-std::string FirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-Target TargetOf(const std::string& config_path) {
-  auto config = gateway::LoadGatewayConfig(config_path);
-  if (!config.ok()) {
-    std::fprintf(stderr, "mosaic: %s\n", config.status().ToString().c_str());
-    throw CLI::RuntimeError(2);
-  }
-  Target t{FirstLine(config->data_dir + "/admin.addr"),
-           FirstLine(config->data_dir + "/admin.token")};
-  if (t.address.empty() || t.token.empty()) {
-    std::fprintf(stderr, "mosaic: the gateway of %s is not running (no %s/admin.addr)\n",
-                 config_path.c_str(), config->data_dir.c_str());
-    throw CLI::RuntimeError(1);
-  }
-  return t;
-}
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -56,7 +29,8 @@ int64_t WallMs() {
       .count();
 }
 
-absl::StatusOr<gateway::StatusDocument> FetchStatus(const Target& t, std::string* raw) {
+absl::StatusOr<gateway::StatusDocument> FetchStatus(const gateway::AdminTarget& t,
+                                                    std::string* raw) {
   ASSIGN_OR_RETURN(std::string body,
                    gateway::AdminRequest(t.address, t.token, "GET", "/admin/v1/status"));
   if (raw != nullptr) *raw = body;
@@ -76,7 +50,7 @@ void AddStatus(CLI::App& app) {
   cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
   cmd->add_flag("--json", *json, "Print the status document as JSON");
   cmd->callback([config, json] {
-    Target t = TargetOf(*config);
+    gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
     std::string raw;
     auto doc = FetchStatus(t, &raw);
     if (!doc.ok()) Fail(1, doc.status());
@@ -108,7 +82,8 @@ void ShowDrain(const gateway::DrainRow& d, bool tty) {
 }
 
 // Follows a drain until the node holds no shard of any piece; 1 on timeout.
-int WaitForDrain(const Target& t, const std::string& node, std::chrono::milliseconds timeout) {
+int WaitForDrain(const gateway::AdminTarget& t, const std::string& node,
+                 std::chrono::milliseconds timeout) {
   const bool tty = isatty(STDOUT_FILENO);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto last_line = std::chrono::steady_clock::now() - std::chrono::hours(1);
@@ -165,7 +140,7 @@ void AddNodeAction(CLI::App& node, const std::string& name, const std::string& a
   cmd->callback([=] {
     auto limit = ParseDuration(*timeout);
     if (!limit.ok()) throw CLI::ValidationError("--timeout", std::string(limit.status().message()));
-    Target t = TargetOf(*config);
+    gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
     auto answer = gateway::AdminRequest(
         t.address, t.token, "POST",
         "/admin/v1/nodes/" + gateway::UriEncode(*id, false) + "/" + action);
