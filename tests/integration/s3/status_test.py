@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import unittest
+import urllib.request
 
 import harness
 from harness import pattern
@@ -99,6 +100,15 @@ class DrainTest(harness.DevTestCase):
         """Whether this gateway has a repair job (its backlog gauge is exported)."""
         return any(k.startswith("mosaic_gateway_repair_backlog") for k in self.dev.metrics())
 
+    def node_used_bytes(self, node_id):
+        """The node's own mosaic_node_used_bytes (chunk bytes it stores)."""
+        node = [p for p in self.dev.processes("node") if p["id"] == node_id][0]
+        with urllib.request.urlopen("http://%s/metrics" % node["metrics"], timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("mosaic_node_used_bytes"):
+                    return int(float(line.rpartition(" ")[2]))
+        raise AssertionError("no mosaic_node_used_bytes from " + node_id)
+
     def test_node_commands(self):
         self.s3.create_bucket(Bucket="drain")
         objects = put_objects(self.s3, "drain", 12, seed=5)
@@ -151,21 +161,17 @@ class DrainTest(harness.DevTestCase):
             self.assertEqual(nodes_of(doc)[victim]["state"], "draining")
             self.assertEqual([d["node"] for d in doc["drains"]], [victim])
             self.assertEqual(doc["drains"][0]["shards_at_start"], before)
-            if self.repair_runs():
-                r = run_mosaic(self.dev, "node", "drain", victim, "--wait", "--timeout", "150s",
-                               timeout=200)
-                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-                self.assertIn("holds no shard", r.stdout)
-                self.assertIn("shards moved", r.stdout)  # plain progress lines: not a terminal
-                harness.poll(lambda: done[0] >= 10 or errors, 60, what="more load")
-                self.assertEqual(nodes_of(status(self.dev))[victim]["shards"], 0)
-            else:
-                # Without the repair job the stripes stay queued, and none is added to the
-                # draining node while the load writes new objects.
-                self.assertGreaterEqual(doc["backlog"]["repair"]["count"], before)
-                harness.poll(lambda: done[0] >= 10 or errors, 60, what="more load")
-                # (One PUT in flight when the drain began may have placed a shard there.)
-                self.assertLessEqual(nodes_of(status(self.dev))[victim]["shards"], before + 1)
+            self.assertTrue(self.repair_runs())
+            r = run_mosaic(self.dev, "node", "drain", victim, "--wait", "--timeout", "150s",
+                           timeout=200)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("holds no shard", r.stdout)
+            self.assertIn("shards moved", r.stdout)  # plain progress lines: not a terminal
+            harness.poll(lambda: done[0] >= 10 or errors, 60, what="more load")
+            self.assertEqual(nodes_of(status(self.dev))[victim]["shards"], 0)
+            # The moved shards' old copies are deleted from the drained node itself.
+            harness.poll(lambda: self.node_used_bytes(victim) == 0, 60,
+                         what="the drained node to hold no chunk")
         finally:
             stop.set()
             worker.join(60)
