@@ -1,0 +1,397 @@
+#!/usr/bin/python3
+"""Provider-loss drill at scale (issue 7): time from a provider's loss to full redundancy.
+
+Starts `mosaic dev --providers 7 --node-down-after 2s --port 0` (7 providers of one node,
+4+2) in a temporary folder under /var/tmp, then:
+  1. the raw baseline, in the same run and before any load: bench/client/repair_bench's
+     BM_RebuildShards alone (one lost shard of a 4 MiB stripe rebuilt from shards in memory,
+     one thread), its bytes_per_second;
+  2. uploads --gib GiB as 256 MiB objects, 4 in parallel (raw http.client, SigV4 with
+     UNSIGNED-PAYLOAD; every object is one random 8 MiB block repeated, with the object's
+     number in its first bytes);
+  3. SIGKILLs provider-a's node and deletes its data folder, then polls the gateway's
+     /metrics (every 0.25 s, at most --max-wait s) until mosaic_gateway_repaired_shards_total
+     > 0 (first repair: the loss was detected) and mosaic_gateway_repair_backlog == 0 (full
+     redundancy); the repair rate is mosaic_gateway_repaired_bytes_total over the time from
+     the first repaired shard to the empty backlog;
+  4. kills provider-b's and provider-c's nodes too and reads --verify objects back in full
+     through the gateway (MD5 compared): with 4+2 over 7 providers, that only works if the
+     first loss was repaired.
+--repair-bytes-per-second puts that key in the gateway's config and restarts the gateway
+before the upload (default: the gateway's own limit, 64 MiB/s). --markdown prints a table.
+
+  /usr/bin/python3 bench/load/repair_drill.py --mosaic build/mosaic \
+      --repair-bench build/bench/client/repair_bench [--gib 10] [--markdown]
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+MIB = 1 << 20
+OBJECT = 256 * MIB
+BLOCK = 8 * MIB
+BUCKET = "drill"
+
+
+class Dev:
+    """`mosaic dev` in a folder; also any gateway this script restarted."""
+
+    def __init__(self, mosaic, directory):
+        self.mosaic, self.dir = mosaic, directory
+        self.proc, self.extra = None, []
+
+    def start(self):
+        log = open(os.path.join(self.dir, "dev.out"), "ab")
+        self.proc = subprocess.Popen(
+            [self.mosaic, "dev", "--dir", self.dir, "--providers", "7",
+             "--node-down-after", "2s", "--port", "0"], stdout=log, stderr=subprocess.STDOUT)
+        env_path = os.path.join(self.dir, "dev.env")
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("mosaic dev exited; see %s/dev.out" % self.dir)
+            if os.path.exists(env_path):
+                env = dict(l.rstrip("\n").split("=", 1) for l in open(env_path) if "=" in l)
+                if len(env) >= 4:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("mosaic dev did not start")
+            time.sleep(0.05)
+        self.env = env
+        self.endpoint = env["AWS_ENDPOINT_URL"]
+        with open(os.path.join(self.dir, "dev.json")) as f:
+            self.description = json.load(f)
+
+    @property
+    def gateway(self):
+        return [p for p in self.description["processes"] if p["role"] == "gateway"][0]
+
+    def node(self, provider):
+        return [p for p in self.description["processes"]
+                if p["role"] == "node" and p["provider"] == provider][0]
+
+    def metrics(self):
+        with urllib.request.urlopen("http://%s/metrics" % self.gateway["admin"],
+                                    timeout=10) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
+    def restart_gateway(self, first_line):
+        """Puts first_line at the top of the gateway's config and restarts it (SIGKILL)."""
+        gw = self.gateway
+        with open(gw["config"]) as f:
+            text = f.read()
+        with open(gw["config"], "w") as f:  # before any [[node]] header
+            f.write(first_line + "\n" + text)
+        os.kill(gw["pid"], signal.SIGKILL)
+        wait_dead(gw["pid"])
+        for name in ("s3.addr", "admin.addr"):
+            try:
+                os.unlink(os.path.join(gw["dir"], name))
+            except FileNotFoundError:
+                pass
+        log = open(os.path.join(gw["dir"], "gateway-restart.log"), "ab")
+        p = subprocess.Popen([self.mosaic, "gateway", "--config", gw["config"]],
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.extra.append(p)
+        addrs = {}
+        deadline = time.monotonic() + 60
+        while len(addrs) < 2:
+            if p.poll() is not None:
+                raise RuntimeError("restarted gateway exited; see %s" % log.name)
+            if time.monotonic() > deadline:
+                raise RuntimeError("restarted gateway did not start")
+            for name in ("s3.addr", "admin.addr"):
+                path = os.path.join(gw["dir"], name)
+                if name not in addrs and os.path.exists(path):
+                    with open(path) as f:
+                        line = f.readline().strip()
+                    if line:
+                        addrs[name] = line
+            time.sleep(0.05)
+        gw["pid"], gw["address"], gw["admin"] = p.pid, addrs["s3.addr"], addrs["admin.addr"]
+        self.endpoint = "http://" + addrs["s3.addr"]
+        self.env["AWS_ENDPOINT_URL"] = self.endpoint
+
+    def kill_node(self, provider, destroy=False):
+        node = self.node(provider)
+        os.kill(node["pid"], signal.SIGKILL)
+        wait_dead(node["pid"])
+        if destroy:
+            shutil.rmtree(node["dir"])
+        return node
+
+    def stop(self):
+        for p in self.extra + ([self.proc] if self.proc else []):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def wait_dead(pid, timeout=30):
+    """Waits until pid is gone or a zombie (`mosaic dev` reaps its children later)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.02)
+    raise RuntimeError("process %d did not die" % pid)
+
+
+class Client:
+    """One keep-alive connection that signs requests with SigV4 (UNSIGNED-PAYLOAD)."""
+
+    def __init__(self, env):
+        self.endpoint = env["AWS_ENDPOINT_URL"]
+        self.conn = http.client.HTTPConnection(self.endpoint.split("//", 1)[1], timeout=600)
+        self.auth = SigV4Auth(Credentials(env["AWS_ACCESS_KEY_ID"],
+                                          env["AWS_SECRET_ACCESS_KEY"]), "s3", "us-east-1")
+
+    def send(self, method, path, body=None, length=0):
+        headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+        if body is not None:
+            headers["Content-Length"] = str(length)
+        req = AWSRequest(method=method, url=self.endpoint + path, headers=headers)
+        self.auth.add_auth(req)
+        self.conn.request(method, path, body=body, headers=dict(req.headers.items()))
+        return self.conn.getresponse()
+
+    def request(self, method, path, body=None, length=0):
+        r = self.send(method, path, body, length)
+        data = r.read()
+        if r.status >= 300:
+            raise RuntimeError("%s %s: %d %s" % (method, path, r.status, data[:300]))
+        return data
+
+    def get_md5(self, path):
+        r = self.send("GET", path)
+        if r.status >= 300:
+            raise RuntimeError("GET %s: %d %s" % (path, r.status, r.read()[:300]))
+        h, n = hashlib.md5(), 0
+        while True:
+            chunk = r.read(BLOCK)
+            if not chunk:
+                return h.hexdigest(), n
+            h.update(chunk)
+            n += len(chunk)
+
+
+class Objects:
+    """Object i: the random block with i in its first 8 bytes, then the block repeated."""
+
+    def __init__(self):
+        self.block = os.urandom(BLOCK)
+
+    def chunks(self, i):
+        yield i.to_bytes(8, "big") + self.block[8:]
+        for _ in range(OBJECT // BLOCK - 1):
+            yield self.block
+
+    def md5(self, i):
+        h = hashlib.md5()
+        for c in self.chunks(i):
+            h.update(c)
+        return h.hexdigest()
+
+
+def key(i):
+    return "/%s/obj-%05d" % (BUCKET, i)
+
+
+def parallel(env, count, threads, op):
+    lock, state, errors = threading.Lock(), {"next": 0}, []
+
+    def worker():
+        client = Client(env)
+        while not errors:
+            with lock:
+                i = state["next"]
+                state["next"] += 1
+            if i >= count:
+                return
+            try:
+                op(client, i)
+            except Exception as e:  # raised after the join
+                errors.append(e)
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    start = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.monotonic() - start
+
+
+def baseline(tool, mosaic, directory):
+    out = os.path.join(directory, "rebuild.json")
+    env = dict(os.environ, MOSAIC_BINARY=os.path.abspath(mosaic), MOSAIC_BENCH_DIR=directory,
+               MOSAIC_BENCH_OBJECT_MIB="16")
+    r = subprocess.run([tool, "--benchmark_filter=BM_RebuildShards",
+                        "--benchmark_min_time=2", "--benchmark_out=" + out,
+                        "--benchmark_out_format=json"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError("repair_bench failed: " + r.stderr[-2000:])
+    with open(out) as f:
+        runs = json.load(f)["benchmarks"]
+    return [b for b in runs if b["name"].startswith("BM_RebuildShards")][0]["bytes_per_second"]
+
+
+def drill(args, directory):
+    result = {"gib": args.gib, "objects": args.gib * 1024 * MIB // OBJECT}
+    result["rebuild_baseline_Bps"] = baseline(args.repair_bench, args.mosaic, directory)
+    dev = Dev(args.mosaic, directory)
+    try:
+        dev.start()
+        if args.repair_bytes_per_second:
+            dev.restart_gateway('repair_bytes_per_second = "%s"' % args.repair_bytes_per_second)
+        result["repair_limit"] = args.repair_bytes_per_second or "64MiB (default)"
+        objects = Objects()
+        Client(dev.env).request("PUT", "/" + BUCKET)
+        count = result["objects"]
+
+        def put(client, i):
+            client.request("PUT", key(i), objects.chunks(i), OBJECT)
+
+        seconds = parallel(dev.env, count, 4, put)
+        result["upload_s"] = seconds
+        result["upload_MiBps"] = count * OBJECT / MIB / seconds
+        m = dev.metrics()
+        if m.get("mosaic_gateway_repair_backlog", -1) != 0:
+            raise RuntimeError("repair backlog before the loss: %s" % m)
+        before_shards = m.get("mosaic_gateway_repaired_shards_total", 0)
+        before_bytes = m.get("mosaic_gateway_repaired_bytes_total", 0)
+
+        # The loss: provider-a's node and its data, for good.
+        lost = dev.kill_node("provider-a", destroy=True)
+        t_kill = time.monotonic()
+        t_first = None
+        deadline = t_kill + args.max_wait
+        while True:
+            now = time.monotonic()
+            if now > deadline:
+                raise RuntimeError("no full redundancy after %d s: %s" % (args.max_wait, m))
+            m = dev.metrics()
+            shards = m.get("mosaic_gateway_repaired_shards_total", 0) - before_shards
+            if shards > 0 and t_first is None:
+                t_first = now
+            if shards > 0 and m.get("mosaic_gateway_repair_backlog", -1) == 0:
+                t_full = now
+                break
+            time.sleep(0.25)
+        rebuilt = m.get("mosaic_gateway_repaired_bytes_total", 0) - before_bytes
+        result.update(lost=lost["id"], detect_s=t_first - t_kill, full_s=t_full - t_kill,
+                      repaired_shards=int(shards), repaired_bytes=int(rebuilt),
+                      repair_failures=m.get("mosaic_gateway_repair_failures_total"))
+        result["repair_Bps"] = rebuilt / max(t_full - t_first, 1e-9)
+        result["ratio"] = result["repair_Bps"] / result["rebuild_baseline_Bps"]
+
+        # Two more providers go: every sampled object must still read back intact.
+        dev.kill_node("provider-b")
+        dev.kill_node("provider-c")
+        step = max(1, count // args.verify)
+        sample = list(range(0, count, step))[:args.verify]
+        if count - 1 not in sample:
+            sample.append(count - 1)
+        expected = {i: objects.md5(i) for i in sample}
+
+        def check(client, j):
+            i = sample[j]
+            digest, n = client.get_md5(key(i))
+            if n != OBJECT or digest != expected[i]:
+                raise RuntimeError("%s read back wrong (%d bytes, md5 %s)" % (key(i), n, digest))
+
+        seconds = parallel(dev.env, len(sample), 2, check)
+        result.update(verified=len(sample), verify_MiBps=len(sample) * OBJECT / MIB / seconds)
+        return result
+    except BaseException:
+        log = os.path.join(dev.gateway["dir"], "gateway.log") if dev.proc else None
+        if log and os.path.exists(log):
+            with open(log, "rb") as f:
+                sys.stderr.write(f.read()[-3000:].decode(errors="replace") + "\n")
+        raise
+    finally:
+        dev.stop()
+
+
+def print_result(r, markdown):
+    if not markdown:
+        print(json.dumps(r, indent=1))
+        return
+    mb = lambda b: b / 1e6
+    print("| measure | value |")
+    print("|---|---|")
+    rows = [
+        ("data", "%d GiB = %d × 256 MiB objects (4+2, 7 providers)" % (r["gib"], r["objects"])),
+        ("upload (4 parallel)", "%.0f s, %.0f MiB/s" % (r["upload_s"], r["upload_MiBps"])),
+        ("lost", "%s (SIGKILL, data folder deleted)" % r["lost"]),
+        ("loss → first repaired shard (detection, `node_down_after` = 2 s)",
+         "%.1f s" % r["detect_s"]),
+        ("loss → full redundancy (backlog 0)", "%.1f s" % r["full_s"]),
+        ("rebuilt", "%d shards, %.0f MB (%.2f GiB)" % (r["repaired_shards"],
+                                                      mb(r["repaired_bytes"]),
+                                                      r["repaired_bytes"] / (1 << 30))),
+        ("repair job rate (first repaired shard → backlog 0), limit %s" % r["repair_limit"],
+         "%.1f MB/s" % mb(r["repair_Bps"])),
+        ("baseline: BM_RebuildShards, same run (in memory, one thread)",
+         "%.0f MB/s" % mb(r["rebuild_baseline_Bps"])),
+        ("repair job / baseline", "%.3f" % r["ratio"]),
+        ("verified after 2 more providers lost", "%d objects, MD5 equal, read at %.0f MiB/s"
+         % (r["verified"], r["verify_MiBps"])),
+    ]
+    for name, value in rows:
+        print("| %s | %s |" % (name, value))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mosaic", required=True)
+    parser.add_argument("--repair-bench", required=True)
+    parser.add_argument("--gib", type=int, default=10)
+    parser.add_argument("--verify", type=int, default=4, help="objects read back at the end")
+    parser.add_argument("--max-wait", type=int, default=1800)
+    parser.add_argument("--repair-bytes-per-second", default="",
+                        help='e.g. "1GiB"; default: the gateway\'s (64 MiB/s)')
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+    directory = tempfile.mkdtemp(prefix="mosaic-repair-drill-", dir="/var/tmp")
+    try:
+        result = drill(args, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print_result(result, args.markdown)
+
+
+if __name__ == "__main__":
+    main()
