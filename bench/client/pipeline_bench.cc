@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_nodes.h"
 #include "bench/ratio_reporter.h"
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
@@ -379,19 +380,10 @@ void PrintRatios(const RatioReporter& reporter) {
 int main(int argc, char** argv) {
   using namespace mosaic;
   using namespace mosaic::bench;
-  const char* base = std::getenv("MOSAIC_BENCH_DIR");
-  setenv("TMPDIR", base != nullptr && *base != '\0' ? base : "/var/tmp", 1);
   Env env;
   g = &env;
-  if (const char* mib = std::getenv("MOSAIC_BENCH_OBJECT_MIB"); mib != nullptr && *mib) {
-    env.object_bytes = std::strtoull(mib, nullptr, 10) * kMiB;
-  }
-  test::NodeOptions options;
-  options.log_level = "warn";
-  options.segment_size = "256MiB";
-  options.scrub_rate = "0";  // no background reads competing with the measured ones
-  options.scrub_interval = "24h";
-  auto nodes = test::StartPipelineNodes(6, options);
+  env.object_bytes = BenchObjectBytes(env.object_bytes);
+  auto nodes = StartBenchNodes(6);
   if (!nodes.ok()) {
     std::fprintf(stderr, "cannot start the nodes: %s\n",
                  std::string(nodes.status().message()).c_str());

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_nodes.h"
 #include "bench/ratio_reporter.h"
 #include "client/pipeline/pipeline.h"
 #include "client/pipeline/shard_codec.h"
@@ -123,19 +124,10 @@ BENCHMARK(BM_RebuildShards)->UseRealTime()->Unit(benchmark::kMillisecond);
 int main(int argc, char** argv) {
   using namespace mosaic;
   using namespace mosaic::bench;
-  const char* base = std::getenv("MOSAIC_BENCH_DIR");
-  setenv("TMPDIR", base != nullptr && *base != '\0' ? base : "/var/tmp", 1);
   Env env;
   g = &env;
-  if (const char* mib = std::getenv("MOSAIC_BENCH_OBJECT_MIB"); mib != nullptr && *mib) {
-    env.object_bytes = std::strtoull(mib, nullptr, 10) * kMiB;
-  }
-  test::NodeOptions options;
-  options.log_level = "warn";
-  options.segment_size = "256MiB";
-  options.scrub_rate = "0";
-  options.scrub_interval = "24h";
-  auto nodes = test::StartPipelineNodes(kNodes, options);
+  env.object_bytes = BenchObjectBytes(env.object_bytes);
+  auto nodes = StartBenchNodes(kNodes);
   if (!nodes.ok()) {
     std::fprintf(stderr, "cannot start the nodes: %s\n", nodes.status().ToString().c_str());
     return 1;
