@@ -11,6 +11,7 @@
 
 #include "common/bytes.h"
 #include "common/status.h"
+#include "server/gateway/meta/internal/rocks.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -27,6 +28,7 @@ namespace {
 //   q <margin u32 BE> <stripe id>   -> RepairRecord  (stripe id = stripe u64 BE, piece id)
 //   Q <stripe id>                   -> u32 BE margin of the stripe's q entry
 //   n <node id>                     -> NodeStateRecord (drain / remove)
+//   B                               -> BackupState (meta_backup.cc)
 constexpr char kBucket = 'b';
 constexpr char kObject = 'o';
 constexpr char kAccessKey = 'a';
@@ -38,16 +40,9 @@ constexpr char kRepair = 'q';       // q <margin u32 BE> <stripe id>  -> RepairR
 constexpr char kRepairIndex = 'Q';  // Q <stripe id>                  -> margin u32 BE
 constexpr char kNodeState = 'n';
 
-absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return absl::OkStatus();
-  std::string message = "metadata " + what + ": " + s.ToString();
-  if (s.IsIOError()) return absl::UnavailableError(message);
-  if (s.IsCorruption()) return absl::DataLossError(message);
-  return absl::InternalError(message);
-}
-
-rocksdb::Slice S(const std::string& s) { return {s.data(), s.size()}; }
-std::string_view V(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+using internal::FromRocks;
+using internal::S;
+using internal::V;
 
 std::string BucketKey(const std::string& b) { return std::string(1, kBucket) + b; }
 std::string ObjectPrefix(const std::string& b) {
@@ -219,6 +214,11 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& di
   options.create_if_missing = true;
   options.paranoid_checks = true;
   options.keep_log_file_num = 4;
+  // The metadata backup's increments are read back from the WAL (GetUpdatesSince): keep
+  // archived logs for a day or 1 GiB, far beyond the backup lag. When they are gone anyway
+  // the backup takes a new snapshot.
+  options.WAL_ttl_seconds = 24 * 3600;
+  options.WAL_size_limit_MB = 1024;
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, &raw), "open " + dir));
   auto store = std::unique_ptr<MetaStore>(new MetaStore(std::unique_ptr<rocksdb::DB>(raw)));

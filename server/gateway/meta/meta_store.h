@@ -25,9 +25,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "proto/mosaic/v1/backup.pb.h"
 #include "proto/mosaic/v1/meta.pb.h"
 
 namespace rocksdb {
@@ -180,6 +182,34 @@ class MetaStore {
   [[nodiscard]] absl::Status FinishDeletion(uint64_t seq,
                                             const std::optional<v1::DeletionRecord>& retry);
   uint64_t DeletionBacklog() const;
+
+  // Metadata backup (jobs/metadata_backup.h, backup/restore.h; meta_backup.cc). Raw keys and
+  // values: the backup copies every record, whatever its kind.
+  //
+  // Visits every key and value at one consistent snapshot, in key order, and returns the
+  // snapshot's sequence number. A visitor error stops the walk and is returned.
+  using RawVisit = std::function<absl::Status(std::string_view key, std::string_view value)>;
+  [[nodiscard]] absl::StatusOr<uint64_t> VisitSnapshot(const RawVisit& visit) const;
+  // The write batches committed after sequence `after`, in order, from the write-ahead log:
+  // `visit` gets each batch's first sequence, its bytes, and whether it only wrote the backup
+  // state (the backup's own bookkeeping). Returns the last sequence visited (`after` if
+  // none). FAILED_PRECONDITION when the log no longer reaches back to `after` + 1 (the
+  // caller takes a new snapshot).
+  using BatchVisit = std::function<absl::Status(uint64_t first_sequence, std::string_view batch,
+                                                bool backup_state_only)>;
+  [[nodiscard]] absl::StatusOr<uint64_t> VisitUpdatesSince(uint64_t after,
+                                                           const BatchVisit& visit) const;
+  // RocksDB's identity of this database (a restored copy has another).
+  [[nodiscard]] absl::StatusOr<std::string> Identity() const;
+  [[nodiscard]] absl::StatusOr<std::optional<v1::BackupState>> GetBackupState() const;
+  [[nodiscard]] absl::Status PutBackupState(const v1::BackupState& state);
+  // Restore only, into a store no gateway uses, which must be reopened afterwards (counters
+  // such as the deletion queue's next sequence are read at Open). PutRaw writes the pairs in
+  // one synced batch; ApplyBatch replays a write batch read by VisitUpdatesSince (DATA_LOSS
+  // if it is not one).
+  [[nodiscard]] absl::Status PutRaw(
+      const std::vector<std::pair<std::string, std::string>>& pairs);
+  [[nodiscard]] absl::Status ApplyBatch(std::string_view batch);
 
  private:
   class Batch;

@@ -1,0 +1,46 @@
+#pragma once
+// The backup root record (docs/architecture.md, "Metadata backup"): a small BackupRoot
+// naming the latest complete backup, sealed with the metadata subkey and stored whole on
+// every node at one of two fixed chunk ids derived from the master key. Nothing but the key
+// and the node addresses is needed to find it; a node sees an opaque chunk.
+//
+// Two slots, alternating by generation: nodes refuse to overwrite a chunk id with other
+// bytes, so the writer deletes the older slot and puts the new root there, while the other
+// slot keeps the previous root readable. A reader takes the highest generation that opens.
+// All functions are pure and thread-safe.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/crypto/key_ring.h"
+#include "proto/mosaic/v1/backup.pb.h"
+
+namespace mosaic::gateway {
+
+inline constexpr int kRootSlots = 2;
+
+// The slot generation `generation` is written to.
+int RootSlotOf(uint64_t generation);
+
+// The raw chunk id of root slot `slot` (0 or 1, CHECKed): KeyRing::ComputeChunkId of a
+// reserved object id ("mosaic root slot") with stripe = slot and shard 0, so the same keyed
+// BLAKE2b as every chunk id. Random object ids collide with it with probability 2^-128.
+std::string RootSlotChunkId(const client::KeyRing& ring, int slot);
+
+// The bytes stored in slot `slot`: the root sealed under the metadata subkey, bound to
+// the slot (a root cannot be moved to the other slot).
+std::string SealRoot(const client::KeyRing& ring, const v1::BackupRoot& root, int slot);
+
+// Opens what slot `slot` of some node held. DATA_LOSS if it does not open under this key
+// (another key, altered bytes, the other slot's bytes) or does not parse; INVALID_ARGUMENT
+// if it is not a sealed value at all.
+[[nodiscard]] absl::StatusOr<v1::BackupRoot> OpenRoot(const client::KeyRing& ring,
+                                                      std::string_view sealed, int slot);
+
+// The root with the highest generation among `roots` (nullopt if empty). Ties (the same
+// root read from several nodes) keep the first.
+std::optional<v1::BackupRoot> NewestRoot(const std::vector<v1::BackupRoot>& roots);
+
+}  // namespace mosaic::gateway
