@@ -10,44 +10,34 @@
 #include <string>
 #include <thread>
 
+#include "common/status.h"
 #include "common/units.h"
 #include "server/commands.h"
 #include "server/gateway/admin.h"
 #include "server/gateway/config.h"
+#include "server/gateway/jobs/scrubber.h"
 
 namespace mosaic {
 namespace {
 
 
-// The number after "name": in the flat JSON object of GET /admin/v1/scrub (0 if absent).
-uint64_t Field(const std::string& json, const std::string& name) {
-  size_t at = json.find("\"" + name + "\": ");
-  if (at == std::string::npos) return 0;
-  return std::strtoull(json.c_str() + at + name.size() + 4, nullptr, 10);
+// GET or POST /admin/v1/scrub, its JSON body read (scrubber.h, ParseProgressJson).
+absl::StatusOr<gateway::DeepScrubProgress> Ask(const gateway::AdminTarget& t,
+                                               const std::string& method) {
+  ASSIGN_OR_RETURN(std::string body,
+                   gateway::AdminRequest(t.address, t.token, method, "/admin/v1/scrub"));
+  return gateway::ParseProgressJson(body);
 }
 
-bool Running(const std::string& json) { return json.find("\"running\": true") != std::string::npos; }
+unsigned long long U(uint64_t v) { return static_cast<unsigned long long>(v); }
 
-std::string ErrorOf(const std::string& json) {
-  size_t at = json.find("\"error\": \"");
-  if (at == std::string::npos) return "";
-  at += 10;
-  return json.substr(at, json.find('"', at) - at);
-}
-
-
-absl::StatusOr<std::string> Ask(const gateway::AdminTarget& t, const std::string& method) {
-  return gateway::AdminRequest(t.address, t.token, method, "/admin/v1/scrub");
-}
-
-void Show(const std::string& json, bool tty) {
-  uint64_t done = Field(json, "pieces_done"), total = Field(json, "pieces_total");
-  double share = total ? double(done) / double(total) : (Running(json) ? 0.0 : 1.0);
-  std::string sizes = FormatSize(Field(json, "bytes"));
+void Show(const gateway::DeepScrubProgress& p, bool tty) {
+  double share = p.pieces_total ? double(p.pieces_done) / double(p.pieces_total)
+                                : (p.running ? 0.0 : 1.0);
+  std::string sizes = FormatSize(p.bytes);
   if (!tty) {
-    std::printf("scrub: %llu/%llu pieces, %s read, %llu bad shards\n",
-                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                sizes.c_str(), static_cast<unsigned long long>(Field(json, "failures")));
+    std::printf("scrub: %llu/%llu pieces, %s read, %llu bad shards\n", U(p.pieces_done),
+                U(p.pieces_total), sizes.c_str(), U(p.failures));
     std::fflush(stdout);
     return;
   }
@@ -56,9 +46,8 @@ void Show(const std::string& json, bool tty) {
   std::string bar(size_t(filled), '#');
   bar.append(size_t(kWidth - filled), '-');
   std::printf("\rscrub [%s] %3d%%  %llu/%llu pieces  %s  %llu bad ", bar.c_str(),
-              static_cast<int>(share * 100), static_cast<unsigned long long>(done),
-              static_cast<unsigned long long>(total), sizes.c_str(),
-              static_cast<unsigned long long>(Field(json, "failures")));
+              static_cast<int>(share * 100), U(p.pieces_done), U(p.pieces_total), sizes.c_str(),
+              U(p.failures));
   std::fflush(stdout);
 }
 
@@ -67,30 +56,27 @@ int Follow(const gateway::AdminTarget& t, uint64_t run) {
   bool tty = isatty(STDOUT_FILENO);
   auto last_line = std::chrono::steady_clock::now() - std::chrono::hours(1);
   while (true) {
-    auto json = Ask(t, "GET");
-    if (!json.ok()) {
-      std::fprintf(stderr, "\nmosaic: %s\n", json.status().ToString().c_str());
+    auto p = Ask(t, "GET");
+    if (!p.ok()) {
+      std::fprintf(stderr, "\nmosaic: %s\n", p.status().ToString().c_str());
       return 1;
     }
-    bool ours = Field(*json, "run") >= run;
-    bool over = ours && !Running(*json);
+    bool ours = p->run >= run;
+    bool over = ours && !p->running;
     auto now = std::chrono::steady_clock::now();
     if (ours && (tty || over || now - last_line >= std::chrono::seconds(5))) {
-      Show(*json, tty);
+      Show(*p, tty);
       last_line = now;
     }
     if (over) {
       if (tty) std::printf("\n");
-      std::string error = ErrorOf(*json);
-      if (!error.empty()) {
-        std::fprintf(stderr, "mosaic: the deep scrub stopped: %s\n", error.c_str());
+      if (!p->error.empty()) {
+        std::fprintf(stderr, "mosaic: the deep scrub stopped: %s\n", p->error.c_str());
         return 1;
       }
       std::printf("scrub finished: %llu shards checked, %llu bad (queued for repair), %llu "
                   "on unreachable nodes\n",
-                  static_cast<unsigned long long>(Field(*json, "shards_checked")),
-                  static_cast<unsigned long long>(Field(*json, "failures")),
-                  static_cast<unsigned long long>(Field(*json, "skipped")));
+                  U(p->shards_checked), U(p->failures), U(p->skipped));
       return 0;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 1000));
@@ -113,10 +99,10 @@ void AddScrubCommand(CLI::App& app) {
       std::fprintf(stderr, "mosaic: %s\n", before.status().ToString().c_str());
       throw CLI::RuntimeError(1);
     }
-    uint64_t run = Field(*before, "run") + 1;
-    if (Running(*before)) {
+    uint64_t run = before->run + 1;
+    if (before->running) {
       std::printf("a deep scrub is running already\n");
-      run = Field(*before, "run");
+      run = before->run;
     } else {
       auto started = Ask(t, "POST");
       if (!started.ok() && started.status().code() != absl::StatusCode::kFailedPrecondition) {

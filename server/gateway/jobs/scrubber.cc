@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -133,6 +135,44 @@ std::string ProgressJson(const DeepScrubProgress& p) {
          ", \"started_ms\": " + std::to_string(p.started_ms) +
          ", \"finished_ms\": " + std::to_string(p.finished_ms) + ", \"error\": \"" + error +
          "\"}\n";
+}
+
+absl::StatusOr<DeepScrubProgress> ParseProgressJson(std::string_view text) {
+  namespace json = boost::json;
+  boost::system::error_code ec;
+  json::value root = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec || !root.is_object()) {
+    return absl::InvalidArgumentError("not a deep scrub progress document" +
+                                      (ec ? ": " + ec.message() : std::string()));
+  }
+  const json::object& o = root.get_object();
+  DeepScrubProgress p;
+  auto count = [&o](std::string_view key, uint64_t& out) {
+    const json::value* v = o.if_contains(key);
+    if (v != nullptr && v->is_uint64()) out = v->get_uint64();
+    if (v != nullptr && v->is_int64() && v->get_int64() >= 0) out = uint64_t(v->get_int64());
+  };
+  auto time = [&o](std::string_view key, int64_t& out) {
+    const json::value* v = o.if_contains(key);
+    if (v != nullptr && v->is_int64()) out = v->get_int64();
+    if (v != nullptr && v->is_uint64()) out = int64_t(v->get_uint64());
+  };
+  if (const json::value* v = o.if_contains("running"); v != nullptr && v->is_bool()) {
+    p.running = v->get_bool();
+  }
+  count("run", p.run);
+  count("pieces_done", p.pieces_done);
+  count("pieces_total", p.pieces_total);
+  count("shards_checked", p.shards_checked);
+  count("bytes", p.bytes);
+  count("failures", p.failures);
+  count("skipped", p.skipped);
+  time("started_ms", p.started_ms);
+  time("finished_ms", p.finished_ms);
+  if (const json::value* v = o.if_contains("error"); v != nullptr && v->is_string()) {
+    p.error = std::string(v->get_string());
+  }
+  return p;
 }
 
 Scrubber::Scrubber(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,

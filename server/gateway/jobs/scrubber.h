@@ -27,6 +27,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -80,6 +81,9 @@ struct DeepScrubProgress {
 
 // {"running": …, "run": …, …} for GET /admin/v1/scrub.
 std::string ProgressJson(const DeepScrubProgress& p);
+// Reads what ProgressJson writes (for `mosaic scrub`); a field absent, null or of another
+// type keeps its default. INVALID_ARGUMENT when `text` is not a JSON object. Pure.
+[[nodiscard]] absl::StatusOr<DeepScrubProgress> ParseProgressJson(std::string_view text);
 
 class Scrubber {
  public:

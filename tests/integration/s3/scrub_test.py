@@ -202,6 +202,16 @@ class CorruptionTest(harness.DevTestCase):
         self.assertEqual(progress["shards_checked"] % 6, 0)
         self.assertEqual(progress["error"], "")
         self.assertGreater(progress["bytes"], 8 * MiB)
+        # The CLI's lines (not a terminal: plain lines) carry the run's own counters.
+        lines = out.stdout.splitlines()
+        self.assertEqual(lines[0], "deep scrub started", out.stdout)
+        self.assertEqual(lines[-1], "scrub finished: %d shards checked, %d bad (queued for "
+                         "repair), %d on unreachable nodes" % (progress["shards_checked"],
+                                                               progress["failures"],
+                                                               progress["skipped"]))
+        self.assertRegex(lines[-2], r"^scrub: %d/%d pieces, \S+ \S+ read, %d bad shards$"
+                         % (progress["pieces_done"], progress["pieces_total"],
+                            progress["failures"]))
 
 
 class OrphanTest(harness.DevTestCase):

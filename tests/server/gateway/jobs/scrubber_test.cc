@@ -102,5 +102,49 @@ TEST(ScrubFindingsTest, ProgressJsonCarriesTheCounters) {
   EXPECT_NE(json.find("a \\\"quoted\\\" error"), std::string::npos) << json;
 }
 
+TEST(ScrubFindingsTest, ProgressJsonReadsBackWhatItWrites) {
+  DeepScrubProgress p;
+  p.running = false;
+  p.run = 4;
+  p.pieces_done = 9;
+  p.pieces_total = 9;
+  p.shards_checked = 54;
+  p.bytes = uint64_t{5} << 32;
+  p.failures = 2;
+  p.skipped = 6;
+  p.started_ms = 1700000000123;
+  p.finished_ms = 1700000004567;
+  p.error = "node \"n1\" said \\ no";
+  auto back = ParseProgressJson(ProgressJson(p));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_FALSE(back->running);
+  EXPECT_EQ(back->run, 4u);
+  EXPECT_EQ(back->pieces_done, 9u);
+  EXPECT_EQ(back->pieces_total, 9u);
+  EXPECT_EQ(back->shards_checked, 54u);
+  EXPECT_EQ(back->bytes, uint64_t{5} << 32);
+  EXPECT_EQ(back->failures, 2u);
+  EXPECT_EQ(back->skipped, 6u);
+  EXPECT_EQ(back->started_ms, 1700000000123);
+  EXPECT_EQ(back->finished_ms, 1700000004567);
+  EXPECT_EQ(back->error, p.error);
+  p.running = true;
+  back = ParseProgressJson(ProgressJson(p));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->running);
+}
+
+TEST(ScrubFindingsTest, ProgressJsonReaderRefusesWhatIsNotAnObject) {
+  EXPECT_EQ(ParseProgressJson("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProgressJson("[1, 2]").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProgressJson("{\"run\": 3").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto sparse = ParseProgressJson("{\"run\": 3, \"running\": \"yes\", \"bytes\": -1}");
+  ASSERT_TRUE(sparse.ok()) << sparse.status();
+  EXPECT_EQ(sparse->run, 3u);
+  EXPECT_FALSE(sparse->running) << "a non-boolean keeps the default";
+  EXPECT_EQ(sparse->bytes, 0u) << "a negative count keeps the default";
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
