@@ -126,6 +126,31 @@ def restart_node(dev, node, scrub_interval, change):
     node["pid"] = p.pid
 
 
+def status_document(dev):
+    """GET /admin/v1/status as a dict (status_document.cc, StatusJson)."""
+    status, body = admin(dev, "GET", "/admin/v1/status")
+    if status != 200:
+        raise AssertionError("GET /admin/v1/status answered %d: %s" % (status, body))
+    return json.loads(body)
+
+
+def fully_healthy(dev):
+    """The status document when every stripe has all k+m shards healthy, nothing is lost
+    and no repair is queued (a complete scan); None otherwise."""
+    doc = status_document(dev)
+    safety = doc["safety"]
+    ok = (safety["complete"] and safety["stripes"] > 0
+          and safety["healthy"] == safety["stripes"]
+          and not any(safety["missing"].values()) and safety["lost"] == 0
+          and doc["backlog"]["repair"]["count"] == 0)
+    return doc if ok else None
+
+
+def at_least_stripes(doc, stripes):
+    """`doc` if it is a status document counting at least `stripes` stripes, else None."""
+    return doc if doc and doc["safety"]["stripes"] >= stripes else None
+
+
 def repairer_landed():
     """Whether the repair job (issue 7, another part) is in the source tree under test."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -140,6 +165,11 @@ class CorruptionTest(harness.DevTestCase):
         objects = {"o/%03d" % i: pattern(n, i) for i, n in enumerate(sizes)}
         for key, body in objects.items():
             s3.put_object(Bucket="rot", Key=key, Body=body)
+
+        # 40 one-stripe objects, 2 + 3 stripes of the large ones (4 MiB stripes, 4+2); the
+        # status scan is cached for a moment.
+        before = harness.poll(lambda: at_least_stripes(fully_healthy(self.dev), 45), 60,
+                              interval_s=0.5, what="status to count the objects' stripes")
 
         victim = self.dev.processes("node")[0]
         # Stop the node, corrupt 1 % (at least 3) of its chunks in their payload, start it
@@ -177,6 +207,10 @@ class CorruptionTest(harness.DevTestCase):
             for key, body in objects.items():
                 got = s3.get_object(Bucket="rot", Key=key)["Body"].read()
                 self.assertTrue(got == body, "wrong bytes after repair for " + key)
+            # Status shows the data fully healthy again, as before the corruption.
+            harness.poll(lambda: at_least_stripes(fully_healthy(self.dev),
+                                                  before["safety"]["stripes"]),
+                         60, interval_s=0.5, what="status to show every stripe healthy")
 
     def test_deep_scrub_reads_every_shard(self):
         s3 = self.s3
