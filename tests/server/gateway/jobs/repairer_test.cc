@@ -1,0 +1,108 @@
+// The repair job's rate limit (RepairerOptions::bytes_per_second, a token bucket with one
+// second of burst), against in-process node doubles: 7 providers, 4+2 with 1 MiB stripes,
+// so that every stripe has a free provider for its rebuilt shard.
+
+#include "server/gateway/jobs/repairer.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/server/gateway/jobs/hostile_cluster.h"
+
+namespace mosaic::gateway {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kStripes = 16;
+// Stripes the job repairs at once (repairer.cc): the token bucket is checked before each
+// group and charged after it, so the last group's bytes are never waited for.
+constexpr int kStripesPerGroup = 4;
+
+class RepairerRateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = test::HostileCluster::Start(7);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = std::move(*cluster);
+    auto manifest = cluster_->PutObject("k", 5, uint64_t{kStripes} << 20);
+    ASSERT_TRUE(manifest.ok()) << manifest.status();
+    ASSERT_EQ(manifest->stripes.size(), size_t{kStripes});
+    manifest_ = *manifest;
+  }
+
+  // Queues shard `shard` of every stripe.
+  void QueueShardOfEveryStripe(int shard) {
+    for (int s = 0; s < kStripes; ++s) {
+      v1::RepairRecord r;
+      r.set_piece_id(test::HostileCluster::PieceId(manifest_));
+      r.set_stripe(uint64_t(s));
+      r.add_shards(uint32_t(shard));
+      r.set_reason("test");
+      r.set_margin(1);
+      ASSERT_TRUE(cluster_->meta().QueueRepair(r).ok());
+    }
+    ASSERT_EQ(cluster_->meta().RepairBacklog(), uint64_t{kStripes});
+  }
+
+  struct Run {
+    double seconds = 0;
+    uint64_t bytes = 0;
+  };
+  // One pass of a new job at `bytes_per_second` over the whole queue.
+  Run RepairAll(uint64_t bytes_per_second) {
+    metrics::Registry registry;
+    RepairerOptions options;
+    options.bytes_per_second = bytes_per_second;
+    Repairer repairer(cluster_->meta(), cluster_->pipeline(), registry, options);
+    auto start = Clock::now();
+    size_t done = repairer.RunOnce();
+    Run run{std::chrono::duration<double>(Clock::now() - start).count(),
+            repairer.progress().bytes_done};
+    EXPECT_EQ(done, size_t{kStripes});
+    EXPECT_EQ(repairer.progress().shards_done, uint64_t{kStripes});
+    EXPECT_EQ(repairer.progress().failures, 0u);
+    EXPECT_EQ(cluster_->meta().RepairBacklog(), 0u);
+    return run;
+  }
+
+  std::unique_ptr<test::HostileCluster> cluster_;
+  client::ObjectManifest manifest_;
+};
+
+TEST_F(RepairerRateTest, RepairBytesAreSpreadAtTheConfiguredRate) {
+  // About 4 MiB of sealed shards (16 × 256 KiB) at 1.5 MiB/s: ~1 s of waiting.
+  constexpr uint64_t kRate = (uint64_t{3} << 20) / 2;
+  QueueShardOfEveryStripe(0);
+  Run slow = RepairAll(kRate);
+  ASSERT_GT(slow.bytes, uint64_t{kStripes} << 18);
+  // The bucket starts full (one second of burst) and the last group is charged after the
+  // last wait: the rest must have been waited for.
+  double last_group = double(slow.bytes) * kStripesPerGroup / kStripes;
+  double must_wait = (double(slow.bytes) - double(kRate) - last_group) / double(kRate);
+  ASSERT_GT(must_wait, 0.5) << "the test's sizes leave too little to wait for";
+  EXPECT_GE(slow.seconds, must_wait - 0.05)
+      << slow.bytes << " bytes at " << kRate << " B/s took " << slow.seconds << " s";
+
+  // The same work without a binding limit: the waiting was the limit's.
+  QueueShardOfEveryStripe(1);
+  Run fast = RepairAll(uint64_t{1} << 40);
+  EXPECT_EQ(fast.bytes, slow.bytes);
+  EXPECT_LT(fast.seconds, slow.seconds / 2)
+      << "unthrottled " << fast.seconds << " s vs throttled " << slow.seconds << " s";
+
+  // Every shard moved to a node that holds no other shard of its stripe.
+  auto piece = cluster_->meta().GetPiece(test::HostileCluster::PieceId(manifest_));
+  ASSERT_TRUE(piece.ok() && piece->has_value());
+  for (int s = 0; s < kStripes; ++s) {
+    const auto& nodes = (*piece)->manifest().stripes(s).nodes();
+    std::set<std::string> distinct(nodes.begin(), nodes.end());
+    EXPECT_EQ(distinct.size(), 6u) << "stripe " << s;
+    EXPECT_NE(nodes[0], manifest_.stripes[s].nodes[0]) << "stripe " << s;
+    EXPECT_NE(nodes[1], manifest_.stripes[s].nodes[1]) << "stripe " << s;
+  }
+}
+
+}  // namespace
+}  // namespace mosaic::gateway
