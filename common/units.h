@@ -20,4 +20,8 @@ namespace mosaic {
 // "1.5 GiB" style rendering for logs and status output.
 std::string FormatSize(uint64_t bytes);
 
+// "2026-11-26 19:04:05 UTC": a wall-clock time in milliseconds since the epoch, for status
+// and reports.
+std::string FormatUtcMs(int64_t ms);
+
 }  // namespace mosaic

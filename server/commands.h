@@ -13,5 +13,7 @@ void AddDevCommand(CLI::App& app);
 void AddGatewayCommand(CLI::App& app);  // also `mosaic key`
 // `mosaic status`, and `mosaic node drain|remove|undrain` (after AddNodeCommand).
 void AddStatusCommands(CLI::App& app);
+// `mosaic restore --key FILE --nodes FILE --into DIR` (gateway/restore_command.cc).
+void AddRestoreCommand(CLI::App& app);
 
 }  // namespace mosaic

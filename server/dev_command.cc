@@ -120,7 +120,8 @@ struct Credentials {
 };
 
 void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& nodes,
-                        const std::string& token, int port, const std::string& node_down_after) {
+                        const std::string& token, int port, const std::string& node_down_after,
+                        const std::string& backup_lag) {
   std::ofstream out(dir + "/gateway/gateway.toml", std::ios::trunc);
   out << "listen = \"127.0.0.1:" << port << "\"\n"
       << "admin_listen = \"127.0.0.1:0\"\n"
@@ -132,6 +133,7 @@ void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& node
     out << "node_down_after = \"" << node_down_after << "\"\n"
         << "failure_check_interval = \"1s\"\n";
   }
+  if (!backup_lag.empty()) out << "backup_lag = \"" << backup_lag << "\"\n";
   out << "[erasure]\nk = 4\nm = 2\n";
   for (const DevNode& n : nodes) {
     out << "[[node]]\nid = \"" << n.id << "\"\nprovider = \"" << n.provider << "\"\n"
@@ -210,7 +212,7 @@ void StartOrFail(std::vector<DevNode>& procs, DevNode& n) {
 }
 
 void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, int port,
-            const std::string& node_down_after) {
+            const std::string& node_down_after, const std::string& backup_lag) {
   std::string dir = fs::absolute(dir_arg).string();
   fs::create_directories(dir + "/gateway");
   std::string token_path = dir + "/.token";
@@ -249,7 +251,7 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
   gw.role = "gateway";
   gw.id = "gateway";
   gw.dir = dir + "/gateway";
-  WriteGatewayConfig(dir, procs, token, port, node_down_after);
+  WriteGatewayConfig(dir, procs, token, port, node_down_after, backup_lag);
   Launch(gw, gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
   procs.push_back(gw);
   StartOrFail(procs, procs.back());
@@ -291,7 +293,13 @@ void AddDevCommand(CLI::App& app) {
   dev->add_option("--node-down-after", *node_down_after,
                   "Declare a node down after this long unreachable (e.g. 2s; for tests of "
                   "repair; also checks every second). Default: the gateway's 10m");
-  dev->callback([=] { RunDev(*dir, *providers, *per_provider, *port, *node_down_after); });
+  auto backup_lag = std::make_shared<std::string>();
+  dev->add_option("--backup-lag", *backup_lag,
+                  "Back the gateway's metadata up to the nodes this often (e.g. 1s; for tests "
+                  "of restore). Default: the gateway's 60s");
+  dev->callback([=] {
+    RunDev(*dir, *providers, *per_provider, *port, *node_down_after, *backup_lag);
+  });
 }
 
 }  // namespace mosaic

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   mosaic::AddDevCommand(app);
   mosaic::AddKeygenCommand(app);
   mosaic::AddGatewayCommand(app);
+  mosaic::AddRestoreCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -57,6 +57,22 @@ absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
   return absl::OkStatus();
 }
 
+absl::Status ParseNodes(const toml::table& root, GatewayConfig& c) {
+  if (const toml::node* n = root.get("node")) {
+    const toml::array* list = n->as_array();
+    if (list == nullptr) return Bad("node", "expected [[node]] tables");
+    std::set<std::string> ids;
+    for (const toml::node& item : *list) {
+      if (!item.is_table()) return Bad("node", "expected [[node]] tables");
+      RETURN_IF_ERROR(ParseNode(*item.as_table(), c));
+      if (!ids.insert(c.nodes.back().spec.id).second) {
+        return Bad("node " + c.nodes.back().spec.id, "duplicate id");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
   ASSIGN_OR_RETURN(const toml::table* erasure, Section(root, "erasure"));
   if (const toml::table* t = erasure) {
@@ -103,19 +119,7 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
     RETURN_IF_ERROR(GetDuration(*t, "transfer_timeout", c.http.transfer_timeout, "limits."));
     RETURN_IF_ERROR(GetDuration(*t, "request_timeout", c.http.request_timeout, "limits."));
   }
-  if (const toml::node* n = root.get("node")) {
-    const toml::array* list = n->as_array();
-    if (list == nullptr) return Bad("node", "expected [[node]] tables");
-    std::set<std::string> ids;
-    for (const toml::node& item : *list) {
-      if (!item.is_table()) return Bad("node", "expected [[node]] tables");
-      RETURN_IF_ERROR(ParseNode(*item.as_table(), c));
-      if (!ids.insert(c.nodes.back().spec.id).second) {
-        return Bad("node " + c.nodes.back().spec.id, "duplicate id");
-      }
-    }
-  }
-  return absl::OkStatus();
+  return ParseNodes(root, c);
 }
 
 absl::Status ParseRepairKeys(const toml::table& root, GatewayConfig& c) {
@@ -156,7 +160,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "failure_check_interval",
                                  "pipeline", "limits", "node", "orphan_grace",
                                  "orphan_sweep_interval", "deep_scrub_bytes_per_second",
-                                 "deep_scrub_interval"},
+                                 "deep_scrub_interval", "backup_lag"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
@@ -169,6 +173,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   if (c.multipart_expiry.count() <= 0) return Bad("multipart_expiry", "must be positive");
   RETURN_IF_ERROR(ParseScrubKeys(root, c));
   RETURN_IF_ERROR(ParseRepairKeys(root, c));
+  RETURN_IF_ERROR(GetDuration(root, "backup_lag", c.backup_lag, ""));
+  if (c.backup_lag.count() <= 0) return Bad("backup_lag", "must be positive");
   if (c.data_dir.empty()) return Bad("data_dir", "is required");
   if (c.key_file.empty()) return Bad("key_file", "is required");
   RETURN_IF_ERROR(ParseSections(root, c));
@@ -181,6 +187,17 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path) {
   auto config = ParseGatewayConfig(text);
   if (!config.ok()) return Annotate(config.status(), path);
   return config;
+}
+
+absl::StatusOr<std::vector<client::NodeEndpoint>> LoadNodeList(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto root = config::ParseToml(text);
+  if (!root.ok()) return Annotate(root.status(), path);
+  GatewayConfig c;
+  absl::Status parsed = ParseNodes(*root, c);
+  if (!parsed.ok()) return Annotate(parsed, path);
+  if (c.nodes.empty()) return Annotate(Bad("node", "at least one [[node]] is required"), path);
+  return c.nodes;
 }
 
 }  // namespace mosaic::gateway

@@ -40,6 +40,9 @@ struct GatewayConfig {
   uint64_t repair_bytes_per_second = uint64_t{64} << 20;
   std::chrono::milliseconds node_down_after = std::chrono::minutes(10);
   std::chrono::milliseconds failure_check_interval = std::chrono::seconds(30);
+  // Metadata backup (jobs/metadata_backup.h): writes are on the nodes at most this long
+  // after they were acknowledged (one backup cycle per backup_lag).
+  std::chrono::milliseconds backup_lag = std::chrono::seconds(60);
   HttpLimits http;
   client::PipelineOptions pipeline;
   std::vector<client::NodeEndpoint> nodes;
@@ -49,5 +52,11 @@ struct GatewayConfig {
 // (or a node's TLS CA file) is missing.
 [[nodiscard]] absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path);
 [[nodiscard]] absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text);
+
+// The [[node]] tables of a TOML file, parsed as in a gateway config; other keys are ignored,
+// so a gateway config serves as well as a file of nodes only (`mosaic restore --nodes`).
+// INVALID_ARGUMENT for a malformed node or none at all; NOT_FOUND if the file is missing.
+[[nodiscard]] absl::StatusOr<std::vector<client::NodeEndpoint>> LoadNodeList(
+    const std::string& path);
 
 }  // namespace mosaic::gateway

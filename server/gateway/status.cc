@@ -162,6 +162,23 @@ StatusService::StatusService(const MetaStore& meta, client::Pipeline& pipeline,
                              NodeStates& states, Options options)
     : meta_(meta), pipeline_(pipeline), states_(states), options_(options) {}
 
+BackupView BackupViewFromJob(const MetadataBackup::Progress& progress, int64_t now_ms) {
+  BackupView v;
+  v.last_success_ms = progress.last_success_ms;
+  v.covered_ms = progress.covered_ms;
+  if (progress.covered_ms > 0) {
+    v.lag_seconds = double(std::max<int64_t>(0, now_ms - progress.covered_ms)) / 1000.0;
+  }
+  v.generation = progress.generation;
+  v.last_error = progress.last_error;
+  return v;
+}
+
+void StatusService::SetBackupProgress(std::function<BackupView()> source) {
+  std::lock_guard lock(source_mu_);
+  backup_source_ = std::move(source);
+}
+
 void StatusService::SetRepairProgress(std::function<RepairProgressView()> source) {
   std::lock_guard lock(source_mu_);
   repair_source_ = std::move(source);
@@ -235,6 +252,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
   {
     std::lock_guard lock(source_mu_);
     doc.repair = repair_source_ ? repair_source_() : RepairProgressFromStore(meta_);
+    if (backup_source_) doc.backup = backup_source_();
   }
   doc.deletion_backlog = meta_.DeletionBacklog();
   for (const auto& [id, record] : states) {

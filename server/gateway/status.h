@@ -28,6 +28,7 @@
 #include "client/crypto/key_ring.h"
 #include "client/pipeline/pipeline.h"
 #include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/jobs/metadata_backup.h"
 #include "server/gateway/jobs/repairer.h"
 
 namespace mosaic::gateway {
@@ -91,6 +92,16 @@ RepairProgressView RepairProgressFromStore(const MetaStore& meta);
 // (unknown until one was, or while the job is idle).
 RepairProgressView RepairProgressFromRepairer(const Repairer::Progress& progress);
 
+// The metadata backup as status shows it (jobs/metadata_backup.h).
+struct BackupView {
+  int64_t last_success_ms = 0;  // wall clock; 0 = never
+  int64_t covered_ms = 0;       // writes acknowledged before this are on the nodes
+  std::optional<double> lag_seconds;  // now − covered_ms; unknown before the first backup
+  uint64_t generation = 0;
+  std::string last_error;  // of the last cycle; "" when it succeeded
+};
+BackupView BackupViewFromJob(const MetadataBackup::Progress& progress, int64_t now_ms);
+
 struct NodeRow {
   std::string id;
   std::string provider;
@@ -124,6 +135,7 @@ struct StatusDocument {
   RepairProgressView repair;
   uint64_t deletion_backlog = 0;
   std::vector<DrainRow> drains;
+  std::optional<BackupView> backup;  // nullopt when the gateway runs no backup job
 };
 
 // The JSON document of GET /admin/v1/status:
@@ -136,7 +148,8 @@ struct StatusDocument {
 //        "scan_ms"},
 //    "backlog": {"repair": {"count", "done", "bytes_per_second", "eta_seconds"},
 //        "deletion": {"count"}},
-//    "drains": [{"node", "state", "since_ms", "shards_at_start", "shards_left"}]}
+//    "drains": [{"node", "state", "since_ms", "shards_at_start", "shards_left"}],
+//    "backup": {"last_success_ms", "covered_ms", "lag_seconds", "generation", "last_error"}}
 // Unknown values are null.
 std::string StatusJson(const StatusDocument& doc);
 // INVALID_ARGUMENT when `json` is not such a document.
@@ -163,6 +176,8 @@ class StatusService {
 
   // The repair job's progress, when there is one (else RepairProgressFromStore).
   void SetRepairProgress(std::function<RepairProgressView()> source);
+  // The metadata backup job's progress (the document has no backup without it).
+  void SetBackupProgress(std::function<BackupView()> source);
 
   // Blocks for a scan when the cached one is stale. Errors: those of the scan.
   [[nodiscard]] absl::StatusOr<StatusDocument> Document();
@@ -179,6 +194,7 @@ class StatusService {
   std::chrono::steady_clock::time_point cached_at_;
   std::mutex source_mu_;
   std::function<RepairProgressView()> repair_source_;
+  std::function<BackupView()> backup_source_;
 };
 
 }  // namespace mosaic::gateway

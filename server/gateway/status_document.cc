@@ -233,6 +233,19 @@ std::string RepairText(const RepairProgressView& r) {
   return details.empty() ? out : out + ")";
 }
 
+std::string BackupText(const BackupView& b, int64_t now_ms) {
+  std::string out;
+  if (b.last_success_ms <= 0) {
+    out = "no backup yet";
+  } else {
+    out = "lag " + Duration(b.lag_seconds.value_or(0)) + " (writes before " +
+          FormatUtcMs(b.covered_ms) + " are on the nodes), last backup " +
+          Ago(b.last_success_ms, now_ms) + ", generation " + std::to_string(b.generation);
+  }
+  if (!b.last_error.empty()) out += "; last attempt FAILED: " + b.last_error;
+  return out;
+}
+
 std::string DrainText(const DrainRow& d) {
   std::string out = d.node + " (" + d.state + "): ";
   if (d.shards_left == 0) return out + "holds no shard any more";
@@ -288,6 +301,16 @@ std::string StatusJson(const StatusDocument& doc) {
                                   {"shards_left", d.shards_left}});
   }
   root["drains"] = std::move(drains);
+  if (doc.backup) {
+    const BackupView& b = *doc.backup;
+    root["backup"] = json::object{{"last_success_ms", b.last_success_ms},
+                                  {"covered_ms", b.covered_ms},
+                                  {"lag_seconds", Optional(b.lag_seconds)},
+                                  {"generation", b.generation},
+                                  {"last_error", b.last_error}};
+  } else {
+    root["backup"] = nullptr;
+  }
   return json::serialize(root) + "\n";
 }
 
@@ -317,6 +340,12 @@ StatusDocument ParseDocument(const boost::json::object& o) {
     const json::object& r = d.get_object();
     doc.drains.push_back({Text(r, "node"), Text(r, "state"), Int(r, "since_ms"),
                           CountOr0(r, "shards_at_start"), CountOr0(r, "shards_left")});
+  }
+  if (Field(o, "backup") != nullptr) {
+    const json::object& b = Object(o, "backup");
+    doc.backup = BackupView{Int(b, "last_success_ms"), Int(b, "covered_ms"),
+                            Number(b, "lag_seconds"), CountOr0(b, "generation"),
+                            Text(b, "last_error")};
   }
   return doc;
 }
@@ -351,6 +380,7 @@ std::string StatusText(const StatusDocument& doc, int64_t now_ms) {
                                           " queued") +
          "\n";
   for (const DrainRow& d : doc.drains) out += "Drain:     " + DrainText(d) + "\n";
+  if (doc.backup) out += "Backup:    " + BackupText(*doc.backup, now_ms) + "\n";
   return out;
 }
 

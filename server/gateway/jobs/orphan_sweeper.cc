@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/status.h"
+#include "server/gateway/backup/root.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -27,6 +28,14 @@ void AddManifestChunks(const client::KeyRing& ring, const v1::Manifest& manifest
       out[stripe.nodes(i)].insert(
           client::ChunkIdString(ring.ComputeChunkId(object, uint64_t(s), i)));
     }
+  }
+}
+
+void AddBackupChunks(const client::KeyRing& ring, const v1::BackupState& state,
+                     NodeChunks& out) {
+  for (const v1::BackupRoot* root : {&state.current(), &state.previous()}) {
+    AddManifestChunks(ring, root->snapshot().manifest(), out);
+    for (const auto& inc : root->increments()) AddManifestChunks(ring, inc.manifest(), out);
   }
 }
 
@@ -124,6 +133,16 @@ absl::StatusOr<NodeChunks> OrphanSweeper::Referenced() const {
   ASSIGN_OR_RETURN(auto deletions, meta_.PendingDeletions(std::numeric_limits<size_t>::max()));
   for (const auto& [seq, record] : deletions) {
     AddManifestChunks(pipeline_.ring(), record.manifest(), out);
+  }
+  // The metadata backup: the objects of the backups the state names (the backup job adds
+  // them under the in-flight registry, which it leaves only after the state names them),
+  // and the two root slots on every node.
+  ASSIGN_OR_RETURN(auto backup, meta_.GetBackupState());
+  if (backup) AddBackupChunks(pipeline_.ring(), *backup, out);
+  for (int i = 0; i < pipeline_.pool().size(); ++i) {
+    for (int slot = 0; slot < kRootSlots; ++slot) {
+      out[pipeline_.pool().node(i).id()].insert(RootSlotChunkId(pipeline_.ring(), slot));
+    }
   }
   return out;
 }

@@ -5,8 +5,9 @@
 //
 // For each node, its chunk ids are listed (paged), and then compared with the referenced
 // set: the (node, chunk) pairs of every stripe and shard of every piece, of every manifest
-// in the deletion queue (the deleter removes those), and the chunk ids of writers still
-// alive (client::InFlightChunks). A chunk not referenced is a candidate; it is deleted only
+// in the deletion queue (the deleter removes those), of the metadata backup objects and the
+// backup root slots (jobs/metadata_backup.h), and the chunk ids of writers still alive
+// (client::InFlightChunks). A chunk not referenced is a candidate; it is deleted only
 // when it was a candidate already at an earlier sweep at least `grace` ago, and only after a
 // last check, in this order: the in-flight registry, then the metadata read again. (A writer
 // leaves the registry only after its manifest is committed, so a chunk that passes the
@@ -31,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
+#include "proto/mosaic/v1/backup.pb.h"
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/meta/meta_store.h"
 
@@ -42,6 +44,10 @@ using NodeChunks = std::unordered_map<std::string, std::unordered_set<std::strin
 // Adds the chunks of every placed shard of `manifest` ("" nodes are skipped). Pure.
 void AddManifestChunks(const client::KeyRing& ring, const v1::Manifest& manifest,
                        NodeChunks& out);
+// Adds the chunks of the metadata backup objects `state` names (current and previous
+// backup). Pure.
+void AddBackupChunks(const client::KeyRing& ring, const v1::BackupState& state,
+                     NodeChunks& out);
 
 // The sweep's memory: when each unreferenced chunk was first seen. Not thread-safe.
 class OrphanLedger {

@@ -1,0 +1,111 @@
+#include "server/gateway/backup/root_io.h"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "common/bytes.h"
+#include "server/gateway/backup/root.h"
+
+namespace mosaic::gateway {
+namespace {
+
+// Counts down the callbacks of calls made on gRPC's threads; Wait blocks the caller.
+struct Latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  int left = 0;
+  void Done() {
+    std::lock_guard lock(mu);
+    if (--left == 0) cv.notify_all();
+  }
+  void Wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [this] { return left == 0; });
+  }
+};
+
+}  // namespace
+
+RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRing& ring,
+                                    const v1::BackupRoot& root) {
+  int slot = RootSlotOf(root.generation());
+  auto id = std::make_shared<const std::string>(RootSlotChunkId(ring, slot));
+  auto sealed = std::make_shared<const std::string>(SealRoot(ring, root, slot));
+  struct Shared {
+    Latch latch;
+    std::mutex mu;
+    RootWriteReport report;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->report.nodes = pool.size();
+  shared->latch.left = pool.size();
+  for (int i = 0; i < pool.size(); ++i) {
+    client::NodeClient* node = &pool.node(i);
+    auto fail = [shared, node](const absl::Status& s) {
+      {
+        std::lock_guard lock(shared->mu);
+        shared->report.failures.push_back(node->id() + ": " + s.ToString());
+      }
+      shared->latch.Done();
+    };
+    node->Delete(*id, [shared, node, id, sealed, fail](absl::StatusOr<bool> deleted) {
+      if (!deleted.ok()) return fail(deleted.status());
+      node->Put(*id, AsBytes(*sealed), [shared, fail](absl::Status put) {
+        if (!put.ok()) return fail(put);
+        {
+          std::lock_guard lock(shared->mu);
+          ++shared->report.written;
+        }
+        shared->latch.Done();
+      });
+    });
+  }
+  shared->latch.Wait();
+  std::lock_guard lock(shared->mu);
+  return shared->report;
+}
+
+RootSearch FindRoots(client::NodePool& pool, const client::KeyRing& ring) {
+  struct Shared {
+    Latch latch;
+    std::mutex mu;
+    RootSearch search;
+    std::vector<int> answered;  // slots answered, per node
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->search.nodes = pool.size();
+  shared->latch.left = pool.size() * kRootSlots;
+  shared->answered.assign(pool.size(), 0);
+  for (int slot = 0; slot < kRootSlots; ++slot) {
+    std::string id = RootSlotChunkId(ring, slot);
+    for (int i = 0; i < pool.size(); ++i) {
+      client::NodeClient* node = &pool.node(i);
+      node->Get(id, 0, 0, [shared, node, i, slot, &ring](absl::StatusOr<std::string> got) {
+        {
+          std::lock_guard lock(shared->mu);
+          if (got.ok() || absl::IsNotFound(got.status())) {
+            ++shared->answered[i];
+          } else {
+            shared->search.failures.push_back(node->id() + ": " + got.status().ToString());
+          }
+          if (got.ok()) {
+            auto root = OpenRoot(ring, *got, slot);
+            if (root.ok()) {
+              shared->search.roots.push_back(*std::move(root));
+            } else {
+              ++shared->search.unopenable;
+            }
+          }
+        }
+        shared->latch.Done();
+      });
+    }
+  }
+  shared->latch.Wait();
+  std::lock_guard lock(shared->mu);
+  for (int a : shared->answered) shared->search.reached += a > 0 ? 1 : 0;
+  return shared->search;
+}
+
+}  // namespace mosaic::gateway

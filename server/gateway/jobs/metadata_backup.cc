@@ -1,0 +1,259 @@
+#include "server/gateway/jobs/metadata_backup.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/status.h"
+#include "server/gateway/backup/root_io.h"
+#include "server/gateway/backup/stream.h"
+#include "server/gateway/meta/manifest_codec.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr uint64_t kMinSnapshotForFraction = uint64_t{1} << 20;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The last sequence a backup covers.
+uint64_t LastSequence(const v1::BackupRoot& root) {
+  return root.increments().empty() ? root.snapshot().last_sequence()
+                                   : root.increments().rbegin()->last_sequence();
+}
+
+// Streams an encoder's output into a pipeline writer.
+BackupStreamEncoder::Sink WriterSink(client::ObjectWriter& writer) {
+  return [&writer](std::string_view bytes) { return writer.Write(AsBytes(bytes)); };
+}
+
+absl::StatusOr<v1::BackupObject> FinishObject(client::ObjectWriter& writer,
+                                             BackupStreamEncoder& encoder) {
+  RETURN_IF_ERROR(encoder.Finish());
+  ASSIGN_OR_RETURN(client::ObjectManifest manifest, writer.Finish());
+  v1::BackupObject out;
+  *out.mutable_manifest() = ToProto(manifest);
+  out.set_stream_bytes(encoder.bytes());
+  return out;
+}
+
+}  // namespace
+
+MetadataBackup::MetadataBackup(MetaStore& meta, client::Pipeline& pipeline,
+                               metrics::Registry& registry, Options options)
+    : meta_(meta),
+      pipeline_(pipeline),
+      options_(options),
+      lag_(registry.GetGauge("mosaic_gateway_backup_lag_seconds",
+                             "Age of the oldest write not in the metadata backup, at the "
+                             "last backup cycle.")),
+      last_success_(registry.GetGauge("mosaic_gateway_backup_last_success_seconds",
+                                      "Unix time of the last successful metadata backup.")),
+      bytes_(registry.GetCounter("mosaic_gateway_backup_bytes_total",
+                                 "Bytes of metadata backup objects written.")),
+      failures_(registry.GetCounter("mosaic_gateway_backup_failures_total",
+                                    "Metadata backup cycles that failed.")) {}
+
+MetadataBackup::~MetadataBackup() { Stop(); }
+
+void MetadataBackup::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      (void)RunOnce();  // logged and counted there
+      lock.lock();
+      if (options_.interval.count() <= 0) break;
+      cv_.wait_for(lock, options_.interval, [this] { return stopping_; });
+    }
+  });
+}
+
+void MetadataBackup::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status MetadataBackup::RunOnce() {
+  std::lock_guard run(run_mu_);
+  absl::Status status;
+  try {
+    status = Cycle();
+  } catch (const std::exception& e) {
+    status = absl::InternalError(std::string("exception: ") + e.what());
+  }
+  std::lock_guard lock(mu_);
+  if (!status.ok()) {
+    spdlog::error("metadata backup: {}", status.ToString());
+    failures_.Inc();
+    progress_.last_error = status.ToString();
+  }
+  if (progress_.covered_ms > 0) lag_.Set(double(WallMs() - progress_.covered_ms) / 1000.0);
+  return status;
+}
+
+MetadataBackup::Progress MetadataBackup::progress() const {
+  std::lock_guard lock(mu_);
+  return progress_;
+}
+
+void MetadataBackup::Succeeded(const v1::BackupRoot& root, int64_t covered_ms) {
+  std::lock_guard lock(mu_);
+  progress_.last_success_ms = WallMs();
+  progress_.covered_ms = covered_ms;
+  progress_.generation = root.generation();
+  progress_.snapshot_bytes = root.snapshot().stream_bytes();
+  progress_.increments = root.increments_size();
+  progress_.last_error.clear();
+  last_success_.Set(double(progress_.last_success_ms) / 1000.0);
+}
+
+bool MetadataBackup::SnapshotDue(const v1::BackupState& state,
+                                 const std::string& identity) const {
+  const v1::BackupRoot& current = state.current();
+  if (!current.has_snapshot() || state.db_identity() != identity) return true;
+  if (current.increments_size() >= options_.max_increments) return true;
+  uint64_t increments = 0;
+  for (const auto& inc : current.increments()) increments += inc.stream_bytes();
+  uint64_t base = std::max(current.snapshot().stream_bytes(), kMinSnapshotForFraction);
+  return double(increments) > options_.increment_fraction * double(base);
+}
+
+absl::StatusOr<std::unique_ptr<client::ObjectWriter>> MetadataBackup::WriteSnapshot(
+    v1::BackupObject& out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ObjectWriter> writer, pipeline_.NewWriter());
+  BackupStreamEncoder encoder(BackupKind::kSnapshot, WriterSink(*writer));
+  auto sequence = meta_.VisitSnapshot(
+      [&](std::string_view key, std::string_view value) { return encoder.AddPair(key, value); });
+  if (!sequence.ok()) {
+    writer->Abort();
+    return sequence.status();
+  }
+  ASSIGN_OR_RETURN(out, FinishObject(*writer, encoder));
+  out.set_first_sequence(0);
+  out.set_last_sequence(*sequence);
+  spdlog::info("metadata backup: snapshot of {} records at sequence {}, {} bytes",
+               encoder.entries(), *sequence, encoder.bytes());
+  return writer;
+}
+
+absl::StatusOr<std::unique_ptr<client::ObjectWriter>> MetadataBackup::WriteIncrement(
+    uint64_t after, v1::BackupObject& out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ObjectWriter> writer, pipeline_.NewWriter());
+  BackupStreamEncoder encoder(BackupKind::kIncrement, WriterSink(*writer));
+  auto last = meta_.VisitUpdatesSince(
+      after, [&](uint64_t sequence, std::string_view batch, bool backup_state_only) {
+        // The backup's own bookkeeping is not backed up by increments: restore writes its
+        // own state, and recording a backup must not count as a change to back up.
+        return backup_state_only ? absl::OkStatus() : encoder.AddBatch(sequence, batch);
+      });
+  if (!last.ok() || encoder.entries() == 0) {
+    writer->Abort();
+    if (!last.ok()) return last.status();
+    return nullptr;
+  }
+  ASSIGN_OR_RETURN(out, FinishObject(*writer, encoder));
+  out.set_first_sequence(after + 1);
+  out.set_last_sequence(*last);
+  spdlog::debug("metadata backup: increment of {} batches, sequences {}..{}", encoder.entries(),
+                after + 1, *last);
+  return writer;
+}
+
+uint64_t MetadataBackup::GenerationOnNodes() {
+  RootSearch search = FindRoots(pipeline_.pool(), pipeline_.ring());
+  uint64_t highest = 0;
+  for (const auto& root : search.roots) highest = std::max(highest, root.generation());
+  return highest;
+}
+
+void MetadataBackup::Prune(const v1::BackupRoot& old) {
+  std::vector<const v1::BackupObject*> objects;
+  if (old.has_snapshot()) objects.push_back(&old.snapshot());
+  for (const auto& inc : old.increments()) objects.push_back(&inc);
+  size_t left = 0;
+  for (const v1::BackupObject* object : objects) {
+    auto manifest = FromProto(object->manifest());
+    if (manifest.ok()) left += pipeline_.Delete(*manifest).size();
+  }
+  // What a node did not confirm is no longer named anywhere: the orphan sweep takes it.
+  if (left > 0) spdlog::warn("metadata backup: {} old backup shards not deleted yet", left);
+}
+
+absl::Status MetadataBackup::Cycle() {
+  int64_t started_ms = WallMs();
+  ASSIGN_OR_RETURN(std::optional<v1::BackupState> stored, meta_.GetBackupState());
+  v1::BackupState state = stored.value_or(v1::BackupState());
+  uint64_t generation = stored ? state.current().generation() : GenerationOnNodes();
+  ASSIGN_OR_RETURN(std::string identity, meta_.Identity());
+  v1::BackupRoot root;
+  std::unique_ptr<client::ObjectWriter> writer;  // alive until the state names its object
+  bool snapshot = SnapshotDue(state, identity);
+  if (!snapshot) {
+    v1::BackupObject increment;
+    auto written = WriteIncrement(LastSequence(state.current()), increment);
+    if (absl::IsFailedPrecondition(written.status())) {
+      spdlog::warn("metadata backup: {}; taking a new snapshot",
+                   std::string(written.status().message()));
+      snapshot = true;
+    } else {
+      RETURN_IF_ERROR(written.status());
+      if (*written == nullptr) {
+        Succeeded(state.current(), started_ms);
+        return absl::OkStatus();
+      }
+      writer = *std::move(written);
+      root = state.current();
+      *root.add_increments() = std::move(increment);
+    }
+  }
+  v1::BackupRoot pruned;
+  if (snapshot) {
+    ASSIGN_OR_RETURN(writer, WriteSnapshot(*root.mutable_snapshot()));
+    pruned = std::move(*state.mutable_previous());
+    *state.mutable_previous() = state.current();
+  }
+  root.set_generation(generation + 1);
+  root.set_backup_ms(started_ms);
+  root.clear_nodes();
+  for (int i = 0; i < pipeline_.pool().size(); ++i) {
+    const client::NodeEndpoint& e = pipeline_.pool().node(i).endpoint();
+    v1::BackupNode* n = root.add_nodes();
+    n->set_id(e.spec.id);
+    n->set_provider(e.spec.provider);
+    n->set_site(e.spec.site);
+    n->set_address(e.address);
+  }
+  *state.mutable_current() = root;
+  state.set_db_identity(identity);
+  RETURN_IF_ERROR(meta_.PutBackupState(state));
+  writer.reset();  // its chunks are named by the state now
+  const v1::BackupObject& added =
+      snapshot ? root.snapshot() : *root.increments().rbegin();
+  bytes_.Inc(added.stream_bytes());
+  RootWriteReport report = WriteRootEverywhere(pipeline_.pool(), pipeline_.ring(), root);
+  if (report.written == 0) {
+    return absl::UnavailableError("no node took the backup root (" +
+                                  (report.failures.empty() ? std::string("no nodes")
+                                                           : report.failures.front()) +
+                                  ")");
+  }
+  if (report.written < report.nodes) {
+    spdlog::warn("metadata backup: root generation {} on {} of {} nodes (first failure: {})",
+                 root.generation(), report.written, report.nodes, report.failures.front());
+  }
+  if (snapshot) Prune(pruned);
+  Succeeded(root, started_ms);
+  return absl::OkStatus();
+}
+
+}  // namespace mosaic::gateway

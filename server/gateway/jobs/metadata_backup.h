@@ -1,0 +1,97 @@
+#pragma once
+// The metadata backup job (docs/architecture.md, "Metadata backup"): copies the gateway's
+// whole RocksDB to the nodes, as pipeline objects (encrypted, erasure-coded, placed across
+// providers like data), so that the master key and the node list are enough to rebuild it
+// (`mosaic restore`).
+//
+// Every `interval`, if anything but the backup's own bookkeeping was written since the last
+// backed-up sequence, the job writes one object: an increment holding those write batches
+// (read from RocksDB's write-ahead log), or a new snapshot of every key when there is no
+// backup yet, the database is another one (restored), the log does not reach back far
+// enough, there are `max_increments` increments, or they add up to more than
+// `increment_fraction` of the snapshot. Then it records the new backup in the store (the
+// BackupState record: the orphan sweep spares what it names), writes the root record to
+// every node (backup/root_io.h), and after a new snapshot deletes the objects of the backup
+// before the previous one. The previous complete backup is always kept, and the other root
+// slot names it, so a crash at any point leaves a complete backup findable.
+//
+// Threads: one background thread; RunOnce may be called from any thread (cycles run one at
+// a time). Borrows everything (it must outlive the job).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "client/pipeline/object_writer.h"
+#include "client/pipeline/pipeline.h"
+#include "common/metrics.h"
+#include "server/gateway/meta/meta_store.h"
+
+namespace mosaic::gateway {
+
+class MetadataBackup {
+ public:
+  struct Options {
+    std::chrono::milliseconds interval{std::chrono::seconds(60)};  // 0 = only RunOnce
+    int max_increments = 32;
+    double increment_fraction = 0.5;
+  };
+  // What `mosaic status` shows.
+  struct Progress {
+    int64_t last_success_ms = 0;  // wall clock of the last cycle that succeeded; 0 = never
+    int64_t covered_ms = 0;       // every write acknowledged before this is backed up
+    uint64_t generation = 0;      // of the root last written
+    uint64_t snapshot_bytes = 0;
+    int increments = 0;           // on top of the current snapshot
+    std::string last_error;       // of the last cycle, "" if it succeeded
+  };
+
+  MetadataBackup(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
+                 Options options);
+  ~MetadataBackup();  // Stop()s
+
+  // Starts the thread: a first cycle at once, then one every `interval`.
+  void Start();
+  void Stop();
+  // One cycle now, on the calling thread. Errors: the pipeline's (UNAVAILABLE: too few
+  // nodes), the store's; UNAVAILABLE too when no node took the root.
+  [[nodiscard]] absl::Status RunOnce();
+  Progress progress() const;
+
+ private:
+  absl::Status Cycle();
+  // Write a snapshot / an increment as one pipeline object described in `out`. The writer
+  // is returned alive (its chunks stay in the in-flight registry) until the state names
+  // the object. WriteIncrement returns nullptr when there is nothing to back up.
+  absl::StatusOr<std::unique_ptr<client::ObjectWriter>> WriteSnapshot(v1::BackupObject& out);
+  absl::StatusOr<std::unique_ptr<client::ObjectWriter>> WriteIncrement(uint64_t after,
+                                                                       v1::BackupObject& out);
+  // The generation the first root of this gateway starts after: the highest found on the
+  // nodes (a gateway started afresh must not lose to an older gateway's roots).
+  uint64_t GenerationOnNodes();
+  bool SnapshotDue(const v1::BackupState& state, const std::string& identity) const;
+  void Prune(const v1::BackupRoot& old);
+  void Succeeded(const v1::BackupRoot& root, int64_t covered_ms);
+
+  MetaStore& meta_;
+  client::Pipeline& pipeline_;
+  Options options_;
+  metrics::Gauge& lag_;
+  metrics::Gauge& last_success_;
+  metrics::Counter& bytes_;
+  metrics::Counter& failures_;
+
+  std::mutex run_mu_;  // one cycle at a time
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  Progress progress_;
+  std::thread thread_;
+};
+
+}  // namespace mosaic::gateway
