@@ -1,31 +1,13 @@
 #include "server/gateway/backup/root_io.h"
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 
 #include "common/bytes.h"
+#include "common/latch.h"
 #include "server/gateway/backup/root.h"
 
 namespace mosaic::gateway {
-namespace {
-
-// Counts down the callbacks of calls made on gRPC's threads; Wait blocks the caller.
-struct Latch {
-  std::mutex mu;
-  std::condition_variable cv;
-  int left = 0;
-  void Done() {
-    std::lock_guard lock(mu);
-    if (--left == 0) cv.notify_all();
-  }
-  void Wait() {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [this] { return left == 0; });
-  }
-};
-
-}  // namespace
 
 RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRing& ring,
                                     const v1::BackupRoot& root) {
@@ -33,13 +15,13 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
   auto id = std::make_shared<const std::string>(RootSlotChunkId(ring, slot));
   auto sealed = std::make_shared<const std::string>(SealRoot(ring, root, slot));
   struct Shared {
+    explicit Shared(int calls) : latch(calls) {}
     Latch latch;
     std::mutex mu;
     RootWriteReport report;
   };
-  auto shared = std::make_shared<Shared>();
+  auto shared = std::make_shared<Shared>(pool.size());
   shared->report.nodes = pool.size();
-  shared->latch.left = pool.size();
   for (int i = 0; i < pool.size(); ++i) {
     client::NodeClient* node = &pool.node(i);
     auto fail = [shared, node](const absl::Status& s) {
@@ -68,14 +50,14 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
 
 RootSearch FindRoots(client::NodePool& pool, const client::KeyRing& ring) {
   struct Shared {
+    explicit Shared(int calls) : latch(calls) {}
     Latch latch;
     std::mutex mu;
     RootSearch search;
     std::vector<int> answered;  // slots answered, per node
   };
-  auto shared = std::make_shared<Shared>();
+  auto shared = std::make_shared<Shared>(pool.size() * kRootSlots);
   shared->search.nodes = pool.size();
-  shared->latch.left = pool.size() * kRootSlots;
   shared->answered.assign(pool.size(), 0);
   for (int slot = 0; slot < kRootSlots; ++slot) {
     std::string id = RootSlotChunkId(ring, slot);
