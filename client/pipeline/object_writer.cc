@@ -97,7 +97,7 @@ void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {
   plaintexts_.Give(std::move(s->plaintext));  // the sealed shards are all that is needed now
   if (!st.ok()) return StripeDone(*s, st);
   std::vector<int> placement =
-      pipeline_.placer().Place(s->key, n, [this](int i) { return pipeline_.Usable(i); });
+      pipeline_.placer()->Place(s->key, n, [this](int i) { return pipeline_.Usable(i); });
   if (static_cast<int>(placement.size()) < n) {
     return StripeDone(*s, absl::UnavailableError("stripe " + std::to_string(s->info.index) +
                                                  ": no usable storage node"));
@@ -143,7 +143,7 @@ void ObjectWriter::ShardDone(std::shared_ptr<Stripe> s, int slot, absl::Status s
                             ChunkIdString(codec_->ChunkIdOf(s->info.index, slot)));
     } else if (status.code() != absl::StatusCode::kInvalidArgument) {
       s->tried[slot].push_back(node);
-      retry_on = pipeline_.placer().NextCandidate(s->key, s->placement, slot, s->tried[slot],
+      retry_on = pipeline_.placer()->NextCandidate(s->key, s->placement, slot, s->tried[slot],
                                                   [this](int i) { return pipeline_.Usable(i); });
       if (retry_on >= 0) s->placement[slot] = retry_on;
     }

@@ -54,10 +54,23 @@ Pipeline::Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options)
     : ring_(ring),
       pool_(pool),
       options_(options),
-      placer_(pool.Specs()),
-      excluded_(new std::atomic<bool>[static_cast<size_t>(pool.size())]),
+      placer_(std::make_shared<const Placer>(pool.Specs())),
+      excluded_(new std::atomic<bool>[NodePool::kMaxNodes]),
       workers_(options.worker_threads) {
-  for (int i = 0; i < pool.size(); ++i) excluded_[i] = false;
+  for (int i = 0; i < NodePool::kMaxNodes; ++i) excluded_[i] = false;
+}
+
+std::shared_ptr<const Placer> Pipeline::placer() const {
+  std::lock_guard lock(placer_mu_);
+  return placer_;
+}
+
+absl::StatusOr<int> Pipeline::AddNode(NodeEndpoint endpoint) {
+  // placer_mu_ is held across the add so that two adds cannot publish placers out of order.
+  std::lock_guard lock(placer_mu_);
+  ASSIGN_OR_RETURN(int index, pool_.Add(std::move(endpoint)));
+  placer_ = std::make_shared<const Placer>(pool_.Specs());
+  return index;
 }
 
 Pipeline::~Pipeline() = default;

@@ -115,7 +115,13 @@ class Pipeline {
 
   const KeyRing& ring() const { return ring_; }
   NodePool& pool() { return pool_; }
-  const Placer& placer() const { return placer_; }
+  // The placer for the nodes in the pool now: a snapshot, replaced (not changed) when a node
+  // is added, so a caller keeps using the one it took. Indices agree with pool() (nodes are
+  // only appended), so a snapshot's indices stay valid in the pool and in later snapshots.
+  std::shared_ptr<const Placer> placer() const;
+  // Adds a node to the pool and to placement (`mosaic node add`): new stripes may go to it at
+  // once. Returns its index. Errors of NodePool::Add.
+  [[nodiscard]] absl::StatusOr<int> AddNode(NodeEndpoint endpoint);
   const PipelineOptions& options() const { return options_; }
   ThreadPool& workers() { return workers_; }
   // Whether node `node` (its index in pool(), which is also its index in placer(): every
@@ -138,8 +144,9 @@ class Pipeline {
   const KeyRing& ring_;
   NodePool& pool_;
   PipelineOptions options_;
-  Placer placer_;
-  // One flag per pool node, set by SetExcluded.
+  mutable std::mutex placer_mu_;
+  std::shared_ptr<const Placer> placer_;  // under placer_mu_
+  // One flag per pool slot (NodePool::kMaxNodes), set by SetExcluded.
   std::unique_ptr<std::atomic<bool>[]> excluded_;
   ThreadPool workers_;
   InFlightChunks in_flight_;

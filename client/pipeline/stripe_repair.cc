@@ -154,13 +154,14 @@ StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manife
   };
   std::string placement_key =
       HexEncode(std::as_bytes(std::span(manifest.object_id))) + "/" + std::to_string(stripe);
+  std::shared_ptr<const Placer> placer = pipeline.placer();
   for (int s : shards) {
     ReplacedShard r{s, absl::UnavailableError("no usable node for the shard"), ""};
     std::vector<int> tried;
     if (int old = pipeline.pool().IndexOf(placement.nodes[s]); old >= 0) tried.push_back(old);
     std::string chunk_id = ChunkIdString((*codec)->ChunkIdOf(stripe, s));
     for (;;) {
-      int node = pipeline.placer().NextCandidate(placement_key, where, s, tried, usable);
+      int node = placer->NextCandidate(placement_key, where, s, tried, usable);
       if (node < 0) break;
       absl::Status put = PutShard(pipeline, node, chunk_id, AsBytes(rebuilt[s]));
       if (put.ok()) {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/check.h"
 #include "common/crc32c.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
 
@@ -237,7 +238,7 @@ absl::StatusOr<std::pair<std::vector<std::string>, std::string>> NodeClient::Lis
   return std::make_pair(std::move(ids), call.resp.next_page_token());
 }
 
-void NodeClient::CheckHealth() {
+absl::Status NodeClient::CheckHealth() {
   Impl::Call<v1::GetNodeInfoRequest, v1::NodeInfo> call;
   Prepare(call, endpoint_.token, options_.health_timeout);
   auto start = std::chrono::steady_clock::now();
@@ -245,7 +246,7 @@ void NodeClient::CheckHealth() {
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                   .count();
   Record(s);
-  if (!s.ok()) return;
+  if (!s.ok()) return s;
   std::lock_guard lock(impl_->mu);
   NodeStatus& st = impl_->status;
   st.latency_ms = st.latency_ms == 0 ? ms : 0.8 * st.latency_ms + 0.2 * ms;
@@ -255,6 +256,7 @@ void NodeClient::CheckHealth() {
   st.quota_bytes = call.resp.tenant().quota_bytes();
   st.corrupt_chunks.assign(call.resp.scrub().corrupt_chunk_ids().begin(),
                            call.resp.scrub().corrupt_chunk_ids().end());
+  return absl::OkStatus();
 }
 
 NodeHealth NodeClient::health() const {
@@ -268,8 +270,11 @@ NodeStatus NodeClient::status() const {
 }
 
 NodePool::NodePool(std::vector<NodeEndpoint> endpoints, RpcOptions options)
-    : options_(options) {
-  for (auto& e : endpoints) nodes_.push_back(std::make_unique<NodeClient>(std::move(e), options));
+    : nodes_(new std::unique_ptr<NodeClient>[kMaxNodes]), options_(options) {
+  for (auto& e : endpoints) {
+    auto added = Add(std::move(e));
+    CHECK(added.ok());  // callers give distinct ids (the config refuses duplicates)
+  }
   health_thread_ = std::thread([this] {
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, options_.health_interval, [this] { return stopping_; })) {
@@ -290,7 +295,7 @@ NodePool::~NodePool() {
 }
 
 int NodePool::IndexOf(const std::string& id) const {
-  for (int i = 0; i < size(); ++i) {
+  for (int i = 0, n = size(); i < n; ++i) {
     if (nodes_[i]->id() == id) return i;
   }
   return -1;
@@ -298,13 +303,30 @@ int NodePool::IndexOf(const std::string& id) const {
 
 std::vector<NodeSpec> NodePool::Specs() const {
   std::vector<NodeSpec> specs;
-  for (const auto& n : nodes_) specs.push_back(n->endpoint().spec);
+  for (int i = 0, n = size(); i < n; ++i) specs.push_back(nodes_[i]->endpoint().spec);
   return specs;
+}
+
+absl::StatusOr<int> NodePool::Add(NodeEndpoint endpoint) {
+  std::lock_guard lock(add_mu_);
+  if (IndexOf(endpoint.spec.id) >= 0) {
+    return absl::AlreadyExistsError("node " + endpoint.spec.id + " is already in the pool");
+  }
+  int index = size();
+  if (index >= kMaxNodes) {
+    return absl::ResourceExhaustedError("a gateway talks to at most " +
+                                        std::to_string(kMaxNodes) + " nodes");
+  }
+  nodes_[index] = std::make_unique<NodeClient>(std::move(endpoint), options_);
+  size_.store(index + 1, std::memory_order_release);
+  return index;
 }
 
 void NodePool::CheckAll() {
   std::vector<std::thread> checks;
-  for (auto& n : nodes_) checks.emplace_back([&n] { n->CheckHealth(); });
+  for (int i = 0, n = size(); i < n; ++i) {
+    checks.emplace_back([node = nodes_[i].get()] { (void)node->CheckHealth(); });
+  }
   for (auto& t : checks) t.join();
 }
 

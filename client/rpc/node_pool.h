@@ -86,7 +86,8 @@ class NodeClient {
       const std::string& after, uint32_t page_size);
 
   // Asks the node for its info (blocking, health_timeout) and updates health and status.
-  void CheckHealth();
+  // Returns the call's result (e.g. UNAUTHENTICATED for a wrong token).
+  absl::Status CheckHealth();
   NodeHealth health() const;
   NodeStatus status() const;
 
@@ -101,23 +102,36 @@ class NodeClient {
 };
 
 // All nodes of a deployment, with a background thread that checks their health.
+//
+// Nodes can be added while the pool is in use (`mosaic node add`), never taken out: an index
+// once given names the same node for the pool's life, so callers may keep indices, and a
+// caller that read size() may use every index below it without a lock.
 class NodePool {
  public:
+  // The most nodes one gateway talks to (slots are reserved up front, so adding never moves
+  // a node another thread is using).
+  static constexpr int kMaxNodes = 1024;
+
   NodePool(std::vector<NodeEndpoint> endpoints, RpcOptions options);
   ~NodePool();  // stops the health thread
 
-  int size() const { return static_cast<int>(nodes_.size()); }
+  int size() const { return size_.load(std::memory_order_acquire); }
   NodeClient& node(int index) { return *nodes_[index]; }
   const NodeClient& node(int index) const { return *nodes_[index]; }
   // Index of the node with this id, or -1.
   int IndexOf(const std::string& id) const;
   std::vector<NodeSpec> Specs() const;
+  // Appends a node and returns its index. ALREADY_EXISTS if its id is taken;
+  // RESOURCE_EXHAUSTED beyond kMaxNodes. Thread-safe (adds are serialised).
+  [[nodiscard]] absl::StatusOr<int> Add(NodeEndpoint endpoint);
   // Runs one health check of every node now, in parallel, and waits for them.
   void CheckAll();
 
  private:
-  std::vector<std::unique_ptr<NodeClient>> nodes_;
+  std::unique_ptr<std::unique_ptr<NodeClient>[]> nodes_;  // kMaxNodes slots, size_ filled
+  std::atomic<int> size_{0};
   RpcOptions options_;
+  std::mutex add_mu_;  // serialises Add
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -5,7 +5,9 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <boost/json.hpp>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "client/crypto/secret.h"
@@ -102,6 +104,7 @@ int HttpStatusOf(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kNotFound: return 404;
     case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kAlreadyExists: return 409;
     case absl::StatusCode::kInvalidArgument: return 400;
     default: return 500;
   }
@@ -139,6 +142,84 @@ void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest) {
                          ", \"stripes_queued\": " + std::to_string(change->stripes_queued) +
                          ", \"shards\": " +
                          std::to_string(change->record.shards_when_changed()) + "}\n");
+}
+
+// The body of a small admin request (a JSON document); at most `limit` bytes.
+absl::StatusOr<std::string> ReadSmallBody(Exchange& ex, size_t limit) {
+  if (auto declared = ex.content_length(); declared && *declared > limit) {
+    return absl::InvalidArgumentError("request body over " + std::to_string(limit) + " bytes");
+  }
+  std::string body;
+  char buf[4096];
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, ex.ReadBody({reinterpret_cast<std::byte*>(buf), sizeof buf}));
+    if (n == 0) return body;
+    if (body.size() + n > limit) {
+      return absl::InvalidArgumentError("request body over " + std::to_string(limit) + " bytes");
+    }
+    body.append(buf, n);
+  }
+}
+
+// The node of a POST /admin/v1/nodes document: {"id", "provider", "address", "token", and
+// optionally "site", "weight", "plaintext", "tls_ca_pem", "tls_server_name"}.
+absl::StatusOr<client::NodeEndpoint> ParseNodeDocument(const std::string& text) {
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(text, ec);
+  if (ec || !doc.is_object()) return absl::InvalidArgumentError("expected a JSON object");
+  const boost::json::object& o = doc.as_object();
+  for (const auto& field : o) {
+    static const std::set<std::string_view> kKnown = {
+        "id", "provider", "site", "weight", "address", "token", "plaintext", "tls_ca_pem",
+        "tls_server_name"};
+    if (!kKnown.contains(std::string_view(field.key()))) {
+      return absl::InvalidArgumentError("unknown field \"" + std::string(field.key()) + "\"");
+    }
+  }
+  client::NodeEndpoint e;
+  auto text_field = [&](const char* name, std::string& out) -> absl::Status {
+    const boost::json::value* v = o.if_contains(name);
+    if (v == nullptr) return absl::OkStatus();
+    if (!v->is_string()) return absl::InvalidArgumentError(std::string(name) + ": expected a string");
+    out = std::string(v->as_string());
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(text_field("id", e.spec.id));
+  RETURN_IF_ERROR(text_field("provider", e.spec.provider));
+  RETURN_IF_ERROR(text_field("site", e.spec.site));
+  RETURN_IF_ERROR(text_field("address", e.address));
+  RETURN_IF_ERROR(text_field("token", e.token));
+  RETURN_IF_ERROR(text_field("tls_ca_pem", e.tls_ca_pem));
+  RETURN_IF_ERROR(text_field("tls_server_name", e.tls_server_name));
+  if (const boost::json::value* v = o.if_contains("weight")) {
+    if (!v->is_number()) return absl::InvalidArgumentError("weight: expected a number");
+    e.spec.weight = v->to_number<double>();
+  }
+  if (const boost::json::value* v = o.if_contains("plaintext")) {
+    if (!v->is_bool()) return absl::InvalidArgumentError("plaintext: expected true or false");
+    e.plaintext = v->as_bool();
+  }
+  return e;
+}
+
+// POST /admin/v1/nodes: adds a node (NodeStates::Add).
+void HandleNodeAdd(Gateway& gateway, Exchange& ex) {
+  auto body = ReadSmallBody(ex, 64 << 10);
+  if (!body.ok()) return (void)ex.Send(400, std::string(body.status().message()) + "\n");
+  auto endpoint = ParseNodeDocument(*body);
+  if (!endpoint.ok()) {
+    return (void)ex.Send(400, "node document: " + std::string(endpoint.status().message()) + "\n");
+  }
+  std::string id = endpoint->spec.id;
+  std::string provider = endpoint->spec.provider;
+  auto added = gateway.node_states().Add(*std::move(endpoint));
+  if (!added.ok()) {
+    return (void)ex.Send(HttpStatusOf(added.status()),
+                         std::string(added.status().message()) + "\n");
+  }
+  ex.SetHeader("Content-Type", "application/json");
+  (void)ex.Send(200, "{\"node\": " + JsonString(id) + ", \"provider\": " + JsonString(provider) +
+                         ", \"state\": \"active\"}\n");
 }
 
 }  // namespace
@@ -181,6 +262,9 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   }
   if (ex.request().method == "GET" && path == "/admin/v1/status") {
     return HandleStatus(gateway, ex);
+  }
+  if (ex.request().method == "POST" && path == "/admin/v1/nodes") {
+    return HandleNodeAdd(gateway, ex);
   }
   if (ex.request().method == "POST" && path.starts_with("/admin/v1/nodes/")) {
     return HandleNodeState(gateway, ex, path.substr(16));
@@ -228,7 +312,8 @@ absl::StatusOr<AdminTarget> FindAdmin(const std::string& config_path) {
 }
 
 absl::StatusOr<std::string> AdminRequest(const std::string& address, const std::string& token,
-                                         const std::string& method, const std::string& target) {
+                                         const std::string& method, const std::string& target,
+                                         const std::string& json_body) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   ASSIGN_OR_RETURN(auto host_port, metrics::SplitHostPort(address));
@@ -242,6 +327,10 @@ absl::StatusOr<std::string> AdminRequest(const std::string& address, const std::
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
   req.set(http::field::host, address);
   req.set(http::field::authorization, "Bearer " + token);
+  if (!json_body.empty()) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = json_body;
+  }
   req.prepare_payload();
   http::write(stream, req, ec);
   beast::flat_buffer buffer;

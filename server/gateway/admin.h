@@ -7,6 +7,10 @@
 //   DELETE /admin/v1/keys/ID                                       -> 204, or 404
 // and the data's status and node states, used by `mosaic status` and `mosaic node`:
 //   GET    /admin/v1/status                       -> the status document (status.h)
+//   POST   /admin/v1/nodes  {"id", "provider", "address", "token", "site", "weight",
+//                            "plaintext", "tls_ca_pem", "tls_server_name"}
+//          -> {"node", "provider", "state"}; 400 for a bad document, 409 for an id in use or
+//             a node that does not answer (`mosaic node add`)
 //   POST   /admin/v1/nodes/ID/drain|remove|activate
 //          -> {"node", "state", "stripes_queued", "shards"}; 404 for a node not in the node
 //             list, 409 to drain or activate a removed node
@@ -53,6 +57,7 @@ AdminTarget AdminTargetOrExit(const std::string& config_path);
 [[nodiscard]] absl::StatusOr<std::string> AdminRequest(const std::string& address,
                                                        const std::string& token,
                                                        const std::string& method,
-                                                       const std::string& target);
+                                                       const std::string& target,
+                                                       const std::string& json_body = "");
 
 }  // namespace mosaic::gateway

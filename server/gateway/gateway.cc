@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <thread>
 
@@ -208,7 +209,21 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->ring = std::make_unique<client::KeyRing>(std::move(ring));
   ::mkdir(config.data_dir.c_str(), 0700);
   ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.data_dir + "/meta"));
-  impl->pool = std::make_unique<client::NodePool>(config.nodes, client::RpcOptions());
+  // The config's nodes, then those added at runtime (`mosaic node add`, kept in metadata).
+  std::vector<client::NodeEndpoint> nodes = config.nodes;
+  ASSIGN_OR_RETURN(auto added, NodeStates::AddedEndpoints(*impl->meta, *impl->ring));
+  for (client::NodeEndpoint& e : added) {
+    bool in_config = std::any_of(nodes.begin(), nodes.end(), [&](const client::NodeEndpoint& c) {
+      return c.spec.id == e.spec.id;
+    });
+    if (in_config) {
+      spdlog::warn("node {} was added with `mosaic node add` and is also in the config file: "
+                   "the config's entry is used", e.spec.id);
+      continue;
+    }
+    nodes.push_back(std::move(e));
+  }
+  impl->pool = std::make_unique<client::NodePool>(std::move(nodes), client::RpcOptions());
   impl->pipeline = std::make_unique<client::Pipeline>(*impl->ring, *impl->pool, config.pipeline);
   // Drained and removed nodes are excluded from placement before anything can write.
   impl->node_states = std::make_unique<NodeStates>(*impl->meta, *impl->pipeline);

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "client/crypto/metadata_seal.h"
 #include "common/status.h"
 #include "server/gateway/meta/meta_store.h"
 
@@ -57,6 +59,40 @@ absl::Status QueueStripe(MetaStore& meta, const std::string& piece_id,
   return absl::OkStatus();
 }
 
+// A node's sealed token is bound to its id.
+std::string TokenAad(const std::string& node_id) { return "node-token/" + node_id; }
+
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
+absl::Status CheckEndpoint(const client::NodeEndpoint& e) {
+  if (!ValidName(e.spec.id)) {
+    return absl::InvalidArgumentError("node id \"" + e.spec.id +
+                                      "\": 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  if (!ValidName(e.spec.provider)) {
+    return absl::InvalidArgumentError("provider \"" + e.spec.provider +
+                                      "\": 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  if (e.address.empty() || e.address.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("address \"" + e.address + "\": expected host:port");
+  }
+  if (!(e.spec.weight > 0) || !std::isfinite(e.spec.weight)) {
+    return absl::InvalidArgumentError("weight must be a positive number");
+  }
+  if (e.token.empty()) return absl::InvalidArgumentError("the node's tenant token is required");
+  if (!e.plaintext && e.tls_ca_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "give the node's certificate (or its CA) to check it, or say plaintext explicitly");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const char* NodeStateName(v1::NodeStateRecord::State state) {
@@ -83,6 +119,76 @@ absl::StatusOr<QueuedStripes> QueueStripesOn(MetaStore& meta,
     }
     if (page.size() < kPiecesPerPage) break;
     after = page.back().first;
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> QueueSpreadStripes(MetaStore& meta,
+                                             const std::map<std::string, std::string>& provider_of,
+                                             const std::set<std::string>& usable_providers) {
+  uint64_t queued = 0;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto page, meta.ListPieces(after, kPiecesPerPage));
+    for (const auto& [id, piece] : page) {
+      const v1::Manifest& manifest = piece.manifest();
+      for (int s = 0; s < manifest.stripes_size(); ++s) {
+        const v1::StripePlacement& placement = manifest.stripes(s);
+        std::vector<std::string> providers;
+        std::map<std::string, int> held;
+        for (const std::string& node : placement.nodes()) {
+          auto it = provider_of.find(node);
+          providers.push_back(it == provider_of.end() ? "?" + node : it->second);
+          ++held[providers.back()];
+        }
+        size_t free = 0;
+        for (const std::string& p : usable_providers) free += held.contains(p) ? 0 : 1;
+        if (free == 0) continue;
+        // The later shards of a shared provider move; the first stays.
+        std::map<std::string, int> seen;
+        v1::RepairRecord record;
+        for (int i = 0; i < static_cast<int>(providers.size()) && size_t(record.shards_size()) < free;
+             ++i) {
+          if (held[providers[i]] > 1 && seen[providers[i]]++ > 0) record.add_shards(uint32_t(i));
+        }
+        if (record.shards_size() == 0) continue;
+        record.set_piece_id(id);
+        record.set_stripe(static_cast<uint64_t>(s));
+        record.set_reason("spread");
+        record.set_queued_ms(WallMs());
+        record.set_margin(static_cast<uint32_t>(
+            std::max(0, client::ProviderLossesSurvived(providers, static_cast<int>(manifest.k())))));
+        RETURN_IF_ERROR(meta.QueueRepair(record));
+        ++queued;
+      }
+    }
+    if (page.size() < kPiecesPerPage) break;
+    after = page.back().first;
+  }
+  return queued;
+}
+
+absl::StatusOr<std::vector<client::NodeEndpoint>> NodeStates::AddedEndpoints(
+    const MetaStore& meta, const client::KeyRing& ring) {
+  ASSIGN_OR_RETURN(auto states, meta.NodeStates());
+  std::vector<client::NodeEndpoint> out;
+  for (const auto& [id, record] : states) {
+    if (!record.has_endpoint()) continue;
+    const v1::NodeEndpointRecord& e = record.endpoint();
+    client::NodeEndpoint endpoint;
+    endpoint.spec = {id, e.provider(), e.site(), e.weight()};
+    endpoint.address = e.address();
+    auto token = client::OpenMetadata(ring, e.sealed_token(), TokenAad(id));
+    if (!token.ok()) {
+      return absl::DataLossError("the token of node " + id +
+                                 " (added with `mosaic node add`) does not open with this key: " +
+                                 std::string(token.status().message()));
+    }
+    endpoint.token = *std::move(token);
+    endpoint.plaintext = e.plaintext();
+    endpoint.tls_ca_pem = e.tls_ca_pem();
+    endpoint.tls_server_name = e.tls_server_name();
+    out.push_back(std::move(endpoint));
   }
   return out;
 }
@@ -179,15 +285,101 @@ absl::StatusOr<NodeStates::Change> NodeStates::Set(const std::string& node_id,
   return result;
 }
 
+absl::StatusOr<NodeStates::Change> NodeStates::Add(client::NodeEndpoint endpoint) {
+  RETURN_IF_ERROR(CheckEndpoint(endpoint));
+  std::lock_guard change(change_mu_);
+  const std::string id = endpoint.spec.id;
+  if (pipeline_.pool().IndexOf(id) >= 0) {
+    return absl::AlreadyExistsError("node \"" + id + "\" is already in the node list");
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (states_.contains(id)) {
+      return absl::AlreadyExistsError("node \"" + id + "\" was in the node list before (" +
+                                      NodeStateName(states_[id].state()) +
+                                      "): give the new node another id");
+    }
+  }
+  {
+    client::NodeClient probe(endpoint, client::RpcOptions());
+    absl::Status answered = probe.CheckHealth();
+    if (!answered.ok()) {
+      return absl::FailedPreconditionError("node \"" + id + "\" at " + endpoint.address +
+                                           " did not answer: " + answered.ToString());
+    }
+  }
+  v1::NodeStateRecord record;
+  record.set_state(v1::NodeStateRecord::ACTIVE);
+  record.set_changed_ms(WallMs());
+  v1::NodeEndpointRecord* e = record.mutable_endpoint();
+  e->set_provider(endpoint.spec.provider);
+  e->set_site(endpoint.spec.site);
+  e->set_weight(endpoint.spec.weight);
+  e->set_address(endpoint.address);
+  e->set_sealed_token(client::SealMetadata(pipeline_.ring(), endpoint.token, TokenAad(id)));
+  e->set_plaintext(endpoint.plaintext);
+  e->set_tls_ca_pem(endpoint.tls_ca_pem);
+  e->set_tls_server_name(endpoint.tls_server_name);
+  e->set_added_ms(record.changed_ms());
+  // Stored before it is used, so that no shard is placed on a node the next start forgets.
+  RETURN_IF_ERROR(meta_.SetNodeState(id, record));
+  ASSIGN_OR_RETURN(int index, pipeline_.AddNode(std::move(endpoint)));
+  (void)pipeline_.pool().node(index).CheckHealth();
+  {
+    std::lock_guard lock(mu_);
+    states_[id] = record;
+    ApplyExclusions();
+    spread_now_ = true;
+  }
+  cv_.notify_all();
+  spdlog::info("node {} of provider {} added at {}", id, record.endpoint().provider(),
+               record.endpoint().address());
+  Change result;
+  result.record = record;
+  return result;
+}
+
+void NodeStates::SpreadIfProvidersGrew(bool force) {
+  std::map<std::string, std::string> provider_of;
+  std::set<std::string> usable;
+  client::NodePool& pool = pipeline_.pool();
+  for (int i = 0, n = pool.size(); i < n; ++i) {
+    const client::NodeSpec& spec = pool.node(i).endpoint().spec;
+    provider_of[spec.id] = spec.provider;
+    if (pipeline_.Usable(i)) usable.insert(spec.provider);
+  }
+  {
+    std::lock_guard lock(mu_);
+    bool grew = usable.size() > spread_providers_;
+    spread_providers_ = usable.size();
+    if (!grew && !force) return;
+  }
+  std::lock_guard change(change_mu_);
+  auto queued = QueueSpreadStripes(meta_, provider_of, usable);
+  if (!queued.ok()) {
+    spdlog::warn("provider spread scan: {}", queued.status().ToString());
+    std::lock_guard lock(mu_);
+    spread_providers_ = 0;  // try again at the next sweep
+    return;
+  }
+  if (*queued > 0) {
+    spdlog::info("{} stripes share a provider while {} providers are usable: queued to spread",
+                 *queued, usable.size());
+  }
+}
+
 void NodeStates::SweepLoop() {
   bool first = true;
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    bool force = spread_now_;
+    spread_now_ = false;
     lock.unlock();
     SweepOnce(first);
+    SpreadIfProvidersGrew(force);
     first = false;
     lock.lock();
-    cv_.wait_for(lock, kSweepInterval, [this] { return stopping_; });
+    cv_.wait_for(lock, kSweepInterval, [this] { return stopping_ || spread_now_; });
   }
 }
 

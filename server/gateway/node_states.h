@@ -44,6 +44,17 @@ struct QueuedStripes {
 
 const char* NodeStateName(v1::NodeStateRecord::State state);  // "active", "draining", …
 
+// Provider spread: queues for repair (reason "spread") the shards of stripes that sit on a
+// provider holding another shard of the same stripe while a provider with a usable node holds
+// none of it, at most one shard per such free provider. This happens after repairs made
+// while too few providers were up (two shards had to share one), once a provider is added or
+// comes back: moving them restores the number of provider losses the data survives.
+// `provider_of` gives the provider of every node id known; `usable_providers` those with a
+// node that may get new shards. Blocks for a scan of the pieces.
+[[nodiscard]] absl::StatusOr<uint64_t> QueueSpreadStripes(
+    MetaStore& meta, const std::map<std::string, std::string>& provider_of,
+    const std::set<std::string>& usable_providers);
+
 class NodeStates {
  public:
   // Borrows both; they must outlive this.
@@ -69,16 +80,35 @@ class NodeStates {
   [[nodiscard]] absl::StatusOr<Change> Set(const std::string& node_id,
                                            v1::NodeStateRecord::State state);
 
+  // Adds a node at runtime (`mosaic node add`): checks the endpoint (id, provider, address,
+  // weight, TLS or an explicit plaintext), asks the node for its info with the token (the
+  // node must answer: FAILED_PRECONDITION with its error otherwise), stores the endpoint
+  // (token sealed) and adds it to the pipeline, where new stripes may use it at once. Then
+  // the stripes that share a provider are queued to move onto it (QueueSpreadStripes).
+  // ALREADY_EXISTS for an id in the node list; INVALID_ARGUMENT for a bad endpoint.
+  [[nodiscard]] absl::StatusOr<Change> Add(client::NodeEndpoint endpoint);
+
+  // The endpoints of nodes added at runtime, stored in `meta`, for the gateway's start (the
+  // pool is built before NodeStates): tokens unsealed with `ring`. DATA_LOSS if a token does
+  // not open (another key).
+  [[nodiscard]] static absl::StatusOr<std::vector<client::NodeEndpoint>> AddedEndpoints(
+      const MetaStore& meta, const client::KeyRing& ring);
+
  private:
   void ApplyExclusions();  // mu_ held
   void SweepLoop();
   void SweepOnce(bool first);
+  // Runs QueueSpreadStripes when more providers are usable than at the last run (or when
+  // asked by Add); change_mu_ not held.
+  void SpreadIfProvidersGrew(bool force);
 
   MetaStore& meta_;
   client::Pipeline& pipeline_;
   mutable std::mutex mu_;
   std::map<std::string, v1::NodeStateRecord> states_;
   std::set<std::string> swept_clean_;  // nodes the sweeper is done with
+  size_t spread_providers_ = 0;        // usable providers at the last spread scan
+  bool spread_now_ = false;            // Add asks the sweeper for a spread scan
   std::mutex change_mu_;               // serialises Set() and sweeps
   std::condition_variable cv_;
   bool stopping_ = false;

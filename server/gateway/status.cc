@@ -235,6 +235,9 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
     row.shards = shards_of(row.id);
     doc.nodes.push_back(std::move(row));
   }
+  // A provider's nodes together (a node added at runtime comes last in the pool).
+  std::stable_sort(doc.nodes.begin(), doc.nodes.end(),
+                   [](const NodeRow& a, const NodeRow& b) { return a.provider < b.provider; });
   // Nodes that manifests name but the node list does not (removed from the config).
   for (const auto& [id, count] : doc.safety.shards_by_node) {
     if (pool.IndexOf(id) >= 0) continue;

@@ -1,13 +1,17 @@
-// `mosaic status [--json] --config FILE` and `mosaic node drain|remove|undrain ID --config FILE
-// [--wait]`: clients of the running gateway's admin API (GET /admin/v1/status, POST
+// `mosaic status [--json] --config FILE`, `mosaic node add ID --provider P --address A
+// --token-file F …` and `mosaic node drain|remove|undrain ID --config FILE [--wait]`: clients
+// of the running gateway's admin API (GET /admin/v1/status, POST /admin/v1/nodes and
 // /admin/v1/nodes/ID/drain|remove|activate). Exit codes: 0 done, 1 the gateway cannot be
-// asked (or --wait timed out), 2 bad input (config, unknown node id, a removed node).
+// asked (or --wait timed out), 2 bad input (config, unknown node id, a removed node, a node
+// to add that is invalid, already listed or does not answer).
 
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -157,11 +161,76 @@ void AddNodeAction(CLI::App& node, const std::string& name, const std::string& a
   });
 }
 
+std::string FirstLineOf(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.empty()) {
+    Fail(2, absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
+  }
+  return line;
+}
+
+std::string WholeFile(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    Fail(2, absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
+  }
+  return text.str();
+}
+
+void AddNodeAdd(CLI::App& node) {
+  CLI::App* cmd = node.add_subcommand(
+      "add", "Add a storage node to the running gateway (it must answer with the token)");
+  struct Args {
+    std::string config, id, provider, site, address, token_file, ca_file, server_name;
+    double weight = 1.0;
+    bool plaintext = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("id", a->id, "New node's id (unique in the node list)")->required();
+  cmd->add_option("--config,-c", a->config, "Gateway configuration file")->required();
+  cmd->add_option("--provider", a->provider, "The provider running the node")->required();
+  cmd->add_option("--address", a->address, "The node's gRPC address, host:port")->required();
+  cmd->add_option("--token-file", a->token_file,
+                  "File whose first line is the tenant token the node gave this group")
+      ->required();
+  cmd->add_option("--site", a->site, "Site (informational)");
+  cmd->add_option("--weight", a->weight, "Placement weight, e.g. proportional to capacity")
+      ->capture_default_str();
+  auto* ca = cmd->add_option("--ca", a->ca_file, "The node's certificate (or its CA), PEM");
+  cmd->add_option("--server-name", a->server_name, "Name to check in the node's certificate");
+  cmd->add_flag("--plaintext", a->plaintext, "No TLS (loopback tests only)")->excludes(ca);
+  cmd->callback([a] {
+    boost::json::object doc;
+    doc["id"] = a->id;
+    doc["provider"] = a->provider;
+    doc["site"] = a->site;
+    doc["address"] = a->address;
+    doc["weight"] = a->weight;
+    doc["token"] = FirstLineOf(a->token_file, "the node token");
+    doc["plaintext"] = a->plaintext;
+    if (!a->ca_file.empty()) doc["tls_ca_pem"] = WholeFile(a->ca_file, "the certificate");
+    if (!a->server_name.empty()) doc["tls_server_name"] = a->server_name;
+    gateway::AdminTarget t = gateway::AdminTargetOrExit(a->config);
+    auto answer = gateway::AdminRequest(t.address, t.token, "POST", "/admin/v1/nodes",
+                                        boost::json::serialize(doc));
+    if (!answer.ok()) {
+      bool bad_input = answer.status().message().find("answered 4") != std::string::npos;
+      Fail(bad_input ? 2 : 1, answer.status());
+    }
+    std::printf("%s", answer->c_str());
+    throw CLI::RuntimeError(0);
+  });
+}
+
 }  // namespace
 
 void AddStatusCommands(CLI::App& app) {
   AddStatus(app);
   CLI::App* node = app.get_subcommand("node");
+  AddNodeAdd(*node);
   AddNodeAction(*node, "drain", "drain",
                 "Move every shard off a node (it keeps serving reads meanwhile)", true);
   AddNodeAction(*node, "remove", "remove",

@@ -258,6 +258,39 @@ TEST_F(PipelineTest, WritesWithTwoOfSixDeadReportReducedSafety) {
   ExpectWritesAroundDeadNodes(2, 4, 1);
 }
 
+// `mosaic node add`: a node added while the pipeline is in use gets shards of new stripes;
+// indices and placer snapshots taken before stay valid; an id cannot be added twice.
+TEST_F(PipelineTest, NodeAddedAtRuntimeGetsShardsOfNewStripes) {
+  MakePipeline(5, pipeline_->options());  // 5 providers for 6 shards: one holds two
+  std::shared_ptr<const Placer> before = pipeline_->placer();
+  ASSERT_EQ(before->nodes().size(), 5u);
+  auto added = pipeline_->AddNode(
+      test::PipelineEndpoint(nodes_[5]->options().node_id, 5, nodes_[5]->grpc_address()));
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(*added, 5);
+  EXPECT_EQ(pool_->size(), 6);
+  EXPECT_EQ(pool_->IndexOf(nodes_[5]->options().node_id), 5);
+  EXPECT_EQ(pipeline_->placer()->nodes().size(), 6u);
+  EXPECT_EQ(before->nodes().size(), 5u);  // the old snapshot is unchanged
+  EXPECT_EQ(pipeline_->AddNode(test::PipelineEndpoint(nodes_[5]->options().node_id, 5,
+                                                      nodes_[5]->grpc_address()))
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+
+  std::string data = test::RandomBytes(11, (8 << 20) + 5);
+  auto manifest = WriteObject(data);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  for (const StripePlacement& stripe : manifest->stripes) {
+    std::set<std::string> distinct(stripe.nodes.begin(), stripe.nodes.end());
+    EXPECT_EQ(distinct.size(), 6u) << "every stripe on six providers once the sixth is added";
+  }
+  EXPECT_EQ(ManifestLossesSurvived(*manifest, *pool_), 2);
+  auto back = ReadRange(*manifest, 0, data.size());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == data);
+}
+
 // Flips bytes in the middle of the payload of every record of `chunk_ids` in the node's
 // segment files (docs/formats/segment.md). Returns how many records it changed.
 int CorruptRecords(const NodeProcess& node, const std::set<std::string>& chunk_ids) {

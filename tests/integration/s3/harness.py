@@ -6,6 +6,7 @@ The binary comes from the MOSAIC_BINARY environment variable (set by CTest).
 Run with /usr/bin/python3 (Debian's python3-boto3).
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -179,6 +180,63 @@ class DevSystem:
         self.endpoint = "http://" + s3
         gw["pid"], gw["address"], gw["admin"] = p.pid, s3, admin
 
+    def kill_node(self, node, destroy=False):
+        """SIGKILLs a node process (a processes("node") entry); destroy also deletes its
+        data folder, as when a provider is gone for good."""
+        os.kill(node["pid"], signal.SIGKILL)
+        poll(lambda: not process_running(node["pid"]), 30, what="node %s to die" % node["id"])
+        if destroy:
+            shutil.rmtree(node["dir"])
+
+    def start_node(self, node_id, provider):
+        """Starts one more `mosaic node` (the dev tenant and token, plaintext on loopback) in
+        DIR/extra/NODE_ID, as a new provider would; returns its process entry (id, provider,
+        dir, pid, address). It is not in the gateway's node list until `mosaic node add`."""
+        with open(os.path.join(self.dir, ".token")) as f:
+            token = f.readline().strip()
+        d = os.path.join(self.dir, "extra", node_id)
+        os.makedirs(d)
+        config = os.path.join(d, "node.toml")
+        with open(config, "w") as f:
+            f.write('node_id = "%s"\ndata_dir = "%s"\nlisten = "127.0.0.1:0"\n'
+                    'metrics_listen = "127.0.0.1:0"\n[tls]\nplaintext = true\n'
+                    '[storage]\nsegment_size = "64MiB"\nreserved_free = "64MiB"\n'
+                    '[[tenant]]\nname = "dev"\ntoken_sha256 = "%s"\n'
+                    % (node_id, d, hashlib.sha256(token.encode()).hexdigest()))
+        log = open(os.path.join(d, "node.log"), "ab")
+        p = subprocess.Popen([BINARY, "node", "--config", config],
+                             stdout=log, stderr=subprocess.STDOUT)
+        self.extra.append(p)
+
+        def address():
+            if p.poll() is not None:
+                raise RuntimeError("node %s exited with %d; see %s/node.log"
+                                   % (node_id, p.returncode, d))
+            path = os.path.join(d, "grpc.addr")
+            if os.path.exists(path):
+                with open(path) as f:
+                    return f.readline().strip() or None
+            return None
+
+        addr = poll(address, 30, what="node %s grpc.addr" % node_id)
+        node = {"role": "node", "id": node_id, "provider": provider, "dir": d, "pid": p.pid,
+                "address": addr, "config": config}
+        self.description["processes"].append(node)
+        return node
+
+    def mosaic(self, *args, timeout=60):
+        """`mosaic ARGS --config <the gateway's config>` (a command against the running
+        gateway); returns the CompletedProcess, text mode."""
+        return subprocess.run([BINARY, *args, "--config", self.gateway["config"]],
+                              capture_output=True, timeout=timeout, text=True)
+
+    def status(self):
+        """`mosaic status --json`, parsed."""
+        r = self.mosaic("status", "--json")
+        if r.returncode != 0:
+            raise AssertionError("mosaic status --json failed: " + r.stderr)
+        return json.loads(r.stdout)
+
     def create_key(self, name, grants=()):
         """`mosaic key create NAME [--bucket B --allow R]...`; returns (id, secret)."""
         cmd = [BINARY, "key", "create", name, "--config", self.gateway["config"]]
@@ -206,6 +264,11 @@ class DevSystem:
         env.update(self.env)
         env["AWS_ENDPOINT_URL"] = self.endpoint
         return env
+
+
+def nodes_of(doc):
+    """The nodes of a status document by id, each with its provider's name."""
+    return {n["id"]: dict(n, provider=p["name"]) for p in doc["providers"] for n in p["nodes"]}
 
 
 def process_running(pid):

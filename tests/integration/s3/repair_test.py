@@ -14,8 +14,6 @@ RocksDB, and the new gateway finishes it.
 """
 
 import os
-import shutil
-import signal
 import sys
 import unittest
 
@@ -52,11 +50,7 @@ class ProviderLossDrill(harness.DevTestCase):
 
     def kill_node(self, provider, destroy=False):
         node = [p for p in self.dev.processes("node") if p["provider"] == provider][0]
-        os.kill(node["pid"], signal.SIGKILL)
-        harness.poll(lambda: not harness.process_running(node["pid"]), 30,
-                     what="node %s to die" % node["id"])
-        if destroy:
-            shutil.rmtree(node["dir"])
+        self.dev.kill_node(node, destroy)
         return node["id"]
 
     def upload(self, s3, bucket):

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import unittest
 import urllib.request
@@ -16,22 +15,6 @@ from harness import pattern
 
 KiB = 1 << 10
 MiB = 1 << 20
-
-
-def run_mosaic(dev, *args, timeout=60):
-    return subprocess.run([harness.BINARY, *args, "--config", dev.gateway["config"]],
-                          capture_output=True, timeout=timeout, text=True)
-
-
-def status(dev):
-    r = run_mosaic(dev, "status", "--json")
-    if r.returncode != 0:
-        raise AssertionError("mosaic status --json failed: " + r.stderr)
-    return json.loads(r.stdout)
-
-
-def nodes_of(doc):
-    return {n["id"]: dict(n, provider=p["name"]) for p in doc["providers"] for n in p["nodes"]}
 
 
 def put_objects(s3, bucket, count, seed=0):
@@ -48,7 +31,7 @@ class HealthAndLossTest(harness.DevTestCase):
     def test_healthy_then_one_node_down(self):
         self.s3.create_bucket(Bucket="safety")
         objects = put_objects(self.s3, "safety", 8)
-        doc = status(self.dev)
+        doc = self.dev.status()
         safety = doc["safety"]
         self.assertEqual(safety["pieces"], 8)
         self.assertEqual(safety["bytes"], sum(len(b) for b in objects.values()))
@@ -58,7 +41,7 @@ class HealthAndLossTest(harness.DevTestCase):
         self.assertEqual(safety["missing"], {})
         self.assertEqual(safety["survives_provider_losses"], 2)
         self.assertEqual(doc["profile"], {"k": 4, "m": 2})
-        nodes = nodes_of(doc)
+        nodes = harness.nodes_of(doc)
         self.assertEqual(len(doc["providers"]), 6)
         self.assertEqual(len(nodes), 6)
         for n in nodes.values():
@@ -66,7 +49,7 @@ class HealthAndLossTest(harness.DevTestCase):
             self.assertEqual(n["state"], "active", n)
             self.assertGreater(n["last_seen_ms"], 0)
         self.assertEqual(sum(n["shards"] for n in nodes.values()), 6 * safety["stripes"])
-        text = run_mosaic(self.dev, "status").stdout
+        text = self.dev.mosaic("status").stdout
         self.assertIn("all 10 stripes healthy; survives the loss of 2 providers", text)
 
         victim = self.dev.processes("node")[2]
@@ -76,8 +59,8 @@ class HealthAndLossTest(harness.DevTestCase):
 
         # The pool checks every 2 s and calls a node DOWN after 3 failures.
         def degraded():
-            d = status(self.dev)
-            down = nodes_of(d)[victim["id"]]["health"] == "down"
+            d = self.dev.status()
+            down = harness.nodes_of(d)[victim["id"]]["health"] == "down"
             return d if down and d["safety"]["missing"].get("1") else None
 
         doc = harness.poll(degraded, 60, 0.5, what="the killed node to count as down")
@@ -86,7 +69,7 @@ class HealthAndLossTest(harness.DevTestCase):
         self.assertEqual(safety["healthy"], safety["stripes"] - held)
         self.assertEqual(safety["lost"], 0)
         self.assertEqual(safety["survives_provider_losses"], 1)
-        text = run_mosaic(self.dev, "status").stdout
+        text = self.dev.mosaic("status").stdout
         self.assertIn("%d missing 1 shard" % held, text)
         self.assertIn("survives the loss of 1 provider", text)
         row = [line for line in text.splitlines() if victim["id"] in line]
@@ -113,12 +96,12 @@ class DrainTest(harness.DevTestCase):
         self.s3.create_bucket(Bucket="drain")
         objects = put_objects(self.s3, "drain", 12, seed=5)
 
-        r = run_mosaic(self.dev, "node", "drain", "no-such-node")
+        r = self.dev.mosaic("node", "drain", "no-such-node")
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("no-such-node", r.stderr)
 
         victim = self.dev.processes("node")[1]["id"]
-        before = nodes_of(status(self.dev))[victim]["shards"]
+        before = harness.nodes_of(self.dev.status())[victim]["shards"]
         self.assertGreater(before, 0)
 
         errors, done, stop = [], [0], threading.Event()
@@ -148,7 +131,7 @@ class DrainTest(harness.DevTestCase):
         worker.start()
         try:
             harness.poll(lambda: done[0] >= 3 or errors, 60, what="the load to start")
-            r = run_mosaic(self.dev, "node", "drain", victim)
+            r = self.dev.mosaic("node", "drain", victim)
             self.assertEqual(r.returncode, 0, r.stderr)
             answer = json.loads(r.stdout)
             self.assertEqual(answer["state"], "draining")
@@ -157,18 +140,18 @@ class DrainTest(harness.DevTestCase):
             self.assertEqual(answer["stripes_queued"], answer["shards"])
             before = answer["shards"]
 
-            doc = status(self.dev)
-            self.assertEqual(nodes_of(doc)[victim]["state"], "draining")
+            doc = self.dev.status()
+            self.assertEqual(harness.nodes_of(doc)[victim]["state"], "draining")
             self.assertEqual([d["node"] for d in doc["drains"]], [victim])
             self.assertEqual(doc["drains"][0]["shards_at_start"], before)
             self.assertTrue(self.repair_runs())
-            r = run_mosaic(self.dev, "node", "drain", victim, "--wait", "--timeout", "150s",
+            r = self.dev.mosaic("node", "drain", victim, "--wait", "--timeout", "150s",
                            timeout=200)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn("holds no shard", r.stdout)
             self.assertIn("shards moved", r.stdout)  # plain progress lines: not a terminal
             harness.poll(lambda: done[0] >= 10 or errors, 60, what="more load")
-            self.assertEqual(nodes_of(status(self.dev))[victim]["shards"], 0)
+            self.assertEqual(harness.nodes_of(self.dev.status())[victim]["shards"], 0)
             # The moved shards' old copies are deleted from the drained node itself.
             harness.poll(lambda: self.node_used_bytes(victim) == 0, 60,
                          what="the drained node to hold no chunk")
@@ -180,23 +163,23 @@ class DrainTest(harness.DevTestCase):
         for key, body in objects.items():
             self.assertTrue(self.s3.get_object(Bucket="drain", Key=key)["Body"].read() == body,
                             key)
-        text = run_mosaic(self.dev, "status").stdout
+        text = self.dev.mosaic("status").stdout
         self.assertIn("Drain:     " + victim + " (draining)", text)
 
-        r = run_mosaic(self.dev, "node", "undrain", victim)
+        r = self.dev.mosaic("node", "undrain", victim)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["state"], "active")
 
         # A removed node stays removed, across a gateway restart, and cannot come back.
         gone = self.dev.processes("node")[4]["id"]
-        r = run_mosaic(self.dev, "node", "remove", gone)
+        r = self.dev.mosaic("node", "remove", gone)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.dev.restart_gateway()
         harness.poll(self.dev.alive, 30, what="the restarted gateway")
-        doc = status(self.dev)
-        self.assertEqual(nodes_of(doc)[gone]["state"], "removed")
-        self.assertEqual(nodes_of(doc)[victim]["state"], "active")
-        r = run_mosaic(self.dev, "node", "undrain", gone)
+        doc = self.dev.status()
+        self.assertEqual(harness.nodes_of(doc)[gone]["state"], "removed")
+        self.assertEqual(harness.nodes_of(doc)[victim]["state"], "active")
+        r = self.dev.mosaic("node", "undrain", gone)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         self.assertIn("removed", r.stderr)
         self.s3 = self.dev.client()

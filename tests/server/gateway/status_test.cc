@@ -8,9 +8,12 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "client/crypto/metadata_seal.h"
 #include "client/crypto/secret.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
@@ -205,6 +208,85 @@ TEST_F(StatusTest, NodeStatesPersist) {
   EXPECT_EQ(states->at("node-x").state(), v1::NodeStateRecord::DRAINING);
   EXPECT_EQ(states->at("node-x").shards_when_changed(), 7u);
   EXPECT_EQ(states->at("node-y").state(), v1::NodeStateRecord::REMOVED);
+}
+
+TEST_F(StatusTest, SpreadMovesTheSecondShardOfAProviderOntoAFreeProvider) {
+  // After a repair with five providers for six shards, node-b holds two shards of stripe 0;
+  // stripe 1 is spread already; provider-g has just joined.
+  std::map<std::string, std::string> provider_of;
+  for (const auto& [id, view] : views_) provider_of[id] = view.provider;
+  provider_of["node-g"] = "provider-g";
+  std::set<std::string> usable = {"provider-b", "provider-c", "provider-d", "provider-e",
+                                  "provider-f", "provider-g"};
+  PutPiece("one", {{Node('b'), Node('c'), Node('d'), Node('e'), Node('f'), Node('b')},
+                   {Node('g'), Node('b'), Node('c'), Node('d'), Node('e'), Node('f')}});
+  // Three shards at provider-c and two at provider-d, and three free providers: three move.
+  PutPiece("two", {{Node('c'), Node('c'), Node('d'), Node('c'), Node('d'), Node('e')}});
+  auto queued = QueueSpreadStripes(*meta_, provider_of, usable);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  EXPECT_EQ(*queued, 2u);
+  auto pending = meta_->PendingRepairs(10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  std::map<std::string, v1::RepairRecord> by_piece;
+  for (const auto& r : *pending) by_piece[r.piece_id().substr(0, 3)] = r;
+  const v1::RepairRecord& one = by_piece.at("one");
+  EXPECT_EQ(one.reason(), "spread");
+  EXPECT_EQ(one.stripe(), 0u);
+  ASSERT_EQ(one.shards_size(), 1);
+  EXPECT_EQ(one.shards(0), 5u);  // the later of node-b's two shards
+  EXPECT_EQ(one.margin(), 1u);   // losing provider-b leaves exactly k
+  const v1::RepairRecord& two = by_piece.at("two");
+  ASSERT_EQ(two.shards_size(), 3);  // the later shards of provider-c, then of provider-d
+  EXPECT_EQ(two.shards(0), 1u);
+  EXPECT_EQ(two.shards(1), 3u);
+  EXPECT_EQ(two.shards(2), 4u);
+  EXPECT_EQ(two.margin(), 0u);  // losing provider-c leaves 3 < k
+
+  // With no free provider nothing is queued, however the shards share providers.
+  ASSERT_TRUE(meta_->FinishRepair(one.piece_id(), 0, std::nullopt).ok());
+  ASSERT_TRUE(meta_->FinishRepair(two.piece_id(), 0, std::nullopt).ok());
+  for (const char* gone : {"provider-b", "provider-f", "provider-g"}) usable.erase(gone);
+  auto none = QueueSpreadStripes(*meta_, provider_of, usable);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_EQ(meta_->RepairBacklog(), 0u);
+}
+
+TEST_F(StatusTest, AddedNodeEndpointsComeBackWithTheirTokenOnlyUnderTheirKey) {
+  v1::NodeStateRecord record;
+  record.set_changed_ms(42);
+  v1::NodeEndpointRecord* e = record.mutable_endpoint();
+  e->set_provider("provider-g");
+  e->set_weight(2.5);
+  e->set_address("127.0.0.1:7000");
+  e->set_plaintext(true);
+  e->set_sealed_token(client::SealMetadata(*ring_, "secret-token", "node-token/node-g"));
+  ASSERT_TRUE(meta_->SetNodeState("node-g", record).ok());
+  v1::NodeStateRecord config_node;  // a drained node of the config: no endpoint
+  config_node.set_state(v1::NodeStateRecord::DRAINING);
+  ASSERT_TRUE(meta_->SetNodeState("node-a", config_node).ok());
+
+  auto added = NodeStates::AddedEndpoints(*meta_, *ring_);
+  ASSERT_TRUE(added.ok()) << added.status();
+  ASSERT_EQ(added->size(), 1u);
+  EXPECT_EQ((*added)[0].spec.id, "node-g");
+  EXPECT_EQ((*added)[0].spec.provider, "provider-g");
+  EXPECT_EQ((*added)[0].spec.weight, 2.5);
+  EXPECT_EQ((*added)[0].address, "127.0.0.1:7000");
+  EXPECT_EQ((*added)[0].token, "secret-token");
+  EXPECT_TRUE((*added)[0].plaintext);
+
+  auto other = client::KeyRing::FromMasterKey(client::SecretBytes::Random(32));
+  ASSERT_TRUE(other.ok());
+  auto wrong = NodeStates::AddedEndpoints(*meta_, *other);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kDataLoss);
+
+  // A token sealed for another node id does not open as this one's.
+  e->set_sealed_token(client::SealMetadata(*ring_, "secret-token", "node-token/node-h"));
+  ASSERT_TRUE(meta_->SetNodeState("node-g", record).ok());
+  EXPECT_EQ(NodeStates::AddedEndpoints(*meta_, *ring_).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 StatusDocument SampleDocument() {
