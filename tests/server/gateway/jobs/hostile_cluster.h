@@ -43,16 +43,20 @@ class HostileCluster {
     }
     c->ring_ = mosaic::test::NewKeyRing();
     if (c->ring_ == nullptr) return absl::InternalError("no key ring");
+    // Generous timeouts for a loaded machine; health checks only when the cluster asks
+    // (AllUp), so that none changes a node's health while a job runs.
     client::RpcOptions rpc;
-    rpc.call_timeout = std::chrono::seconds(5);
+    rpc.call_timeout = std::chrono::seconds(20);
+    rpc.health_interval = std::chrono::hours(1);
     c->pool_ = std::make_unique<client::NodePool>(endpoints, rpc);
     client::PipelineOptions options = mosaic::test::SmallStripeOptions();
-    options.stripe_timeout = std::chrono::seconds(10);
+    options.stripe_timeout = std::chrono::seconds(30);
     c->pipeline_ = std::make_unique<client::Pipeline>(*c->ring_, *c->pool_, options);
     auto meta = MetaStore::Open(c->dir_ + "/meta");
     if (!meta.ok()) return meta.status();
     c->meta_ = std::move(*meta);
     if (absl::Status s = c->meta_->CreateBucket("b", v1::BucketRecord()); !s.ok()) return s;
+    if (absl::Status s = c->AllUp(); !s.ok()) return s;
     return c;
   }
 
@@ -67,15 +71,22 @@ class HostileCluster {
   }
 
   // Writes `size` bytes of pattern `seed` and commits them as object "b"/`key` (one piece,
-  // its id the object id). Returns the manifest.
+  // its id the object id). Returns the manifest. A write that finds too few nodes (see
+  // AllUp) is tried again, 3 times at most.
   absl::StatusOr<client::ObjectManifest> PutObject(const std::string& key, uint64_t seed,
                                                    uint64_t size) {
     auto manifest = mosaic::test::WritePattern(*pipeline_, seed, size);
+    for (int attempt = 1; attempt < 3 && manifest.status().code() == absl::StatusCode::kUnavailable;
+         ++attempt) {
+      if (absl::Status s = AllUp(); !s.ok()) return s;
+      manifest = mosaic::test::WritePattern(*pipeline_, seed, size);
+    }
     if (!manifest.ok()) return manifest.status();
     v1::ObjectRecord record;
     record.set_size(size);
     *record.add_parts()->mutable_manifest() = ToProto(*manifest);
     if (absl::Status s = meta_->PutObject("b", key, record); !s.ok()) return s;
+    if (absl::Status s = AllUp(); !s.ok()) return s;
     return manifest;
   }
 
@@ -93,6 +104,22 @@ class HostileCluster {
 
  private:
   HostileCluster() = default;
+
+  // Health-checks every node (a few rounds at most) until the pool has all of them UP. The
+  // pool's connection attempts give up after 200 ms (client/rpc/node_pool.cc), which a
+  // loaded machine can exceed: the calls that failed so leave nodes SUSPECT or DOWN, and a
+  // job would then skip them.
+  absl::Status AllUp() {
+    for (int round = 0; round < 10; ++round) {
+      pool_->CheckAll();
+      bool up = true;
+      for (int i = 0; i < pool_->size(); ++i) {
+        up = up && pool_->node(i).health() == client::NodeHealth::kUp;
+      }
+      if (up) return absl::OkStatus();
+    }
+    return absl::UnavailableError("the node doubles are not all up after 10 health checks");
+  }
 
   std::string dir_;
   std::vector<std::unique_ptr<mosaic::test::HostileNode>> nodes_;

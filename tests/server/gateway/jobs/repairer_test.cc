@@ -15,7 +15,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kStripes = 16;
+constexpr int kStripes = 12;
 // Stripes the job repairs at once (repairer.cc): the token bucket is checked before each
 // group and charged after it, so the last group's bytes are never waited for.
 constexpr int kStripesPerGroup = 4;
@@ -72,8 +72,8 @@ class RepairerRateTest : public ::testing::Test {
 };
 
 TEST_F(RepairerRateTest, RepairBytesAreSpreadAtTheConfiguredRate) {
-  // About 4 MiB of sealed shards (16 × 256 KiB) at 1.5 MiB/s: ~1 s of waiting.
-  constexpr uint64_t kRate = (uint64_t{3} << 20) / 2;
+  // About 3 MiB of sealed shards (12 × 256 KiB) at 768 KiB/s: ~1.7 s of waiting.
+  constexpr uint64_t kRate = uint64_t{768} << 10;
   QueueShardOfEveryStripe(0);
   Run slow = RepairAll(kRate);
   ASSERT_GT(slow.bytes, uint64_t{kStripes} << 18);
@@ -81,15 +81,17 @@ TEST_F(RepairerRateTest, RepairBytesAreSpreadAtTheConfiguredRate) {
   // last wait: the rest must have been waited for.
   double last_group = double(slow.bytes) * kStripesPerGroup / kStripes;
   double must_wait = (double(slow.bytes) - double(kRate) - last_group) / double(kRate);
-  ASSERT_GT(must_wait, 0.5) << "the test's sizes leave too little to wait for";
+  ASSERT_GT(must_wait, 1.5) << "the test's sizes leave too little to wait for";
   EXPECT_GE(slow.seconds, must_wait - 0.05)
       << slow.bytes << " bytes at " << kRate << " B/s took " << slow.seconds << " s";
 
-  // The same work without a binding limit: the waiting was the limit's.
+  // The same work without a binding limit ends before the limited run was even allowed to:
+  // the waiting was the limit's. (The limited run's time is about the larger of its waiting
+  // and its work, which overlap; the work is mostly the store's synced writes.)
   QueueShardOfEveryStripe(1);
   Run fast = RepairAll(uint64_t{1} << 40);
   EXPECT_EQ(fast.bytes, slow.bytes);
-  EXPECT_LT(fast.seconds, slow.seconds / 2)
+  EXPECT_LT(fast.seconds, must_wait)
       << "unthrottled " << fast.seconds << " s vs throttled " << slow.seconds << " s";
 
   // Every shard moved to a node that holds no other shard of its stripe.
