@@ -31,11 +31,8 @@ import http.client
 import json
 import os
 import random
-import shutil
-import signal
 import struct
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -255,11 +252,10 @@ def main():
     OBJECT = args.object_mib * MiB
     if OBJECT <= 0 or OBJECT % PART:
         sys.exit("--object-mib must be a positive multiple of 8")
-    directory = tempfile.mkdtemp(prefix="mosaic-multipart-load-")
-    proc = None
+    dev = None
     try:
-        proc, env, description = s3_load.start_dev(args.mosaic, directory)
-        gateway = [p for p in description["processes"] if p["role"] == "gateway"][0]
+        dev = s3_load.start_dev(args.mosaic)
+        env, gateway = dev.env, dev.gateway
         began = time.perf_counter()
         base = s3_load.pipeline_workload(args.pipeline_load, gateway["config"], OBJECT,
                                          UPLOADS, UPLOADS)["put"]
@@ -270,10 +266,8 @@ def main():
         rss = s3_load.peak_rss_mib(gateway["pid"])
         print_results(base, mp, cp, rss, time.perf_counter() - began, args.markdown)
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        shutil.rmtree(directory, ignore_errors=True)
+        if dev:
+            dev.cleanup()
 
 
 def print_results(base, mp, cp, rss, total_s, markdown):

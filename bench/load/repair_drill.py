@@ -30,13 +30,11 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -48,122 +46,36 @@ BLOCK = 8 * MIB
 BUCKET = "drill"
 
 
-class Dev:
-    """`mosaic dev` in a folder; also any gateway this script restarted."""
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tests", "integration", "s3"))
+import harness  # noqa: E402  (the integration tests' `mosaic dev` driver)
+
+
+class Dev(harness.DevSystem):
+    """`mosaic dev` with 7 providers and a 2 s node_down_after, in `directory`."""
 
     def __init__(self, mosaic, directory):
-        self.mosaic, self.dir = mosaic, directory
-        self.proc, self.extra = None, []
-
-    def start(self):
-        log = open(os.path.join(self.dir, "dev.out"), "ab")
-        self.proc = subprocess.Popen(
-            [self.mosaic, "dev", "--dir", self.dir, "--providers", "7",
-             "--node-down-after", "2s", "--port", "0"], stdout=log, stderr=subprocess.STDOUT)
-        env_path = os.path.join(self.dir, "dev.env")
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mosaic dev exited; see %s/dev.out" % self.dir)
-            if os.path.exists(env_path):
-                env = dict(l.rstrip("\n").split("=", 1) for l in open(env_path) if "=" in l)
-                if len(env) >= 4:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("mosaic dev did not start")
-            time.sleep(0.05)
-        self.env = env
-        self.endpoint = env["AWS_ENDPOINT_URL"]
-        with open(os.path.join(self.dir, "dev.json")) as f:
-            self.description = json.load(f)
-
-    @property
-    def gateway(self):
-        return [p for p in self.description["processes"] if p["role"] == "gateway"][0]
+        harness.BINARY = os.path.abspath(mosaic)
+        super().__init__(directory, dev_args=("--providers", "7", "--node-down-after", "2s"))
 
     def node(self, provider):
-        return [p for p in self.description["processes"]
-                if p["role"] == "node" and p["provider"] == provider][0]
-
-    def metrics(self):
-        with urllib.request.urlopen("http://%s/metrics" % self.gateway["admin"],
-                                    timeout=10) as r:
-            text = r.read().decode()
-        out = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                out[name] = float(value)
-        return out
+        return [p for p in self.processes("node") if p["provider"] == provider][0]
 
     def restart_gateway(self, first_line):
-        """Puts first_line at the top of the gateway's config and restarts it (SIGKILL)."""
-        gw = self.gateway
-        with open(gw["config"]) as f:
+        """Puts first_line at the top of the gateway's config (before any [[node]] header)
+        and restarts the gateway (SIGKILL)."""
+        path = self.gateway["config"]
+        with open(path) as f:
             text = f.read()
-        with open(gw["config"], "w") as f:  # before any [[node]] header
+        with open(path, "w") as f:
             f.write(first_line + "\n" + text)
-        os.kill(gw["pid"], signal.SIGKILL)
-        wait_dead(gw["pid"])
-        for name in ("s3.addr", "admin.addr"):
-            try:
-                os.unlink(os.path.join(gw["dir"], name))
-            except FileNotFoundError:
-                pass
-        log = open(os.path.join(gw["dir"], "gateway-restart.log"), "ab")
-        p = subprocess.Popen([self.mosaic, "gateway", "--config", gw["config"]],
-                             stdout=log, stderr=subprocess.STDOUT)
-        self.extra.append(p)
-        addrs = {}
-        deadline = time.monotonic() + 60
-        while len(addrs) < 2:
-            if p.poll() is not None:
-                raise RuntimeError("restarted gateway exited; see %s" % log.name)
-            if time.monotonic() > deadline:
-                raise RuntimeError("restarted gateway did not start")
-            for name in ("s3.addr", "admin.addr"):
-                path = os.path.join(gw["dir"], name)
-                if name not in addrs and os.path.exists(path):
-                    with open(path) as f:
-                        line = f.readline().strip()
-                    if line:
-                        addrs[name] = line
-            time.sleep(0.05)
-        gw["pid"], gw["address"], gw["admin"] = p.pid, addrs["s3.addr"], addrs["admin.addr"]
-        self.endpoint = "http://" + addrs["s3.addr"]
+        super().restart_gateway()
         self.env["AWS_ENDPOINT_URL"] = self.endpoint
 
     def kill_node(self, provider, destroy=False):
         node = self.node(provider)
-        os.kill(node["pid"], signal.SIGKILL)
-        wait_dead(node["pid"])
-        if destroy:
-            shutil.rmtree(node["dir"])
+        super().kill_node(node, destroy)
         return node
-
-    def stop(self):
-        for p in self.extra + ([self.proc] if self.proc else []):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-
-
-def wait_dead(pid, timeout=30):
-    """Waits until pid is gone or a zombie (`mosaic dev` reaps its children later)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return
-        except FileNotFoundError:
-            return
-        time.sleep(0.02)
-    raise RuntimeError("process %d did not die" % pid)
 
 
 class Client:

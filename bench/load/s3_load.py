@@ -19,11 +19,8 @@ import argparse
 import http.client
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -31,31 +28,21 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "tests", "integration", "s3"))
+import harness  # noqa: E402  (the integration tests' `mosaic dev` driver)
+
 WORKLOADS = [  # (name, size, count, parallel)
     ("64 MiB", 64 << 20, 16, 4),
     ("64 KiB", 64 << 10, 200, 8),
 ]
 
 
-def start_dev(mosaic, directory):
-    log = open(os.path.join(directory, "dev.out"), "ab")
-    proc = subprocess.Popen([mosaic, "dev", "--dir", directory, "--port", "0"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    env_path = os.path.join(directory, "dev.env")
-    while True:
-        if proc.poll() is not None:
-            sys.exit("mosaic dev exited; see %s/dev.out" % directory)
-        if os.path.exists(env_path):
-            env = dict(l.rstrip("\n").split("=", 1) for l in open(env_path) if "=" in l)
-            if len(env) >= 4:
-                break
-        if time.monotonic() > deadline:
-            sys.exit("mosaic dev did not start")
-        time.sleep(0.05)
-    with open(os.path.join(directory, "dev.json")) as f:
-        description = json.load(f)
-    return proc, env, description
+def start_dev(mosaic, dev_args=()):
+    """`mosaic dev` in a new temporary folder, started as the integration tests start it;
+    returns the harness.DevSystem (env, description, gateway; cleanup() stops and removes)."""
+    harness.BINARY = os.path.abspath(mosaic)
+    return harness.DevSystem(dev_args=dev_args).start()
 
 
 def object_bytes(size, i):
@@ -168,25 +155,22 @@ def main():
     parser.add_argument("--pipeline-load", required=True)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
-    directory = tempfile.mkdtemp(prefix="mosaic-load-")
-    proc = None
+    dev = None
     try:
-        proc, env, description = start_dev(args.mosaic, directory)
-        gateway = [p for p in description["processes"] if p["role"] == "gateway"][0]
+        dev = start_dev(args.mosaic)
+        gateway = dev.gateway
         rows = []
         for name, size, count, parallel in WORKLOADS:
             base = pipeline_workload(args.pipeline_load, gateway["config"], size, count,
                                      parallel)
-            gw = gateway_workload(env, name, size, count, parallel)
+            gw = gateway_workload(dev.env, name, size, count, parallel)
             rss = peak_rss_mib(gateway["pid"])
             for phase in ("put", "get"):
                 rows.append((name, count, parallel, phase.upper(), gw[phase], base[phase], rss))
         print_results(rows, args.markdown)
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        shutil.rmtree(directory, ignore_errors=True)
+        if dev:
+            dev.cleanup()
 
 
 def print_results(rows, markdown):
