@@ -20,6 +20,7 @@
 #include "server/gateway/jobs/orphan_sweeper.h"
 #include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/failure_detector.h"
+#include "server/gateway/jobs/metadata_backup.h"
 #include "server/gateway/jobs/repairer.h"
 #include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/meta/meta_store.h"
@@ -47,6 +48,7 @@ struct Gateway::Impl {
   std::unique_ptr<OrphanSweeper> sweeper;
   std::unique_ptr<FailureDetector> detector;
   std::unique_ptr<Repairer> repairer;
+  std::unique_ptr<MetadataBackup> backup;
   std::unique_ptr<NodeStates> node_states;
   std::unique_ptr<StatusService> status;
   std::unique_ptr<HttpServer> s3;
@@ -264,6 +266,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
         [r = impl->repairer.get()] { return RepairProgressFromRepairer(r->progress()); });
     impl->detector->Start();
   }
+  impl->backup = std::make_unique<MetadataBackup>(
+      *impl->meta, *impl->pipeline, impl->registry,
+      MetadataBackup::Options{.interval = config.backup_lag});
+  impl->backup->Start();
+  impl->status->SetBackupProgress(
+      [b = impl->backup.get()] { return BackupViewFromJob(b->progress(), NowMs()); });
   ASSIGN_OR_RETURN(impl->admin_token, LoadOrCreateAdminToken(config.data_dir));
   Impl* raw = impl.get();
   auto reject = [raw](Exchange& ex, int status, const std::string& reason) {
@@ -304,6 +312,7 @@ void Gateway::Stop() {
   if (impl_->sweeper) impl_->sweeper->Stop();
   if (impl_->detector) impl_->detector->Stop();
   if (impl_->repairer) impl_->repairer->Stop();
+  if (impl_->backup) impl_->backup->Stop();
   if (impl_->deleter) impl_->deleter->Stop();
   if (impl_->node_states) impl_->node_states->Stop();
 }
