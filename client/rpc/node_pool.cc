@@ -30,7 +30,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const NodeEndpoint& e, const RpcOptio
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  // gRPC also takes this as the time one connection attempt (TCP, TLS and HTTP/2 handshakes)
+  // may last: at 200 ms, loaded machines and distant providers failed to connect at all.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5000);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
   // One channel per node, not shared with another NodeClient of the same address.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
