@@ -1,5 +1,12 @@
 #include "common/toml_config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -24,8 +31,13 @@ absl::StatusOr<toml::table> ParseToml(const std::string& text) {
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::NotFoundError("cannot read " + path + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return absl::NotFoundError("cannot read " + path + ": a directory");
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
+  if (!in) return absl::NotFoundError("cannot read " + path + ": " + std::strerror(errno));
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
@@ -73,6 +85,50 @@ absl::Status OnlyKnownKeys(const toml::table& t, std::initializer_list<std::stri
     bool found = false;
     for (std::string_view k : known) found = found || key.str() == k;
     if (!found) return Bad(where + std::string(key.str()), "unknown key");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckReadable(const std::string& config_path, const std::string& key,
+                           const std::string& file) {
+  auto read = ReadFile(file);
+  if (read.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(config_path + ": config: " + key + ": " +
+                                    std::string(read.status().message()));
+}
+
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char ch : text) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+absl::Status WriteNewFile(const std::string& path, std::string_view text, int mode,
+                          bool replace) {
+  std::string target = replace ? path + ".tmp" : path;
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL);
+  int fd = ::open(target.c_str(), flags, mode);
+  if (fd < 0) return ErrnoToStatus(errno, "create " + target);
+  ::fchmod(fd, mode);  // the umask may have narrowed it; never widened past `mode`
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  if (!ok) return ErrnoToStatus(saved, "write " + target);
+  if (replace && ::rename(target.c_str(), path.c_str()) != 0) {
+    return ErrnoToStatus(errno, "rename " + target);
   }
   return absl::OkStatus();
 }

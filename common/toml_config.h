@@ -53,4 +53,21 @@ template <typename T>
                                          std::initializer_list<std::string_view> known,
                                          const std::string& where);
 
+// For a daemon about to start: INVALID_ARGUMENT "<config_path>: config: <key>: cannot read
+// <file>: <why>" when the file a key names cannot be read, so that the error names the key
+// instead of surfacing later as a start-up failure.
+[[nodiscard]] absl::Status CheckReadable(const std::string& config_path, const std::string& key,
+                                         const std::string& file);
+
+// Writing config files (the onboarding commands).
+
+// `text` as a TOML basic string, quotes included ("a \"b\"").
+std::string Quote(std::string_view text);
+
+// Creates `path` with `mode` and writes `text`, synced. ALREADY_EXISTS if the file exists
+// (unless `replace`, which writes a temporary file and renames it over `path`); other
+// failures are errno statuses naming the path.
+[[nodiscard]] absl::Status WriteNewFile(const std::string& path, std::string_view text,
+                                        int mode, bool replace = false);
+
 }  // namespace mosaic::config

@@ -13,6 +13,8 @@ packages=(
   libgmock-dev
   # test tools: real clients and process helpers
   curl python3 procps
+  # onboarding tests: the openssl tool, and ip for the network-namespace demo
+  openssl iproute2
   awscli python3-boto3 rclone s3cmd restic
 )
 # The AWS SDK for JavaScript test (tests/integration/js) needs node and npm. A machine with

@@ -8,6 +8,10 @@
 namespace mosaic {
 
 void AddNodeCommand(CLI::App& app);
+// `mosaic node init` and `mosaic node tenant add` (node/onboard_command.cc), under `node`.
+void AddNodeOnboardCommands(CLI::App& node);
+// `mosaic gateway init` and `mosaic gateway node add` (gateway/onboard_command.cc).
+void AddGatewayOnboardCommands(CLI::App& gateway);
 void AddKeygenCommand(CLI::App& app);
 void AddDevCommand(CLI::App& app);
 void AddGatewayCommand(CLI::App& app);  // also `mosaic key`

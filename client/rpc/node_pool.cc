@@ -1,11 +1,13 @@
 #include "client/rpc/node_pool.h"
 
 #include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
 
 #include <map>
 
 #include "common/check.h"
 #include "common/crc32c.h"
+#include "common/tls_cert.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
 
 namespace mosaic::client {
@@ -50,6 +52,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(const NodeEndpoint& e, const RpcOptio
   return grpc::CreateCustomChannel(e.address, creds, args);
 }
 
+// gRPC reports a refused certificate as one more unreachable node ("… Handshake failed …").
+// For a pinned node, fetch the certificate it presents and say plainly that it differs.
+absl::Status ExplainPinMismatch(const NodeEndpoint& e, absl::Status s) {
+  if (s.code() != absl::StatusCode::kUnavailable || e.plaintext || e.tls_fingerprint.empty() ||
+      s.message().find("andshake") == std::string_view::npos) {
+    return s;
+  }
+  auto pem = tls::FetchCertificate(e.address, std::chrono::milliseconds(2000));
+  if (!pem.ok()) return s;
+  auto presented = tls::Fingerprint(*pem);
+  if (!presented.ok() || *presented == e.tls_fingerprint) return s;
+  return absl::UnavailableError("node " + e.spec.id + " presented certificate " + *presented +
+                                " but " + e.tls_fingerprint + " is pinned");
+}
+
 }  // namespace
 
 const char* NodeHealthName(NodeHealth h) {
@@ -78,6 +95,7 @@ struct NodeClient::Impl {
   mutable std::mutex mu;
   NodeStatus status;
   int consecutive_failures = 0;
+  std::string logged_mismatch;  // the last pin mismatch logged, so each is logged once
   // Async calls in flight, by context (kept alive here so that they can be cancelled).
   std::mutex calls_mu;
   std::condition_variable calls_cv;
@@ -248,7 +266,17 @@ absl::Status NodeClient::CheckHealth() {
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                   .count();
   Record(s);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    absl::Status explained = ExplainPinMismatch(endpoint_, s);
+    if (explained.message() != s.message()) {
+      std::lock_guard lock(impl_->mu);
+      if (impl_->logged_mismatch != explained.message()) {
+        impl_->logged_mismatch = std::string(explained.message());
+        spdlog::error("{}", impl_->logged_mismatch);
+      }
+    }
+    return explained;
+  }
   std::lock_guard lock(impl_->mu);
   NodeStatus& st = impl_->status;
   st.latency_ms = st.latency_ms == 0 ? ms : 0.8 * st.latency_ms + 0.2 * ms;

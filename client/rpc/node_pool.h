@@ -34,6 +34,11 @@ struct NodeEndpoint {
   bool plaintext = false;   // must be said explicitly (tests, `mosaic dev`)
   std::string tls_ca_pem;   // trust exactly this CA or self-signed certificate
   std::string tls_server_name;  // overrides the name checked in the certificate
+  // "sha256:<hex>" of the certificate the node must present (the one in tls_ca_pem, saved
+  // by `mosaic gateway node add`). The handshake already refuses any other certificate;
+  // this names the mismatch in CheckHealth's error: "node X presented certificate sha256:…
+  // but sha256:… is pinned". Empty: no such explanation.
+  std::string tls_fingerprint;
 };
 
 struct RpcOptions {
@@ -86,7 +91,9 @@ class NodeClient {
       const std::string& after, uint32_t page_size);
 
   // Asks the node for its info (blocking, health_timeout) and updates health and status.
-  // Returns the call's result (e.g. UNAUTHENTICATED for a wrong token).
+  // Returns the call's result (e.g. UNAUTHENTICATED for a wrong token); when a failed TLS
+  // handshake is due to a certificate other than the pinned one, UNAVAILABLE saying so (the
+  // first time for each presented certificate also logged as an error).
   absl::Status CheckHealth();
   NodeHealth health() const;
   NodeStatus status() const;

@@ -171,7 +171,7 @@ absl::StatusOr<client::NodeEndpoint> ParseNodeDocument(const std::string& text) 
   for (const auto& field : o) {
     static const std::set<std::string_view> kKnown = {
         "id", "provider", "site", "weight", "address", "token", "plaintext", "tls_ca_pem",
-        "tls_server_name"};
+        "tls_server_name", "tls_fingerprint"};
     if (!kKnown.contains(std::string_view(field.key()))) {
       return absl::InvalidArgumentError("unknown field \"" + std::string(field.key()) + "\"");
     }
@@ -191,6 +191,7 @@ absl::StatusOr<client::NodeEndpoint> ParseNodeDocument(const std::string& text) 
   RETURN_IF_ERROR(text_field("token", e.token));
   RETURN_IF_ERROR(text_field("tls_ca_pem", e.tls_ca_pem));
   RETURN_IF_ERROR(text_field("tls_server_name", e.tls_server_name));
+  RETURN_IF_ERROR(text_field("tls_fingerprint", e.tls_fingerprint));
   if (const boost::json::value* v = o.if_contains("weight")) {
     if (!v->is_number()) return absl::InvalidArgumentError("weight: expected a number");
     e.spec.weight = v->to_number<double>();

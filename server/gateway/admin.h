@@ -8,7 +8,7 @@
 // and the data's status and node states, used by `mosaic status` and `mosaic node`:
 //   GET    /admin/v1/status                       -> the status document (status.h)
 //   POST   /admin/v1/nodes  {"id", "provider", "address", "token", "site", "weight",
-//                            "plaintext", "tls_ca_pem", "tls_server_name"}
+//                            "plaintext", "tls_ca_pem", "tls_server_name", "tls_fingerprint"}
 //          -> {"node", "provider", "state"}; 400 for a bad document, 409 for an id in use or
 //             a node that does not answer (`mosaic node add`)
 //   POST   /admin/v1/nodes/ID/drain|remove|activate

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/status.h"
+#include "common/tls_cert.h"
 #include "common/toml_config.h"
 
 namespace mosaic::gateway {
@@ -20,13 +21,30 @@ using config::OnlyKnownKeys;
 using config::ReadFile;
 using config::Section;
 
+// tls_fingerprint pins the node's certificate: it must be well-formed and, since tls_ca_file
+// is then that very certificate, match it.
+absl::Status CheckFingerprint(const client::NodeEndpoint& e, const std::string& where) {
+  if (e.tls_fingerprint.empty()) return absl::OkStatus();
+  if (!tls::IsFingerprint(e.tls_fingerprint)) {
+    return Bad(where + ".tls_fingerprint", "expected \"sha256:\" and 64 lower-case hex digits");
+  }
+  if (e.tls_ca_pem.empty()) return Bad(where + ".tls_fingerprint", "needs tls_ca_file");
+  auto saved = tls::Fingerprint(e.tls_ca_pem);
+  if (!saved.ok() || *saved != e.tls_fingerprint) {
+    return Bad(where + ".tls_fingerprint",
+               "tls_ca_file holds certificate " + (saved.ok() ? *saved : "(none)") + ", not " +
+                   e.tls_fingerprint);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
   client::NodeEndpoint e;
   std::string ca_file;
   int64_t weight_int = 0;
   RETURN_IF_ERROR(OnlyKnownKeys(t,
                                 {"id", "provider", "site", "weight", "address", "token",
-                                 "plaintext", "tls_ca_file", "tls_server_name"},
+                                 "plaintext", "tls_ca_file", "tls_server_name", "tls_fingerprint"},
                                 "node."));
   RETURN_IF_ERROR(Get(t, "id", e.spec.id, "node."));
   RETURN_IF_ERROR(Get(t, "provider", e.spec.provider, "node."));
@@ -42,6 +60,7 @@ absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
   RETURN_IF_ERROR(Get(t, "plaintext", e.plaintext, "node."));
   RETURN_IF_ERROR(Get(t, "tls_ca_file", ca_file, "node."));
   RETURN_IF_ERROR(Get(t, "tls_server_name", e.tls_server_name, "node."));
+  RETURN_IF_ERROR(Get(t, "tls_fingerprint", e.tls_fingerprint, "node."));
   std::string where = "node " + (e.spec.id.empty() ? std::string("?") : e.spec.id);
   if (e.spec.id.empty() || e.spec.provider.empty() || e.address.empty() || e.token.empty()) {
     return Bad(where, "id, provider, address and token are required");
@@ -51,8 +70,14 @@ absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
     return Bad(where, "set tls_ca_file (the node's certificate or CA), or plaintext = true");
   }
   if (!ca_file.empty()) {
-    ASSIGN_OR_RETURN(e.tls_ca_pem, ReadFile(ca_file));
+    auto pem = ReadFile(ca_file);
+    if (!pem.ok()) {  // still NOT_FOUND, now naming the key
+      return absl::NotFoundError("config: " + where + ".tls_ca_file: " +
+                                 std::string(pem.status().message()));
+    }
+    e.tls_ca_pem = *std::move(pem);
   }
+  RETURN_IF_ERROR(CheckFingerprint(e, where));
   c.nodes.push_back(std::move(e));
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 
 #include "common/daemon.h"
 #include "common/logging.h"
+#include "common/toml_config.h"
 #include "server/commands.h"
 #include "server/gateway/admin.h"
 #include "server/gateway/config.h"
@@ -23,8 +24,11 @@ namespace {
 
 gateway::GatewayConfig LoadOrExit(const std::string& path) {
   auto config = gateway::LoadGatewayConfig(path);
+  if (config.ok()) {
+    if (auto s = config::CheckReadable(path, "key_file", config->key_file); !s.ok()) config = s;
+  }
   if (!config.ok()) {
-    std::fprintf(stderr, "mosaic: %s\n", config.status().ToString().c_str());
+    std::fprintf(stderr, "mosaic gateway: %s\n", std::string(config.status().message()).c_str());
     throw CLI::RuntimeError(2);
   }
   return *config;
@@ -103,10 +107,12 @@ void AddKeyCommands(CLI::App& app) {
 void AddGatewayCommand(CLI::App& app) {
   CLI::App* gw = app.add_subcommand("gateway", "Run the S3 gateway");
   auto config = std::make_shared<std::string>();
-  gw->add_option("--config,-c", *config, "Gateway configuration file (TOML)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  gw->callback([config] {
+  // No CLI::ExistingFile check: LoadGatewayConfig's error is one line naming the file.
+  gw->add_option("--config,-c", *config, "Gateway configuration file (TOML)");
+  AddGatewayOnboardCommands(*gw);
+  gw->callback([gw, config] {
+    if (!gw->get_subcommands().empty()) return;  // init, node add
+    if (config->empty()) throw CLI::RequiredError("--config");
     int rc = gateway::RunGateway(LoadOrExit(*config));
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

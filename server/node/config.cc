@@ -31,6 +31,8 @@ const toml::table* Section(const toml::table& root, const char* name) {
 absl::Status ParseStorage(const toml::table& root, NodeConfig& c) {
   const toml::table* t = Section(root, "storage");
   if (t == nullptr) return absl::OkStatus();
+  RETURN_IF_ERROR(config::OnlyKnownKeys(
+      *t, {"segment_size", "reserved_free", "compact_below", "reader_threads"}, "storage."));
   RETURN_IF_ERROR(GetSize(*t, "segment_size", c.store.segment_size_bytes, "storage."));
   RETURN_IF_ERROR(GetSize(*t, "reserved_free", c.store.reserved_free_bytes, "storage."));
   if (const toml::node* n = t->get("compact_below")) {
@@ -58,6 +60,7 @@ absl::Status ParseTenants(const toml::table& root, NodeConfig& c) {
   for (const toml::node& item : *list) {
     const toml::table* t = item.as_table();
     if (t == nullptr) return Bad("tenant", "expected [[tenant]] tables");
+    RETURN_IF_ERROR(config::OnlyKnownKeys(*t, {"name", "token_sha256", "quota"}, "tenant."));
     TenantConfig tc;
     RETURN_IF_ERROR(GetString(*t, "name", tc.name, "tenant."));
     RETURN_IF_ERROR(GetString(*t, "token_sha256", tc.token_sha256, "tenant."));
@@ -81,6 +84,8 @@ absl::Status ParseTenants(const toml::table& root, NodeConfig& c) {
 
 absl::Status ParseTopLevel(const toml::table& root, NodeConfig& c) {
   RETURN_IF_ERROR(GetString(root, "node_id", c.node_id));
+  RETURN_IF_ERROR(GetString(root, "provider", c.provider));
+  RETURN_IF_ERROR(GetString(root, "advertise", c.advertise));
   RETURN_IF_ERROR(GetString(root, "data_dir", c.store.dir));
   RETURN_IF_ERROR(GetString(root, "listen", c.listen));
   RETURN_IF_ERROR(GetString(root, "metrics_listen", c.metrics_listen));
@@ -91,6 +96,7 @@ absl::Status ParseTopLevel(const toml::table& root, NodeConfig& c) {
     return Bad("max_chunk_size", "must be between 1 byte and 64MiB");
   }
   if (const toml::table* tls = Section(root, "tls")) {
+    RETURN_IF_ERROR(config::OnlyKnownKeys(*tls, {"cert", "key", "plaintext"}, "tls."));
     RETURN_IF_ERROR(GetString(*tls, "cert", c.tls_cert, "tls."));
     RETURN_IF_ERROR(GetString(*tls, "key", c.tls_key, "tls."));
     if (const toml::node* n = tls->get("plaintext")) {
@@ -111,6 +117,7 @@ absl::Status ParseTopLevel(const toml::table& root, NodeConfig& c) {
 absl::Status ParseScrub(const toml::table& root, NodeConfig& c) {
   const toml::table* t = Section(root, "scrub");
   if (t == nullptr) return absl::OkStatus();
+  RETURN_IF_ERROR(config::OnlyKnownKeys(*t, {"rate", "interval"}, "scrub."));
   RETURN_IF_ERROR(GetSize(*t, "rate", c.store.scrub_bytes_per_second, "scrub."));
   return GetDuration(*t, "interval", c.store.scrub_interval, "scrub.");
 }
@@ -121,7 +128,7 @@ absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& toml_text) {
   ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text));
   NodeConfig c;
   RETURN_IF_ERROR(config::OnlyKnownKeys(root,
-                                        {"node_id", "data_dir", "listen", "metrics_listen",
+                                        {"node_id", "provider", "advertise", "data_dir", "listen", "metrics_listen",
                                          "log_level", "max_chunk_size", "tls", "storage",
                                          "scrub", "tenant"},
                                         ""));

@@ -19,6 +19,10 @@ struct TenantConfig {
 
 struct NodeConfig {
   std::string node_id = "node";
+  // Who runs the node and the address groups reach it at (written by `mosaic node init`,
+  // read by `mosaic node tenant add` for the invite; the node itself does not use them).
+  std::string provider;
+  std::string advertise;
   std::string listen = "127.0.0.1:7400";
   std::string metrics_listen;
   std::string log_level = "info";

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/sha256.h"
+#include "common/toml_config.h"
 #include "server/commands.h"
 #include "server/node/config.h"
 #include "server/node/node_server.h"
@@ -14,8 +15,8 @@ namespace mosaic {
 void AddNodeCommand(CLI::App& app) {
   CLI::App* node = app.add_subcommand("node", "Run a storage node, or manage one");
   auto config_path = std::make_shared<std::string>();
-  node->add_option("--config,-c", *config_path, "Node configuration file (TOML)")
-      ->check(CLI::ExistingFile);
+  // No CLI::ExistingFile check: LoadNodeConfig's error is one line naming the file.
+  node->add_option("--config,-c", *config_path, "Node configuration file (TOML)");
 
   CLI::App* hash = node->add_subcommand(
       "hash-token", "Read a tenant token on stdin and print the SHA-256 the config stores");
@@ -26,15 +27,22 @@ void AddNodeCommand(CLI::App& app) {
     std::printf("%s\n", Sha256Hex(AsBytes(token)).c_str());
   });
 
-  node->callback([node, hash, config_path] {
-    if (hash->parsed()) return;
+  AddNodeOnboardCommands(*node);
+
+  node->callback([node, config_path] {
+    if (!node->get_subcommands().empty()) return;  // hash-token, init, tenant, add, …
     if (config_path->empty()) throw CLI::RequiredError("--config");
-    auto config = node::LoadNodeConfig(*config_path);
+    absl::StatusOr<node::NodeConfig> config = node::LoadNodeConfig(*config_path);
+    if (config.ok() && !config->tls_cert.empty()) {  // the config has both or neither
+      absl::Status s = config::CheckReadable(*config_path, "tls.cert", config->tls_cert);
+      if (s.ok()) s = config::CheckReadable(*config_path, "tls.key", config->tls_key);
+      if (!s.ok()) config = s;
+    }
     if (!config.ok()) {
-      std::fprintf(stderr, "mosaic node: %s\n", config.status().ToString().c_str());
+      std::fprintf(stderr, "mosaic node: %s\n", std::string(config.status().message()).c_str());
       throw CLI::RuntimeError(2);
     }
-    int rc = node::RunNode(*config);
+    int rc = node::RunNode(*config, *config_path);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
 }

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -56,11 +57,43 @@ void RegisterDiskGauges(metrics::Registry& registry, io::FileSystem& fs, Segment
   });
 }
 
+// Blocks SIGHUP in this thread and every thread started later, so that WaitForSignal
+// receives it (with the stop signals, blocked by BlockStopSignals).
+void BlockReloadSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits for SIGTERM or SIGINT, reloading the tenants of `config_path` on each SIGHUP.
+int WaitForStop(const std::string& config_path, TenantRegistry& tenants) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  for (;;) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) return sig;
+    if (config_path.empty()) continue;
+    auto reloaded = LoadNodeConfig(config_path);
+    if (!reloaded.ok()) {
+      spdlog::error("SIGHUP: tenants not reloaded: {}", reloaded.status().ToString());
+      continue;
+    }
+    tenants.Replace(reloaded->tenants);
+    spdlog::info("SIGHUP: {} tenant(s) from {}", reloaded->tenants.size(), config_path);
+  }
+}
+
 }  // namespace
 
-int RunNode(const NodeConfig& config) {
-  // The stop signals are blocked in every thread; the main thread waits for them.
+int RunNode(const NodeConfig& config, const std::string& config_path) {
+  // The stop and reload signals are blocked in every thread; the main thread waits for them.
   BlockStopSignals();
+  BlockReloadSignal();
 
   if (auto s = InitLogging(config.log_level); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -125,7 +158,11 @@ int RunNode(const NodeConfig& config) {
                dir, address, config.tls_cert.empty() ? "plaintext" : "TLS",
                config.tenants.size());
 
-  int sig = WaitForStopSignal();
+  const std::string pid_file = dir + "/node.pid";
+  if (!WriteAddressFile(pid_file, std::to_string(getpid()))) spdlog::warn("cannot write node.pid");
+
+  int sig = WaitForStop(config_path, tenants);
+  std::remove(pid_file.c_str());
   spdlog::info("signal {}: finishing in-flight requests", sig);
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   (*store)->Close();

@@ -4,8 +4,13 @@
 
 namespace mosaic::node {
 
-TenantRegistry::TenantRegistry(const std::vector<TenantConfig>& tenants) {
-  for (const TenantConfig& t : tenants) by_hash_[t.token_sha256] = t;
+TenantRegistry::TenantRegistry(const std::vector<TenantConfig>& tenants) { Replace(tenants); }
+
+void TenantRegistry::Replace(const std::vector<TenantConfig>& tenants) {
+  auto by_hash = std::make_unique<ByHash>();
+  for (const TenantConfig& t : tenants) (*by_hash)[t.token_sha256] = t;
+  std::lock_guard lock(mu_);
+  generations_.push_back(std::move(by_hash));
 }
 
 absl::StatusOr<const TenantConfig*> TenantRegistry::Authenticate(
@@ -19,8 +24,10 @@ absl::StatusOr<const TenantConfig*> TenantRegistry::Authenticate(
   }
   // The lookup is keyed by the token's hash, so its timing reveals nothing about tokens.
   std::string hash = Sha256Hex(AsBytes(std::string_view(authorization).substr(kBearer.size())));
-  auto it = by_hash_.find(hash);
-  if (it == by_hash_.end()) return absl::UnauthenticatedError("unknown tenant token");
+  std::lock_guard lock(mu_);
+  const ByHash& by_hash = *generations_.back();
+  auto it = by_hash.find(hash);
+  if (it == by_hash.end()) return absl::UnauthenticatedError("unknown tenant token");
   return &it->second;
 }
 
