@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -113,6 +114,23 @@ std::string Quote(std::string_view text) {
     }
   }
   return out + "\"";
+}
+
+absl::StatusOr<std::string> MakePrivateFolder(const std::string& dir,
+                                              const std::string& config_name) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoToStatus(errno, "create " + dir);
+  }
+  char* real = ::realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return ErrnoToStatus(errno, "resolve " + dir);
+  std::string absolute(real);
+  std::free(real);
+  std::string config_path = absolute + "/" + config_name;
+  if (::access(config_path.c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError(config_path + " exists; not overwriting it");
+  }
+  if (::chmod(absolute.c_str(), 0700) != 0) return ErrnoToStatus(errno, "chmod " + absolute);
+  return absolute;
 }
 
 absl::Status WriteNewFile(const std::string& path, std::string_view text, int mode,

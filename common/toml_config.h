@@ -64,6 +64,12 @@ template <typename T>
 // `text` as a TOML basic string, quotes included ("a \"b\"").
 std::string Quote(std::string_view text);
 
+// For an init command: creates folder `dir` (or takes an existing one) with mode 0700 and
+// returns its absolute path; ALREADY_EXISTS if `dir`/`config_name` exists (an init never
+// overwrites a config), errno statuses naming the folder otherwise.
+[[nodiscard]] absl::StatusOr<std::string> MakePrivateFolder(const std::string& dir,
+                                                            const std::string& config_name);
+
 // Creates `path` with `mode` and writes `text`, synced. ALREADY_EXISTS if the file exists
 // (unless `replace`, which writes a temporary file and renames it over `path`); other
 // failures are errno statuses naming the path.

@@ -55,15 +55,10 @@ struct InitArgs {
 
 void RunInit(const InitArgs& a) {
   if (a.k < 1 || a.m < 0 || a.k + a.m > 32) Fail("init", "need 1 <= k, 0 <= m, k + m <= 32", 2);
-  if (::mkdir(a.dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    Fail("init", "cannot create " + a.dir + ": " + std::strerror(errno));
-  }
-  std::string dir = Absolute(a.dir);
+  auto folder = config::MakePrivateFolder(a.dir, "gateway.toml");
+  FailIfError("init", folder.status());
+  const std::string& dir = *folder;
   std::string config_path = dir + "/gateway.toml";
-  if (::access(config_path.c_str(), F_OK) == 0) {
-    Fail("init", config_path + " exists; not overwriting it");
-  }
-  ::chmod(dir.c_str(), 0700);
   std::string key_path = dir + "/master.key";
   auto key_id = client::WriteNewKeyFile(key_path);
   FailIfError("init", key_id.status());

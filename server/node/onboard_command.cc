@@ -4,7 +4,6 @@
 
 #include <signal.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,28 +53,15 @@ std::string AdvertiseAddress(const InitArgs& a) {
   return std::string(host) + ":" + std::to_string(hp->second);
 }
 
-std::string AbsolutePath(const std::string& dir) {
-  char* real = realpath(dir.c_str(), nullptr);
-  if (real == nullptr) Fail("init", "cannot resolve " + dir);
-  std::string out(real);
-  std::free(real);
-  return out;
-}
-
 void RunInit(InitArgs a) {
   if (a.id.empty()) a.id = a.provider + "-1";
   std::string advertise = AdvertiseAddress(a);
   auto host = metrics::SplitHostPort(advertise);
   if (!host.ok()) Fail("init", "--advertise " + advertise + ": " + std::string(host.status().message()), 2);
-  if (::mkdir(a.dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    Fail("init", "cannot create " + a.dir + ": " + std::strerror(errno));
-  }
-  std::string dir = AbsolutePath(a.dir);
+  auto folder = config::MakePrivateFolder(a.dir, "node.toml");
+  FailIfError("init", folder.status());
+  const std::string& dir = *folder;
   std::string config_path = dir + "/node.toml";
-  if (::access(config_path.c_str(), F_OK) == 0) {
-    Fail("init", config_path + " exists; not overwriting it (remove the folder to start over)");
-  }
-  ::chmod(dir.c_str(), 0700);
   auto identity = tls::MakeSelfSigned(host->first);
   FailIfError("init", identity.status());
   FailIfError("init", WriteNewFile(dir + "/node.key", identity->key_pem, 0600, true));
@@ -118,16 +104,6 @@ std::string Base64Url(std::string_view bytes) {
   }
   if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
   return out;
-}
-
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;  // never in these values
-    out += ch;
-  }
-  return out + "\"";
 }
 
 std::string NewToken() {
@@ -173,11 +149,11 @@ void RunTenantAdd(const std::string& name, const std::string& quota,
   FailIfError("tenant add", WriteNewFile(config_path, updated, 0600, true));
   bool signalled = SignalRunningNode(config->store.dir);
   std::string address = config->advertise.empty() ? config->listen : config->advertise;
-  std::string invite = "{\"node_id\":" + JsonString(config->node_id) +
-                       ",\"provider\":" + JsonString(config->provider) +
-                       ",\"address\":" + JsonString(address) +
-                       ",\"fingerprint\":" + JsonString(*fingerprint) +
-                       ",\"token\":" + JsonString(token) + "}";
+  // Quote's TOML basic strings are JSON strings too (the same escapes).
+  std::string invite = "{\"node_id\":" + Quote(config->node_id) +
+                       ",\"provider\":" + Quote(config->provider) +
+                       ",\"address\":" + Quote(address) +
+                       ",\"fingerprint\":" + Quote(*fingerprint) + ",\"token\":" + Quote(token) + "}";
   std::fprintf(stderr, "tenant %s added to %s (quota %s)%s; send the group this invite:\n",
                name.c_str(), config_path.c_str(), quota.c_str(),
                signalled ? ", the running node reloaded its tenants" : "");
