@@ -4,6 +4,8 @@
 // size, and node options that keep background work out of the measurements.
 
 #include <cstdlib>
+#include <memory>
+#include <vector>
 
 #include "tests/support/pipeline_io.h"
 
@@ -28,6 +30,17 @@ inline absl::StatusOr<std::vector<std::unique_ptr<test::NodeProcess>>> StartBenc
   options.scrub_rate = "0";
   options.scrub_interval = "24h";
   return test::StartPipelineNodes(count, options);
+}
+
+// The endpoints of `nodes`, node i at provider i, for a NodePool.
+inline std::vector<client::NodeEndpoint> BenchEndpoints(
+    const std::vector<std::unique_ptr<test::NodeProcess>>& nodes) {
+  std::vector<client::NodeEndpoint> endpoints;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    endpoints.push_back(test::PipelineEndpoint(nodes[i]->options().node_id, static_cast<int>(i),
+                                               nodes[i]->grpc_address()));
+  }
+  return endpoints;
 }
 
 }  // namespace mosaic::bench

@@ -96,13 +96,7 @@ class Gateway:
             return f.read()[-3000:].decode(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.terminate(self.proc, 60)
 
 
 def restore(key, nodes, into):

@@ -88,21 +88,10 @@ class DevSystem:
 
     def stop(self):
         for p in self.extra:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            terminate(p, 30)
         self.extra = []
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc, 60)
         self.proc = None
         if getattr(self, "log", None):
             self.log.close()
@@ -269,6 +258,18 @@ class DevSystem:
 def nodes_of(doc):
     """The nodes of a status document by id, each with its provider's name."""
     return {n["id"]: dict(n, provider=p["name"]) for p in doc["providers"] for n in p["nodes"]}
+
+
+def terminate(proc, timeout_s):
+    """SIGTERM to a process we started, SIGKILL if it is not gone after timeout_s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def process_running(pid):
