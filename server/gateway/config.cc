@@ -185,7 +185,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "failure_check_interval",
                                  "pipeline", "limits", "node", "orphan_grace",
                                  "orphan_sweep_interval", "deep_scrub_bytes_per_second",
-                                 "deep_scrub_interval", "backup_lag"},
+                                 "deep_scrub_interval", "backup_lag", "tls_cert_file",
+                                 "tls_key_file"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
@@ -200,6 +201,13 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   RETURN_IF_ERROR(ParseRepairKeys(root, c));
   RETURN_IF_ERROR(GetDuration(root, "backup_lag", c.backup_lag, ""));
   if (c.backup_lag.count() <= 0) return Bad("backup_lag", "must be positive");
+  RETURN_IF_ERROR(Get(root, "tls_cert_file", c.tls.cert_file, ""));
+  RETURN_IF_ERROR(Get(root, "tls_key_file", c.tls.key_file, ""));
+  if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+    bool cert = !c.tls.cert_file.empty();
+    return Bad(cert ? "tls_cert_file" : "tls_key_file",
+               cert ? "needs tls_key_file" : "needs tls_cert_file");
+  }
   if (c.data_dir.empty()) return Bad("data_dir", "is required");
   if (c.key_file.empty()) return Bad("key_file", "is required");
   RETURN_IF_ERROR(ParseSections(root, c));

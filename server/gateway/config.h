@@ -43,6 +43,9 @@ struct GatewayConfig {
   // Metadata backup (jobs/metadata_backup.h): writes are on the nodes at most this long
   // after they were acknowledged (one backup cycle per backup_lag).
   std::chrono::milliseconds backup_lag = std::chrono::seconds(60);
+  // The S3 listener's TLS certificate chain and key (PEM; both or neither): when set, it
+  // serves HTTPS only.
+  HttpTls tls;
   HttpLimits http;
   client::PipelineOptions pipeline;
   std::vector<client::NodeEndpoint> nodes;

@@ -280,8 +280,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
                                                : S3Code::kInvalidRequest,
                                  "malformed request: " + reason));
   };
-  ASSIGN_OR_RETURN(impl->s3, HttpServer::Start(config.listen, config.http,
-                                               [raw](Exchange& ex) { raw->Handle(ex); }, reject));
+  ASSIGN_OR_RETURN(impl->s3,
+                   HttpServer::Start(config.listen, config.http,
+                                     [raw](Exchange& ex) { raw->Handle(ex); }, reject, config.tls));
   auto gateway = std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
   Gateway* g = gateway.get();
   HttpLimits admin_limits;

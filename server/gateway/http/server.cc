@@ -1,15 +1,23 @@
 #include "server/gateway/http/server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <variant>
 
 #include "absl/strings/ascii.h"
 #include "common/metrics_server.h"
@@ -20,7 +28,9 @@ namespace mosaic::gateway {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -42,20 +52,43 @@ std::string NewRequestId() {
 // arrive 512 bytes per recvmsg, each with its timer re-armed (about 10 CPU s per GiB).
 constexpr size_t kReadBufferBytes = 64 * 1024;
 
+// What a client that speaks plain HTTP to the HTTPS listener gets, unencrypted.
+const std::string& PlainHttpOnTlsPort() {
+  static const std::string kAnswer = [] {
+    std::string body = "This port speaks HTTPS only.\n";
+    return "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  }();
+  return kAnswer;
+}
+
+// Sends `bytes` on a socket without blocking and closes it (answers given outside HTTP).
+void SendAndClose(tcp::socket& socket, const std::string& bytes) {
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.send(asio::buffer(bytes), 0, ignored);
+  socket.close(ignored);
+}
+
 // One connection: its own io_context, thread and stream; serves requests in turn.
 class Connection final : public Exchange {
  public:
   // `draining` (owned by the server, outlives the connection) turns true when the server
   // stops: the request in progress is answered with Connection: close, and no other is read.
-  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket, const HttpLimits& limits,
-             const std::atomic<bool>& draining)
-      : ioc_(std::move(ioc)), stream_(std::move(socket)), limits_(limits), draining_(draining) {
+  // `tls` (owned by the server, outlives the connection) is null for plain HTTP.
+  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket, ssl::context* tls,
+             const HttpLimits& limits, const std::atomic<bool>& draining)
+      : ioc_(std::move(ioc)),
+        stream_(tls ? Stream(std::in_place_type<TlsStream>, std::move(socket), *tls)
+                    : Stream(std::in_place_type<beast::tcp_stream>, std::move(socket))),
+        limits_(limits),
+        draining_(draining) {
     buffer_.reserve(kReadBufferBytes);
   }
 
   // Serves requests until the client closes, an error, or Connection: close.
   void Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject);
-  int native_handle() { return stream_.socket().native_handle(); }
+  int native_handle() { return tcp().socket().native_handle(); }
   // True while a request is being handled (between its head and its response's end).
   std::atomic<bool> busy{false};
 
@@ -76,7 +109,16 @@ class Connection final : public Exchange {
   }
 
  private:
+  using Stream = std::variant<beast::tcp_stream, TlsStream>;
+
+  // The TCP layer, under TLS or not: deadlines and the socket.
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream_);
+  }
+
   // Runs one asynchronous operation to completion on this thread, with a deadline.
+  // `start(stream, callback)` starts it on the connection's stream (TCP or TLS).
   template <typename Start>
   beast::error_code Run(std::chrono::milliseconds timeout, Start start) {
     beast::error_code result = asio::error::would_block;
@@ -85,12 +127,15 @@ class Connection final : public Exchange {
           *request_deadline_ - std::chrono::steady_clock::now());
       timeout = std::max(std::chrono::milliseconds(0), std::min(timeout, left));
     }
-    stream_.expires_after(timeout);
-    start([&result](beast::error_code ec, size_t) { result = ec; });
+    tcp().expires_after(timeout);
+    auto done = [&result](beast::error_code ec, size_t) { result = ec; };
+    std::visit([&](auto& stream) { start(stream, done); }, stream_);
     ioc_->restart();
     ioc_->run();
     return result;
   }
+  bool Handshake();
+  void ShutdownTls();
   absl::Status Failed(beast::error_code ec, const char* what);
   bool ReadRequest(const HttpServer::Rejecter& reject);
   void FinishResponse();
@@ -100,7 +145,7 @@ class Connection final : public Exchange {
   bool ExpectsContinue() const;
 
   std::unique_ptr<asio::io_context> ioc_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   HttpLimits limits_;
   const std::atomic<bool>& draining_;
   beast::flat_buffer buffer_;
@@ -135,8 +180,8 @@ std::optional<uint64_t> Connection::content_length() const {
 absl::Status Connection::SendContinue() {
   continue_sent_ = true;
   static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-    asio::async_write(stream_, asio::buffer(kContinue), std::move(cb));
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+    asio::async_write(s, asio::buffer(kContinue), std::move(cb));
   });
   return ec ? Failed(ec, "100-continue") : absl::OkStatus();
 }
@@ -154,8 +199,8 @@ absl::StatusOr<size_t> Connection::ReadBody(ByteSpan out) {
     auto& body = parser_->get().body();
     body.data = out.data();
     body.size = out.size();
-    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-      http::async_read(stream_, buffer_, *parser_, std::move(cb));
+    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+      http::async_read(s, buffer_, *parser_, std::move(cb));
     });
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return Failed(ec, "reading the request body");
@@ -190,9 +235,8 @@ absl::Status Connection::Send(int status, const std::string& body) {
   if (head_) res.content_length(body.size());
   started_ = true;
   bytes_out += head_ ? 0 : body.size();
-  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-    http::async_write(stream_, res, std::move(cb));
-  });
+  beast::error_code ec = Run(limits_.transfer_timeout,
+                             [&](auto& s, auto cb) { http::async_write(s, res, std::move(cb)); });
   return ec ? Failed(ec, "sending the response") : absl::OkStatus();
 }
 
@@ -204,8 +248,8 @@ absl::Status Connection::SendHeaders(int status, uint64_t content_length) {
     res.set(http::field::content_length, std::to_string(content_length));
     http::response_serializer<http::empty_body> sr(res);
     sr.split(true);
-    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-      http::async_write_header(stream_, sr, std::move(cb));
+    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+      http::async_write_header(s, sr, std::move(cb));
     });
     return ec ? Failed(ec, "sending the response") : absl::OkStatus();
   }
@@ -215,8 +259,8 @@ absl::Status Connection::SendHeaders(int status, uint64_t content_length) {
   stream_res_->body().data = nullptr;
   stream_res_->body().more = true;
   serializer_.emplace(*stream_res_);
-  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-    http::async_write_header(stream_, *serializer_, std::move(cb));
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+    http::async_write_header(s, *serializer_, std::move(cb));
   });
   return ec ? Failed(ec, "sending the response") : absl::OkStatus();
 }
@@ -227,8 +271,8 @@ absl::Status Connection::SendBody(ConstByteSpan bytes) {
   stream_res_->body().data = const_cast<std::byte*>(bytes.data());
   stream_res_->body().size = bytes.size();
   stream_res_->body().more = true;
-  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-    http::async_write(stream_, *serializer_, std::move(cb));
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+    http::async_write(s, *serializer_, std::move(cb));
   });
   if (ec == http::error::need_buffer) ec = {};
   bytes_out += bytes.size();
@@ -245,8 +289,8 @@ void Connection::FinishResponse() {
   stream_res_->body().data = nullptr;
   stream_res_->body().size = 0;
   stream_res_->body().more = false;
-  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto cb) {
-    http::async_write(stream_, *serializer_, std::move(cb));
+  beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+    http::async_write(s, *serializer_, std::move(cb));
   });
   if (ec || !serializer_->is_done()) keep_alive_ = false;
   serializer_.reset();
@@ -259,11 +303,14 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
   parser_->body_limit(boost::none);
-  beast::error_code ec = Run(limits_.idle_timeout, [&](auto cb) {
-    http::async_read_header(stream_, buffer_, *parser_, std::move(cb));
+  beast::error_code ec = Run(limits_.idle_timeout, [&](auto& s, auto cb) {
+    http::async_read_header(s, buffer_, *parser_, std::move(cb));
   });
+  // A TLS client that closes without close_notify ends the stream "truncated": between
+  // requests that is only a close.
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-      ec == asio::error::connection_reset || ec == asio::error::eof) {
+      ec == asio::error::connection_reset || ec == asio::error::eof ||
+      ec == ssl::error::stream_truncated) {
     return false;
   }
   id_ = NewRequestId();
@@ -293,7 +340,41 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
   return true;
 }
 
+// TLS only: the handshake, within the idle timeout, so that a client that never finishes it
+// holds its connection slot no longer than an idle keep-alive one. A plain HTTP request gets a
+// plain-text 400. False when the connection should close.
+bool Connection::Handshake() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (tls == nullptr) return true;
+  beast::error_code ec = Run(limits_.idle_timeout, [&](auto&, auto cb) {
+    tls->async_handshake(ssl::stream_base::server,
+                         [cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
+  });
+  if (ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+    SendAndClose(tcp().socket(), PlainHttpOnTlsPort());
+  }
+  return !ec;
+}
+
+// TLS only: sends close_notify and waits briefly for the client's; a client gone already
+// ends it at once, a silent one after a second.
+void Connection::ShutdownTls() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (tls == nullptr) return;
+  request_deadline_.reset();
+  (void)Run(std::min<std::chrono::milliseconds>(limits_.transfer_timeout, std::chrono::seconds(1)),
+            [&](auto&, auto cb) {
+              tls->async_shutdown([cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
+            });
+}
+
 void Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject) {
+  if (!Handshake()) {
+    beast::error_code ignored;
+    tcp().socket().close(ignored);
+    return;
+  }
   while (ReadRequest(reject)) {
     busy = true;
     // The thread's root: an exception (Beast, Asio, protobuf, a handler's bug) ends this
@@ -312,9 +393,40 @@ void Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rej
     busy = false;
     if (!keep_alive_ || draining_) break;
   }
+  ShutdownTls();
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tcp().socket().close(ignored);
+}
+
+// A TLS server context: TLS 1.2 or later, the certificate chain and its key.
+absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(const HttpTls& tls) {
+  for (const auto& [what, path] :
+       {std::pair{"certificate", &tls.cert_file}, std::pair{"key", &tls.key_file}}) {
+    if (path->empty()) return absl::InvalidArgumentError(std::string("no TLS ") + what + " file");
+    std::ifstream in(*path);
+    if (!in) {
+      return absl::NotFoundError(std::string("cannot read the TLS ") + what + " file " + *path +
+                                 ": " + std::strerror(errno));
+    }
+  }
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                   ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError("cannot load the TLS certificate " + tls.cert_file + ": " +
+                                      ec.message());
+  }
+  ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return absl::InvalidArgumentError("cannot use the TLS key " + tls.key_file + " with " +
+                                      tls.cert_file + ": " +
+                                      (ec ? ec.message() : "it does not match the certificate"));
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -323,6 +435,7 @@ struct HttpServer::Impl {
   HttpLimits limits;
   Handler handler;
   Rejecter rejecter;
+  std::unique_ptr<ssl::context> tls;  // null: plain HTTP
   asio::io_context accept_ioc;
   tcp::acceptor acceptor{accept_ioc};
   std::thread accept_thread;
@@ -356,17 +469,17 @@ struct HttpServer::Impl {
                "Content-Length: " +
                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
       }();
-      beast::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.send(asio::buffer(kBusy), 0, ignored);
-      socket.close(ignored);
+      // A TLS client would take the plain answer for a broken handshake: it only sees the
+      // connection closed.
+      SendAndClose(socket, tls ? std::string() : kBusy);
       return;
     }
     ++threads;
     // Registered before its thread starts, under the same lock as the count: a Stop() that
     // comes in between sees the connection and can shut it down, rather than wait out its
     // grace period for a connection it does not know.
-    auto c = std::make_unique<Connection>(std::move(ioc), std::move(socket), limits, draining);
+    auto c = std::make_unique<Connection>(std::move(ioc), std::move(socket), tls.get(), limits,
+                                          draining);
     connections.insert(c.get());
     std::thread([this, c = std::move(c)]() mutable {
       c->Serve(handler, rejecter);
@@ -380,9 +493,13 @@ struct HttpServer::Impl {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
                                                               HttpLimits limits, Handler handler,
-                                                              Rejecter rejecter) {
+                                                              Rejecter rejecter,
+                                                              const HttpTls& tls) {
   ASSIGN_OR_RETURN(auto host_port, metrics::SplitHostPort(listen));
   auto impl = std::make_unique<Impl>();
+  if (tls.enabled() || !tls.key_file.empty()) {
+    ASSIGN_OR_RETURN(impl->tls, MakeTlsContext(tls));
+  }
   impl->limits = limits;
   impl->handler = std::move(handler);
   impl->rejecter = std::move(rejecter);

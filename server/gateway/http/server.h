@@ -1,7 +1,8 @@
 #pragma once
 // The gateway's HTTP/1.1 server on Boost.Beast: keep-alive, streamed bodies both ways, a
 // thread per connection (see exchange.h), limits on connections, header size, idle time and
-// transfer time. Converts nothing to S3: handlers answer through the Exchange.
+// transfer time; plain HTTP or, given a certificate and key, HTTPS only (TLS 1.2 or later).
+// Converts nothing to S3: handlers answer through the Exchange.
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +25,13 @@ struct HttpLimits {
   std::chrono::milliseconds request_timeout{std::chrono::hours(2)};
 };
 
+// TLS for a listener: PEM files read once at Start. Both empty = plain HTTP.
+struct HttpTls {
+  std::string cert_file;  // the certificate chain, the server's own certificate first
+  std::string key_file;   // its private key
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 class HttpServer {
  public:
   // Called once per request on the connection's thread. Must answer (Send or SendHeaders) or
@@ -33,9 +41,14 @@ class HttpServer {
   // large, malformed): status and a short reason; the handler can render them as S3 errors.
   using Rejecter = std::function<void(Exchange&, int status, const std::string& reason)>;
 
-  // Binds `listen` ("127.0.0.1:9000", port 0 picks one) and starts accepting.
+  // Binds `listen` ("127.0.0.1:9000", port 0 picks one) and starts accepting. With `tls`
+  // enabled every connection must complete a TLS handshake within limits.idle_timeout; a
+  // plain HTTP request gets a plain-text 400 and is closed. INVALID_ARGUMENT naming the file
+  // for a certificate or key that cannot be loaded or do not match; UNAVAILABLE if `listen`
+  // cannot be bound.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const std::string& listen, HttpLimits limits, Handler handler, Rejecter rejecter);
+      const std::string& listen, HttpLimits limits, Handler handler, Rejecter rejecter,
+      const HttpTls& tls = {});
   // Stop()s.
   ~HttpServer();
 

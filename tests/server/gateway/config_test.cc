@@ -79,6 +79,8 @@ TEST_F(GatewayConfigTest, ExampleConfigInDeployParses) {
   EXPECT_EQ(c->http.idle_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c->http.transfer_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c->http.request_timeout, std::chrono::hours(2));
+  EXPECT_EQ(c->tls.cert_file, "/etc/mosaic/s3.crt");
+  EXPECT_EQ(c->tls.key_file, "/etc/mosaic/s3.key");
   ASSERT_EQ(c->nodes.size(), 2u);
   const client::NodeEndpoint& n1 = c->nodes[0];
   EXPECT_EQ(n1.spec.id, "node-1");
@@ -123,6 +125,21 @@ TEST_F(GatewayConfigTest, MinimalConfigTakesDefaults) {
   EXPECT_TRUE(c->nodes[0].plaintext);
   EXPECT_EQ(c->nodes[0].spec.weight, 1.0);
   EXPECT_TRUE(c->nodes[0].tls_ca_pem.empty());
+}
+
+TEST_F(GatewayConfigTest, S3TlsKeysGoTogether) {
+  EXPECT_FALSE(ParseGatewayConfig(kMinimal)->tls.enabled());
+  auto both =
+      ParseGatewayConfig("tls_cert_file = \"/c\"\ntls_key_file = \"/k\"\n" + std::string(kMinimal));
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_TRUE(both->tls.enabled());
+  for (const char* one : {"tls_cert_file = \"/c\"\n", "tls_key_file = \"/k\"\n"}) {
+    auto c = ParseGatewayConfig(one + std::string(kMinimal));
+    ASSERT_FALSE(c.ok()) << one;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("tls_cert_file"), std::string::npos) << c.status();
+    EXPECT_NE(c.status().message().find("tls_key_file"), std::string::npos) << c.status();
+  }
 }
 
 TEST_F(GatewayConfigTest, NumbersAndUnits) {
