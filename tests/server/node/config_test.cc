@@ -101,5 +101,31 @@ TEST(TenantRegistryTest, AuthenticatesByTokenHashOnly) {
   }
 }
 
+TEST(TenantRegistryTest, ReplaceServesTheNewTenantsAndKeepsOldPointersValid) {
+  TenantRegistry tenants({{"group-a", kHash, 100}});
+  auto before = tenants.Authenticate("Bearer password");
+  ASSERT_TRUE(before.ok()) << before.status();
+  // sha256("other"), as `mosaic node tenant add` appends it and SIGHUP reloads it.
+  const std::string other = "d9298a10d1b0735837dc4bd85dac641b0f3cef27a47e5d53a54f2f3f5b2fcffa";
+  tenants.Replace({{"group-b", other, 5}});
+  EXPECT_EQ(tenants.Authenticate("Bearer password").status().code(),
+            absl::StatusCode::kUnauthenticated);
+  auto after = tenants.Authenticate("Bearer other");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ((*after)->name, "group-b");
+  EXPECT_EQ((*before)->name, "group-a");  // a call in flight still reads its tenant
+}
+
+TEST(NodeConfigTest, UnknownKeyInASectionIsNamed) {
+  std::string base = "data_dir = \"/d\"\n[tls]\nplaintext = true\n";
+  for (const auto& [extra, key] : {std::pair{"ciphers = 1\n", "tls.ciphers"},
+                                   std::pair{"[storage]\nsegment = 1\n", "storage.segment"},
+                                   std::pair{"[scrub]\nspeed = 1\n", "scrub.speed"}}) {
+    auto c = ParseNodeConfig(base + extra);
+    ASSERT_FALSE(c.ok()) << extra;
+    EXPECT_NE(c.status().message().find(key), std::string::npos) << c.status();
+  }
+}
+
 }  // namespace
 }  // namespace mosaic::node
