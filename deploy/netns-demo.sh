@@ -5,8 +5,8 @@
 #   provider:  mosaic node init, mosaic node --config, mosaic node tenant add (-> invite)
 #   group:     mosaic gateway init, mosaic gateway node add INVITE, mosaic gateway --config,
 #              mosaic key create
-# Gateway -> node traffic is TLS with each node's certificate pinned. Then an S3 round trip
-# (curl --aws-sigv4); an invite with a wrong fingerprint is shown refused; with --cut
+# Gateway -> node traffic is TLS with each node's certificate pinned, and the S3 endpoint
+# serves HTTPS (a certificate made with openssl). Then an S3 round trip (curl --aws-sigv4); an invite with a wrong fingerprint is shown refused; with --cut
 # PROVIDER that provider's links go down and the object is read again, degraded.
 #
 #   deploy/netns-demo.sh [--cut a|b|c] [--keep] [MOSAIC_BINARY]
@@ -142,6 +142,16 @@ for n in "${NODES[@]}"; do
   run gw "$MOSAIC" gateway node add "$(cat "$W/invites/$n")" --config "$GW_CONFIG"
 done
 
+say "group: HTTPS for the applications (tls_cert_file, tls_key_file; docs/group-guide.md)"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=${ADDR[gw]}" -addext "subjectAltName=IP:${ADDR[gw]}" \
+  -keyout "$W/gateway/s3.key" -out "$W/gateway/s3.crt" 2>/dev/null
+chmod 600 "$W/gateway/s3.key"
+printf 'tls_cert_file = "%s"\ntls_key_file = "%s"\n' "$W/gateway/s3.crt" "$W/gateway/s3.key" \
+  | cat - "$GW_CONFIG" >"$W/gateway/gateway.toml.new"
+mv "$W/gateway/gateway.toml.new" "$GW_CONFIG"
+chmod 600 "$GW_CONFIG"
+
 say "group: the gateway, over TLS to the six nodes"
 ip netns exec "${PREFIX}gw" "$MOSAIC" gateway --config "$GW_CONFIG" >"$W/gateway.log" 2>&1 &
 wait_file "$W/gateway/admin.addr" 30
@@ -150,14 +160,14 @@ key_id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$k
 secret=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["secret"])' "$key")
 
 s3() {  # s3 CURL-ARGS...: a SigV4-signed request to the gateway, from the group's host
-  ip netns exec "${PREFIX}gw" curl -sS --fail --max-time 60 \
+  ip netns exec "${PREFIX}gw" curl -sS --fail --max-time 60 --cacert "$W/gateway/s3.crt" \
     --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key_id:$secret" "$@"
 }
-say "S3 round trip: curl --aws-sigv4 PUT and GET of a 3 MiB object"
+say "S3 round trip over HTTPS: curl --aws-sigv4 PUT and GET of a 3 MiB object"
 head -c $((3 << 20)) /dev/urandom >"$W/object"
-s3 -X PUT "http://${ADDR[gw]}:9000/demo" -o /dev/null
-s3 -T "$W/object" "http://${ADDR[gw]}:9000/demo/object" -o /dev/null
-s3 "http://${ADDR[gw]}:9000/demo/object" -o "$W/object.back"
+s3 -X PUT "https://${ADDR[gw]}:9000/demo" -o /dev/null
+s3 -T "$W/object" "https://${ADDR[gw]}:9000/demo/object" -o /dev/null
+s3 "https://${ADDR[gw]}:9000/demo/object" -o "$W/object.back"
 cmp "$W/object" "$W/object.back"
 echo "round trip ok: $(sha256sum <"$W/object" | cut -c1-16)…"
 
@@ -167,7 +177,7 @@ if [ -n "$cut" ]; then
     [ "${n%-*}" = "$cut" ] && ip -n "$NET" link set "v-$n" down && echo "  $n cut off"
   done
   rm -f "$W/object.back"
-  s3 "http://${ADDR[gw]}:9000/demo/object" -o "$W/object.back"
+  s3 "https://${ADDR[gw]}:9000/demo/object" -o "$W/object.back"
   cmp "$W/object" "$W/object.back"
   echo "degraded read ok without provider $cut"
 fi

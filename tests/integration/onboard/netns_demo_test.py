@@ -61,6 +61,7 @@ class NetnsDemoTest(unittest.TestCase):
         self.assertEqual(out.count("gateway node add mosaic-invite-1:"), 7)
         self.assertIn("wrong fingerprint refused", out)
         self.assertIn("but the invite pins sha256:" + "0" * 64, out)
+        self.assertIn("S3 round trip over HTTPS", out)
         self.assertIn("round trip ok", out)
         self.assertIn("b-1 cut off", out)
         self.assertIn("degraded read ok without provider b", out)
