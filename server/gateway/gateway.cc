@@ -215,12 +215,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   std::vector<client::NodeEndpoint> nodes = config.nodes;
   ASSIGN_OR_RETURN(auto added, NodeStates::AddedEndpoints(*impl->meta, *impl->ring));
   for (client::NodeEndpoint& e : added) {
-    bool in_config = std::any_of(nodes.begin(), nodes.end(), [&](const client::NodeEndpoint& c) {
+    auto in_config = std::find_if(nodes.begin(), nodes.end(), [&](const client::NodeEndpoint& c) {
       return c.spec.id == e.spec.id;
     });
-    if (in_config) {
-      spdlog::warn("node {} was added with `mosaic node add` and is also in the config file: "
-                   "the config's entry is used", e.spec.id);
+    if (in_config != nodes.end()) {
+      // `mosaic gateway node add` writes both (live add, then the config): say so only
+      // when they differ.
+      if (in_config->address != e.address || in_config->spec.provider != e.spec.provider) {
+        spdlog::warn("node {} is in the config file ({}) and was added with `mosaic node add` "
+                     "({}): the config's entry is used", e.spec.id, in_config->address,
+                     e.address);
+      }
       continue;
     }
     nodes.push_back(std::move(e));
