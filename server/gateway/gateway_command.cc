@@ -147,10 +147,14 @@ int RunGateway(const GatewayConfig& config) {
   WriteAddressFile(config.data_dir + "/admin.addr",
                Host(config.admin_listen) + ":" + std::to_string((*gw)->admin_port()));
   WriteAddressFile(config.data_dir + "/s3.addr", s3);
-  spdlog::info("mosaic gateway serving S3 on http://{} ({} nodes, {}+{})", s3, config.nodes.size(),
+  spdlog::info("mosaic gateway serving S3 on {}://{} ({} nodes, {}+{})",
+               config.tls.enabled() ? "https" : "http", s3, config.nodes.size(),
                config.pipeline.k, config.pipeline.m);
   int sig = WaitForStopSignal();
   spdlog::info("signal {}: finishing requests in progress", sig);
+  // The CLI commands take the address files for a running gateway: gone first.
+  std::remove((config.data_dir + "/s3.addr").c_str());
+  std::remove((config.data_dir + "/admin.addr").c_str());
   (*gw)->Stop();
   gw->reset();
   spdlog::info("stopped cleanly");

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import threading
 import unittest
 import urllib.request
@@ -187,6 +188,20 @@ class DrainTest(harness.DevTestCase):
         self.s3.put_object(Bucket="drain", Key=key, Body=b"x" * 1000)
         self.assertEqual(self.s3.get_object(Bucket="drain", Key=key)["Body"].read(), b"x" * 1000)
 
+
+
+class StoppedGatewayTest(harness.DevTestCase):
+    def test_commands_say_the_gateway_is_not_running_after_it_stopped(self):
+        self.assertEqual(self.dev.mosaic("status").returncode, 0)
+        config = self.dev.gateway["config"]
+        admin_addr = os.path.join(self.dev.gateway["dir"], "admin.addr")
+        self.assertTrue(os.path.exists(admin_addr))
+        self.dev.stop()  # SIGTERM: a clean stop
+        self.assertFalse(os.path.exists(admin_addr), "a stopped gateway left its admin.addr")
+        r = subprocess.run([harness.BINARY, "status", "--config", config],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("is not running", r.stderr)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
