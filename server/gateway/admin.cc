@@ -34,20 +34,7 @@ const char* RightName(v1::Grant::Right r) {
 }
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  return boost::json::serialize(boost::json::value(boost::json::string(s.data(), s.size())));
 }
 
 std::string KeysJson(const std::vector<v1::AccessKeyRecord>& keys) {
