@@ -130,4 +130,9 @@ size_t HostileNode::chunk_count() const {
   return service_->chunks.size();
 }
 
+bool HostileNode::has_chunk(const std::string& chunk_id) const {
+  std::lock_guard lock(service_->mu);
+  return service_->chunks.count(chunk_id) > 0;
+}
+
 }  // namespace mosaic::test

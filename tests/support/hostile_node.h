@@ -41,6 +41,8 @@ class HostileNode {
   int gets() const;
   // Chunks stored.
   size_t chunk_count() const;
+  // Whether chunk `chunk_id` (the 32 raw bytes) is stored.
+  bool has_chunk(const std::string& chunk_id) const;
 
   struct Service;
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "common/status.h"
 #include "server/gateway/backup/root_io.h"
@@ -24,6 +25,14 @@ int64_t WallMs() {
 uint64_t LastSequence(const v1::BackupRoot& root) {
   return root.increments().empty() ? root.snapshot().last_sequence()
                                    : root.increments().rbegin()->last_sequence();
+}
+
+// The objects of a backup: its snapshot (if any), then its increments.
+std::vector<const v1::BackupObject*> ObjectsOf(const v1::BackupRoot& root) {
+  std::vector<const v1::BackupObject*> objects;
+  if (root.has_snapshot()) objects.push_back(&root.snapshot());
+  for (const auto& inc : root.increments()) objects.push_back(&inc);
+  return objects;
 }
 
 // Streams an encoder's output into a pipeline writer.
@@ -128,6 +137,19 @@ bool MetadataBackup::SnapshotDue(const v1::BackupState& state,
   return double(increments) > options_.increment_fraction * double(base);
 }
 
+std::string MetadataBackup::LostNode(const v1::BackupRoot& current) const {
+  for (const v1::BackupObject* object : ObjectsOf(current)) {
+    for (const auto& stripe : object->manifest().stripes()) {
+      for (const std::string& node : stripe.nodes()) {
+        if (node.empty()) continue;
+        int i = pipeline_.pool().IndexOf(node);
+        if (i < 0 || !pipeline_.Readable(i) || pipeline_.Excluded(i)) return node;
+      }
+    }
+  }
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<client::ObjectWriter>> MetadataBackup::WriteSnapshot(
     v1::BackupObject& out) {
   ASSIGN_OR_RETURN(std::unique_ptr<client::ObjectWriter> writer, pipeline_.NewWriter());
@@ -177,11 +199,8 @@ uint64_t MetadataBackup::GenerationOnNodes() {
 }
 
 void MetadataBackup::Prune(const v1::BackupRoot& old) {
-  std::vector<const v1::BackupObject*> objects;
-  if (old.has_snapshot()) objects.push_back(&old.snapshot());
-  for (const auto& inc : old.increments()) objects.push_back(&inc);
   size_t left = 0;
-  for (const v1::BackupObject* object : objects) {
+  for (const v1::BackupObject* object : ObjectsOf(old)) {
     auto manifest = FromProto(object->manifest());
     if (manifest.ok()) left += pipeline_.Delete(*manifest).size();
   }
@@ -198,6 +217,18 @@ absl::Status MetadataBackup::Cycle() {
   v1::BackupRoot root;
   std::unique_ptr<client::ObjectWriter> writer;  // alive until the state names its object
   bool snapshot = SnapshotDue(state, identity);
+  // The repair job does not repair backup objects: a shard on a node that is down, draining
+  // or removed is redundancy lost until a new snapshot, which is therefore taken now, even
+  // if nothing changed (an idle gateway would otherwise never take one).
+  if (!snapshot && stored) {
+    if (std::string lost = LostNode(state.current()); !lost.empty()) {
+      spdlog::warn(
+          "metadata backup: a shard of the backup is on node {}, which is down, "
+          "draining or removed; taking a new snapshot",
+          lost);
+      snapshot = true;
+    }
+  }
   if (!snapshot) {
     v1::BackupObject increment;
     auto written = WriteIncrement(LastSequence(state.current()), increment);

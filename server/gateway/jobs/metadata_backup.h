@@ -9,7 +9,9 @@
 // (read from RocksDB's write-ahead log), or a new snapshot of every key when there is no
 // backup yet, the database is another one (restored), the log does not reach back far
 // enough, there are `max_increments` increments, or they add up to more than
-// `increment_fraction` of the snapshot. Then it records the new backup in the store (the
+// `increment_fraction` of the snapshot. It takes a new snapshot too, even when nothing
+// changed, when a shard of the current backup (snapshot or increment) is on a node that is
+// DOWN, draining or removed: the repair job does not repair backup objects. Then it records the new backup in the store (the
 // BackupState record: the orphan sweep spares what it names), writes the root record to
 // every node (backup/root_io.h), and after a new snapshot deletes the objects of the backup
 // before the previous one. The previous complete backup is always kept, and the other root
@@ -75,6 +77,9 @@ class MetadataBackup {
   // nodes (a gateway started afresh must not lose to an older gateway's roots).
   uint64_t GenerationOnNodes();
   bool SnapshotDue(const v1::BackupState& state, const std::string& identity) const;
+  // A node holding a shard of `current` (snapshot or increment) that is DOWN in the pool,
+  // excluded from placement (draining, removed) or no longer in the pool; "" if none.
+  std::string LostNode(const v1::BackupRoot& current) const;
   void Prune(const v1::BackupRoot& old);
   void Succeeded(const v1::BackupRoot& root, int64_t covered_ms);
 

@@ -100,6 +100,7 @@ class HostileCluster {
     return *nodes_.at(std::stoul(id.substr(id.find('-') + 1)));
   }
   MetaStore& meta() { return *meta_; }
+  const std::string& dir() const { return dir_; }
   client::Pipeline& pipeline() { return *pipeline_; }
 
  private:
