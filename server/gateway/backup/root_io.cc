@@ -10,7 +10,8 @@
 namespace mosaic::gateway {
 
 RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRing& ring,
-                                    const v1::BackupRoot& root) {
+                                    const v1::BackupRoot& root,
+                                    const std::function<bool(int)>& holds) {
   int slot = RootSlotOf(root.generation());
   auto id = std::make_shared<const std::string>(RootSlotChunkId(ring, slot));
   auto sealed = std::make_shared<const std::string>(SealRoot(ring, root, slot));
@@ -20,10 +21,19 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
     std::mutex mu;
     RootWriteReport report;
   };
-  auto shared = std::make_shared<Shared>(pool.size());
-  shared->report.nodes = pool.size();
-  for (int i = 0; i < pool.size(); ++i) {
+  const int n = pool.size();
+  auto shared = std::make_shared<Shared>(n);
+  for (int i = 0; i < n; ++i) {
     client::NodeClient* node = &pool.node(i);
+    if (!holds(i)) {
+      for (int other = 0; other < kRootSlots; ++other) {
+        if (other == slot) continue;
+        node->Delete(RootSlotChunkId(ring, other), [](absl::StatusOr<bool>) {});
+      }
+      node->Delete(*id, [shared](absl::StatusOr<bool>) { shared->latch.Done(); });
+      continue;
+    }
+    ++shared->report.nodes;
     auto fail = [shared, node](const absl::Status& s) {
       {
         std::lock_guard lock(shared->mu);

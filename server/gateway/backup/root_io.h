@@ -3,6 +3,7 @@
 // Both talk to every node of the pool in parallel and block until each answered or timed
 // out (the pool's call timeout). Thread-safe.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,11 @@ struct RootWriteReport {
 // Stores `root` in slot RootSlotOf(root.generation()) of every node: deletes the slot's old
 // chunk, then puts the sealed root (a node refuses to overwrite a chunk with other bytes).
 // The other slot, holding the previous root, is left alone.
+// Nodes for which `holds(index)` is false (draining, removed) get no root: both their slots
+// are deleted instead, so that a drained node ends holding nothing of ours.
 RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRing& ring,
-                                    const v1::BackupRoot& root);
+                                    const v1::BackupRoot& root,
+                                    const std::function<bool(int)>& holds);
 
 struct RootSearch {
   int nodes = 0;

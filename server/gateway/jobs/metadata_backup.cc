@@ -217,6 +217,7 @@ absl::Status MetadataBackup::Cycle() {
   v1::BackupRoot root;
   std::unique_ptr<client::ObjectWriter> writer;  // alive until the state names its object
   bool snapshot = SnapshotDue(state, identity);
+  bool forced = false;  // by a backup shard on a node that is down, draining or removed
   // The repair job does not repair backup objects: a shard on a node that is down, draining
   // or removed is redundancy lost until a new snapshot, which is therefore taken now, even
   // if nothing changed (an idle gateway would otherwise never take one).
@@ -227,6 +228,7 @@ absl::Status MetadataBackup::Cycle() {
           "draining or removed; taking a new snapshot",
           lost);
       snapshot = true;
+      forced = true;
     }
   }
   if (!snapshot) {
@@ -248,10 +250,17 @@ absl::Status MetadataBackup::Cycle() {
     }
   }
   v1::BackupRoot pruned;
+  v1::BackupRoot pruned_too;  // the current backup, when it is the one on a lost node
   if (snapshot) {
     ASSIGN_OR_RETURN(writer, WriteSnapshot(*root.mutable_snapshot()));
     pruned = std::move(*state.mutable_previous());
-    *state.mutable_previous() = state.current();
+    if (forced) {
+      // Keeping a backup with a shard on a draining node would keep that node holding it.
+      pruned_too = state.current();
+      state.clear_previous();
+    } else {
+      *state.mutable_previous() = state.current();
+    }
   }
   root.set_generation(generation + 1);
   root.set_backup_ms(started_ms);
@@ -271,7 +280,8 @@ absl::Status MetadataBackup::Cycle() {
   const v1::BackupObject& added =
       snapshot ? root.snapshot() : *root.increments().rbegin();
   bytes_.Inc(added.stream_bytes());
-  RootWriteReport report = WriteRootEverywhere(pipeline_.pool(), pipeline_.ring(), root);
+  RootWriteReport report = WriteRootEverywhere(pipeline_.pool(), pipeline_.ring(), root,
+                                               [this](int i) { return !pipeline_.Excluded(i); });
   if (report.written == 0) {
     return absl::UnavailableError("no node took the backup root (" +
                                   (report.failures.empty() ? std::string("no nodes")
@@ -283,6 +293,7 @@ absl::Status MetadataBackup::Cycle() {
                  root.generation(), report.written, report.nodes, report.failures.front());
   }
   if (snapshot) Prune(pruned);
+  if (forced) Prune(pruned_too);
   Succeeded(root, started_ms);
   return absl::OkStatus();
 }
