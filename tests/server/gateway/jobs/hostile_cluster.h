@@ -10,9 +10,11 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/pipeline/pipeline.h"
@@ -106,12 +108,12 @@ class HostileCluster {
  private:
   HostileCluster() = default;
 
-  // Health-checks every node (a few rounds at most) until the pool has all of them UP. The
-  // pool's connection attempts give up after 200 ms (client/rpc/node_pool.cc), which a
-  // loaded machine can exceed: the calls that failed so leave nodes SUSPECT or DOWN, and a
-  // job would then skip them.
+  // Health-checks every node until the pool has all of them UP (at most 50 rounds, 100 ms
+  // apart). A connection attempt that failed leaves its channel backing off, and calls fail
+  // at once meanwhile: rounds in a tight loop would all fall inside that window.
   absl::Status AllUp() {
-    for (int round = 0; round < 10; ++round) {
+    for (int round = 0; round < 50; ++round) {
+      if (round > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       pool_->CheckAll();
       bool up = true;
       for (int i = 0; i < pool_->size(); ++i) {
@@ -119,7 +121,7 @@ class HostileCluster {
       }
       if (up) return absl::OkStatus();
     }
-    return absl::UnavailableError("the node doubles are not all up after 10 health checks");
+    return absl::UnavailableError("the node doubles are not all up after 50 health checks");
   }
 
   std::string dir_;
