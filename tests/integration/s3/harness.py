@@ -273,10 +273,14 @@ def terminate(proc, timeout_s):
 
 
 def process_running(pid):
-    """False once pid is gone or a zombie."""
+    """False once pid is gone, or a zombie whose threads have all exited. The leader of a
+    killed process turns zombie before its other threads are gone, and its files (a RocksDB
+    LOCK) are released only with the last thread: a restart must wait for that."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                return True
+        return len(os.listdir("/proc/%d/task" % pid)) > 1
     except FileNotFoundError:
         return False
 
