@@ -390,12 +390,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   env.nodes = std::move(*nodes);
-  std::vector<client::NodeEndpoint> endpoints;
-  for (int i = 0; i < 6; ++i) {
-    endpoints.push_back(test::PipelineEndpoint(env.nodes[i]->options().node_id, i,
-                                               env.nodes[i]->grpc_address()));
-  }
-  env.pool = std::make_unique<client::NodePool>(endpoints, client::RpcOptions{});
+  env.pool = std::make_unique<client::NodePool>(BenchEndpoints(env.nodes), client::RpcOptions{});
   env.ring = test::NewKeyRing();
   client::PipelineOptions pipeline_options;
   if (const char* mib = std::getenv("MOSAIC_BENCH_BUDGET_MIB"); mib != nullptr && *mib) {
