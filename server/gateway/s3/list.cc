@@ -2,6 +2,10 @@
 // CommonPrefixes, max-keys, marker / continuation-token / start-after, fetch-owner,
 // encoding-type=url.
 
+#include "server/gateway/s3/list.h"
+
+#include <atomic>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "common/status.h"
@@ -39,16 +43,26 @@ absl::StatusOr<int> MaxKeys(const Ctx& ctx) {
   return std::min(n, kMaxKeys);
 }
 
+std::atomic<uint64_t> records_read{0};
+
 // Lists from `start` (inclusive). Keys under a common prefix fold into it and are skipped
-// in one seek.
+// in one seek. With a delimiter, reads start with one record after every seek and double
+// while the records read are listed: the records read past a common prefix (and wasted)
+// are never more than those listed since the last seek, so a page reads O(max-keys)
+// records however many keys fold into each of its prefixes (issue 14).
 absl::StatusOr<Listing> Collect(Ctx& ctx, const std::string& prefix, const std::string& delimiter,
                                 std::string start, int max_keys) {
   Listing out;
+  if (max_keys == 0) return out;  // S3: nothing listed, and not truncated
   int count = 0;
+  size_t batch = delimiter.empty() ? kScanBatch : 1;
   while (true) {
-    ASSIGN_OR_RETURN(auto batch, ctx.svc.meta.ListObjects(ctx.req.bucket, prefix, start, kScanBatch));
-    if (batch.empty()) return out;
-    for (ObjectEntry& e : batch) {
+    // One more than the page holds: the record that tells it is truncated.
+    size_t limit = std::min(batch, static_cast<size_t>(max_keys - count) + 1);
+    ASSIGN_OR_RETURN(auto entries, ctx.svc.meta.ListObjects(ctx.req.bucket, prefix, start, limit));
+    records_read += entries.size();
+    bool reseek = false;
+    for (ObjectEntry& e : entries) {
       std::string prefix_of_key;
       if (!delimiter.empty()) {
         size_t pos = e.key.find(delimiter, prefix.size());
@@ -65,6 +79,7 @@ absl::StatusOr<Listing> Collect(Ctx& ctx, const std::string& prefix, const std::
         out.last_is_prefix = true;
         start = PrefixSuccessor(prefix_of_key);
         if (start.empty()) return out;
+        reseek = true;
         break;  // re-seek past the folded keys
       }
       out.last = e.key;
@@ -72,6 +87,8 @@ absl::StatusOr<Listing> Collect(Ctx& ctx, const std::string& prefix, const std::
       start = e.key + std::string(1, '\0');
       out.contents.push_back(std::move(e));
     }
+    if (!reseek && entries.size() < limit) return out;  // the end of the listing
+    batch = reseek ? 1 : std::min(batch * 2, kScanBatch);
   }
 }
 
@@ -115,6 +132,7 @@ absl::Status ListObjectsV2(Ctx& ctx) {
   ASSIGN_OR_RETURN(int max_keys, MaxKeys(ctx));
   std::string prefix = Param(ctx, "prefix"), delimiter = Param(ctx, "delimiter");
   std::string token = Param(ctx, "continuation-token");
+  bool has_token = ctx.req.query.contains("continuation-token");
   std::string start_after = Param(ctx, "start-after");
   std::string start = start_after.empty() ? "" : start_after + std::string(1, '\0');
   if (!token.empty()) {
@@ -133,7 +151,8 @@ absl::Status ListObjectsV2(Ctx& ctx) {
   XmlDoc::Add(doc.root(), "MaxKeys", std::to_string(max_keys));
   XmlDoc::Add(doc.root(), "KeyCount", std::to_string(l.contents.size() + l.prefixes.size()));
   XmlDoc::Add(doc.root(), "IsTruncated", l.truncated ? "true" : "false");
-  if (!token.empty()) XmlDoc::Add(doc.root(), "ContinuationToken", token);
+  // Echoed when sent, even empty (an empty token starts from the beginning).
+  if (has_token) XmlDoc::Add(doc.root(), "ContinuationToken", token);
   if (!start_after.empty()) XmlDoc::Add(doc.root(), "StartAfter", Encode(ctx, start_after));
   if (Param(ctx, "encoding-type") == "url") XmlDoc::Add(doc.root(), "EncodingType", "url");
   if (l.truncated) {
@@ -168,9 +187,14 @@ absl::Status ListObjects(Ctx& ctx) {
   XmlDoc::Add(doc.root(), "MaxKeys", std::to_string(max_keys));
   XmlDoc::Add(doc.root(), "IsTruncated", l.truncated ? "true" : "false");
   if (Param(ctx, "encoding-type") == "url") XmlDoc::Add(doc.root(), "EncodingType", "url");
-  if (l.truncated) XmlDoc::Add(doc.root(), "NextMarker", Encode(ctx, l.last));
+  // S3 sends NextMarker only with a delimiter; without one a client pages from the last Key.
+  if (l.truncated && !delimiter.empty()) {
+    XmlDoc::Add(doc.root(), "NextMarker", Encode(ctx, l.last));
+  }
   AddContents(ctx, doc, l, true);
   return SendXml(ctx, doc.ToString());
 }
+
+uint64_t ListRecordsReadForTesting() { return records_read.load(); }
 
 }  // namespace mosaic::gateway

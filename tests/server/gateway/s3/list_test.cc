@@ -13,6 +13,7 @@
 #include "client/rpc/node_pool.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/list.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -208,6 +209,50 @@ TEST_F(ListTest, UrlEncodingOfKeys) {
   auto plain = List(true, {{"list-type", "2"}});
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->keys, (V{"a b/c+d\r"}));
+}
+
+TEST_F(ListTest, DelimiterPageReadsRecordsInProportionToThePage) {
+  // 8 common prefixes of 150 keys each: a page of 5 must not read the keys folded into its
+  // prefixes (issue 14: it read up to 1,000 records per prefix).
+  for (int p = 0; p < 8; ++p) {
+    for (int k = 0; k < 150; ++k) Put("p" + std::to_string(p) + "/k" + std::to_string(1000 + k));
+  }
+  Put("z");
+  uint64_t before = ListRecordsReadForTesting();
+  auto page = List(true, {{"list-type", "2"}, {"delimiter", "/"}, {"max-keys", "5"}});
+  ASSERT_TRUE(page.ok()) << page.status();
+  uint64_t read = ListRecordsReadForTesting() - before;
+  EXPECT_EQ(page->prefixes, (V{"p0/", "p1/", "p2/", "p3/", "p4/"}));
+  EXPECT_TRUE(page->truncated);
+  EXPECT_LE(read, 3u * (5 + 1)) << "records read for a page of 5";
+  // Every page of the whole listing, too: 9 entries, never a prefix's 150 keys.
+  before = ListRecordsReadForTesting();
+  auto [keys, prefixes] = All(true, {{"list-type", "2"}, {"delimiter", "/"}, {"max-keys", "2"}});
+  EXPECT_EQ(keys, (V{"z"}));
+  EXPECT_EQ(prefixes.size(), 8u);
+  EXPECT_LE(ListRecordsReadForTesting() - before, 3u * (9 + 5));
+}
+
+TEST_F(ListTest, PlainListingReadsOnePageAndOneMore) {
+  for (int k = 0; k < 40; ++k) Put("k" + std::to_string(100 + k));
+  uint64_t before = ListRecordsReadForTesting();
+  auto page = List(false, {{"max-keys", "10"}});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->keys.size(), 10u);
+  EXPECT_EQ(ListRecordsReadForTesting() - before, 11u);
+}
+
+TEST_F(ListTest, MaxKeysZeroListsNothingAndIsNotTruncated) {
+  for (const char* k : {"a", "b/c"}) Put(k);
+  for (bool v2 : {false, true}) {
+    std::map<std::string, std::string> q = {{"max-keys", "0"}, {"delimiter", "/"}};
+    if (v2) q["list-type"] = "2";
+    auto p = List(v2, q);
+    ASSERT_TRUE(p.ok());
+    EXPECT_TRUE(p->keys.empty());
+    EXPECT_TRUE(p->prefixes.empty());
+    EXPECT_FALSE(p->truncated) << v2;
+  }
 }
 
 TEST_F(ListTest, BadArgumentsAreS3Errors) {
