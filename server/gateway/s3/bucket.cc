@@ -101,6 +101,24 @@ absl::StatusOr<std::string> ReadLocation(Ctx& ctx) {
   return std::string(root.child("LocationConstraint").text().as_string());
 }
 
+namespace {
+
+// CreateBucket of a bucket that exists. The key that created it owns it (a bucket recorded
+// without an owner, by an older gateway, is owned by every key with the OWNER right on it):
+// in us-east-1 S3 answers its owner 200 again (elsewhere BucketAlreadyOwnedByYou); any other
+// caller gets BucketAlreadyExists, whatever its grants on the name.
+absl::Status AlreadyExists(Ctx& ctx) {
+  ASSIGN_OR_RETURN(auto existing, ctx.svc.meta.GetBucket(ctx.req.bucket));
+  bool owned =
+      existing && (existing->owner_key_id().empty() || existing->owner_key_id() == ctx.who.key_id);
+  if (!owned) return S3Error(S3Code::kBucketAlreadyExists);
+  if (ctx.svc.config.region != "us-east-1") return S3Error(S3Code::kBucketAlreadyOwnedByYou);
+  ctx.ex.SetHeader("Location", "/" + ctx.req.bucket);
+  return ctx.ex.Send(200, "");
+}
+
+}  // namespace
+
 absl::Status CreateBucket(Ctx& ctx) {
   if (!ValidBucketName(ctx.req.bucket)) return S3Error(S3Code::kInvalidBucketName);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
@@ -109,16 +127,14 @@ absl::Status CreateBucket(Ctx& ctx) {
   // in a proto3 string, so neither CR/LF nor bytes that are not UTF-8 may get through.
   if (location.size() > 64 ||
       location.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
-    return S3Error(S3Code::kInvalidArgument, "invalid LocationConstraint");
+    return S3Error(S3Code::kInvalidLocationConstraint);
   }
   v1::BucketRecord record;
   record.set_created_ms(NowMs());
   record.set_region(location.empty() ? ctx.svc.config.region : location);
   record.set_owner_key_id(ctx.who.key_id);
   absl::Status s = ctx.svc.meta.CreateBucket(ctx.req.bucket, record);
-  if (s.code() == absl::StatusCode::kAlreadyExists) {
-    return S3Error(S3Code::kBucketAlreadyOwnedByYou);
-  }
+  if (s.code() == absl::StatusCode::kAlreadyExists) return AlreadyExists(ctx);
   RETURN_IF_ERROR(s);
   ctx.ex.SetHeader("Location", "/" + ctx.req.bucket);
   return ctx.ex.Send(200, "");

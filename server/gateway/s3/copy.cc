@@ -11,6 +11,7 @@
 #include "server/gateway/s3/multipart.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/object_put.h"
 #include "server/gateway/s3/tagging.h"
 #include "server/gateway/s3/xml.h"
@@ -49,8 +50,9 @@ absl::StatusOr<CopyPlan> Plan(Ctx& ctx) {
   if (plan.replace_tags) {
     ASSIGN_OR_RETURN(plan.tags, TagsFromHeader(request.Header("x-amz-tagging")));
   }
+  RETURN_IF_ERROR(CheckWriteOptions(request));
   if (plan.source.bucket == ctx.req.bucket && plan.source.key == ctx.req.key &&
-      !plan.replace_metadata && !plan.replace_tags) {
+      !plan.replace_metadata && !plan.replace_tags && !AsksForStorageOptions(request)) {
     return S3Error(S3Code::kInvalidRequest,
                    "This copy request is illegal because it is trying to copy an object to "
                    "itself without changing the object's metadata, storage class, website "
@@ -120,6 +122,7 @@ absl::Status CopyObject(Ctx& ctx) {
     return S3Error(S3Code::kNoSuchBucket);  // deleted since CheckAccess
   }
   RETURN_IF_ERROR(s);
+  EchoEncryption(ctx.ex);
   XmlDoc doc("CopyObjectResult");
   XmlDoc::Add(doc.root(), "LastModified", Iso8601(committed.last_modified_ms()));
   XmlDoc::Add(doc.root(), "ETag", "\"" + committed.etag() + "\"");

@@ -9,6 +9,7 @@
 #include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/xml.h"
 
@@ -94,6 +95,7 @@ absl::Status DeleteOne(Ctx& ctx, const DeleteEntry& e) {
 absl::Status DeleteObject(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   RETURN_IF_ERROR(RequireBucket(ctx).status());
+  RETURN_IF_ERROR(CheckVersionId(ctx.req.query));
   RETURN_IF_ERROR(ctx.svc.meta.DeleteObject(ctx.req.bucket, ctx.req.key).status());
   return ctx.ex.Send(204, "");
 }

@@ -51,6 +51,9 @@ const S3ErrorInfo kTable[] = {
     {"InvalidTag", 400, "The tag provided was not a valid tag."},
     {"ConditionalRequestConflict", 409, "A conflicting operation occurred. If using PutObject you can retry the request."},
     {"MissingRequestBodyError", 400, "Request Body is empty"},
+    {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
+    {"InvalidStorageClass", 400, "The storage class you specified is not valid"},
+    {"InvalidLocationConstraint", 400, "The specified location constraint is not valid."},
 };
 
 absl::StatusCode CanonicalFor(int http_status) {
@@ -78,7 +81,7 @@ absl::StatusCode CanonicalFor(int http_status) {
 }
 
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-              static_cast<size_t>(S3Code::kMissingRequestBodyError) + 1,
+              static_cast<size_t>(S3Code::kInvalidLocationConstraint) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace

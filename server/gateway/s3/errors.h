@@ -55,6 +55,9 @@ enum class S3Code {
   kInvalidTag,
   kConditionalRequestConflict,
   kMissingRequestBodyError,
+  kInvalidPartNumber,
+  kInvalidStorageClass,
+  kInvalidLocationConstraint,
 };
 
 struct S3ErrorInfo {

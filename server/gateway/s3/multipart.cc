@@ -25,10 +25,11 @@
 #include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/copy.h"
 #include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_data.h"
 #include "server/gateway/s3/object_get.h"
-#include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/object_put.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/sigv4.h"
@@ -343,6 +344,7 @@ absl::Status CreateMultipartUpload(Ctx& ctx) {
   if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   RETURN_IF_ERROR(RequireBucket(ctx).status());
+  RETURN_IF_ERROR(CheckWriteOptions(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectRecord stored, RecordFromHeaders(ctx.ex.request()));
   v1::UploadRecord upload;
   upload.set_upload_id(NewUploadId());
@@ -361,6 +363,7 @@ absl::Status CreateMultipartUpload(Ctx& ctx) {
     ctx.ex.SetHeader("x-amz-checksum-type",
                      upload.checksum_composite() ? "COMPOSITE" : "FULL_OBJECT");
   }
+  EchoEncryption(ctx.ex);
   XmlDoc doc("InitiateMultipartUploadResult");
   XmlDoc::Add(doc.root(), "Bucket", ctx.req.bucket);
   XmlDoc::Add(doc.root(), "Key", ctx.req.key);
@@ -373,11 +376,13 @@ absl::Status UploadPart(Ctx& ctx) {
   ASSIGN_OR_RETURN(uint32_t number, PartNumber(ctx));
   ASSIGN_OR_RETURN(v1::UploadRecord upload, RequireUpload(ctx));
   RETURN_IF_ERROR(CheckDeclaredLength(ctx));
+  RETURN_IF_ERROR(CheckWriteOptions(ctx.ex.request()));
   ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectPart part,
                    WritePart(ctx, upload, number, content_md5,
                              [&](client::ObjectWriter& w) { return StreamBody(ctx, w); }));
   ctx.ex.SetHeader("ETag", "\"" + part.etag() + "\"");
+  EchoEncryption(ctx.ex);
   return ctx.ex.Send(200, "");
 }
 
@@ -398,6 +403,7 @@ absl::Status UploadPartCopy(Ctx& ctx) {
                    WritePart(ctx, upload, number, "", [&](client::ObjectWriter& w) {
                      return CopyRangeInto(ctx, source, offset, length, w);
                    }));
+  EchoEncryption(ctx.ex);
   XmlDoc doc("CopyPartResult");
   XmlDoc::Add(doc.root(), "LastModified", Iso8601(part.last_modified_ms()));
   XmlDoc::Add(doc.root(), "ETag", "\"" + part.etag() + "\"");
@@ -427,6 +433,7 @@ absl::Status CompleteMultipartUpload(Ctx& ctx) {
     return S3Error(S3Code::kNoSuchUpload);
   }
   RETURN_IF_ERROR(completed);
+  EchoEncryption(ctx.ex);
   std::string host(ctx.ex.request().Header("host"));
   XmlDoc doc("CompleteMultipartUploadResult");
   XmlDoc::Add(doc.root(), "Location",

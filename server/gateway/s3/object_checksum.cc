@@ -120,7 +120,7 @@ absl::StatusOr<PartSlice> SliceOfPart(const v1::ObjectRecord& record, uint32_t n
   PartSlice slice;
   if (!IsMultipartObject(record)) {
     if (number != 1) {
-      return S3Error(S3Code::kInvalidRange, "The requested partnumber is not satisfiable");
+      return S3Error(S3Code::kInvalidPartNumber);
     }
     slice.length = record.size();
     return slice;
@@ -137,7 +137,7 @@ absl::StatusOr<PartSlice> SliceOfPart(const v1::ObjectRecord& record, uint32_t n
     }
     offset += size;
   }
-  return S3Error(S3Code::kInvalidRange, "The requested partnumber is not satisfiable");
+  return S3Error(S3Code::kInvalidPartNumber);
 }
 
 absl::StatusOr<uint32_t> ParsePartNumber(std::string_view text) {

@@ -66,7 +66,7 @@ bool IsMultipartObject(const v1::ObjectRecord& record);
 
 // The bytes GET/HEAD ?partNumber=`number` return. For a multipart object: the part with that
 // number (`part` its index in record.parts()); for any other object, part 1 is the whole.
-// A part that does not exist -> InvalidRange (416).
+// A part that does not exist -> InvalidPartNumber (416, as AWS documents it).
 struct PartSlice {
   uint64_t offset = 0;
   uint64_t length = 0;

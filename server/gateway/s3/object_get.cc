@@ -2,6 +2,8 @@
 // ?partNumber (a part of a multipart object as a 206), response-* overrides, stored checksums
 // (x-amz-checksum-mode: ENABLED), and the body streamed from the pipeline's reader.
 
+#include "server/gateway/s3/object_get.h"
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -10,32 +12,14 @@
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_data.h"
-#include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
 namespace {
 
 constexpr size_t kBodyChunk = 1 << 20;
-
-// Whether the entity-tag list `header` ("*", or "a", W/"b", …) matches `etag`. If-Match
-// compares strongly (a weak tag never matches, RFC 7232 §3.1); If-None-Match weakly (§3.2).
-bool EtagMatches(std::string_view header, const std::string& etag, bool strong) {
-  for (absl::string_view part : absl::StrSplit(ToAbsl(header), ',')) {
-    std::string tag(absl::StripAsciiWhitespace(part));
-    if (tag == "*") return true;
-    if (tag.starts_with("W/")) {
-      if (strong) continue;
-      tag = tag.substr(2);
-    }
-    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
-      tag = tag.substr(1, tag.size() - 2);
-    }
-    if (tag == etag) return true;
-  }
-  return false;
-}
 
 // A byte position of a Range header: 1*DIGIT (RFC 7233), nothing else (no sign, no space).
 // Saturates at UINT64_MAX: a position past any object is still a position. nullopt if not
@@ -126,12 +110,26 @@ absl::Status SendBody(Ctx& ctx, ObjectDataReader& reader, int status, uint64_t l
   return absl::OkStatus();
 }
 
+// CheckConditions for a GET or HEAD: a 304 carries the ETag and Last-Modified a 200 would
+// (RFC 7232 §4.1), and S3 sends them.
+absl::Status CheckReadConditions(Ctx& ctx, const v1::ObjectRecord& record) {
+  absl::Status s = CheckConditions(ctx.ex.request(), record.etag(), record.last_modified_ms());
+  if (!s.ok() && CodeOf(s) == S3Code::kNotModified) {
+    ctx.ex.SetHeader("ETag", "\"" + record.etag() + "\"");
+    ctx.ex.SetHeader("Last-Modified", HttpDate(record.last_modified_ms()));
+  }
+  return s;
+}
+
 absl::Status Serve(Ctx& ctx, bool with_body) {
+  RETURN_IF_ERROR(CheckReadEncryption(ctx.ex.request()));
+  RETURN_IF_ERROR(CheckVersionId(ctx.req.query));
   ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx));
-  RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record.etag(), record.last_modified_ms()));
+  RETURN_IF_ERROR(CheckReadConditions(ctx, record));
   uint64_t size = record.size();
   ASSIGN_OR_RETURN(Selection sel, Select(ctx, record));
   SetObjectHeaders(ctx.ex, record, ctx.req.query);
+  EchoEncryption(ctx.ex);
   SetChecksumHeaders(ctx, record, sel);
   uint64_t offset = sel.offset;
   uint64_t length = sel.length;
@@ -159,6 +157,22 @@ absl::Status Serve(Ctx& ctx, bool with_body) {
 }
 
 }  // namespace
+
+bool EtagMatches(std::string_view header, const std::string& etag, bool strong) {
+  for (absl::string_view part : absl::StrSplit(ToAbsl(header), ',')) {
+    std::string tag(absl::StripAsciiWhitespace(part));
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) {
+      if (strong) continue;
+      tag = tag.substr(2);
+    }
+    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
+      tag = tag.substr(1, tag.size() - 2);
+    }
+    if (tag == etag) return true;
+  }
+  return false;
+}
 
 absl::Status CheckConditions(const RequestView& request, const std::string& etag,
                              int64_t last_modified_ms) {

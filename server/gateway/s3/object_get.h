@@ -21,6 +21,11 @@ struct ByteRange {
 [[nodiscard]] absl::StatusOr<std::optional<ByteRange>> ParseRange(std::string_view header,
                                                                   uint64_t size);
 
+// Whether the entity-tag list `header` ("*", or "a", W/"b", …) matches `etag` (unquoted).
+// `strong` for If-Match (a weak tag never matches, RFC 7232 §3.1); If-None-Match compares
+// weakly (§3.2).
+bool EtagMatches(std::string_view header, const std::string& etag, bool strong);
+
 // If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since against the object:
 // PreconditionFailed (412) or NotModified (304), else OK.
 [[nodiscard]] absl::Status CheckConditions(const RequestView& request, const std::string& etag,

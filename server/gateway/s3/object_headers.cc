@@ -1,5 +1,9 @@
 #include "server/gateway/s3/object_headers.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "common/bytes.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/xml.h"
 
@@ -22,12 +26,31 @@ constexpr StoredHeader kStored[] = {
     {"expires", "Expires", "response-expires"},
 };
 
+// Content-Encoding without "aws-chunked", which names the framing of this request's body
+// and not the object's encoding: S3 stores "gzip, aws-chunked" as "gzip" ("" when nothing
+// else is left).
+std::string StoredContentEncoding(std::string_view value) {
+  std::string out;
+  for (absl::string_view token : absl::StrSplit(ToAbsl(value), ',')) {
+    absl::string_view t = absl::StripAsciiWhitespace(token);
+    if (t.empty() || absl::EqualsIgnoreCase(t, "aws-chunked")) continue;
+    if (!out.empty()) out += ", ";
+    out.append(t.data(), t.size());
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
   v1::ObjectRecord record;
   size_t user_bytes = 0;
   for (const auto& [name, value] : request.headers) {
+    if (name == "content-encoding") {
+      std::string stored = StoredContentEncoding(value);
+      if (!stored.empty()) (*record.mutable_headers())[name] = stored;
+      continue;
+    }
     for (const StoredHeader& h : kStored) {
       if (name == h.name) (*record.mutable_headers())[name] = value;
     }

@@ -11,7 +11,9 @@
 #include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/tagging.h"
 #include "server/gateway/s3/xml.h"
 
@@ -31,10 +33,9 @@ absl::Status CheckRequest(Ctx& ctx) {
 }  // namespace
 
 absl::Status CheckDeclaredLength(Ctx& ctx) {
+  // A body sent with Transfer-Encoding: chunked and no declared length is streamed; its
+  // length is known at its end (StreamBody enforces the size limit as it goes).
   std::optional<uint64_t> length = ctx.body.declared_length();
-  if (!length && !ctx.ex.content_length().has_value()) {
-    return S3Error(S3Code::kMissingContentLength);
-  }
   if (length && *length > ctx.svc.config.max_object_bytes) {
     return S3Error(S3Code::kEntityTooLarge);
   }
@@ -42,9 +43,9 @@ absl::Status CheckDeclaredLength(Ctx& ctx) {
 }
 
 absl::StatusOr<std::string> ContentMd5(const RequestView& request) {
-  std::string_view header = request.Header("content-md5");
-  if (header.empty()) return std::string();
-  return ParseDigest(ChecksumAlgorithm::kMd5, header);
+  if (!request.HasHeader("content-md5")) return std::string();
+  // Present but empty is InvalidDigest too, as S3 answers.
+  return ParseDigest(ChecksumAlgorithm::kMd5, request.Header("content-md5"));
 }
 
 absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
@@ -71,20 +72,16 @@ MetaStore::PutCheck WriteConditions(const RequestView& request) {
   std::string if_none_match(request.Header("if-none-match"));
   if (if_match.empty() && if_none_match.empty()) return nullptr;
   return [if_match, if_none_match](const std::optional<v1::ObjectRecord>& current) {
-    if (!if_none_match.empty()) {
-      // S3 accepts only "*" here: write only if the key does not exist.
-      if (if_none_match != "*") {
-        return S3Error(S3Code::kNotImplemented, "If-None-Match accepts only *");
-      }
-      if (current) return S3Error(S3Code::kPreconditionFailed);
+    // "*" or a list of entity tags, compared as a GET compares them (RFC 7232): write only
+    // if the key does not exist (*) or its ETag is none of those listed.
+    if (!if_none_match.empty() && current && EtagMatches(if_none_match, current->etag(), false)) {
+      return S3Error(S3Code::kPreconditionFailed);
     }
     if (!if_match.empty()) {
       if (!current) return S3Error(S3Code::kNoSuchKey);
-      std::string tag = if_match;
-      if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') {
-        tag = tag.substr(1, tag.size() - 2);
+      if (!EtagMatches(if_match, current->etag(), true)) {
+        return S3Error(S3Code::kPreconditionFailed);
       }
-      if (tag != "*" && tag != current->etag()) return S3Error(S3Code::kPreconditionFailed);
     }
     return absl::OkStatus();
   };
@@ -92,6 +89,7 @@ MetaStore::PutCheck WriteConditions(const RequestView& request) {
 
 absl::Status PutObject(Ctx& ctx) {
   RETURN_IF_ERROR(CheckRequest(ctx));
+  RETURN_IF_ERROR(CheckWriteOptions(ctx.ex.request()));
   ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectRecord record, RecordFromHeaders(ctx.ex.request()));
   ASSIGN_OR_RETURN(auto tags, TagsFromHeader(ctx.ex.request().Header("x-amz-tagging")));
@@ -130,6 +128,7 @@ absl::Status PutObject(Ctx& ctx) {
     return committed;
   }
   ctx.ex.SetHeader("ETag", "\"" + record.etag() + "\"");
+  EchoEncryption(ctx.ex);
   if (checksum) {
     ctx.ex.SetHeader(std::string(HeaderNameOf(checksum->first)), Base64Encode(checksum->second));
     ctx.ex.SetHeader("x-amz-checksum-type", "FULL_OBJECT");

@@ -8,7 +8,7 @@
 namespace mosaic::gateway {
 namespace {
 
-constexpr int kCodes = static_cast<int>(S3Code::kInvalidObjectState) + 1;
+constexpr int kCodes = static_cast<int>(S3Code::kInvalidLocationConstraint) + 1;
 
 TEST(S3ErrorsTest, EveryCodeHasANameStatusAndMessage) {
   std::set<std::string> names;
@@ -54,6 +54,9 @@ TEST(S3ErrorsTest, WellKnownRows) {
       {S3Code::kSignatureDoesNotMatch, "SignatureDoesNotMatch", 403},
       {S3Code::kSlowDown, "SlowDown", 503},
       {S3Code::kInvalidObjectState, "InvalidObjectState", 403},
+      {S3Code::kInvalidPartNumber, "InvalidPartNumber", 416},
+      {S3Code::kInvalidStorageClass, "InvalidStorageClass", 400},
+      {S3Code::kInvalidLocationConstraint, "InvalidLocationConstraint", 400},
   };
   for (const Row& r : rows) {
     EXPECT_STREQ(InfoOf(r.code).code, r.name);

@@ -195,7 +195,7 @@ TEST(ObjectChecksumTest, PartNumberMapsToThePartsBytes) {
   EXPECT_EQ(last->length, 5u);
   for (uint32_t missing : {2u, 5u, 10000u}) {
     auto s = SliceOfPart(record, missing);
-    EXPECT_EQ(CodeOf(s.status()), S3Code::kInvalidRange) << missing;
+    EXPECT_EQ(CodeOf(s.status()), S3Code::kInvalidPartNumber) << missing;
     EXPECT_EQ(InfoOf(CodeOf(s.status())).http_status, 416);
   }
 }
@@ -211,7 +211,7 @@ TEST(ObjectChecksumTest, PartOneOfAPlainObjectIsTheWhole) {
   EXPECT_EQ(whole->length, 42u);
   EXPECT_EQ(whole->part, -1);
   EXPECT_EQ(whole->parts_count, 0);
-  EXPECT_EQ(CodeOf(SliceOfPart(record, 2).status()), S3Code::kInvalidRange);
+  EXPECT_EQ(CodeOf(SliceOfPart(record, 2).status()), S3Code::kInvalidPartNumber);
 }
 
 TEST(ObjectChecksumTest, PartNumberParameter) {

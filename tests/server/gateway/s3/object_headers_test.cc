@@ -67,6 +67,21 @@ TEST(ObjectHeadersTest, StoresTheStandardHeadersAndUserMetadata) {
   EXPECT_EQ(record->user_metadata().at("empty"), "");
 }
 
+TEST(ObjectHeadersTest, AwsChunkedIsNotStoredAsContentEncoding) {
+  for (const auto& [sent, stored] : std::vector<std::pair<std::string, std::string>>{
+           {"gzip, aws-chunked", "gzip"},
+           {"aws-chunked,gzip", "gzip"},
+           {"AWS-CHUNKED, br ,gzip", "br, gzip"},
+           {"gzip", "gzip"}}) {
+    auto record = RecordFromHeaders(Put({{"content-encoding", sent}}));
+    ASSERT_TRUE(record.ok());
+    EXPECT_EQ(record->headers().at("content-encoding"), stored) << sent;
+  }
+  auto only = RecordFromHeaders(Put({{"content-encoding", "aws-chunked"}}));
+  ASSERT_TRUE(only.ok());
+  EXPECT_FALSE(only->headers().contains("content-encoding"));
+}
+
 TEST(ObjectHeadersTest, DefaultContentType) {
   auto record = RecordFromHeaders(Put({}));
   ASSERT_TRUE(record.ok());
