@@ -34,7 +34,12 @@ absl::Status CheckRequest(Ctx& ctx) {
 
 absl::Status CheckDeclaredLength(Ctx& ctx) {
   // A body sent with Transfer-Encoding: chunked and no declared length is streamed; its
-  // length is known at its end (StreamBody enforces the size limit as it goes).
+  // length is known at its end (StreamBody enforces the size limit as it goes). Neither
+  // Content-Length nor chunked framing: S3 answers 411.
+  bool chunked = !ctx.ex.content_length().has_value();
+  if (!chunked && !ctx.ex.request().HasHeader("content-length")) {
+    return S3Error(S3Code::kMissingContentLength);
+  }
   std::optional<uint64_t> length = ctx.body.declared_length();
   if (length && *length > ctx.svc.config.max_object_bytes) {
     return S3Error(S3Code::kEntityTooLarge);

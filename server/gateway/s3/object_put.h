@@ -12,8 +12,9 @@
 
 namespace mosaic::gateway {
 
-// MissingContentLength when the body's length is not declared, EntityTooLarge when it is
-// over the gateway's object size limit.
+// MissingContentLength when the request has neither Content-Length nor chunked framing,
+// EntityTooLarge when the declared length is over the gateway's object size limit (a chunked
+// body without a declared length is checked as it streams).
 [[nodiscard]] absl::Status CheckDeclaredLength(Ctx& ctx);
 
 // The Content-MD5 header decoded, "" when absent. InvalidDigest if it is not base64 of 16

@@ -40,25 +40,30 @@ class ExactTestCase(harness.DevTestCase):
         for key, body in cls.objects.items():
             cls.s3.put_object(Bucket=cls.bucket, Key=key, Body=body)
 
-    def raw(self, method, path, query=(), headers=None, body=b"", chunks=None, key=None):
+    def raw(self, method, path, query=(), headers=None, body=b"", chunks=None):
         """A SigV4-signed request (UNSIGNED-PAYLOAD) sent as given: `query` is a list of
         (name, value) pairs, percent-encoded here; `chunks` sends the body with
-        Transfer-Encoding: chunked and no Content-Length. Returns (status, headers with
-        lower-case names, body)."""
+        Transfer-Encoding: chunked and no Content-Length; body=None sends neither.
+        Returns (status, headers with lower-case names, body)."""
         target = quote(path).replace("%2F", "/")
         if query:
             target += "?" + "&".join(n + "=" + quote(v) for n, v in query)
         all_headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
         all_headers.update(headers or {})
         request = AWSRequest(method=method, url=self.dev.endpoint + target, headers=all_headers)
-        key_id, secret = key or (self.dev.env["AWS_ACCESS_KEY_ID"],
-                                 self.dev.env["AWS_SECRET_ACCESS_KEY"])
-        SigV4Auth(Credentials(key_id, secret), "s3", "us-east-1").add_auth(request)
+        SigV4Auth(Credentials(self.dev.env["AWS_ACCESS_KEY_ID"],
+                              self.dev.env["AWS_SECRET_ACCESS_KEY"]),
+                  "s3", "us-east-1").add_auth(request)
         host, port = self.dev.host_port
         conn = http.client.HTTPConnection(host, port, timeout=120)
         try:
             send = dict(request.headers.items())
-            if chunks is not None:
+            if body is None:  # neither Content-Length nor chunked framing
+                conn.putrequest(method, target)
+                for name, value in send.items():
+                    conn.putheader(name, value)
+                conn.endheaders()
+            elif chunks is not None:
                 conn.request(method, target, body=iter(chunks), headers=send,
                              encode_chunked=True)
             else:
@@ -224,6 +229,11 @@ class ObjectTest(ExactTestCase):
         got = self.s3.get_object(Bucket="obj", Key="chunked")
         self.assertEqual(got["ContentLength"], len(body))
         self.assertEqual(got["Body"].read(), body)
+
+    def test_put_without_any_length_is_missing_content_length(self):
+        status, _, data = self.raw("PUT", "/obj/nolength", body=None)
+        self.assertEqual((status, self.text(self.xml(data), "Code")),
+                         (411, "MissingContentLength"))
 
     def test_put_if_none_match_etag_list(self):
         etag = self.s3.put_object(Bucket="obj", Key="cond", Body=b"v1")["ETag"]
