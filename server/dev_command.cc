@@ -262,9 +262,9 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
               "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n"
               "Try it (the same variables are in %s/dev.env):\n"
               "  set -a; . %s/dev.env; set +a\n"
-              "  aws s3 mb s3://demo\n"
-              "  aws s3 cp README.md s3://demo/\n"
-              "  aws s3 ls s3://demo/\n\n"
+              "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 mb s3://demo\n"
+              "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 cp README.md s3://demo/\n"
+              "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 ls s3://demo/\n\n"
               "Processes are listed in %s/dev.json. Ctrl-C stops everything.\n",
               endpoint.c_str(), providers * nodes_per_provider, providers, creds.id.c_str(),
               creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
