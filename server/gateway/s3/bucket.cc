@@ -1,8 +1,12 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
 // GetBucketLocation, GetBucketVersioning.
 
+#include <cstdint>
+#include <map>
 #include <pugixml.hpp>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
@@ -65,19 +69,67 @@ absl::Status Require(Ctx& ctx, v1::Grant::Right right) {
   return S3Error(S3Code::kAccessDenied);
 }
 
+namespace {
+
+// ListBuckets' parameters: prefix, bucket-region, max-buckets (1..10000) and
+// continuation-token (the last name of the previous page, base64url).
+struct BucketsQuery {
+  std::string prefix, region, after;
+  size_t max = SIZE_MAX;
+};
+
+absl::StatusOr<BucketsQuery> ParseBucketsQuery(const std::map<std::string, std::string>& q) {
+  BucketsQuery out;
+  auto get = [&](const char* name) {
+    auto it = q.find(name);
+    return it == q.end() ? std::string() : it->second;
+  };
+  out.prefix = get("prefix");
+  out.region = get("bucket-region");
+  if (q.contains("max-buckets")) {
+    int n = 0;
+    if (!absl::SimpleAtoi(get("max-buckets"), &n) || n < 1 || n > 10000) {
+      return S3Error(S3Code::kInvalidArgument, "max-buckets must be between 1 and 10000");
+    }
+    out.max = static_cast<size_t>(n);
+  }
+  if (std::string token = get("continuation-token"); !token.empty()) {
+    if (!absl::WebSafeBase64Unescape(token, &out.after) || out.after.empty()) {
+      return S3Error(S3Code::kInvalidArgument, "The continuation token provided is incorrect");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::Status ListBuckets(Ctx& ctx) {
+  ASSIGN_OR_RETURN(BucketsQuery query, ParseBucketsQuery(ctx.req.query));
   ASSIGN_OR_RETURN(auto buckets, ctx.svc.meta.ListBuckets());
   XmlDoc doc("ListAllMyBucketsResult");
   auto owner = doc.root().append_child("Owner");
   XmlDoc::Add(owner, "ID", ctx.who.key_id);
   XmlDoc::Add(owner, "DisplayName", ctx.who.key_id);
   auto list = doc.root().append_child("Buckets");
-  for (const auto& [name, record] : buckets) {
+  size_t count = 0;
+  std::string last, next;  // the last name listed; the next page's token, if there is one
+  for (const auto& [name, record] : buckets) {  // in name order
+    if (name <= query.after || !name.starts_with(query.prefix)) continue;
+    if (!query.region.empty() && record.region() != query.region) continue;
     if (!ctx.who.HasAnyGrantOn(name)) continue;
+    if (count == query.max) {
+      absl::WebSafeBase64Escape(last, &next);
+      break;
+    }
+    ++count;
+    last = name;
     auto b = list.append_child("Bucket");
     XmlDoc::Add(b, "Name", name);
     XmlDoc::Add(b, "CreationDate", Iso8601(record.created_ms()));
+    XmlDoc::Add(b, "BucketRegion", record.region());
   }
+  if (!next.empty()) XmlDoc::Add(doc.root(), "ContinuationToken", next);
+  if (ctx.req.query.contains("prefix")) XmlDoc::Add(doc.root(), "Prefix", query.prefix);
   return SendXml(ctx, doc.ToString());
 }
 

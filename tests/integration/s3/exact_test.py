@@ -99,6 +99,30 @@ class BucketTest(ExactTestCase):
         self.assertEqual(self.error_code(other.create_bucket, Bucket="theirs"),
                          ("BucketAlreadyExists", 409))
 
+    def test_list_buckets_prefix_and_pages(self):
+        # ListBuckets' prefix, max-buckets and continuation-token (S3 API of 2024).
+        for name in ("pg-a", "pg-b", "pg-c"):
+            self.s3.create_bucket(Bucket=name)
+
+        def page(*query):
+            status, _, data = self.raw("GET", "/", [("prefix", "pg-"), *query])
+            self.assertEqual(status, 200, data)
+            root = self.xml(data)
+            names = [self.text(b, "Name") for b in root.find(NS + "Buckets")]
+            return names, root
+
+        names, root = page(("max-buckets", "2"))
+        self.assertEqual(names, ["pg-a", "pg-b"])
+        self.assertEqual(self.text(root, "Prefix"), "pg-")
+        token = self.text(root, "ContinuationToken")
+        self.assertTrue(token)
+        names, root = page(("max-buckets", "2"), ("continuation-token", token))
+        self.assertEqual(names, ["pg-c"])
+        self.assertIsNone(root.find(NS + "ContinuationToken"))
+        self.assertEqual(page()[0], ["pg-a", "pg-b", "pg-c"])
+        status, _, data = self.raw("GET", "/", [("max-buckets", "0")])
+        self.assertEqual((status, self.text(self.xml(data), "Code")), (400, "InvalidArgument"))
+
 
 class ListingTest(ExactTestCase):
     bucket = "lst"
