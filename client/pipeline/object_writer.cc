@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/latch.h"
 #include "common/status.h"
 
 namespace mosaic::client {
@@ -190,16 +191,13 @@ void ObjectWriter::DeleteWritten() {
     std::lock_guard lock(mu_);
     written.swap(written_);
   }
-  auto latch = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
-  auto left = std::make_shared<size_t>(written.size());
+  auto latch = std::make_shared<Latch>(static_cast<int>(written.size()));
   for (const auto& [node_id, chunk] : written) {
-    pipeline_.pool().node(pipeline_.pool().IndexOf(node_id)).Delete(chunk, [latch, left](absl::StatusOr<bool>) {
-      std::lock_guard lock(latch->first);
-      if (--*left == 0) latch->second.notify_all();
-    });
+    pipeline_.pool()
+        .node(pipeline_.pool().IndexOf(node_id))
+        .Delete(chunk, [latch](absl::StatusOr<bool>) { latch->Done(); });
   }
-  std::unique_lock lock(latch->first);
-  latch->second.wait(lock, [&] { return *left == 0; });
+  latch->Wait();
 }
 
 absl::StatusOr<ObjectManifest> ObjectWriter::Finish() {

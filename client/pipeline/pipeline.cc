@@ -6,6 +6,7 @@
 
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
+#include "common/latch.h"
 #include "common/status.h"
 
 namespace mosaic::client {
@@ -137,13 +138,6 @@ absl::StatusOr<std::unique_ptr<ObjectReader>> Pipeline::NewReader(const ObjectMa
 }
 
 std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
-  struct Latch {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t left = 0;
-    std::vector<BadShard> faults;
-  };
-  auto latch = std::make_shared<Latch>();
   std::vector<std::tuple<uint64_t, int, std::string, int>> shards;  // stripe, shard, node, index
   for (uint64_t s = 0; s < manifest.stripes.size(); ++s) {
     for (int i = 0; i < static_cast<int>(manifest.stripes[s].nodes.size()); ++i) {
@@ -152,14 +146,22 @@ std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
       shards.emplace_back(s, i, node, pool_.IndexOf(node));
     }
   }
-  latch->left = shards.size();
   if (shards.empty()) return {};
+  struct Faults {
+    explicit Faults(int n) : done(n) {}
+    Latch done;
+    std::mutex mu;
+    std::vector<BadShard> list;
+  };
+  auto faults = std::make_shared<Faults>(static_cast<int>(shards.size()));
   for (auto& [stripe, shard, node, index] : shards) {
     ChunkId id = ring_.ComputeChunkId(manifest.object_id, stripe, shard);
-    auto done = [latch, stripe = stripe, shard = shard, node = node](absl::StatusOr<bool> r) {
-      std::lock_guard lock(latch->mu);
-      if (!r.ok()) latch->faults.push_back({stripe, shard, node, r.status()});
-      if (--latch->left == 0) latch->cv.notify_all();
+    auto done = [faults, stripe = stripe, shard = shard, node = node](absl::StatusOr<bool> r) {
+      if (!r.ok()) {
+        std::lock_guard lock(faults->mu);
+        faults->list.push_back({stripe, shard, node, r.status()});
+      }
+      faults->done.Done();
     };
     if (index < 0) {
       done(absl::NotFoundError("node " + node + " is not in the node list"));
@@ -167,9 +169,9 @@ std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
       pool_.node(index).Delete(ChunkIdString(id), std::move(done));
     }
   }
-  std::unique_lock lock(latch->mu);
-  latch->cv.wait(lock, [&] { return latch->left == 0; });
-  return latch->faults;
+  faults->done.Wait();
+  std::lock_guard lock(faults->mu);
+  return faults->list;
 }
 
 }  // namespace mosaic::client

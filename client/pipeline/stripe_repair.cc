@@ -7,32 +7,16 @@
 #include "client/pipeline/shard_codec.h"
 #include "client/pipeline/stripe_layout.h"
 #include "common/bytes.h"
+#include "common/latch.h"
 
 namespace mosaic::client {
 namespace {
-
-// Counts outstanding async calls; callbacks may run after the caller's frame is gone only if
-// it stopped waiting, which it never does (every call ends by its deadline).
-struct Latch {
-  std::mutex mu;
-  std::condition_variable cv;
-  int left = 0;
-  void Done() {
-    std::lock_guard lock(mu);
-    if (--left == 0) cv.notify_all();
-  }
-  void Wait() {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return left == 0; });
-  }
-};
 
 // Fetches every shard of the stripe whose node is known, usable and not avoided.
 std::vector<absl::StatusOr<std::string>> FetchShards(
     Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement,
     uint64_t stripe, const std::function<bool(const std::string&)>& avoid) {
   const int n = codec.n();
-  auto latch = std::make_shared<Latch>();
   auto out = std::make_shared<std::vector<absl::StatusOr<std::string>>>(
       n, absl::UnavailableError("not fetched"));
   std::vector<int> ask;
@@ -42,16 +26,14 @@ std::vector<absl::StatusOr<std::string>> FetchShards(
     if (node < 0 || (avoid && avoid(id)) || !pipeline.Readable(node)) continue;
     ask.push_back(s);
   }
-  latch->left = static_cast<int>(ask.size());
+  // Each callback writes its own slot before Done(); Wait() returns after the last Done().
+  auto latch = std::make_shared<Latch>(static_cast<int>(ask.size()));
   for (int s : ask) {
     int node = pipeline.pool().IndexOf(placement.nodes[s]);
     pipeline.pool().node(node).Get(
         ChunkIdString(codec.ChunkIdOf(stripe, s)), 0, 0,
         [latch, out, s](absl::StatusOr<std::string> r) {
-          {
-            std::lock_guard lock(latch->mu);
-            (*out)[s] = std::move(r);
-          }
+          (*out)[s] = std::move(r);
           latch->Done();
         },
         pipeline.options().stripe_timeout);
@@ -62,14 +44,10 @@ std::vector<absl::StatusOr<std::string>> FetchShards(
 
 absl::Status PutShard(Pipeline& pipeline, int node, const std::string& chunk_id,
                       ConstByteSpan data) {
-  auto latch = std::make_shared<Latch>();
+  auto latch = std::make_shared<Latch>(1);
   auto status = std::make_shared<absl::Status>();
-  latch->left = 1;
   pipeline.pool().node(node).Put(chunk_id, data, [latch, status](absl::Status s) {
-    {
-      std::lock_guard lock(latch->mu);
-      *status = std::move(s);
-    }
+    *status = std::move(s);
     latch->Done();
   });
   latch->Wait();
