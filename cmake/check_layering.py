@@ -8,6 +8,10 @@ The dependency rules of ../shared/DESIGN.md and docs/architecture.md:
   server/gateway          -> client, proto, common   (never server/node)
   server/*.cc (the executable's wiring), tests, bench -> anything
 A folder's internal/ subfolder may be included only from that folder (and tests).
+Inside server/gateway/ (FORBIDDEN, docs/architecture.md "Layering inside the gateway"):
+  jobs/   -> never s3/ or http/ (the S3 front end depends on the jobs, not the reverse)
+  backup/ -> never jobs/ (the backup job uses backup's formats; not the reverse)
+  status  -> never jobs/ (job_views.h bridges the two)
 Run by the build (target check_layering), so a wrong-way include fails it.
 """
 import os
@@ -25,6 +29,13 @@ RULES = [
     ("server/node/", ["server/node/", "proto/", "common/", "server/commands.h"]),
     ("server/gateway/", ["server/gateway/", "client/", "proto/", "common/", "server/commands.h"]),
 ]
+# (file or folder prefix, include prefixes it must not use): cycles inside server/gateway/.
+FORBIDDEN = [
+    ("server/gateway/jobs/", ["server/gateway/s3/", "server/gateway/http/"]),
+    ("server/gateway/backup/", ["server/gateway/jobs/"]),
+    ("server/gateway/status.", ["server/gateway/jobs/"]),
+    ("server/gateway/status_document.", ["server/gateway/jobs/"]),
+]
 OURS = ("common/", "erasure/", "proto/", "client/", "server/", "tests/", "bench/")
 
 
@@ -40,6 +51,9 @@ def check(rel, text):
         for folder, allowed in RULES:
             if rel.startswith(folder) and not inc.startswith(tuple(allowed)):
                 errors.append(f"{rel}: {folder} must not include {inc}")
+        for prefix, banned in FORBIDDEN:
+            if rel.startswith(prefix) and inc.startswith(tuple(banned)):
+                errors.append(f"{rel}: {prefix} must not include {inc}")
     return errors
 
 

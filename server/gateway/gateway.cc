@@ -4,24 +4,25 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <thread>
 
 #include "client/crypto/key_file.h"
 #include "client/crypto/metadata_seal.h"
 #include "client/crypto/secret.h"
 #include "client/pipeline/pipeline.h"
 #include "client/rpc/node_pool.h"
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "common/worker.h"
 #include "server/gateway/admin.h"
 #include "server/gateway/http/server.h"
+#include "server/gateway/job_views.h"
 #include "server/gateway/jobs/deleter.h"
-#include "server/gateway/jobs/orphan_sweeper.h"
-#include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/failure_detector.h"
 #include "server/gateway/jobs/metadata_backup.h"
+#include "server/gateway/jobs/orphan_sweeper.h"
 #include "server/gateway/jobs/repairer.h"
+#include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
@@ -33,6 +34,22 @@
 #include "server/gateway/status.h"
 
 namespace mosaic::gateway {
+namespace {
+
+// The S3 handlers' RepairSink (s3/handler.h) is the repair job: jobs/ does not depend on s3/.
+class RepairerSink final : public RepairSink {
+ public:
+  explicit RepairerSink(Repairer& repairer) : repairer_(repairer) {}
+  void ReportBadShards(const v1::ObjectRecord& record,
+                       const std::vector<client::BadShard>& faults) override {
+    repairer_.ReportBadShards(record, faults);
+  }
+
+ private:
+  Repairer& repairer_;
+};
+
+}  // namespace
 
 struct Gateway::Impl {
   GatewayConfig config;
@@ -49,12 +66,24 @@ struct Gateway::Impl {
   std::unique_ptr<FailureDetector> detector;
   std::unique_ptr<Repairer> repairer;
   std::unique_ptr<MetadataBackup> backup;
+  std::unique_ptr<RepairerSink> repair_sink;
   std::unique_ptr<NodeStates> node_states;
   std::unique_ptr<StatusService> status;
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
   std::string admin_token;
+  // Runs every job above. Stopped (Shutdown) before any member goes: a job's thread may
+  // call into another job (the failure detector wakes the repairer), so no job may be
+  // destroyed while any thread runs — also when Start fails half-way (a taken port).
+  WorkerRunner workers;
 
+  ~Impl() { Shutdown(); }
+  // Stops the listeners, then every job's thread. Idempotent.
+  void Shutdown();
+  // Creates the background jobs (not started).
+  void CreateJobs();
+  // Hands every job to the runner; the status shows them in this order.
+  void StartJobs();
   void Handle(Exchange& ex);
   absl::Status Serve(Exchange& ex, const S3Request& req);
   absl::Status Dispatch(Operation op, Ctx& ctx);
@@ -238,45 +267,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->status = std::make_unique<StatusService>(*impl->meta, *impl->pipeline,
                                                  *impl->node_states, StatusService::Options());
   impl->services.reset(new Services{*impl->meta, *impl->pipeline, impl->config});
-  impl->deleter = std::make_unique<Deleter>(*impl->meta, *impl->pipeline, impl->registry);
-  impl->expiry = std::make_unique<UploadExpiry>(*impl->meta, config.multipart_expiry,
-                                                [d = impl->deleter.get()] { d->Poke(); });
-  impl->expiry->Start();
-  impl->scrubber = std::make_unique<Scrubber>(
-      *impl->meta, *impl->pipeline, impl->registry,
-      Scrubber::Options{.deep_interval = config.deep_scrub_interval,
-                        .deep_bytes_per_second = config.deep_scrub_bytes_per_second,
-                        .state_file = config.data_dir + "/deep_scrub.last"});
-  impl->scrubber->Start();
-  impl->sweeper = std::make_unique<OrphanSweeper>(
-      *impl->meta, *impl->pipeline, impl->registry,
-      OrphanSweeper::Options{.interval = config.orphan_sweep_interval,
-                             .grace = config.orphan_grace});
-  impl->sweeper->Start();
-  {
-    Impl* raw = impl.get();
-    impl->detector = std::make_unique<FailureDetector>(
-        *impl->meta, *impl->pool, config.node_down_after, config.failure_check_interval,
-        [raw] { raw->repairer->Poke(); });
-    RepairerOptions repair;
-    repair.bytes_per_second = config.repair_bytes_per_second;
-    repair.avoid = [d = impl->detector.get()](const std::string& id) {
-      return d->DownNodes().contains(id);
-    };
-    impl->repairer = std::make_unique<Repairer>(*impl->meta, *impl->pipeline, impl->registry,
-                                                std::move(repair));
-    impl->services->repair = impl->repairer.get();
-    impl->repairer->Start();
-    impl->status->SetRepairProgress(
-        [r = impl->repairer.get()] { return RepairProgressFromRepairer(r->progress()); });
-    impl->detector->Start();
-  }
-  impl->backup = std::make_unique<MetadataBackup>(
-      *impl->meta, *impl->pipeline, impl->registry,
-      MetadataBackup::Options{.interval = config.backup_lag});
-  impl->backup->Start();
-  impl->status->SetBackupProgress(
-      [b = impl->backup.get()] { return BackupViewFromJob(b->progress(), NowMs()); });
+  impl->CreateJobs();
+  impl->StartJobs();
   ASSIGN_OR_RETURN(impl->admin_token, LoadOrCreateAdminToken(config.data_dir));
   Impl* raw = impl.get();
   auto reject = [raw](Exchange& ex, int status, const std::string& reason) {
@@ -310,17 +302,56 @@ Gateway::~Gateway() { Stop(); }
 uint16_t Gateway::port() const { return impl_->s3->port(); }
 uint16_t Gateway::admin_port() const { return impl_->admin->port(); }
 
-void Gateway::Stop() {
-  if (impl_->s3) impl_->s3->Stop();
-  if (impl_->admin) impl_->admin->Stop(std::chrono::seconds(1));
-  if (impl_->expiry) impl_->expiry->Stop();
-  if (impl_->scrubber) impl_->scrubber->Stop();
-  if (impl_->sweeper) impl_->sweeper->Stop();
-  if (impl_->detector) impl_->detector->Stop();
-  if (impl_->repairer) impl_->repairer->Stop();
-  if (impl_->backup) impl_->backup->Stop();
-  if (impl_->deleter) impl_->deleter->Stop();
-  if (impl_->node_states) impl_->node_states->Stop();
+void Gateway::Stop() { impl_->Shutdown(); }
+
+void Gateway::Impl::Shutdown() {
+  if (s3) s3->Stop();
+  if (admin) admin->Stop(std::chrono::seconds(1));
+  workers.Stop();
+}
+
+void Gateway::Impl::CreateJobs() {
+  deleter = std::make_unique<Deleter>(*meta, *pipeline, registry);
+  expiry = std::make_unique<UploadExpiry>(*meta, config.multipart_expiry,
+                                          [d = deleter.get()] { d->Wake(); });
+  scrubber = std::make_unique<Scrubber>(
+      *meta, *pipeline, registry,
+      Scrubber::Options{.deep_interval = config.deep_scrub_interval,
+                        .deep_bytes_per_second = config.deep_scrub_bytes_per_second,
+                        .state_file = config.data_dir + "/deep_scrub.last"});
+  sweeper = std::make_unique<OrphanSweeper>(
+      *meta, *pipeline, registry,
+      OrphanSweeper::Options{.interval = config.orphan_sweep_interval,
+                             .grace = config.orphan_grace});
+  detector = std::make_unique<FailureDetector>(*meta, *pool, config.node_down_after,
+                                               config.failure_check_interval,
+                                               [this] { repairer->Wake(); });
+  RepairerOptions repair;
+  repair.bytes_per_second = config.repair_bytes_per_second;
+  repair.avoid = [d = detector.get()](const std::string& id) {
+    return d->DownNodes().contains(id);
+  };
+  repairer = std::make_unique<Repairer>(*meta, *pipeline, registry, std::move(repair));
+  repair_sink = std::make_unique<RepairerSink>(*repairer);
+  services->repair = repair_sink.get();
+  status->SetRepairProgress(
+      [r = repairer.get()] { return RepairProgressFromRepairer(r->progress()); });
+  backup = std::make_unique<MetadataBackup>(*meta, *pipeline, registry,
+                                            MetadataBackup::Options{.interval = config.backup_lag});
+  status->SetBackupProgress(
+      [b = backup.get()] { return BackupViewFromJob(b->progress(), UnixNowMs()); });
+  status->SetWorkers([this] { return workers.Statuses(); });
+}
+
+void Gateway::Impl::StartJobs() {
+  workers.Run(*node_states);
+  workers.Run(*deleter);
+  workers.Run(*expiry);
+  for (Worker* w : scrubber->workers()) workers.Run(*w);
+  if (config.orphan_sweep_interval.count() > 0) workers.Run(*sweeper);
+  workers.Run(*repairer);
+  workers.Run(*detector);
+  workers.Run(*backup);
 }
 
 absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,
@@ -338,7 +369,7 @@ absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,
   record.set_name(name);
   record.set_sealed_secret(client::SealMetadata(*impl_->ring, key.secret, key.id));
   for (const auto& g : grants) *record.add_grants() = g;
-  record.set_created_ms(NowMs());
+  record.set_created_ms(UnixNowMs());
   RETURN_IF_ERROR(impl_->meta->PutKey(record));
   spdlog::info("created access key {} ({})", key.id, name);
   return key;

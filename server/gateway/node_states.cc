@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "client/crypto/metadata_seal.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "server/gateway/meta/meta_store.h"
 
@@ -17,12 +18,6 @@ constexpr size_t kPiecesPerPage = 1000;
 // stripe timeout; a sweep that starts this long after the change sees their stripes.
 constexpr int64_t kSettleMs = 60000;
 constexpr auto kSweepInterval = std::chrono::seconds(30);
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char* ReasonOf(v1::NodeStateRecord::State state) {
   return state == v1::NodeStateRecord::REMOVED ? "removed" : "drain";
@@ -51,7 +46,7 @@ absl::Status QueueStripe(MetaStore& meta, const std::string& piece_id,
     record.set_stripe(static_cast<uint64_t>(stripe));
     for (uint32_t shard : shards) record.add_shards(shard);
     record.set_reason(reason);
-    record.set_queued_ms(WallMs());
+    record.set_queued_ms(UnixNowMs());
     record.set_margin(margin);
     RETURN_IF_ERROR(meta.QueueRepair(record));
   }
@@ -155,7 +150,7 @@ absl::StatusOr<uint64_t> QueueSpreadStripes(MetaStore& meta,
         record.set_piece_id(id);
         record.set_stripe(static_cast<uint64_t>(s));
         record.set_reason("spread");
-        record.set_queued_ms(WallMs());
+        record.set_queued_ms(UnixNowMs());
         record.set_margin(static_cast<uint32_t>(
             std::max(0, client::ProviderLossesSurvived(providers, static_cast<int>(manifest.k())))));
         RETURN_IF_ERROR(meta.QueueRepair(record));
@@ -194,9 +189,7 @@ absl::StatusOr<std::vector<client::NodeEndpoint>> NodeStates::AddedEndpoints(
 }
 
 NodeStates::NodeStates(MetaStore& meta, client::Pipeline& pipeline)
-    : meta_(meta), pipeline_(pipeline) {}
-
-NodeStates::~NodeStates() { Stop(); }
+    : Worker("node states", {.idle_wait = kSweepInterval}), meta_(meta), pipeline_(pipeline) {}
 
 absl::Status NodeStates::Start() {
   ASSIGN_OR_RETURN(auto states, meta_.NodeStates());
@@ -210,17 +203,7 @@ absl::Status NodeStates::Start() {
       }
     }
   }
-  sweeper_ = std::thread([this] { SweepLoop(); });
   return absl::OkStatus();
-}
-
-void NodeStates::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (sweeper_.joinable()) sweeper_.join();
 }
 
 std::map<std::string, v1::NodeStateRecord> NodeStates::States() const {
@@ -254,7 +237,7 @@ absl::StatusOr<NodeStates::Change> NodeStates::Set(const std::string& node_id,
   }
   if (record.state() != state || record.changed_ms() == 0) {
     record.set_state(state);
-    record.set_changed_ms(WallMs());
+    record.set_changed_ms(UnixNowMs());
     record.set_shards_when_changed(0);
   }
   // The state is stored (and placement stops) before the stripes are queued, so that a
@@ -310,7 +293,7 @@ absl::StatusOr<NodeStates::Change> NodeStates::Add(client::NodeEndpoint endpoint
   }
   v1::NodeStateRecord record;
   record.set_state(v1::NodeStateRecord::ACTIVE);
-  record.set_changed_ms(WallMs());
+  record.set_changed_ms(UnixNowMs());
   v1::NodeEndpointRecord* e = record.mutable_endpoint();
   e->set_provider(endpoint.spec.provider);
   e->set_site(endpoint.spec.site);
@@ -331,7 +314,7 @@ absl::StatusOr<NodeStates::Change> NodeStates::Add(client::NodeEndpoint endpoint
     ApplyExclusions();
     spread_now_ = true;
   }
-  cv_.notify_all();
+  Wake();
   spdlog::info("node {} of provider {} added at {}", id, record.endpoint().provider(),
                record.endpoint().address());
   Change result;
@@ -368,19 +351,17 @@ void NodeStates::SpreadIfProvidersGrew(bool force) {
   }
 }
 
-void NodeStates::SweepLoop() {
-  bool first = true;
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    bool force = spread_now_;
+absl::StatusOr<WorkResult> NodeStates::Step() {
+  bool force;
+  {
+    std::lock_guard lock(mu_);
+    force = spread_now_;
     spread_now_ = false;
-    lock.unlock();
-    SweepOnce(first);
-    SpreadIfProvidersGrew(force);
-    first = false;
-    lock.lock();
-    cv_.wait_for(lock, kSweepInterval, [this] { return stopping_ || spread_now_; });
   }
+  SweepOnce(first_sweep_);
+  SpreadIfProvidersGrew(force);
+  first_sweep_ = false;
+  return WorkResult::Idle();
 }
 
 // Queues the stripes still on draining or removed nodes: at start (a drain request may have
@@ -389,7 +370,7 @@ void NodeStates::SweepLoop() {
 void NodeStates::SweepOnce(bool first) {
   if (!first && meta_.RepairBacklog() > 0) return;
   std::lock_guard change(change_mu_);
-  int64_t started_ms = WallMs();
+  int64_t started_ms = UnixNowMs();
   std::map<std::string, std::string> targets;
   std::map<std::string, v1::NodeStateRecord> states = States();
   {

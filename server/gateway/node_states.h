@@ -10,19 +10,19 @@
 // Stripes written while a node was being excluded (a writer that placed a shard on it just
 // before) are caught by a sweeper: while the repair queue is empty and a draining or removed
 // node still holds shards, it queues them again; it stops sweeping a node once a sweep
-// started a minute after the change finds nothing on it.
+// started a minute after the change finds nothing on it. The sweeper is a Worker
+// (common/worker.h) named "node states": a sweep every 30 s, and at once when woken.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "client/pipeline/pipeline.h"
+#include "common/worker.h"
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/status.h"
 
@@ -55,17 +55,17 @@ const char* NodeStateName(v1::NodeStateRecord::State state);  // "active", "drai
     MetaStore& meta, const std::map<std::string, std::string>& provider_of,
     const std::set<std::string>& usable_providers);
 
-class NodeStates {
+class NodeStates final : public Worker {
  public:
   // Borrows both; they must outlive this.
   NodeStates(MetaStore& meta, client::Pipeline& pipeline);
-  ~NodeStates();  // Stop()s
 
-  // Loads the stored states, excludes draining and removed nodes from placement, and starts
-  // the sweeper (whose first pass queues their stripes again: resumable after a crash in the
-  // middle of a drain request). Errors of the metadata store.
+  // Loads the stored states and excludes draining and removed nodes from placement. The
+  // sweeper's first step queues their stripes again (resumable after a crash in the middle
+  // of a drain request). Errors of the metadata store.
   [[nodiscard]] absl::Status Start();
-  void Stop();
+  // One sweep (and a spread scan when providers grew or Add asked); then idle.
+  absl::StatusOr<WorkResult> Step() override;
 
   std::map<std::string, v1::NodeStateRecord> States() const;
 
@@ -96,7 +96,6 @@ class NodeStates {
 
  private:
   void ApplyExclusions();  // mu_ held
-  void SweepLoop();
   void SweepOnce(bool first);
   // Runs QueueSpreadStripes when more providers are usable than at the last run (or when
   // asked by Add); change_mu_ not held.
@@ -110,9 +109,7 @@ class NodeStates {
   size_t spread_providers_ = 0;        // usable providers at the last spread scan
   bool spread_now_ = false;            // Add asks the sweeper for a spread scan
   std::mutex change_mu_;               // serialises Set() and sweeps
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread sweeper_;
+  bool first_sweep_ = true;            // the sweeper's thread only
 };
 
 }  // namespace mosaic::gateway

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "client/placement/placement.h"
+#include "common/clock.h"
 #include "common/status.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
@@ -12,12 +13,6 @@ namespace mosaic::gateway {
 namespace {
 
 constexpr size_t kPiecesPerPage = 1000;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 const char* HealthName(client::NodeHealth h) {
   switch (h) {
@@ -129,7 +124,7 @@ absl::StatusOr<SafetyReport> ComputeSafety(const MetaStore& meta, const NodeView
     if (page.size() < kPiecesPerPage) break;
     after = page.back().first;
   }
-  report.computed_ms = WallMs();
+  report.computed_ms = UnixNowMs();
   report.scan_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
           .count();
@@ -142,41 +137,18 @@ RepairProgressView RepairProgressFromStore(const MetaStore& meta) {
   return view;
 }
 
-RepairProgressView RepairProgressFromRepairer(const Repairer::Progress& progress) {
-  RepairProgressView view;
-  view.backlog = progress.backlog;
-  view.done = progress.shards_done;
-  view.bytes_per_second = progress.bytes_per_second;
-  if (progress.shards_done > 0 && progress.bytes_per_second > 0) {
-    double bytes_per_stripe =
-        static_cast<double>(progress.bytes_done) / static_cast<double>(progress.shards_done);
-    view.eta_seconds =
-        static_cast<double>(progress.backlog) * bytes_per_stripe / progress.bytes_per_second;
-  } else if (progress.backlog == 0) {
-    view.eta_seconds = 0;
-  }
-  return view;
-}
-
 StatusService::StatusService(const MetaStore& meta, client::Pipeline& pipeline,
                              NodeStates& states, Options options)
     : meta_(meta), pipeline_(pipeline), states_(states), options_(options) {}
 
-BackupView BackupViewFromJob(const MetadataBackup::Progress& progress, int64_t now_ms) {
-  BackupView v;
-  v.last_success_ms = progress.last_success_ms;
-  v.covered_ms = progress.covered_ms;
-  if (progress.covered_ms > 0) {
-    v.lag_seconds = double(std::max<int64_t>(0, now_ms - progress.covered_ms)) / 1000.0;
-  }
-  v.generation = progress.generation;
-  v.last_error = progress.last_error;
-  return v;
-}
-
 void StatusService::SetBackupProgress(std::function<BackupView()> source) {
   std::lock_guard lock(source_mu_);
   backup_source_ = std::move(source);
+}
+
+void StatusService::SetWorkers(std::function<std::vector<WorkerStatus>()> source) {
+  std::lock_guard lock(source_mu_);
+  workers_source_ = std::move(source);
 }
 
 void StatusService::SetRepairProgress(std::function<RepairProgressView()> source) {
@@ -200,7 +172,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
   ASSIGN_OR_RETURN(SafetyReport safety, Safety());
   std::map<std::string, v1::NodeStateRecord> states = states_.States();
   StatusDocument doc;
-  doc.generated_ms = WallMs();
+  doc.generated_ms = UnixNowMs();
   doc.k = pipeline_.options().k;
   doc.m = pipeline_.options().m;
   doc.safety = std::move(safety);
@@ -256,6 +228,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
     std::lock_guard lock(source_mu_);
     doc.repair = repair_source_ ? repair_source_() : RepairProgressFromStore(meta_);
     if (backup_source_) doc.backup = backup_source_();
+    if (workers_source_) doc.workers = workers_source_();
   }
   doc.deletion_backlog = meta_.DeletionBacklog();
   for (const auto& [id, record] : states) {

@@ -27,9 +27,8 @@
 #include "absl/status/statusor.h"
 #include "client/crypto/key_ring.h"
 #include "client/pipeline/pipeline.h"
+#include "common/worker.h"
 #include "proto/mosaic/v1/meta.pb.h"
-#include "server/gateway/jobs/metadata_backup.h"
-#include "server/gateway/jobs/repairer.h"
 
 namespace mosaic::gateway {
 
@@ -87,10 +86,9 @@ struct RepairProgressView {
   std::optional<double> bytes_per_second;   // recent repair rate
   std::optional<double> eta_seconds;        // time to empty the backlog at that rate
 };
+// (RepairProgressFromRepairer and BackupViewFromJob, in job_views.h, read the jobs: status
+// does not depend on them.)
 RepairProgressView RepairProgressFromStore(const MetaStore& meta);
-// The ETA assumes each queued stripe costs what the shards repaired so far cost on average
-// (unknown until one was, or while the job is idle).
-RepairProgressView RepairProgressFromRepairer(const Repairer::Progress& progress);
 
 // The metadata backup as status shows it (jobs/metadata_backup.h).
 struct BackupView {
@@ -100,7 +98,6 @@ struct BackupView {
   uint64_t generation = 0;
   std::string last_error;  // of the last cycle; "" when it succeeded
 };
-BackupView BackupViewFromJob(const MetadataBackup::Progress& progress, int64_t now_ms);
 
 struct NodeRow {
   std::string id;
@@ -136,6 +133,7 @@ struct StatusDocument {
   uint64_t deletion_backlog = 0;
   std::vector<DrainRow> drains;
   std::optional<BackupView> backup;  // nullopt when the gateway runs no backup job
+  std::vector<WorkerStatus> workers;  // the background jobs, in the order they were started
 };
 
 // The JSON document of GET /admin/v1/status:
@@ -149,7 +147,9 @@ struct StatusDocument {
 //    "backlog": {"repair": {"count", "done", "bytes_per_second", "eta_seconds"},
 //        "deletion": {"count"}},
 //    "drains": [{"node", "state", "since_ms", "shards_at_start", "shards_left"}],
-//    "backup": {"last_success_ms", "covered_ms", "lag_seconds", "generation", "last_error"}}
+//    "backup": {"last_success_ms", "covered_ms", "lag_seconds", "generation", "last_error"},
+//    "workers": [{"name", "state", "detail", "last_error", "errors_in_a_row", "steps",
+//        "next_step_ms"}]}
 // Unknown values are null.
 std::string StatusJson(const StatusDocument& doc);
 // INVALID_ARGUMENT when `json` is not such a document.
@@ -178,6 +178,8 @@ class StatusService {
   void SetRepairProgress(std::function<RepairProgressView()> source);
   // The metadata backup job's progress (the document has no backup without it).
   void SetBackupProgress(std::function<BackupView()> source);
+  // The background workers' states (WorkerRunner::Statuses).
+  void SetWorkers(std::function<std::vector<WorkerStatus>()> source);
 
   // Blocks for a scan when the cached one is stale. Errors: those of the scan.
   [[nodiscard]] absl::StatusOr<StatusDocument> Document();
@@ -195,6 +197,7 @@ class StatusService {
   std::mutex source_mu_;
   std::function<RepairProgressView()> repair_source_;
   std::function<BackupView()> backup_source_;
+  std::function<std::vector<WorkerStatus>()> workers_source_;
 };
 
 }  // namespace mosaic::gateway

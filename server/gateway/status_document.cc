@@ -258,6 +258,37 @@ std::string DrainText(const DrainRow& d) {
   return out;
 }
 
+json::array WorkersJson(const std::vector<WorkerStatus>& workers) {
+  json::array out;
+  for (const WorkerStatus& w : workers) {
+    out.push_back(json::object{{"name", w.name},
+                               {"state", std::string(WorkerStateName(w.state))},
+                               {"detail", w.detail},
+                               {"last_error", w.last_error},
+                               {"errors_in_a_row", w.errors_in_a_row},
+                               {"steps", w.steps},
+                               {"next_step_ms", w.next_step_ms}});
+  }
+  return out;
+}
+
+WorkerStatus ParseWorker(const json::object& o) {
+  WorkerStatus w;
+  w.name = Text(o, "name");
+  std::string state = Text(o, "state");
+  for (auto s :
+       {WorkerState::kStarting, WorkerState::kBusy, WorkerState::kThrottled, WorkerState::kIdle,
+        WorkerState::kBackoff, WorkerState::kDone, WorkerState::kStopped}) {
+    if (WorkerStateName(s) == state) w.state = s;
+  }
+  w.detail = Text(o, "detail");
+  w.last_error = Text(o, "last_error");
+  w.errors_in_a_row = static_cast<uint32_t>(CountOr0(o, "errors_in_a_row"));
+  w.steps = CountOr0(o, "steps");
+  w.next_step_ms = Field(o, "next_step_ms") != nullptr ? Int(o, "next_step_ms") : -1;
+  return w;
+}
+
 }  // namespace
 
 std::string Thousands(uint64_t n) {
@@ -311,6 +342,7 @@ std::string StatusJson(const StatusDocument& doc) {
   } else {
     root["backup"] = nullptr;
   }
+  root["workers"] = WorkersJson(doc.workers);
   return json::serialize(root) + "\n";
 }
 
@@ -347,6 +379,9 @@ StatusDocument ParseDocument(const boost::json::object& o) {
                             Number(b, "lag_seconds"), CountOr0(b, "generation"),
                             Text(b, "last_error")};
   }
+  for (const json::value& w : Array(o, "workers")) {
+    if (w.is_object()) doc.workers.push_back(ParseWorker(w.get_object()));
+  }
   return doc;
 }
 
@@ -381,6 +416,8 @@ std::string StatusText(const StatusDocument& doc, int64_t now_ms) {
          "\n";
   for (const DrainRow& d : doc.drains) out += "Drain:     " + DrainText(d) + "\n";
   if (doc.backup) out += "Backup:    " + BackupText(*doc.backup, now_ms) + "\n";
+  if (!doc.workers.empty()) out += "Workers:\n";
+  for (const WorkerStatus& w : doc.workers) out += "  " + WorkerStatusLine(w) + "\n";
   return out;
 }
 

@@ -11,10 +11,10 @@
 #include "client/pipeline/object_reader.h"
 #include "common/status.h"
 #include "common/units.h"
+#include "server/gateway/backup/chunks.h"
 #include "server/gateway/backup/root.h"
 #include "server/gateway/backup/root_io.h"
 #include "server/gateway/backup/stream.h"
-#include "server/gateway/jobs/orphan_sweeper.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/meta/meta_store.h"
 

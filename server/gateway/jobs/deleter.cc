@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "server/gateway/meta/manifest_codec.h"
-#include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -17,7 +17,8 @@ constexpr int64_t kMaxBackoffMs = 10 * 60 * 1000;
 }  // namespace
 
 Deleter::Deleter(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry)
-    : meta_(meta),
+    : Worker("deleter", {.idle_wait = kIdlePoll}),
+      meta_(meta),
       pipeline_(pipeline),
       deleted_(registry.GetCounter("mosaic_gateway_deleted_objects_total",
                                    "Queued object data deleted from every node.")),
@@ -26,36 +27,14 @@ Deleter::Deleter(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry&
   auto& backlog = registry.GetGauge("mosaic_gateway_deletion_backlog",
                                     "Objects whose data awaits deletion on the nodes.");
   registry.AddRefresher([&backlog, &meta] { backlog.Set(double(meta.DeletionBacklog())); });
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      RunOnce();
-      lock.lock();
-      cv_.wait_for(lock, kIdlePoll, [this] { return stopping_ || poked_; });
-      poked_ = false;
-    }
-  });
 }
 
-Deleter::~Deleter() { Stop(); }
-
-void Deleter::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+absl::StatusOr<WorkResult> Deleter::Step() {
+  return RunOnce() > 0 ? WorkResult::Busy() : WorkResult::Idle();
 }
 
-void Deleter::Poke() {
-  {
-    std::lock_guard lock(mu_);
-    poked_ = true;
-  }
-  cv_.notify_all();
+std::string Deleter::Detail() const {
+  return std::to_string(meta_.DeletionBacklog()) + " objects queued for deletion";
 }
 
 size_t Deleter::RunOnce() {
@@ -65,7 +44,7 @@ size_t Deleter::RunOnce() {
     return 0;
   }
   size_t done = 0;
-  int64_t now = NowMs();
+  int64_t now = UnixNowMs();
   for (auto& [seq, record] : *pending) {
     if (record.not_before_ms() > now) continue;
     auto manifest = FromProto(record.manifest());

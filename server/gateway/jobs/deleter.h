@@ -3,37 +3,29 @@
 // nodes, in the background, retrying (with backoff) until every node confirmed. Shards that
 // were deleted are dropped from the entry, so a retry asks only for what is left.
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
+#include "common/worker.h"
 #include "server/gateway/meta/meta_store.h"
 
 namespace mosaic::gateway {
 
-class Deleter {
+// A Worker (common/worker.h) named "deleter": a pass every 2 s, and at once on Wake() (after
+// queueing work). Run by a WorkerRunner; all references must outlive it.
+class Deleter final : public Worker {
  public:
-  // Starts the worker thread. All references must outlive the Deleter.
   Deleter(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry);
-  ~Deleter();  // Stop()s
-  void Stop();
-  // Wakes the worker now (after queueing work).
-  void Poke();
   // Processes what is due once, on the calling thread; returns entries completed.
   size_t RunOnce();
+  // One pass: busy when it completed entries (more may be due), else idle.
+  absl::StatusOr<WorkResult> Step() override;
+  std::string Detail() const override;
 
  private:
   MetaStore& meta_;
   client::Pipeline& pipeline_;
   metrics::Counter& deleted_;
   metrics::Counter& failed_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool poked_ = false;
-  std::thread thread_;
 };
 
 }  // namespace mosaic::gateway

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "common/status.h"
-#include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -18,37 +18,24 @@ FailureDetector::FailureDetector(MetaStore& meta, client::NodePool& pool,
                                  std::chrono::milliseconds down_after,
                                  std::chrono::milliseconds check_interval,
                                  std::function<void()> on_queued)
-    : meta_(meta),
+    : Worker("failure detector", {.idle_wait = check_interval, .first_wait = check_interval}),
+      meta_(meta),
       pool_(pool),
       down_after_(down_after),
-      check_interval_(check_interval),
       on_queued_(std::move(on_queued)),
       started_(std::chrono::system_clock::now()) {}
 
-FailureDetector::~FailureDetector() { Stop(); }
-
-void FailureDetector::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      cv_.wait_for(lock, check_interval_, [this] { return stopping_; });
-      if (stopping_) break;
-      lock.unlock();
-      RunOnce(std::chrono::system_clock::now());
-      lock.lock();
-    }
-  });
+absl::StatusOr<WorkResult> FailureDetector::Step() {
+  RunOnce(std::chrono::system_clock::now());
+  return WorkResult::Idle();
 }
 
-void FailureDetector::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+std::string FailureDetector::Detail() const {
+  std::lock_guard lock(mu_);
+  if (down_.empty()) return "no node declared down";
+  std::string out = "declared down:";
+  for (const std::string& id : down_) out += " " + id;
+  return out;
 }
 
 std::set<std::string> FailureDetector::DownNodes() const {
@@ -117,7 +104,7 @@ absl::StatusOr<size_t> FailureDetector::QueueStripesOn(const std::set<std::strin
         r.set_piece_id(id);
         r.set_stripe(uint64_t(s));
         r.set_reason("node down");
-        r.set_queued_ms(NowMs());
+        r.set_queued_ms(UnixNowMs());
         r.set_margin(lost >= m.m() ? 0 : m.m() - lost);
         RETURN_IF_ERROR(meta_.QueueRepair(r));
         ++queued;

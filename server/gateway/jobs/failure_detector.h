@@ -9,32 +9,32 @@
 // the queue merges the duplicates (one entry per stripe). A node seen UP again is forgotten,
 // so that a later failure queues its stripes again.
 //
-// Threads: one worker thread; the public methods are thread-safe.
+// A Worker (common/worker.h) named "failure detector": a check every `check_interval`, the
+// first one interval after the start. The public methods are thread-safe.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "client/rpc/node_pool.h"
+#include "common/worker.h"
 #include "server/gateway/meta/meta_store.h"
 
 namespace mosaic::gateway {
 
-class FailureDetector {
+class FailureDetector final : public Worker {
  public:
   // `on_queued` (optional) runs after a scan that queued stripes (to wake the repairer).
-  // Does not start the thread. All references must outlive the detector.
+  // All references must outlive the detector.
   FailureDetector(MetaStore& meta, client::NodePool& pool, std::chrono::milliseconds down_after,
                   std::chrono::milliseconds check_interval,
                   std::function<void()> on_queued = nullptr);
-  ~FailureDetector();  // Stop()s
 
-  void Start();
-  void Stop();  // idempotent
+  // One check at the system clock's now; then idle.
+  absl::StatusOr<WorkResult> Step() override;
+  std::string Detail() const override;
   // One check on the calling thread at `now`; returns the stripes queued.
   size_t RunOnce(std::chrono::system_clock::time_point now);
   // Nodes declared down (and queued) so far.
@@ -48,15 +48,11 @@ class FailureDetector {
   MetaStore& meta_;
   client::NodePool& pool_;
   const std::chrono::milliseconds down_after_;
-  const std::chrono::milliseconds check_interval_;
   const std::function<void()> on_queued_;
   const std::chrono::system_clock::time_point started_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   std::set<std::string> down_;  // declared down and queued
-  std::thread thread_;
 };
 
 }  // namespace mosaic::gateway

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "server/gateway/backup/root_io.h"
 #include "server/gateway/backup/stream.h"
@@ -14,12 +15,6 @@ namespace mosaic::gateway {
 namespace {
 
 constexpr uint64_t kMinSnapshotForFraction = uint64_t{1} << 20;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The last sequence a backup covers.
 uint64_t LastSequence(const v1::BackupRoot& root) {
@@ -54,7 +49,10 @@ absl::StatusOr<v1::BackupObject> FinishObject(client::ObjectWriter& writer,
 
 MetadataBackup::MetadataBackup(MetaStore& meta, client::Pipeline& pipeline,
                                metrics::Registry& registry, Options options)
-    : meta_(meta),
+    : Worker("metadata backup", {.idle_wait = options.interval,
+                                 .backoff_initial = options.interval,
+                                 .backoff_max = options.interval}),
+      meta_(meta),
       pipeline_(pipeline),
       options_(options),
       lag_(registry.GetGauge("mosaic_gateway_backup_lag_seconds",
@@ -67,29 +65,19 @@ MetadataBackup::MetadataBackup(MetaStore& meta, client::Pipeline& pipeline,
       failures_(registry.GetCounter("mosaic_gateway_backup_failures_total",
                                     "Metadata backup cycles that failed.")) {}
 
-MetadataBackup::~MetadataBackup() { Stop(); }
-
-void MetadataBackup::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      (void)RunOnce();  // logged and counted there
-      lock.lock();
-      if (options_.interval.count() <= 0) break;
-      cv_.wait_for(lock, options_.interval, [this] { return stopping_; });
-    }
-  });
+absl::StatusOr<WorkResult> MetadataBackup::Step() {
+  absl::Status status = RunOnce();  // logged and counted there
+  if (options_.interval.count() <= 0) return WorkResult::Done();
+  // A failed cycle is tried again one interval later (the worker's backoff is the interval).
+  RETURN_IF_ERROR(status);
+  return WorkResult::Idle();
 }
 
-void MetadataBackup::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+std::string MetadataBackup::Detail() const {
+  Progress p = progress();
+  if (p.last_success_ms == 0) return "no backup yet";
+  return "generation " + std::to_string(p.generation) + ", " + std::to_string(p.increments) +
+         " increments on the snapshot";
 }
 
 absl::Status MetadataBackup::RunOnce() {
@@ -106,7 +94,7 @@ absl::Status MetadataBackup::RunOnce() {
     failures_.Inc();
     progress_.last_error = status.ToString();
   }
-  if (progress_.covered_ms > 0) lag_.Set(double(WallMs() - progress_.covered_ms) / 1000.0);
+  if (progress_.covered_ms > 0) lag_.Set(double(UnixNowMs() - progress_.covered_ms) / 1000.0);
   return status;
 }
 
@@ -117,7 +105,7 @@ MetadataBackup::Progress MetadataBackup::progress() const {
 
 void MetadataBackup::Succeeded(const v1::BackupRoot& root, int64_t covered_ms) {
   std::lock_guard lock(mu_);
-  progress_.last_success_ms = WallMs();
+  progress_.last_success_ms = UnixNowMs();
   progress_.covered_ms = covered_ms;
   progress_.generation = root.generation();
   progress_.snapshot_bytes = root.snapshot().stream_bytes();
@@ -209,7 +197,7 @@ void MetadataBackup::Prune(const v1::BackupRoot& old) {
 }
 
 absl::Status MetadataBackup::Cycle() {
-  int64_t started_ms = WallMs();
+  int64_t started_ms = UnixNowMs();
   ASSIGN_OR_RETURN(std::optional<v1::BackupState> stored, meta_.GetBackupState());
   v1::BackupState state = stored.value_or(v1::BackupState());
   uint64_t generation = stored ? state.current().generation() : GenerationOnNodes();

@@ -11,32 +11,33 @@
 // enough, there are `max_increments` increments, or they add up to more than
 // `increment_fraction` of the snapshot. It takes a new snapshot too, even when nothing
 // changed, when a shard of the current backup (snapshot or increment) is on a node that is
-// DOWN, draining or removed: the repair job does not repair backup objects. Then it records the new backup in the store (the
-// BackupState record: the orphan sweep spares what it names), writes the root record to
-// every node (backup/root_io.h), and after a new snapshot deletes the objects of the backup
-// before the previous one. The previous complete backup is always kept, and the other root
+// DOWN, draining or removed: the repair job does not repair backup objects. Then it records the new
+// backup in the store (the BackupState record: the orphan sweep spares what it names), writes the
+// root record to every node (backup/root_io.h), and after a new snapshot deletes the objects of the
+// backup before the previous one. The previous complete backup is always kept, and the other root
 // slot names it, so a crash at any point leaves a complete backup findable.
 //
-// Threads: one background thread; RunOnce may be called from any thread (cycles run one at
-// a time). Borrows everything (it must outlive the job).
+// Threads: a Worker (common/worker.h) named "metadata backup": a first cycle at once, then
+// one every `interval` (a failed one is retried an interval later; with 0, one cycle only).
+// RunOnce may be called from any thread (cycles run one at a time). Borrows everything (it
+// must outlive the job).
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "client/pipeline/object_writer.h"
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
+#include "common/worker.h"
 #include "server/gateway/meta/meta_store.h"
 
 namespace mosaic::gateway {
 
-class MetadataBackup {
+class MetadataBackup final : public Worker {
  public:
   struct Options {
     std::chrono::milliseconds interval{std::chrono::seconds(60)};  // 0 = only RunOnce
@@ -55,11 +56,9 @@ class MetadataBackup {
 
   MetadataBackup(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
                  Options options);
-  ~MetadataBackup();  // Stop()s
-
-  // Starts the thread: a first cycle at once, then one every `interval`.
-  void Start();
-  void Stop();
+  // One cycle, then idle for `interval`; done after the first with an interval of 0.
+  absl::StatusOr<WorkResult> Step() override;
+  std::string Detail() const override;
   // One cycle now, on the calling thread. Errors: the pipeline's (UNAVAILABLE: too few
   // nodes), the store's; UNAVAILABLE too when no node took the root.
   [[nodiscard]] absl::Status RunOnce();
@@ -93,10 +92,7 @@ class MetadataBackup {
 
   std::mutex run_mu_;  // one cycle at a time
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   Progress progress_;
-  std::thread thread_;
 };
 
 }  // namespace mosaic::gateway

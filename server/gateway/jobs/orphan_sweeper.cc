@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <memory>
 
+#include "common/latch.h"
 #include "common/status.h"
 #include "server/gateway/backup/root.h"
 
@@ -15,29 +17,6 @@ namespace {
 constexpr size_t kPiecePage = 256;
 
 }  // namespace
-
-void AddManifestChunks(const client::KeyRing& ring, const v1::Manifest& manifest,
-                       NodeChunks& out) {
-  client::ObjectId object{};
-  if (manifest.object_id().size() != object.size()) return;
-  std::memcpy(object.data(), manifest.object_id().data(), object.size());
-  for (int s = 0; s < manifest.stripes_size(); ++s) {
-    const v1::StripePlacement& stripe = manifest.stripes(s);
-    for (int i = 0; i < stripe.nodes_size(); ++i) {
-      if (stripe.nodes(i).empty()) continue;
-      out[stripe.nodes(i)].insert(
-          client::ChunkIdString(ring.ComputeChunkId(object, uint64_t(s), i)));
-    }
-  }
-}
-
-void AddBackupChunks(const client::KeyRing& ring, const v1::BackupState& state,
-                     NodeChunks& out) {
-  for (const v1::BackupRoot* root : {&state.current(), &state.previous()}) {
-    AddManifestChunks(ring, root->snapshot().manifest(), out);
-    for (const auto& inc : root->increments()) AddManifestChunks(ring, inc.manifest(), out);
-  }
-}
 
 std::vector<std::string> OrphanLedger::Update(
     const std::string& node, const std::vector<std::string>& listed,
@@ -85,7 +64,8 @@ std::string SweepReportJson(const SweepReport& r) {
 
 OrphanSweeper::OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline,
                              metrics::Registry& registry, Options options)
-    : meta_(meta),
+    : Worker("orphan sweep", {.idle_wait = options.interval, .first_wait = options.interval}),
+      meta_(meta),
       pipeline_(pipeline),
       options_(options),
       deleted_(registry.GetCounter("mosaic_gateway_orphans_deleted_total",
@@ -94,28 +74,19 @@ OrphanSweeper::OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline,
           "mosaic_gateway_orphan_candidates",
           "Chunks no metadata named at the last sweep, waiting out the grace period.")) {}
 
-OrphanSweeper::~OrphanSweeper() { Stop(); }
-
-void OrphanSweeper::Start() {
-  if (options_.interval.count() <= 0 || thread_.joinable()) return;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
-      lock.unlock();
-      auto report = Sweep(options_.grace);
-      if (!report.ok()) spdlog::error("orphan sweep: {}", report.status().ToString());
-      lock.lock();
-    }
-  });
+absl::StatusOr<WorkResult> OrphanSweeper::Step() {
+  ASSIGN_OR_RETURN(SweepReport report, Sweep(options_.grace));
+  std::lock_guard lock(mu_);
+  last_ = report;
+  return WorkResult::Idle();
 }
 
-void OrphanSweeper::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+std::string OrphanSweeper::Detail() const {
+  std::lock_guard lock(mu_);
+  if (!last_) return "no sweep yet";
+  return "last sweep: " + std::to_string(last_->nodes_swept) + " nodes, " +
+         std::to_string(last_->deleted) + " chunks deleted, " + std::to_string(last_->candidates) +
+         " candidates";
 }
 
 // Pieces first, then the deletion queue: a piece deleted after the scan passed it is in the
@@ -151,24 +122,16 @@ uint64_t OrphanSweeper::DeleteChunks(const std::string& node,
                                      const std::vector<std::string>& chunks) {
   int index = pipeline_.pool().IndexOf(node);
   if (index < 0 || chunks.empty()) return 0;
-  struct Latch {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t left = 0;
-    uint64_t deleted = 0;
-  };
-  auto latch = std::make_shared<Latch>();
-  latch->left = chunks.size();
+  auto latch = std::make_shared<Latch>(static_cast<int>(chunks.size()));
+  auto deleted = std::make_shared<std::atomic<uint64_t>>(0);
   for (const std::string& chunk : chunks) {
-    pipeline_.pool().node(index).Delete(chunk, [latch](absl::StatusOr<bool> r) {
-      std::lock_guard lock(latch->mu);
-      if (r.ok()) ++latch->deleted;
-      if (--latch->left == 0) latch->cv.notify_all();
+    pipeline_.pool().node(index).Delete(chunk, [latch, deleted](absl::StatusOr<bool> r) {
+      if (r.ok()) ++*deleted;
+      latch->Done();
     });
   }
-  std::unique_lock lock(latch->mu);
-  latch->cv.wait(lock, [&] { return latch->left == 0; });
-  return latch->deleted;
+  latch->Wait();
+  return deleted->load();
 }
 
 absl::StatusOr<SweepReport> OrphanSweeper::Sweep(std::chrono::milliseconds grace) {

@@ -15,16 +15,16 @@
 // First-seen times are kept in memory: a restart restarts the clock (the safe side).
 // A node whose listing fails is not swept at all in that run.
 //
-// Threads: one background thread running a sweep every `interval` (0 = only when asked).
+// Threads: a Worker (common/worker.h) named "orphan sweep", a sweep every `interval` (the
+// first one interval after the start; with 0 the gateway does not run it: only when asked).
 // Sweep() may be called from any thread; sweeps run one at a time.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -32,22 +32,13 @@
 #include "absl/status/statusor.h"
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
+#include "common/worker.h"
 #include "proto/mosaic/v1/backup.pb.h"
 #include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/backup/chunks.h"
 #include "server/gateway/meta/meta_store.h"
 
 namespace mosaic::gateway {
-
-// Node id -> chunk ids (raw) the metadata places on it.
-using NodeChunks = std::unordered_map<std::string, std::unordered_set<std::string>>;
-
-// Adds the chunks of every placed shard of `manifest` ("" nodes are skipped). Pure.
-void AddManifestChunks(const client::KeyRing& ring, const v1::Manifest& manifest,
-                       NodeChunks& out);
-// Adds the chunks of the metadata backup objects `state` names (current and previous
-// backup). Pure.
-void AddBackupChunks(const client::KeyRing& ring, const v1::BackupState& state,
-                     NodeChunks& out);
 
 // The sweep's memory: when each unreferenced chunk was first seen. Not thread-safe.
 class OrphanLedger {
@@ -78,7 +69,7 @@ struct SweepReport {
 
 std::string SweepReportJson(const SweepReport& r);
 
-class OrphanSweeper {
+class OrphanSweeper final : public Worker {
  public:
   struct Options {
     std::chrono::milliseconds interval{std::chrono::hours(6)};  // 0 = only when asked
@@ -86,12 +77,12 @@ class OrphanSweeper {
     uint32_t page_size = 1000;
   };
 
-  // All references must outlive the sweeper. Start() starts the thread.
+  // All references must outlive the sweeper.
   OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
                 Options options);
-  ~OrphanSweeper();  // Stop()s
-  void Start();
-  void Stop();
+  // One sweep with the configured grace; then idle for `interval`.
+  absl::StatusOr<WorkResult> Step() override;
+  std::string Detail() const override;
 
   // One sweep of every node with this grace (the configured one for the thread). Errors of
   // the metadata store (nothing is deleted then). Blocks, for as long as listing takes.
@@ -109,10 +100,8 @@ class OrphanSweeper {
   metrics::Gauge& candidates_;
   std::mutex sweep_mu_;  // one sweep at a time; guards ledger_
   OrphanLedger ledger_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  mutable std::mutex mu_;
+  std::optional<SweepReport> last_;  // under mu_
 };
 
 }  // namespace mosaic::gateway

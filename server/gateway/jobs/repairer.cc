@@ -3,11 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <set>
 
 #include "client/pipeline/stripe_repair.h"
+#include "common/clock.h"
+#include "common/latch.h"
 #include "server/gateway/meta/manifest_codec.h"
-#include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -28,7 +31,8 @@ std::string Hex(const std::string& raw) { return HexEncode(AsBytes(raw)); }
 
 Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
                    RepairerOptions options)
-    : meta_(meta),
+    : Worker("repair", {.idle_wait = kIdlePoll}),
+      meta_(meta),
       pipeline_(pipeline),
       options_(std::move(options)),
       shards_total_(registry.GetCounter("mosaic_gateway_repaired_shards_total",
@@ -36,7 +40,8 @@ Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
       bytes_total_(registry.GetCounter("mosaic_gateway_repaired_bytes_total",
                                        "Sealed shard bytes written by repair.")),
       failures_total_(registry.GetCounter("mosaic_gateway_repair_failures_total",
-                                          "Repair attempts that failed and were retried.")) {
+                                          "Repair attempts that failed and were retried.")),
+      helpers_(int(kStripesInFlight) - 1) {
   if (options_.bytes_per_second == 0) options_.bytes_per_second = 1;
   tokens_ = double(options_.bytes_per_second);
   refilled_ = Clock::now();
@@ -45,40 +50,14 @@ Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
   registry.AddRefresher([&backlog, &meta] { backlog.Set(double(meta.RepairBacklog())); });
 }
 
-Repairer::~Repairer() { Stop(); }
-
-void Repairer::Start() {
-  std::lock_guard lock(mu_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      size_t done = RunOnce();
-      lock.lock();
-      if (done > 0 && !stopping_) continue;  // more may be due right away
-      cv_.wait_for(lock, kIdlePoll, [this] { return stopping_ || poked_; });
-      poked_ = false;
-    }
-  });
+absl::StatusOr<WorkResult> Repairer::Step() {
+  return RunOnce() > 0 ? WorkResult::Busy() : WorkResult::Idle();
 }
 
-void Repairer::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Repairer::Poke() {
-  {
-    std::lock_guard lock(mu_);
-    poked_ = true;
-  }
-  cv_.notify_all();
+std::string Repairer::Detail() const {
+  Progress p = progress();
+  return std::to_string(p.backlog) + " stripes queued, " + std::to_string(p.shards_done) +
+         " shards repaired, " + std::to_string(p.failures) + " attempts failed";
 }
 
 Repairer::Progress Repairer::progress() const {
@@ -98,17 +77,19 @@ Repairer::Progress Repairer::progress() const {
 }
 
 bool Repairer::Throttle() {
-  std::unique_lock lock(mu_);
   const double rate = double(options_.bytes_per_second);
   for (;;) {
-    auto now = Clock::now();
-    double elapsed_s = std::chrono::duration<double>(now - refilled_).count();
-    tokens_ = std::min(rate, tokens_ + rate * elapsed_s);
-    refilled_ = now;
-    if (tokens_ >= 0 || stopping_) return !stopping_;
-    auto wait = std::chrono::duration<double>(-tokens_ / rate);
-    cv_.wait_for(lock, std::chrono::duration_cast<Clock::duration>(wait),
-                 [this] { return stopping_; });
+    std::chrono::duration<double> wait;
+    {
+      std::lock_guard lock(mu_);
+      auto now = Clock::now();
+      double elapsed_s = std::chrono::duration<double>(now - refilled_).count();
+      tokens_ = std::min(rate, tokens_ + rate * elapsed_s);
+      refilled_ = now;
+      if (tokens_ >= 0) return !stopping();
+      wait = std::chrono::duration<double>(-tokens_ / rate);
+    }
+    if (!Pause(std::chrono::ceil<std::chrono::milliseconds>(wait))) return false;
   }
 }
 
@@ -127,7 +108,7 @@ size_t Repairer::RunOnce() {
     return 0;
   }
   std::vector<const v1::RepairRecord*> due;
-  int64_t now = NowMs();
+  int64_t now = UnixNowMs();
   for (const v1::RepairRecord& entry : *pending) {
     if (entry.not_before_ms() <= now) due.push_back(&entry);
   }
@@ -138,14 +119,15 @@ size_t Repairer::RunOnce() {
   for (size_t at = 0; at < due.size(); at += kStripesInFlight) {
     if (!Throttle()) break;
     size_t end = std::min(due.size(), at + kStripesInFlight);
-    std::vector<std::thread> helpers;
+    auto helped = std::make_shared<Latch>(int(end - at - 1));
     for (size_t i = at + 1; i < end; ++i) {
-      helpers.emplace_back([this, &done, entry = due[i]] {
+      helpers_.Submit([this, &done, helped, entry = due[i]] {
         if (Repair(*entry)) ++done;
+        helped->Done();
       });
     }
     if (Repair(*due[at])) ++done;
-    for (std::thread& t : helpers) t.join();
+    helped->Wait();
   }
   return done.load();
 }
@@ -157,7 +139,7 @@ void Repairer::Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left,
   entry.set_attempts(entry.attempts() + 1);
   int64_t backoff =
       std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, entry.attempts()));
-  entry.set_not_before_ms(NowMs() + backoff);
+  entry.set_not_before_ms(UnixNowMs() + backoff);
   spdlog::warn("repair of piece {} stripe {} failed (attempt {}, retry in {} ms): {}",
                Hex(entry.piece_id()), entry.stripe(), entry.attempts(), backoff, why);
   failures_total_.Inc();
@@ -302,7 +284,7 @@ void Repairer::ReportBadShards(const v1::ObjectRecord& record,
       r.set_stripe(f.stripe);
       r.add_shards(uint32_t(f.shard_index));
       r.set_reason("read");
-      r.set_queued_ms(NowMs());
+      r.set_queued_ms(UnixNowMs());
       r.set_margin(m.m() > 0 ? m.m() - 1 : 0);
       if (auto s = meta_.QueueRepair(r); !s.ok()) {
         spdlog::error("repair: cannot queue a read fault: {}", s.ToString());
@@ -313,7 +295,7 @@ void Repairer::ReportBadShards(const v1::ObjectRecord& record,
       queued = true;
     }
   }
-  if (queued) Poke();
+  if (queued) Wake();
 }
 
 }  // namespace mosaic::gateway

@@ -18,24 +18,23 @@
 // Read faults: ReportBadShards queues the stripes whose shards a GET found corrupt
 // (DATA_LOSS) or missing (NOT_FOUND) with reason "read"; timeouts are not faults of the data.
 //
-// Threads: one worker thread (and up to 3 helpers while it repairs stripes); every public
+// Threads: a Worker (common/worker.h) named "repair": a pass every 2 s, and at once on
+// Wake(); up to 3 helper threads of its own pool while it repairs stripes. Every public
 // method is thread-safe.
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
+#include "common/thread_pool.h"
+#include "common/worker.h"
 #include "server/gateway/meta/meta_store.h"
-#include "server/gateway/s3/handler.h"
 
 namespace mosaic::gateway {
 
@@ -47,7 +46,7 @@ struct RepairerOptions {
   std::function<bool(const std::string&)> no_new_shards;
 };
 
-class Repairer final : public RepairSink {
+class Repairer final : public Worker {
  public:
   // Progress since the gateway started, for `mosaic status`:
   //   backlog         stripes in the queue now (MetaStore::RepairBacklog)
@@ -63,26 +62,24 @@ class Repairer final : public RepairSink {
     double bytes_per_second = 0;
   };
 
-  // Does not start the thread. All references must outlive the Repairer.
+  // All references must outlive the Repairer.
   Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
            RepairerOptions options);
-  ~Repairer() override;  // Stop()s
 
-  // Starts the worker: a pass every 2 s, and at once on Poke.
-  void Start();
-  // Stops and joins the worker (waiting for the stripe in progress); idempotent.
-  void Stop();
-  void Poke();
   // One pass on the calling thread: processes the due entries of the first page of the
-  // queue. Returns the entries finished (repaired, or dropped because the piece is gone).
+  // queue, waiting for the rate limit between groups of stripes (a stop ends the pass).
+  // Returns the entries finished (repaired, or dropped because the piece is gone).
   size_t RunOnce();
+  // One pass: busy when it finished entries (more may be due), else idle.
+  absl::StatusOr<WorkResult> Step() override;
+  std::string Detail() const override;
 
   Progress progress() const;
 
-  // RepairSink: queues the stripes of `record`'s pieces that `faults` name (DATA_LOSS and
-  // NOT_FOUND only) and wakes the worker. Never blocks on the nodes; errors are logged.
-  void ReportBadShards(const v1::ObjectRecord& record,
-                       const std::vector<client::BadShard>& faults) override;
+  // Queues the stripes of `record`'s pieces that `faults` name (DATA_LOSS and NOT_FOUND
+  // only) and wakes the worker. Never blocks on the nodes; errors are logged. (The gateway
+  // hands it to the S3 handlers as their RepairSink.)
+  void ReportBadShards(const v1::ObjectRecord& record, const std::vector<client::BadShard>& faults);
 
  private:
   // Repairs one entry; true if it is finished (not put back for a retry).
@@ -101,12 +98,9 @@ class Repairer final : public RepairSink {
   metrics::Counter& bytes_total_;
   metrics::Counter& failures_total_;
 
+  ThreadPool helpers_;  // repairs the other stripes of a group
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool poked_ = false;
-  bool started_ = false;
-  std::thread thread_;
 
   // Under mu_.
   double tokens_ = 0;

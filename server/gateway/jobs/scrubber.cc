@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -13,9 +12,10 @@
 #include "client/crypto/shard_sealer.h"
 #include "client/pipeline/stripe_layout.h"
 #include "common/aligned_buffer.h"
+#include "common/clock.h"
+#include "common/latch.h"
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
-#include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -33,21 +33,18 @@ std::vector<absl::StatusOr<std::string>> FetchStripe(client::Pipeline& pipeline,
                                                      const client::ObjectId& object,
                                                      uint64_t stripe,
                                                      const v1::StripePlacement& nodes) {
-  struct Latch {
-    std::mutex mu;
-    std::condition_variable cv;
-    int left = 0;
+  // Each callback writes its own slot before Done(); Wait() returns after the last Done().
+  struct Fetch {
+    explicit Fetch(int n) : done(n), got(n, absl::UnknownError("not asked")) {}
+    Latch done;
     std::vector<absl::StatusOr<std::string>> got;
   };
-  auto latch = std::make_shared<Latch>();
   int n = nodes.nodes_size();
-  latch->left = n;
-  latch->got.assign(n, absl::UnknownError("not asked"));
+  auto fetch = std::make_shared<Fetch>(n);
   for (int i = 0; i < n; ++i) {
-    auto done = [latch, i](absl::StatusOr<std::string> r) {
-      std::lock_guard lock(latch->mu);
-      latch->got[i] = std::move(r);
-      if (--latch->left == 0) latch->cv.notify_all();
+    auto done = [fetch, i](absl::StatusOr<std::string> r) {
+      fetch->got[i] = std::move(r);
+      fetch->done.Done();
     };
     int index = pipeline.pool().IndexOf(nodes.nodes(i));
     if (index < 0) {
@@ -61,9 +58,8 @@ std::vector<absl::StatusOr<std::string>> FetchStripe(client::Pipeline& pipeline,
     std::string id = client::ChunkIdString(pipeline.ring().ComputeChunkId(object, stripe, i));
     pipeline.pool().node(index).Get(id, 0, 0, std::move(done));
   }
-  std::unique_lock lock(latch->mu);
-  latch->cv.wait(lock, [&] { return latch->left == 0; });
-  return std::move(latch->got);
+  fetch->done.Wait();
+  return std::move(fetch->got);
 }
 
 bool Unreachable(const absl::Status& s) {
@@ -187,27 +183,19 @@ Scrubber::Scrubber(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
           "mosaic_gateway_deep_scrub_failures_total",
           "Shards the deep scrub found missing or failing their tag (queued for repair).")),
       deep_bytes_(registry.GetCounter("mosaic_gateway_deep_scrub_bytes_total",
-                                      "Shard bytes read by the deep scrub.")) {}
-
-Scrubber::~Scrubber() { Stop(); }
-
-void Scrubber::Start() {
-  std::lock_guard lock(mu_);
-  if (started_) return;
-  started_ = true;
-  findings_thread_ = std::thread([this] { FindingsLoop(); });
-  deep_thread_ = std::thread([this] { DeepLoop(); });
-}
-
-void Scrubber::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (findings_thread_.joinable()) findings_thread_.join();
-  if (deep_thread_.joinable()) deep_thread_.join();
-}
+                                      "Shard bytes read by the deep scrub.")),
+      findings_worker_(
+          "scrub findings",
+          {.idle_wait = options_.findings_interval, .backoff_initial = options_.findings_interval},
+          [this] { return FindingsStep(); }),
+      deep_worker_(
+          "deep scrub", {.idle_wait = std::chrono::minutes(1)}, [this] { return DeepStep(); },
+          [this] {
+            DeepScrubProgress p = progress();
+            if (!p.running) return std::string("run ") + std::to_string(p.run) + " finished";
+            return "run " + std::to_string(p.run) + ": " + std::to_string(p.pieces_done) + "/" +
+                   std::to_string(p.pieces_total) + " pieces";
+          }) {}
 
 bool Scrubber::NodeDown(const std::string& node_id) const {
   int i = pipeline_.pool().IndexOf(node_id);
@@ -245,7 +233,7 @@ absl::StatusOr<size_t> Scrubber::HandleFindings() {
       std::vector<FoundShard> found = MatchFindings(pipeline_.ring(), fresh, id, piece.manifest());
       if (found.empty()) continue;
       mapped += found.size();
-      auto records = RepairsFor(found, piece.manifest(), "scrub", down, NowMs());
+      auto records = RepairsFor(found, piece.manifest(), "scrub", down, UnixNowMs());
       RETURN_IF_ERROR(QueueAll(records));
       findings_queued_.Inc(found.size());
       queued += records.size();
@@ -264,16 +252,9 @@ absl::StatusOr<size_t> Scrubber::HandleFindings() {
   return queued;
 }
 
-void Scrubber::FindingsLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
-    if (auto r = HandleFindings(); !r.ok()) {
-      spdlog::error("scrub findings: {}", r.status().ToString());
-    }
-    lock.lock();
-    cv_.wait_for(lock, options_.findings_interval, [this] { return stopping_; });
-  }
+absl::StatusOr<WorkResult> Scrubber::FindingsStep() {
+  RETURN_IF_ERROR(HandleFindings().status());
+  return WorkResult::Idle();
 }
 
 bool Scrubber::StartDeepScrub() {
@@ -282,7 +263,7 @@ bool Scrubber::StartDeepScrub() {
     if (progress_.running || deep_requested_) return false;
     deep_requested_ = true;
   }
-  cv_.notify_all();
+  deep_worker_.Wake();
   return true;
 }
 
@@ -292,12 +273,12 @@ DeepScrubProgress Scrubber::progress() const {
 }
 
 int64_t Scrubber::LastDeepScrubMs() {
-  if (options_.state_file.empty()) return NowMs();
+  if (options_.state_file.empty()) return UnixNowMs();
   std::ifstream in(options_.state_file);
   int64_t ms = 0;
   if (in >> ms && ms > 0) return ms;
   // Never scrubbed: count from now (a new gateway has nothing to scrub yet).
-  ms = NowMs();
+  ms = UnixNowMs();
   RememberDeepScrub(ms);
   return ms;
 }
@@ -312,35 +293,41 @@ void Scrubber::RememberDeepScrub(int64_t ms) {
   std::rename(tmp.c_str(), options_.state_file.c_str());
 }
 
-void Scrubber::DeepLoop() {
-  int64_t last = LastDeepScrubMs();
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    int64_t interval = options_.deep_interval.count();
-    bool due = interval > 0 && NowMs() >= last + interval;
-    if (!deep_requested_ && !due) {
-      auto wait = std::chrono::milliseconds(
-          interval > 0 ? std::clamp<int64_t>(last + interval - NowMs(), 1, 60'000) : 60'000);
-      cv_.wait_for(lock, wait, [this] { return stopping_ || deep_requested_; });
-      continue;
-    }
-    lock.unlock();
-    absl::Status s = DeepScrub();
-    if (!s.ok()) spdlog::error("deep scrub: {}", s.ToString());
-    last = NowMs();
-    RememberDeepScrub(last);
-    lock.lock();
+absl::StatusOr<WorkResult> Scrubber::DeepStep() {
+  if (last_deep_ms_ < 0) last_deep_ms_ = LastDeepScrubMs();
+  int64_t interval = options_.deep_interval.count();
+  bool due = interval > 0 && UnixNowMs() >= last_deep_ms_ + interval;
+  {
+    std::lock_guard lock(mu_);
+    due = due || deep_requested_;
   }
+  if (!due) {
+    return WorkResult::Idle(std::chrono::milliseconds(
+        interval > 0 ? std::clamp<int64_t>(last_deep_ms_ + interval - UnixNowMs(), 1, 60'000)
+                     : 60'000));
+  }
+  // A failed run is not retried before the next interval (it is logged, and shown).
+  absl::Status s = DeepScrub();
+  if (!s.ok()) spdlog::error("deep scrub: {}", s.ToString());
+  last_deep_ms_ = UnixNowMs();
+  RememberDeepScrub(last_deep_ms_);
+  return WorkResult::Busy();
 }
 
 void Scrubber::Throttle(uint64_t bytes) {
-  std::unique_lock lock(mu_);
-  progress_.bytes += bytes;
-  auto due = throttle_start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   std::chrono::duration<double>(
-                                       double(progress_.bytes) /
-                                       double(std::max<uint64_t>(1, options_.deep_bytes_per_second))));
-  cv_.wait_until(lock, due, [this] { return stopping_; });
+  std::chrono::steady_clock::time_point due;
+  {
+    std::lock_guard lock(mu_);
+    progress_.bytes += bytes;
+    due = throttle_start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(
+                                    double(progress_.bytes) /
+                                    double(std::max<uint64_t>(1, options_.deep_bytes_per_second))));
+  }
+  auto wait = due - std::chrono::steady_clock::now();
+  if (wait.count() > 0) {
+    (void)deep_worker_.Pause(std::chrono::ceil<std::chrono::milliseconds>(wait));
+  }
 }
 
 absl::Status Scrubber::DeepScrub() {
@@ -359,7 +346,7 @@ absl::Status Scrubber::DeepScrub() {
     progress_.running = true;
     progress_.run = run;
     progress_.pieces_total = total;
-    progress_.started_ms = NowMs();
+    progress_.started_ms = UnixNowMs();
     deep_requested_ = false;
     throttle_start_ = std::chrono::steady_clock::now();
   }
@@ -373,10 +360,7 @@ absl::Status Scrubber::DeepScrub() {
       break;
     }
     for (const auto& [id, piece] : *page) {
-      {
-        std::lock_guard lock(mu_);
-        if (stopping_) status = absl::CancelledError("the gateway is stopping");
-      }
+      if (deep_worker_.stopping()) status = absl::CancelledError("the gateway is stopping");
       if (!status.ok()) break;
       status = ScrubPiece(id, piece.manifest());
       std::lock_guard lock(mu_);
@@ -387,7 +371,7 @@ absl::Status Scrubber::DeepScrub() {
   }
   std::lock_guard lock(mu_);
   progress_.running = false;
-  progress_.finished_ms = NowMs();
+  progress_.finished_ms = UnixNowMs();
   progress_.error = status.ok() ? "" : status.ToString();
   spdlog::info("deep scrub: finished, {} pieces, {} shards, {} bytes, {} failed, {} skipped{}",
                progress_.pieces_done, progress_.shards_checked, progress_.bytes,
@@ -458,7 +442,7 @@ absl::Status Scrubber::ScrubPiece(const std::string& piece_id, const v1::Manifes
   if (bad.empty()) return absl::OkStatus();
   spdlog::warn("deep scrub: {} bad shards in a piece, queued for repair", bad.size());
   auto down = [this](const std::string& id) { return NodeDown(id); };
-  return QueueAll(RepairsFor(bad, proto, "deep scrub", down, NowMs()));
+  return QueueAll(RepairsFor(bad, proto, "deep scrub", down, UnixNowMs()));
 }
 
 }  // namespace mosaic::gateway

@@ -17,24 +17,23 @@
 // counted as skipped. Runs every `deep_interval` (remembered in a file, so restarts do not
 // postpone it forever) or when asked; one run at a time.
 //
-// Threads: two background threads (findings, deep scrub). Every public method is
-// thread-safe.
+// Threads: two Workers (common/worker.h), "scrub findings" and "deep scrub", for a
+// WorkerRunner to run (workers()). Every public method is thread-safe.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "client/crypto/key_ring.h"
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
+#include "common/worker.h"
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/meta/meta_store.h"
 
@@ -97,22 +96,21 @@ class Scrubber {
     std::string state_file;
   };
 
-  // All references must outlive the Scrubber. Start() starts the threads.
+  // All references must outlive the Scrubber.
   Scrubber(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
            Options options);
-  ~Scrubber();  // Stop()s
-  void Start();
-  // Stops the threads; a deep scrub in progress stops after its current stripe.
-  void Stop();
+  // Its two workers, for a WorkerRunner; a stop of the runner ends a deep scrub in progress
+  // after its current stripe.
+  std::vector<Worker*> workers() { return {&findings_worker_, &deep_worker_}; }
 
   // Maps the nodes' findings not handled yet and queues their stripes; returns the number of
   // stripes queued. Errors of the metadata store (nothing is marked handled then). Blocks.
   [[nodiscard]] absl::StatusOr<size_t> HandleFindings();
 
-  // Asks the deep scrub thread to start a run now; false if one is running already.
+  // Asks the deep scrub worker to start a run now; false if one is running already.
   bool StartDeepScrub();
   DeepScrubProgress progress() const;
-  // One whole deep scrub on the calling thread (the thread runs this). Errors of the
+  // One whole deep scrub on the calling thread (the worker runs this). Errors of the
   // metadata store stop it.
   [[nodiscard]] absl::Status DeepScrub();
 
@@ -121,8 +119,9 @@ class Scrubber {
   absl::Status QueueAll(const std::vector<v1::RepairRecord>& records);
   bool NodeDown(const std::string& node_id) const;
   void Throttle(uint64_t bytes);
-  void FindingsLoop();
-  void DeepLoop();
+  absl::StatusOr<WorkResult> FindingsStep();
+  // Runs a deep scrub when asked or due; else idle until it is due (a minute at most).
+  absl::StatusOr<WorkResult> DeepStep();
   int64_t LastDeepScrubMs();
   void RememberDeepScrub(int64_t ms);
 
@@ -133,17 +132,16 @@ class Scrubber {
   metrics::Counter& deep_failures_;
   metrics::Counter& deep_bytes_;
 
+  FunctionWorker findings_worker_;
+  FunctionWorker deep_worker_;
+  int64_t last_deep_ms_ = -1;  // deep worker's thread only; -1 = not read from the file yet
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool started_ = false;
   bool deep_requested_ = false;
   DeepScrubProgress progress_;
   std::chrono::steady_clock::time_point throttle_start_;
   std::set<std::pair<std::string, std::string>> handled_;  // (node id, chunk id)
-  std::mutex findings_mu_;  // one HandleFindings at a time
-  std::thread findings_thread_;
-  std::thread deep_thread_;
+  std::mutex findings_mu_;                                 // one HandleFindings at a time
 };
 
 }  // namespace mosaic::gateway

@@ -2,7 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "server/gateway/s3/xml.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -14,38 +15,14 @@ constexpr size_t kBatch = 256;
 
 UploadExpiry::UploadExpiry(MetaStore& meta, std::chrono::milliseconds expiry,
                            std::function<void()> on_aborted)
-    : meta_(meta), expiry_(expiry), on_aborted_(std::move(on_aborted)) {}
+    : Worker("upload expiry", {.idle_wait = kInterval}),
+      meta_(meta),
+      expiry_(expiry),
+      on_aborted_(std::move(on_aborted)) {}
 
-UploadExpiry::~UploadExpiry() { Stop(); }
-
-void UploadExpiry::Start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      lock.unlock();
-      RunOnce(NowMs());
-      lock.lock();
-      cv_.wait_for(lock, kInterval, [this] { return stopping_ || poked_; });
-      poked_ = false;
-    }
-  });
-}
-
-void UploadExpiry::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void UploadExpiry::Poke() {
-  {
-    std::lock_guard lock(mu_);
-    poked_ = true;
-  }
-  cv_.notify_all();
+absl::StatusOr<WorkResult> UploadExpiry::Step() {
+  RunOnce(UnixNowMs());
+  return WorkResult::Idle();
 }
 
 size_t UploadExpiry::RunOnce(int64_t now_ms) {
@@ -68,8 +45,9 @@ size_t UploadExpiry::RunOnce(int64_t now_ms) {
       }
       if (*gone) {
         ++aborted;
-        spdlog::info("upload expiry: aborted upload {} initiated at {}", u.record.upload_id(),
-                     Iso8601(u.record.initiated_ms()));
+        spdlog::info(
+            "upload expiry: aborted upload {} initiated at {}", u.record.upload_id(),
+            absl::FormatTime(absl::FromUnixMillis(u.record.initiated_ms()), absl::UTCTimeZone()));
       }
     }
     // A full batch may have more behind it; one that could not be aborted stops the pass

@@ -5,6 +5,7 @@ load."""
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -52,6 +53,18 @@ class HealthAndLossTest(harness.DevTestCase):
         self.assertEqual(sum(n["shards"] for n in nodes.values()), 6 * safety["stripes"])
         text = self.dev.mosaic("status").stdout
         self.assertIn("all 10 stripes healthy; survives the loss of 2 providers", text)
+        # Every background job is a worker with a state line (issue 19).
+        workers = {w["name"]: w for w in doc["workers"]}
+        self.assertEqual(set(workers), {"node states", "deleter", "upload expiry",
+                                        "scrub findings", "deep scrub", "orphan sweep", "repair",
+                                        "failure detector", "metadata backup"})
+        for w in workers.values():
+            self.assertIn(w["state"], ("busy", "throttled", "idle", "backoff"), w)
+            self.assertEqual(w["errors_in_a_row"], 0, w)
+        self.assertGreater(workers["repair"]["steps"], 0)
+        self.assertIn("stripes queued", workers["repair"]["detail"])
+        self.assertIn("Workers:\n", text)
+        self.assertRegex(text, r"\n  repair: (busy|idle)[^\n]*stripes queued")
 
         victim = self.dev.processes("node")[2]
         held = nodes[victim["id"]]["shards"]
@@ -195,6 +208,24 @@ class DrainTest(harness.DevTestCase):
 
 
 class StoppedGatewayTest(harness.DevTestCase):
+    def test_a_gateway_on_a_taken_port_exits_cleanly(self):
+        # A second gateway (its own metadata) on the running gateway's S3 address: the listen
+        # fails after every job started; it must stop them all and exit 1, not crash or hang.
+        with open(self.dev.gateway["config"]) as f:
+            text = f.read()
+        data_dir = os.path.join(self.dev.dir, "second-gateway")
+        text = re.sub(r'(?m)^data_dir\s*=.*$', 'data_dir = "%s"' % data_dir, text)
+        text = re.sub(r'(?m)^admin_listen\s*=.*$', 'admin_listen = "127.0.0.1:0"', text)
+        text = re.sub(r'(?m)^listen\s*=.*$', 'listen = "%s"' % self.dev.gateway["address"], text)
+        config = os.path.join(self.dev.dir, "second-gateway.toml")
+        with open(config, "w") as f:
+            f.write(text)
+        r = subprocess.run([harness.BINARY, "gateway", "--config", config],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)  # not a signal (negative)
+        self.assertIn("cannot start the gateway", r.stdout + r.stderr)
+        self.assertTrue(self.dev.alive())  # the first gateway still serves
+
     def test_commands_say_the_gateway_is_not_running_after_it_stopped(self):
         self.assertEqual(self.dev.mosaic("status").returncode, 0)
         config = self.dev.gateway["config"]

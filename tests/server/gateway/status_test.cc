@@ -375,6 +375,44 @@ TEST(StatusDocumentTest, JsonRoundTrips) {
   EXPECT_EQ(back->drains[0].shards_at_start, 400u);
 }
 
+TEST(StatusDocumentTest, WorkersRoundTripAndShowOneLineEach) {
+  StatusDocument doc = SampleDocument();
+  WorkerStatus repair;
+  repair.name = "repair";
+  repair.state = WorkerState::kBackoff;
+  repair.detail = "33 stripes queued";
+  repair.last_error = "UNAVAILABLE: too few nodes";
+  repair.errors_in_a_row = 3;
+  repair.steps = 7;
+  repair.next_step_ms = 4000;
+  WorkerStatus deleter;
+  deleter.name = "deleter";
+  deleter.state = WorkerState::kBusy;
+  deleter.steps = 2;
+  doc.workers = {repair, deleter};
+  std::string json = StatusJson(doc);
+  boost::json::value v = boost::json::parse(json);
+  const auto& workers = v.at("workers").as_array();
+  ASSERT_EQ(workers.size(), 2u);
+  EXPECT_EQ(workers[0].at("name").as_string(), "repair");
+  EXPECT_EQ(workers[0].at("state").as_string(), "backoff");
+  EXPECT_EQ(workers[0].at("errors_in_a_row").to_number<int>(), 3);
+  EXPECT_EQ(workers[1].at("next_step_ms").to_number<int>(), -1);
+  auto back = ParseStatusJson(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->workers.size(), 2u);
+  EXPECT_EQ(back->workers[0].state, WorkerState::kBackoff);
+  EXPECT_EQ(back->workers[0].last_error, repair.last_error);
+  EXPECT_EQ(back->workers[0].next_step_ms, 4000);
+  EXPECT_EQ(back->workers[1].state, WorkerState::kBusy);
+  EXPECT_EQ(back->workers[1].steps, 2u);
+  std::string text = StatusText(*back, doc.generated_ms);
+  EXPECT_NE(text.find("Workers:\n  repair: backoff after 3 errors (next in 4 s); 33 stripes "
+                      "queued; last error: UNAVAILABLE: too few nodes\n  deleter: busy\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(StatusDocumentTest, ParseRejectsWhatIsNotADocument) {
   EXPECT_EQ(ParseStatusJson("not json").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseStatusJson("[1, 2]").status().code(), absl::StatusCode::kInvalidArgument);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "server/gateway/config.h"
+#include "server/gateway/job_views.h"
 #include "server/gateway/status.h"
 
 namespace mosaic::gateway {
