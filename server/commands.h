@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/status/status.h"
+
 namespace mosaic {
 
 void AddNodeCommand(CLI::App& app);
@@ -15,8 +17,13 @@ void AddGatewayOnboardCommands(CLI::App& gateway);
 void AddKeygenCommand(CLI::App& app);
 void AddDevCommand(CLI::App& app);
 void AddGatewayCommand(CLI::App& app);  // also `mosaic key`
-// `mosaic status`, and `mosaic node drain|remove|undrain` (after AddNodeCommand).
+// `mosaic status` (gateway/status_command.cc).
 void AddStatusCommands(CLI::App& app);
+// For the commands of the admin API (status_command.cc): prints "mosaic: <s>" to stderr and
+// ends the command with exit code `code`.
+[[noreturn]] void FailCommand(int code, const absl::Status& s);
+// `mosaic node add|drain|remove|undrain` (gateway/node_command.cc), under `node`.
+void AddNodeStateCommands(CLI::App& node);
 // `mosaic restore --key FILE --nodes FILE --into DIR` (gateway/restore_command.cc).
 void AddRestoreCommand(CLI::App& app);
 

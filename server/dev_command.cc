@@ -19,11 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include "common/bytes.h"
 #include "client/crypto/key_file.h"
+#include "common/bytes.h"
 #include "common/sha256.h"
-#include "server/gateway/admin.h"
 #include "server/commands.h"
+#include "server/gateway/admin_client.h"
 
 namespace mosaic {
 namespace {

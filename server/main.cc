@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   });
   mosaic::AddNodeCommand(app);
   mosaic::AddStatusCommands(app);
+  mosaic::AddNodeStateCommands(*app.get_subcommand("node"));
   mosaic::AddDevCommand(app);
   mosaic::AddKeygenCommand(app);
   mosaic::AddGatewayCommand(app);

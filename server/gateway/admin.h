@@ -1,7 +1,8 @@
 #pragma once
 // The gateway's admin listener (loopback by default): GET /health, GET /metrics, and the
 // access-key API used by `mosaic key`, which needs the admin token
-// (<data_dir>/admin.token, mode 0600, created on first start):
+// (<data_dir>/admin.token, mode 0600, created on first start); its client side, for the
+// CLI, is admin_client.h:
 //   POST   /admin/v1/keys?name=N&grant=BUCKET:read|write|owner…  -> {"id":…,"secret":…}
 //   GET    /admin/v1/keys                                          -> [{"id","name","grants"}]
 //   DELETE /admin/v1/keys/ID                                       -> 204, or 404
@@ -37,27 +38,5 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
 
 // "bucket:right" -> Grant; INVALID_ARGUMENT for anything else.
 [[nodiscard]] absl::StatusOr<v1::Grant> ParseGrant(const std::string& text);
-
-// The admin listener of the running gateway configured by `config_path`: its address and
-// token, from <data_dir>/admin.addr and admin.token. INVALID_ARGUMENT when the config does
-// not load; UNAVAILABLE when the gateway is not running (no address file).
-struct AdminTarget {
-  std::string address;
-  std::string token;
-};
-[[nodiscard]] absl::StatusOr<AdminTarget> FindAdmin(const std::string& config_path);
-
-// AdminTarget for a CLI command: on failure prints "mosaic: <reason>" and ends the command
-// with exit code 2 (bad config) or 1 (gateway not running). Defined with the CLI commands
-// (gateway_command.cc), which the executable links.
-AdminTarget AdminTargetOrExit(const std::string& config_path);
-
-// A blocking HTTP request to a gateway's admin listener (for the CLI commands). Returns the body
-// on 2xx; otherwise an error with the status and body.
-[[nodiscard]] absl::StatusOr<std::string> AdminRequest(const std::string& address,
-                                                       const std::string& token,
-                                                       const std::string& method,
-                                                       const std::string& target,
-                                                       const std::string& json_body = "");
 
 }  // namespace mosaic::gateway

@@ -11,6 +11,7 @@
 #include "common/toml_config.h"
 #include "server/commands.h"
 #include "server/gateway/admin.h"
+#include "server/gateway/admin_client.h"
 #include "server/gateway/config.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/s3/router.h"

@@ -21,7 +21,7 @@
 #include "common/tls_cert.h"
 #include "common/toml_config.h"
 #include "server/commands.h"
-#include "server/gateway/admin.h"
+#include "server/gateway/admin_client.h"
 #include "server/gateway/config.h"
 #include "server/gateway/s3/checksum.h"
 

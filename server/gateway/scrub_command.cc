@@ -13,7 +13,7 @@
 #include "common/status.h"
 #include "common/units.h"
 #include "server/commands.h"
-#include "server/gateway/admin.h"
+#include "server/gateway/admin_client.h"
 #include "server/gateway/config.h"
 #include "server/gateway/jobs/scrubber.h"
 

@@ -1,52 +1,24 @@
-// `mosaic status [--json] --config FILE`, `mosaic node add ID --provider P --address A
-// --token-file F …` and `mosaic node drain|remove|undrain ID --config FILE [--wait]`: clients
-// of the running gateway's admin API (GET /admin/v1/status, POST /admin/v1/nodes and
-// /admin/v1/nodes/ID/drain|remove|activate). Exit codes: 0 done, 1 the gateway cannot be
-// asked (or --wait timed out), 2 bad input (config, unknown node id, a removed node, a node
-// to add that is invalid, already listed or does not answer).
+// `mosaic status [--json] --config FILE`: a client of the running gateway's admin API
+// (GET /admin/v1/status). Exit codes: 0 done, 1 the gateway cannot be asked, 2 a bad config.
+// The node commands that follow a drain with it are in node_command.cc.
 
-#include <unistd.h>
-
-#include <boost/json.hpp>
-#include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <string>
-#include <thread>
 
-#include "common/status.h"
-#include "common/units.h"
+#include "common/clock.h"
 #include "server/commands.h"
-#include "server/gateway/admin.h"
-#include "server/gateway/config.h"
-#include "server/gateway/s3/sigv4.h"
+#include "server/gateway/admin_client.h"
 #include "server/gateway/status.h"
 
 namespace mosaic {
-namespace {
 
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-absl::StatusOr<gateway::StatusDocument> FetchStatus(const gateway::AdminTarget& t,
-                                                    std::string* raw) {
-  ASSIGN_OR_RETURN(std::string body,
-                   gateway::AdminRequest(t.address, t.token, "GET", "/admin/v1/status"));
-  if (raw != nullptr) *raw = body;
-  return gateway::ParseStatusJson(body);
-}
-
-[[noreturn]] void Fail(int code, const absl::Status& s) {
+void FailCommand(int code, const absl::Status& s) {
   std::fprintf(stderr, "mosaic: %s\n", s.ToString().c_str());
   throw CLI::RuntimeError(code);
 }
 
-void AddStatus(CLI::App& app) {
+void AddStatusCommands(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "status", "Show providers, nodes and how safe the data is (the gateway must run)");
   auto config = std::make_shared<std::string>();
@@ -56,186 +28,10 @@ void AddStatus(CLI::App& app) {
   cmd->callback([config, json] {
     gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
     std::string raw;
-    auto doc = FetchStatus(t, &raw);
-    if (!doc.ok()) Fail(1, doc.status());
-    std::printf("%s", *json ? raw.c_str() : gateway::StatusText(*doc, WallMs()).c_str());
+    auto doc = gateway::FetchStatus(t, &raw);
+    if (!doc.ok()) FailCommand(1, doc.status());
+    std::printf("%s", *json ? raw.c_str() : gateway::StatusText(*doc, UnixNowMs()).c_str());
   });
-}
-
-// One drain progress report: a bar rewritten in place on a terminal, a line otherwise.
-void ShowDrain(const gateway::DrainRow& d, bool tty) {
-  uint64_t total = std::max(d.shards_at_start, d.shards_left);
-  uint64_t moved = total - d.shards_left;
-  int percent = total == 0 ? 100 : static_cast<int>(moved * 100 / total);
-  if (!tty) {
-    std::printf("%s %s: %s of %s shards moved (%d%%), %s left\n", d.state.c_str(),
-                d.node.c_str(), gateway::Thousands(moved).c_str(),
-                gateway::Thousands(total).c_str(), percent,
-                gateway::Thousands(d.shards_left).c_str());
-    std::fflush(stdout);
-    return;
-  }
-  constexpr int kWidth = 30;
-  int filled = percent * kWidth / 100;
-  std::string bar(static_cast<size_t>(filled), '#');
-  bar.append(static_cast<size_t>(kWidth - filled), '-');
-  std::printf("\r%s %s [%s] %3d%%  %s/%s shards moved  ", d.state.c_str(), d.node.c_str(),
-              bar.c_str(), percent, gateway::Thousands(moved).c_str(),
-              gateway::Thousands(total).c_str());
-  std::fflush(stdout);
-}
-
-// Follows a drain until the node holds no shard of any piece; 1 on timeout.
-int WaitForDrain(const gateway::AdminTarget& t, const std::string& node,
-                 std::chrono::milliseconds timeout) {
-  const bool tty = isatty(STDOUT_FILENO);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto last_line = std::chrono::steady_clock::now() - std::chrono::hours(1);
-  while (true) {
-    auto doc = FetchStatus(t, nullptr);
-    if (!doc.ok()) {
-      if (tty) std::printf("\n");
-      Fail(1, doc.status());
-    }
-    const gateway::DrainRow* row = nullptr;
-    for (const auto& d : doc->drains) {
-      if (d.node == node) row = &d;
-    }
-    if (row == nullptr) {
-      if (tty) std::printf("\n");
-      std::fprintf(stderr, "mosaic: node %s is not draining any more\n", node.c_str());
-      return 1;
-    }
-    auto now = std::chrono::steady_clock::now();
-    bool done = row->shards_left == 0 && doc->safety.complete;
-    if (tty || done || now - last_line >= std::chrono::seconds(5)) {
-      ShowDrain(*row, tty);
-      last_line = now;
-    }
-    if (done) {
-      if (tty) std::printf("\n");
-      std::printf("node %s holds no shard any more\n", node.c_str());
-      return 0;
-    }
-    if (now > deadline) {
-      if (tty) std::printf("\n");
-      std::fprintf(stderr, "mosaic: timed out with %s shards still on %s\n",
-                   gateway::Thousands(row->shards_left).c_str(), node.c_str());
-      return 1;
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-}
-
-void AddNodeAction(CLI::App& node, const std::string& name, const std::string& action,
-                   const std::string& help, bool can_wait) {
-  CLI::App* cmd = node.add_subcommand(name, help);
-  auto config = std::make_shared<std::string>();
-  auto id = std::make_shared<std::string>();
-  auto wait = std::make_shared<bool>(false);
-  auto timeout = std::make_shared<std::string>("24h");
-  cmd->add_option("id", *id, "Node id (as in the gateway's node list)")->required();
-  cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
-  if (can_wait) {
-    cmd->add_flag("--wait,-w", *wait, "Show progress until the node holds no shard");
-    cmd->add_option("--timeout", *timeout, "Give up waiting after this long (e.g. 30m)")
-        ->capture_default_str();
-  }
-  cmd->callback([=] {
-    auto limit = ParseDuration(*timeout);
-    if (!limit.ok()) throw CLI::ValidationError("--timeout", std::string(limit.status().message()));
-    gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
-    auto answer = gateway::AdminRequest(
-        t.address, t.token, "POST",
-        "/admin/v1/nodes/" + gateway::UriEncode(*id, false) + "/" + action);
-    if (!answer.ok()) {
-      // 404: no such node; 409: a removed node cannot be drained or activated.
-      bool bad_input = answer.status().code() == absl::StatusCode::kNotFound ||
-                       answer.status().message().find("answered 409") != std::string::npos;
-      Fail(bad_input ? 2 : 1, answer.status());
-    }
-    std::printf("%s", answer->c_str());
-    int rc = *wait ? WaitForDrain(t, *id, *limit) : 0;
-    // `mosaic node` runs a storage node when no subcommand of its own ends the process.
-    throw CLI::RuntimeError(rc);
-  });
-}
-
-std::string FirstLineOf(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line) || line.empty()) {
-    Fail(2, absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
-  }
-  return line;
-}
-
-std::string WholeFile(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().empty()) {
-    Fail(2, absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
-  }
-  return text.str();
-}
-
-void AddNodeAdd(CLI::App& node) {
-  CLI::App* cmd = node.add_subcommand(
-      "add", "Add a storage node to the running gateway (it must answer with the token)");
-  struct Args {
-    std::string config, id, provider, site, address, token_file, ca_file, server_name;
-    double weight = 1.0;
-    bool plaintext = false;
-  };
-  auto a = std::make_shared<Args>();
-  cmd->add_option("id", a->id, "New node's id (unique in the node list)")->required();
-  cmd->add_option("--config,-c", a->config, "Gateway configuration file")->required();
-  cmd->add_option("--provider", a->provider, "The provider running the node")->required();
-  cmd->add_option("--address", a->address, "The node's gRPC address, host:port")->required();
-  cmd->add_option("--token-file", a->token_file,
-                  "File whose first line is the tenant token the node gave this group")
-      ->required();
-  cmd->add_option("--site", a->site, "Site (informational)");
-  cmd->add_option("--weight", a->weight, "Placement weight, e.g. proportional to capacity")
-      ->capture_default_str();
-  auto* ca = cmd->add_option("--ca", a->ca_file, "The node's certificate (or its CA), PEM");
-  cmd->add_option("--server-name", a->server_name, "Name to check in the node's certificate");
-  cmd->add_flag("--plaintext", a->plaintext, "No TLS (loopback tests only)")->excludes(ca);
-  cmd->callback([a] {
-    boost::json::object doc;
-    doc["id"] = a->id;
-    doc["provider"] = a->provider;
-    doc["site"] = a->site;
-    doc["address"] = a->address;
-    doc["weight"] = a->weight;
-    doc["token"] = FirstLineOf(a->token_file, "the node token");
-    doc["plaintext"] = a->plaintext;
-    if (!a->ca_file.empty()) doc["tls_ca_pem"] = WholeFile(a->ca_file, "the certificate");
-    if (!a->server_name.empty()) doc["tls_server_name"] = a->server_name;
-    gateway::AdminTarget t = gateway::AdminTargetOrExit(a->config);
-    auto answer = gateway::AdminRequest(t.address, t.token, "POST", "/admin/v1/nodes",
-                                        boost::json::serialize(doc));
-    if (!answer.ok()) {
-      bool bad_input = answer.status().message().find("answered 4") != std::string::npos;
-      Fail(bad_input ? 2 : 1, answer.status());
-    }
-    std::printf("%s", answer->c_str());
-    throw CLI::RuntimeError(0);
-  });
-}
-
-}  // namespace
-
-void AddStatusCommands(CLI::App& app) {
-  AddStatus(app);
-  CLI::App* node = app.get_subcommand("node");
-  AddNodeAdd(*node);
-  AddNodeAction(*node, "drain", "drain",
-                "Move every shard off a node (it keeps serving reads meanwhile)", true);
-  AddNodeAction(*node, "remove", "remove",
-                "Remove a node for good: its shards are rebuilt elsewhere", true);
-  AddNodeAction(*node, "undrain", "activate", "Make a draining node active again", false);
 }
 
 }  // namespace mosaic
