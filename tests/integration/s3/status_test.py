@@ -59,7 +59,7 @@ class HealthAndLossTest(harness.DevTestCase):
                                         "scrub findings", "deep scrub", "orphan sweep", "repair",
                                         "failure detector", "metadata backup"})
         for w in workers.values():
-            self.assertIn(w["state"], ("busy", "throttled", "idle", "backoff"), w)
+            self.assertIn(w["state"], ("starting", "busy", "throttled", "idle"), w)
             self.assertEqual(w["errors_in_a_row"], 0, w)
         self.assertGreater(workers["repair"]["steps"], 0)
         self.assertIn("stripes queued", workers["repair"]["detail"])
