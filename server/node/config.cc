@@ -32,7 +32,8 @@ absl::Status ParseStorage(const toml::table& root, NodeConfig& c) {
   const toml::table* t = Section(root, "storage");
   if (t == nullptr) return absl::OkStatus();
   RETURN_IF_ERROR(config::OnlyKnownKeys(
-      *t, {"segment_size", "reserved_free", "compact_below", "reader_threads"}, "storage."));
+      *t, {"segment_size", "reserved_free", "compact_below", "reader_threads", "io_engine"},
+      "storage."));
   RETURN_IF_ERROR(GetSize(*t, "segment_size", c.store.segment_size_bytes, "storage."));
   RETURN_IF_ERROR(GetSize(*t, "reserved_free", c.store.reserved_free_bytes, "storage."));
   if (const toml::node* n = t->get("compact_below")) {
@@ -45,6 +46,11 @@ absl::Status ParseStorage(const toml::table& root, NodeConfig& c) {
     if (!v || *v < 1 || *v > 64) return Bad("storage.reader_threads", "expected 1 to 64");
     c.store.reader_threads = static_cast<int>(*v);
   }
+  std::string engine = io::IoEngineName(c.io_engine);
+  RETURN_IF_ERROR(GetString(*t, "io_engine", engine, "storage."));
+  std::optional<io::IoEngine> parsed = io::ParseIoEngine(engine);
+  if (!parsed) return Bad("storage.io_engine", "expected \"auto\", \"io_uring\" or \"posix\"");
+  c.io_engine = *parsed;
   if (c.store.segment_size_bytes < (uint64_t{1} << 20)) {
     return Bad("storage.segment_size", "must be at least 1MiB");
   }
@@ -60,11 +66,16 @@ absl::Status ParseTenants(const toml::table& root, NodeConfig& c) {
   for (const toml::node& item : *list) {
     const toml::table* t = item.as_table();
     if (t == nullptr) return Bad("tenant", "expected [[tenant]] tables");
-    RETURN_IF_ERROR(config::OnlyKnownKeys(*t, {"name", "token_sha256", "quota"}, "tenant."));
+    RETURN_IF_ERROR(
+        config::OnlyKnownKeys(*t, {"name", "token_sha256", "quota", "max_chunks"}, "tenant."));
     TenantConfig tc;
     RETURN_IF_ERROR(GetString(*t, "name", tc.name, "tenant."));
     RETURN_IF_ERROR(GetString(*t, "token_sha256", tc.token_sha256, "tenant."));
     RETURN_IF_ERROR(GetSize(*t, "quota", tc.quota_bytes, "tenant."));
+    int64_t max_chunks = static_cast<int64_t>(tc.max_chunks);
+    RETURN_IF_ERROR(config::Get(*t, "max_chunks", max_chunks, "tenant."));
+    if (max_chunks < 0) return Bad("tenant " + tc.name + ".max_chunks", "must be 0 or more");
+    tc.max_chunks = static_cast<uint64_t>(max_chunks);
     if (tc.name.empty() || tc.name.size() > kMaxTenantSize ||
         tc.name.find('\0') != std::string::npos) {
       return Bad("tenant.name", "must be 1 to 64 bytes without NUL");

@@ -11,10 +11,15 @@
 
 namespace mosaic::node {
 
+// Chunks a tenant may hold on a node unless its [[tenant]] table says otherwise: room for
+// millions of small objects, while bounding the index a tenant can make the node keep.
+inline constexpr uint64_t kDefaultMaxChunksPerTenant = 10'000'000;
+
 struct TenantConfig {
   std::string name;
   std::string token_sha256;  // lower-case hex
-  uint64_t quota_bytes = 0;  // 0 = unlimited
+  uint64_t quota_bytes = 0;  // charged bytes (records and index), 0 = unlimited
+  uint64_t max_chunks = kDefaultMaxChunksPerTenant;  // 0 = unlimited
 };
 
 struct NodeConfig {
@@ -30,6 +35,7 @@ struct NodeConfig {
   std::string tls_key;
   bool plaintext = false;
   StoreOptions store;  // store.dir is data_dir
+  io::IoEngine io_engine = io::IoEngine::kAuto;  // storage.io_engine
   std::vector<TenantConfig> tenants;
 };
 

@@ -2,10 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <signal.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -23,6 +25,14 @@ namespace {
 
 constexpr auto kShutdownGrace = std::chrono::seconds(30);
 constexpr int kMessageSlackBytes = 1 << 20;
+// Concurrent calls one connection may carry: enough for a gateway's parallel shard puts and
+// reads (more wait at the client), few enough that one connection cannot hold the memory of
+// hundreds of maximal messages.
+constexpr int kMaxStreamsPerConnection = 64;
+// gRPC's memory for all connections and their messages, in maximal messages. Over it gRPC
+// shrinks flow-control windows and then cancels calls, instead of the node growing.
+constexpr int64_t kQuotaMessages = 48;
+constexpr int64_t kMinQuotaBytes = int64_t{256} << 20;
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const NodeConfig& c) {
   if (c.tls_cert.empty()) return grpc::InsecureServerCredentials();
@@ -55,6 +65,22 @@ void RegisterDiskGauges(metrics::Registry& registry, io::FileSystem& fs, Segment
     segments.Set(double(store.SegmentCount()));
     corrupt.Set(double(store.Scrub().passes));
   });
+}
+
+// The file system with the configured I/O engine, saying which one serves; null (after
+// logging why) when io_uring is required and unavailable.
+std::unique_ptr<io::FileSystem> OpenFileSystem(io::IoEngine requested) {
+  auto engine = io::ResolveIoEngine(requested);
+  if (!engine.ok()) {
+    spdlog::error("storage.io_engine = \"io_uring\": {}", engine.status().ToString());
+    return nullptr;
+  }
+  if (engine->engine == io::IoEngine::kUring) {
+    spdlog::info("I/O through io_uring");
+  } else {
+    spdlog::warn("I/O through pread/pwrite with fdatasync, not io_uring ({})", engine->reason);
+  }
+  return io::NewLocalFileSystem(engine->engine);
 }
 
 // Blocks SIGHUP in this thread and every thread started later, so that WaitForSignal
@@ -104,7 +130,8 @@ int RunNode(const NodeConfig& config, const std::string& config_path) {
   std::remove((dir + "/metrics.addr").c_str());
 
   metrics::Registry registry;
-  std::unique_ptr<io::FileSystem> fs = io::NewUringFileSystem();
+  std::unique_ptr<io::FileSystem> fs = OpenFileSystem(config.io_engine);
+  if (fs == nullptr) return 1;
   StoreOptions options = config.store;
   options.metrics = &registry;
   auto store = SegmentStore::Open(options, fs.get());
@@ -125,10 +152,19 @@ int RunNode(const NodeConfig& config, const std::string& config_path) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, *creds, &port);
-  builder.RegisterService(&service);
+  builder.RegisterCallbackGenericService(&service);
   int max_message = static_cast<int>(config.store.max_chunk_bytes) + kMessageSlackBytes;
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  // Without BDP probing, a call's stream window stays at HTTP/2's initial 64 KiB until the
+  // service asks for its message (then gRPC opens it to the message's size): a call refused
+  // before its body is read can make the node buffer only that much. With probing, windows
+  // grow to megabytes for every new call, read or not.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  grpc::ResourceQuota quota("mosaic-node");
+  quota.Resize(static_cast<size_t>(std::max(kMinQuotaBytes, kQuotaMessages * max_message)));
+  builder.SetResourceQuota(quota);
   // Gateways keep idle connections alive with pings every 20 s; allow that.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

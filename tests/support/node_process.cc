@@ -226,8 +226,9 @@ absl::Status NodeProcess::WriteConfig() const {
        << "segment_size = \"" << options_.segment_size << "\"\n"
        << "compact_below = " << options_.compact_below << "\n"
        << "reserved_free = \"" << options_.reserved_free << "\"\n"
-       << "reader_threads = " << options_.reader_threads << "\n\n"
-       << "[scrub]\n"
+       << "reader_threads = " << options_.reader_threads << "\n";
+  if (options_.io_engine != "auto") toml << "io_engine = \"" << options_.io_engine << "\"\n";
+  toml << "\n[scrub]\n"
        << "rate = \"" << options_.scrub_rate << "\"\n"
        << "interval = \"" << options_.scrub_interval << "\"\n\n";
   for (const TenantSpec& tenant : options_.tenants) {

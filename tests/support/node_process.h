@@ -45,6 +45,7 @@ struct NodeOptions {
   double compact_below = 0.5;
   std::string reserved_free = "64MiB";
   int reader_threads = 2;
+  std::string io_engine = "auto";  // storage.io_engine: "auto", "io_uring" or "posix"
   std::string scrub_rate = "1GiB";
   std::string scrub_interval = "100ms";
   std::vector<TenantSpec> tenants = {{"tenant-a", "token-a-3f9c1d", ""}};

@@ -14,10 +14,12 @@ namespace {
 // Key prefixes; see docs/formats/segment.md.
 constexpr char kChunkPrefix = 'c';     // c tenant \0 id            -> location
 constexpr char kReversePrefix = 'r';   // r segment offset (BE)      -> tenant \0 id
-constexpr char kUsagePrefix = 'u';     // u tenant                   -> bytes, chunks
+constexpr char kUsagePrefix = 'u';     // u tenant                   -> bytes, chunks, format
 constexpr char kSegmentPrefix = 's';   // s segment (BE)             -> live bytes
 constexpr char kCheckpointKey = 'k';   // k                          -> segment, offset, seq
 constexpr char kFindingPrefix = 'f';   // f tenant \0 id             -> (empty)
+// The usage value's format: charged bytes (16-byte values without it hold payload bytes).
+constexpr uint64_t kUsageCharged = 1;
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -109,7 +111,7 @@ void ChunkIndex::Batch::MoveChunk(std::string_view tenant, std::string_view id,
 void ChunkIndex::Batch::SetUsage(std::string_view tenant, const TenantUsage& usage) {
   std::string key(1, kUsagePrefix);
   key.append(tenant);
-  batch_->Put(S(key), S(EncodeU64s({usage.bytes, usage.chunks})));
+  batch_->Put(S(key), S(EncodeU64s({usage.bytes, usage.chunks, kUsageCharged})));
 }
 
 void ChunkIndex::Batch::SetSegmentLive(uint64_t segment, uint64_t live_bytes) {
@@ -217,15 +219,20 @@ uint64_t ChunkIndex::ApproximateSizeBytes() const {
   return sst + wal;
 }
 
-absl::StatusOr<std::map<std::string, TenantUsage>> ChunkIndex::LoadUsage() const {
-  std::map<std::string, TenantUsage> out;
+absl::StatusOr<StoredUsage> ChunkIndex::LoadUsage() const {
+  StoredUsage out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(S(std::string(1, kUsagePrefix))); it->Valid(); it->Next()) {
     std::string_view key = V(it->key());
     if (key.empty() || key[0] != kUsagePrefix) break;
     std::string_view v = V(it->value());
-    if (v.size() != 16) return absl::DataLossError("index: malformed usage");
-    out[std::string(key.substr(1))] = {U64At(v, 0), U64At(v, 1)};
+    std::string tenant(key.substr(1));
+    if (v.size() == 16) {
+      out.legacy.push_back(tenant);
+    } else if (v.size() != 24 || U64At(v, 2) != kUsageCharged) {
+      return absl::DataLossError("index: malformed usage");
+    }
+    out.usage[tenant] = {U64At(v, 0), U64At(v, 1)};
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "load usage"));
   return out;

@@ -46,8 +46,15 @@ struct RecordRef {
 };
 
 struct TenantUsage {
-  uint64_t bytes = 0;  // payload bytes
+  uint64_t bytes = 0;  // charged bytes: ChargedSize (store/record.h) summed over the chunks
   uint64_t chunks = 0;
+};
+
+// Usage as stored. `legacy` names the tenants whose usage an older node wrote in payload
+// bytes: their charged bytes must be recomputed from their chunks.
+struct StoredUsage {
+  std::map<std::string, TenantUsage> usage;
+  std::vector<std::string> legacy;
 };
 
 // Recovery starts replaying the active segment at `offset`; every record before it is in
@@ -107,7 +114,7 @@ class ChunkIndex {
   // Bytes the index occupies on disk (SST files and logs), approximately.
   uint64_t ApproximateSizeBytes() const;
 
-  [[nodiscard]] absl::StatusOr<std::map<std::string, TenantUsage>> LoadUsage() const;
+  [[nodiscard]] absl::StatusOr<StoredUsage> LoadUsage() const;
   [[nodiscard]] absl::StatusOr<std::map<uint64_t, uint64_t>> LoadSegmentLive() const;
   [[nodiscard]] absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint() const;
   // (tenant, chunk id) pairs recorded as corrupt.

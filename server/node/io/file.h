@@ -7,10 +7,13 @@
 // every buffer and keeps it alive until the call returns. Calls block the calling thread;
 // the store calls them only from its I/O threads.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -79,10 +82,39 @@ class FileSystem {
   [[nodiscard]] virtual absl::StatusOr<DiskSpace> GetSpace(const std::string& dir) = 0;
 };
 
-// The production file system: O_DIRECT files whose reads, writes and fdatasync go through
-// an io_uring owned by the calling thread (one ring per thread, created on first use).
-// Where the filesystem refuses O_DIRECT (tmpfs on old kernels), files are opened buffered
-// and a warning is logged once; durability still comes from fdatasync.
-std::unique_ptr<FileSystem> NewUringFileSystem();
+// How the production file system moves bytes. Both engines open the same files (O_DIRECT
+// where the filesystem allows it) and make writes durable with fdatasync.
+enum class IoEngine {
+  kAuto,   // io_uring when this process may create a ring, else kPosix
+  kUring,  // reads, writes and fdatasync through one io_uring per thread (batched)
+  kPosix,  // pread, pwrite and fdatasync, one call at a time: for hosts that forbid io_uring
+           // (Docker's default seccomp profile, kernel.io_uring_disabled)
+};
+
+// "auto", "io_uring", "posix"; nullopt for anything else.
+std::optional<IoEngine> ParseIoEngine(std::string_view name);
+const char* IoEngineName(IoEngine engine);
+
+struct ResolvedIoEngine {
+  IoEngine engine = IoEngine::kPosix;  // kUring or kPosix
+  std::string reason;                  // why io_uring is not used (empty when it is)
+};
+// Resolves kAuto by creating a test ring. FAILED_PRECONDITION, with the reason, when kUring
+// is asked for and this process may not create a ring.
+[[nodiscard]] absl::StatusOr<ResolvedIoEngine> ResolveIoEngine(IoEngine requested);
+
+// Faults injected into the io_uring engine, for tests: the ring submission after the next
+// `submits_before_failure` ones fails with `error` (an errno value) without reaching the
+// kernel, once. Prepared entries stay queued, as after a real failed submission.
+struct UringFaults {
+  std::atomic<int> submits_before_failure{-1};  // -1: no fault armed
+  int error = EAGAIN;
+};
+
+// The production file system with `engine` (kUring or kPosix; see ResolveIoEngine). Where
+// the filesystem refuses O_DIRECT (tmpfs on old kernels), files are opened buffered and a
+// warning is logged once. With kUring, a thread that cannot create its ring falls back to
+// pread/pwrite (logged once). `faults`, if given, must outlive the file system.
+std::unique_ptr<FileSystem> NewLocalFileSystem(IoEngine engine, UringFaults* faults = nullptr);
 
 }  // namespace mosaic::node::io

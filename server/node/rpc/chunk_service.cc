@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
-#include <map>
+#include <functional>
 
 #include "common/crc32c.h"
 #include "common/version.h"
@@ -42,49 +44,124 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+// The "authorization" metadata of a call, empty if absent.
+std::string AuthorizationOf(const grpc::CallbackServerContext& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+constexpr size_t kMethodCount = 6;
+constexpr size_t kCodeCount = 17;
+
 }  // namespace
 
 struct ChunkServiceImpl::Metrics {
   explicit Metrics(metrics::Registry& r)
       : registry(r),
         received(r.GetCounter("mosaic_node_received_bytes_total", "Chunk bytes received.")),
-        sent(r.GetCounter("mosaic_node_sent_bytes_total", "Chunk bytes sent.")) {
-    for (const char* method : {"PutChunk", "GetChunk", "DeleteChunk", "StatChunk", "ListChunks",
-                               "GetNodeInfo"}) {
-      latency[method] = &r.GetHistogram("mosaic_node_request_seconds",
-                                        "Request latency by method.", {{"method", method}});
+        sent(r.GetCounter("mosaic_node_sent_bytes_total", "Chunk bytes sent.")) {}
+
+  // The request counter of (method, code), made on first use: after that a call reads one
+  // atomic pointer instead of looking the counter up under the registry's mutex.
+  metrics::Counter& Requests(size_t method, absl::StatusCode code) {
+    size_t c = static_cast<size_t>(code) < kCodeCount ? static_cast<size_t>(code) : 2;
+    std::atomic<metrics::Counter*>& slot = requests[method][c];
+    metrics::Counter* counter = slot.load(std::memory_order_acquire);
+    if (counter == nullptr) {
+      counter = &registry.GetCounter(
+          "mosaic_node_requests_total", "Requests by method and status code.",
+          {{"method", names[method]}, {"code", CodeName(static_cast<absl::StatusCode>(c))}});
+      slot.store(counter, std::memory_order_release);
     }
+    return *counter;
   }
+
   metrics::Registry& registry;
-  std::map<std::string_view, metrics::Histogram*> latency;  // by method, never added to
+  std::array<const char*, kMethodCount> names{};
+  std::array<metrics::Histogram*, kMethodCount> latency{};  // by method index
+  std::array<std::array<std::atomic<metrics::Counter*>, kCodeCount>, kMethodCount> requests{};
   metrics::Counter& received;
   metrics::Counter& sent;
 };
 
-struct ChunkServiceImpl::Call {
-  Call(grpc::CallbackServerContext* ctx, Metrics& m, const char* method)
-      : reactor(ctx->DefaultReactor()),
-        metrics(m),
-        method(method),
-        start(std::chrono::steady_clock::now()) {}
+struct ChunkServiceImpl::Method {
+  size_t index = 0;  // in Metrics' tables
+  std::function<std::unique_ptr<google::protobuf::Message>()> new_request;
+  std::function<std::unique_ptr<google::protobuf::Message>()> new_response;
+  std::function<void(Call&, const TenantConfig&)> run;
+};
 
-  // Counts the call by method and code, records its latency, and finishes it.
-  void Finish(const absl::Status& s, uint64_t bytes_in = 0, uint64_t bytes_out = 0) {
-    metrics.registry
-        .GetCounter("mosaic_node_requests_total", "Requests by method and status code.",
-                    {{"method", method}, {"code", CodeName(s.code())}})
-        .Inc();
-    metrics.latency.at(method)->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (bytes_in > 0) metrics.received.Inc(bytes_in);
-    if (bytes_out > 0) metrics.sent.Inc(bytes_out);
-    reactor->Finish(ToGrpc(s));
+// The reactor of one call. It authenticates from the metadata before it asks gRPC for the
+// request, so a call without a valid token never has its body read. It deletes itself
+// when gRPC reports the call done, which is after Reply.
+class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
+ public:
+  Call(ChunkServiceImpl& service, grpc::GenericCallbackServerContext* ctx)
+      : metrics_(*service.handles_), start_(std::chrono::steady_clock::now()) {
+    auto method = service.methods_.find(ctx->method());
+    if (method == service.methods_.end()) {
+      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method " + ctx->method()));
+      return;
+    }
+    method_ = &method->second;
+    auto tenant = service.tenants_.Authenticate(AuthorizationOf(*ctx));
+    if (!tenant.ok()) {
+      Reply(tenant.status());
+      return;
+    }
+    tenant_ = *tenant;
+    request_ = method_->new_request();
+    response_ = method_->new_response();
+    StartRead(&request_buffer_);
   }
 
-  grpc::ServerUnaryReactor* reactor;
-  Metrics& metrics;
-  const char* method;
-  std::chrono::steady_clock::time_point start;
+  void OnReadDone(bool ok) override {
+    if (!ok) return Reply(absl::InvalidArgumentError("the call carried no request"));
+    grpc::Status parsed = grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
+        &request_buffer_, request_.get());
+    if (!parsed.ok()) {
+      return Reply(absl::InvalidArgumentError("request: " + parsed.error_message()));
+    }
+    method_->run(*this, *tenant_);
+  }
+
+  void OnDone() override { delete this; }
+
+  template <typename Request>
+  const Request& request() const {
+    return static_cast<const Request&>(*request_);
+  }
+  template <typename Response>
+  Response& response() {
+    return static_cast<Response&>(*response_);
+  }
+
+  // Counts the call by method and code, records its latency, and finishes it with the
+  // response when `s` is OK. Call exactly once.
+  void Reply(const absl::Status& s, uint64_t bytes_in = 0, uint64_t bytes_out = 0) {
+    metrics_.Requests(method_->index, s.code()).Inc();
+    metrics_.latency[method_->index]->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    if (bytes_in > 0) metrics_.received.Inc(bytes_in);
+    if (bytes_out > 0) metrics_.sent.Inc(bytes_out);
+    if (!s.ok()) return Finish(ToGrpc(s));
+    bool own = false;
+    grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+        *response_, &response_buffer_, &own);
+    if (!serialized.ok()) return Finish(serialized);
+    StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+
+ private:
+  Metrics& metrics_;
+  std::chrono::steady_clock::time_point start_;
+  const Method* method_ = nullptr;
+  const TenantConfig* tenant_ = nullptr;
+  std::unique_ptr<google::protobuf::Message> request_;
+  std::unique_ptr<google::protobuf::Message> response_;
+  grpc::ByteBuffer request_buffer_;
+  grpc::ByteBuffer response_buffer_;
 };
 
 ChunkServiceImpl::ChunkServiceImpl(SegmentStore& store, const TenantRegistry& tenants,
@@ -95,153 +172,148 @@ ChunkServiceImpl::ChunkServiceImpl(SegmentStore& store, const TenantRegistry& te
       fs_(fs),
       handles_(std::make_unique<Metrics>(metrics)),
       node_id_(std::move(node_id)),
-      data_dir_(std::move(data_dir)) {}
+      data_dir_(std::move(data_dir)) {
+  AddMethod("PutChunk", &ChunkServiceImpl::PutChunk);
+  AddMethod("GetChunk", &ChunkServiceImpl::GetChunk);
+  AddMethod("DeleteChunk", &ChunkServiceImpl::DeleteChunk);
+  AddMethod("StatChunk", &ChunkServiceImpl::StatChunk);
+  AddMethod("ListChunks", &ChunkServiceImpl::ListChunks);
+  AddMethod("GetNodeInfo", &ChunkServiceImpl::GetNodeInfo);
+}
 
 ChunkServiceImpl::~ChunkServiceImpl() = default;
 
-absl::StatusOr<const TenantConfig*> ChunkServiceImpl::Authenticate(
-    grpc::CallbackServerContext* ctx) const {
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  std::string value = it == md.end() ? "" : std::string(it->second.data(), it->second.size());
-  return tenants_.Authenticate(value);
+template <typename Request, typename Response>
+void ChunkServiceImpl::AddMethod(const char* name,
+                                 void (ChunkServiceImpl::*handler)(Call&, const TenantConfig&,
+                                                                   const Request&, Response&)) {
+  size_t index = methods_.size();
+  handles_->names[index] = name;
+  handles_->latency[index] = &handles_->registry.GetHistogram(
+      "mosaic_node_request_seconds", "Request latency by method.", {{"method", name}});
+  Method m;
+  m.index = index;
+  m.new_request = [] { return std::make_unique<Request>(); };
+  m.new_response = [] { return std::make_unique<Response>(); };
+  m.run = [this, handler](Call& call, const TenantConfig& tenant) {
+    (this->*handler)(call, tenant, call.request<Request>(), call.response<Response>());
+  };
+  std::string path =
+      "/" + std::string(v1::ChunkService::service_full_name()) + "/" + std::string(name);
+  methods_.emplace(std::move(path), std::move(m));
 }
 
-grpc::ServerUnaryReactor* ChunkServiceImpl::PutChunk(grpc::CallbackServerContext* ctx,
-                                                     const v1::PutChunkRequest* req,
-                                                     v1::PutChunkResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, *handles_, "PutChunk");
-  auto tenant = Authenticate(ctx);
-  if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
-  ConstByteSpan data = AsBytes(req->data());
+grpc::ServerGenericBidiReactor* ChunkServiceImpl::CreateReactor(
+    grpc::GenericCallbackServerContext* ctx) {
+  return new Call(*this, ctx);
+}
+
+void ChunkServiceImpl::PutChunk(Call& call, const TenantConfig& tenant,
+                                const v1::PutChunkRequest& req, v1::PutChunkResponse& resp) {
+  ConstByteSpan data = AsBytes(req.data());
   std::optional<uint32_t> crc;
-  if (req->has_crc32c()) {
+  if (req.has_crc32c()) {
     crc = Crc32c(data);
-    if (*crc != req->crc32c()) {
-      call->Finish(
+    if (*crc != req.crc32c()) {
+      return call.Reply(
           absl::DataLossError("chunk data does not match its crc32c: corrupted in transit"));
-      return call->reactor;
     }
   }
-  store_.Put((*tenant)->name, req->chunk_id(), data, (*tenant)->quota_bytes,
-             [call, resp, size = data.size()](absl::StatusOr<PutResult> r) {
-               if (r.ok()) {
-                 resp->set_created(r->created);
-                 resp->set_crc32c(r->crc);
-               }
-               call->Finish(r.status(), r.ok() ? size : 0);
-             },
-             crc);
-  return call->reactor;
+  store_.Put(
+      tenant.name, req.chunk_id(), data, TenantLimits{tenant.quota_bytes, tenant.max_chunks},
+      [&call, &resp, size = data.size()](absl::StatusOr<PutResult> r) {
+        if (r.ok()) {
+          resp.set_created(r->created);
+          resp.set_crc32c(r->crc);
+        }
+        call.Reply(r.status(), r.ok() ? size : 0);
+      },
+      crc);
 }
 
-grpc::ServerUnaryReactor* ChunkServiceImpl::GetChunk(grpc::CallbackServerContext* ctx,
-                                                     const v1::GetChunkRequest* req,
-                                                     v1::GetChunkResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, *handles_, "GetChunk");
-  auto tenant = Authenticate(ctx);
-  if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
-  store_.Get((*tenant)->name, req->chunk_id(), req->offset(), req->length(),
-             [call, resp](absl::StatusOr<GetResult> r) {
+void ChunkServiceImpl::GetChunk(Call& call, const TenantConfig& tenant,
+                                const v1::GetChunkRequest& req, v1::GetChunkResponse& resp) {
+  store_.Get(tenant.name, req.chunk_id(), req.offset(), req.length(),
+             [&call, &resp](absl::StatusOr<GetResult> r) {
                uint64_t sent = 0;
                if (r.ok()) {
                  sent = r->data.size();
-                 resp->set_data(std::move(r->data));
-                 resp->set_chunk_length(r->chunk_length);
-                 resp->set_chunk_crc32c(r->chunk_crc);
+                 resp.set_data(std::move(r->data));
+                 resp.set_chunk_length(r->chunk_length);
+                 resp.set_chunk_crc32c(r->chunk_crc);
                }
-               call->Finish(r.status(), 0, sent);
+               call.Reply(r.status(), 0, sent);
              });
-  return call->reactor;
 }
 
-grpc::ServerUnaryReactor* ChunkServiceImpl::DeleteChunk(grpc::CallbackServerContext* ctx,
-                                                        const v1::DeleteChunkRequest* req,
-                                                        v1::DeleteChunkResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, *handles_, "DeleteChunk");
-  auto tenant = Authenticate(ctx);
-  if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
-  store_.Delete((*tenant)->name, req->chunk_id(), [call, resp](absl::StatusOr<bool> r) {
-    if (r.ok()) resp->set_existed(*r);
-    call->Finish(r.status());
+void ChunkServiceImpl::DeleteChunk(Call& call, const TenantConfig& tenant,
+                                   const v1::DeleteChunkRequest& req,
+                                   v1::DeleteChunkResponse& resp) {
+  store_.Delete(tenant.name, req.chunk_id(), [&call, &resp](absl::StatusOr<bool> r) {
+    if (r.ok()) resp.set_existed(*r);
+    call.Reply(r.status());
   });
-  return call->reactor;
 }
 
-grpc::ServerUnaryReactor* ChunkServiceImpl::StatChunk(grpc::CallbackServerContext* ctx,
-                                                      const v1::StatChunkRequest* req,
-                                                      v1::ChunkInfo* resp) {
-  auto call = std::make_shared<Call>(ctx, *handles_, "StatChunk");
-  auto tenant = Authenticate(ctx);
-  if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
-  store_.Stat((*tenant)->name, req->chunk_id(),
-              [call, resp, id = req->chunk_id()](absl::StatusOr<ChunkLocation> r) {
+void ChunkServiceImpl::StatChunk(Call& call, const TenantConfig& tenant,
+                                 const v1::StatChunkRequest& req, v1::ChunkInfo& resp) {
+  store_.Stat(tenant.name, req.chunk_id(),
+              [&call, &resp, id = req.chunk_id()](absl::StatusOr<ChunkLocation> r) {
                 if (r.ok()) {
-                  resp->set_chunk_id(id);
-                  resp->set_length(r->length);
-                  resp->set_crc32c(r->crc);
+                  resp.set_chunk_id(id);
+                  resp.set_length(r->length);
+                  resp.set_crc32c(r->crc);
                 }
-                call->Finish(r.status());
+                call.Reply(r.status());
               });
-  return call->reactor;
 }
 
-grpc::ServerUnaryReactor* ChunkServiceImpl::ListChunks(grpc::CallbackServerContext* ctx,
-                                                       const v1::ListChunksRequest* req,
-                                                       v1::ListChunksResponse* resp) {
-  auto call = std::make_shared<Call>(ctx, *handles_, "ListChunks");
-  auto tenant = Authenticate(ctx);
-  if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
-  uint32_t page = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
+void ChunkServiceImpl::ListChunks(Call& call, const TenantConfig& tenant,
+                                  const v1::ListChunksRequest& req, v1::ListChunksResponse& resp) {
+  uint32_t page = req.page_size() == 0 ? kDefaultPageSize : req.page_size();
   if (page > kMaxPageSize) {
-    call->Finish(absl::InvalidArgumentError("page_size must be at most 10000"));
-    return call->reactor;
+    return call.Reply(absl::InvalidArgumentError("page_size must be at most 10000"));
   }
   // One more than the page tells whether another page follows.
-  store_.List((*tenant)->name, req->page_token(), page + 1,
-              [call, resp, page](absl::StatusOr<std::vector<ChunkEntry>> r) {
+  store_.List(tenant.name, req.page_token(), page + 1,
+              [&call, &resp, page](absl::StatusOr<std::vector<ChunkEntry>> r) {
                 if (r.ok()) {
                   for (size_t i = 0; i < r->size() && i < page; ++i) {
-                    v1::ChunkInfo* info = resp->add_chunks();
+                    v1::ChunkInfo* info = resp.add_chunks();
                     info->set_chunk_id((*r)[i].chunk_id);
                     info->set_length((*r)[i].location.length);
                     info->set_crc32c((*r)[i].location.crc);
                   }
-                  if (r->size() > page) resp->set_next_page_token((*r)[page - 1].chunk_id);
+                  if (r->size() > page) resp.set_next_page_token((*r)[page - 1].chunk_id);
                 }
-                call->Finish(r.status());
+                call.Reply(r.status());
               });
-  return call->reactor;
 }
 
-grpc::ServerUnaryReactor* ChunkServiceImpl::GetNodeInfo(grpc::CallbackServerContext* ctx,
-                                                        const v1::GetNodeInfoRequest*,
-                                                        v1::NodeInfo* resp) {
-  auto call = std::make_shared<Call>(ctx, *handles_, "GetNodeInfo");
-  auto tenant = Authenticate(ctx);
-  if (!tenant.ok()) return call->Finish(tenant.status()), call->reactor;
-  resp->set_version(kVersion);
-  resp->set_node_id(node_id_);
+void ChunkServiceImpl::GetNodeInfo(Call& call, const TenantConfig& tenant,
+                                   const v1::GetNodeInfoRequest&, v1::NodeInfo& resp) {
+  resp.set_version(kVersion);
+  resp.set_node_id(node_id_);
   if (auto space = fs_.GetSpace(data_dir_); space.ok()) {
-    resp->set_capacity_bytes(space->capacity_bytes);
-    resp->set_free_bytes(space->free_bytes);
+    resp.set_capacity_bytes(space->capacity_bytes);
+    resp.set_free_bytes(space->free_bytes);
   }
-  resp->set_used_bytes(store_.TotalUsedBytes());
-  const std::string& name = (*tenant)->name;
-  TenantUsage usage = store_.Usage(name);
-  v1::TenantUsage* t = resp->mutable_tenant();
-  t->set_name(name);
+  resp.set_used_bytes(store_.TotalUsedBytes());
+  TenantUsage usage = store_.Usage(tenant.name);
+  v1::TenantUsage* t = resp.mutable_tenant();
+  t->set_name(tenant.name);
   t->set_used_bytes(usage.bytes);
   t->set_chunk_count(usage.chunks);
-  t->set_quota_bytes((*tenant)->quota_bytes);
+  t->set_quota_bytes(tenant.quota_bytes);
   ScrubStats scrub = store_.Scrub();
-  v1::ScrubReport* report = resp->mutable_scrub();
+  v1::ScrubReport* report = resp.mutable_scrub();
   report->set_passes(scrub.passes);
   report->set_last_pass_finished_unix(scrub.last_pass_finished_unix);
   report->set_chunks_checked(scrub.chunks_checked);
-  for (const std::string& id : store_.CorruptChunks(name)) report->add_corrupt_chunk_ids(id);
-  call->Finish(absl::OkStatus());
-  return call->reactor;
+  for (const std::string& id : store_.CorruptChunks(tenant.name)) {
+    report->add_corrupt_chunk_ids(id);
+  }
+  call.Reply(absl::OkStatus());
 }
 
 }  // namespace mosaic::node

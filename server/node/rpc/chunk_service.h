@@ -2,7 +2,17 @@
 // The gRPC ChunkService (proto/mosaic/v1/node.proto) on the callback API. Handlers never
 // block: they authenticate, validate, hand the call to the SegmentStore and return; the
 // store's threads finish the call from their completions. Proto types stop here.
+//
+// The service is registered as gRPC's generic callback service, not through the generated
+// base class: gRPC reads the whole request of a registered unary method (up to the message
+// limit, 9 MiB) before any handler runs, so tokenless clients could make the node hold
+// gigabytes (issue 18, finding 4). Here a call's metadata is checked first, and its request
+// message is read only once the tenant token is valid; other calls are finished at once with
+// UNAUTHENTICATED (or UNIMPLEMENTED for an unknown method) without reading their body.
 
+#include <grpcpp/generic/async_generic_service.h>
+
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,42 +24,43 @@
 
 namespace mosaic::node {
 
-class ChunkServiceImpl final : public mosaic::v1::ChunkService::CallbackService {
+class ChunkServiceImpl final : public grpc::CallbackGenericService {
  public:
   // All references must outlive the service.
   ChunkServiceImpl(SegmentStore& store, const TenantRegistry& tenants, io::FileSystem& fs,
                    metrics::Registry& metrics, std::string node_id, std::string data_dir);
-
-  grpc::ServerUnaryReactor* PutChunk(grpc::CallbackServerContext* ctx,
-                                     const v1::PutChunkRequest* req,
-                                     v1::PutChunkResponse* resp) override;
-  grpc::ServerUnaryReactor* GetChunk(grpc::CallbackServerContext* ctx,
-                                     const v1::GetChunkRequest* req,
-                                     v1::GetChunkResponse* resp) override;
-  grpc::ServerUnaryReactor* DeleteChunk(grpc::CallbackServerContext* ctx,
-                                        const v1::DeleteChunkRequest* req,
-                                        v1::DeleteChunkResponse* resp) override;
-  grpc::ServerUnaryReactor* StatChunk(grpc::CallbackServerContext* ctx,
-                                      const v1::StatChunkRequest* req,
-                                      v1::ChunkInfo* resp) override;
-  grpc::ServerUnaryReactor* ListChunks(grpc::CallbackServerContext* ctx,
-                                       const v1::ListChunksRequest* req,
-                                       v1::ListChunksResponse* resp) override;
-  grpc::ServerUnaryReactor* GetNodeInfo(grpc::CallbackServerContext* ctx,
-                                        const v1::GetNodeInfoRequest* req,
-                                        v1::NodeInfo* resp) override;
-
-  struct Call;     // one RPC in flight: its reactor, method and start time
-  struct Metrics;  // handles made once, so that a call does not look them up
   ~ChunkServiceImpl() override;
 
+  // Called by gRPC for every call that no registered service takes (all ChunkService calls).
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
+
+  class Call;      // one RPC in flight: its reactor, messages, method and start time
+  struct Method;   // a ChunkService method: its name, messages and handler
+  struct Metrics;  // handles made once, so that a call does not look them up
+
  private:
-  absl::StatusOr<const TenantConfig*> Authenticate(grpc::CallbackServerContext* ctx) const;
+  void PutChunk(Call& call, const TenantConfig& tenant, const v1::PutChunkRequest& req,
+                v1::PutChunkResponse& resp);
+  void GetChunk(Call& call, const TenantConfig& tenant, const v1::GetChunkRequest& req,
+                v1::GetChunkResponse& resp);
+  void DeleteChunk(Call& call, const TenantConfig& tenant, const v1::DeleteChunkRequest& req,
+                   v1::DeleteChunkResponse& resp);
+  void StatChunk(Call& call, const TenantConfig& tenant, const v1::StatChunkRequest& req,
+                 v1::ChunkInfo& resp);
+  void ListChunks(Call& call, const TenantConfig& tenant, const v1::ListChunksRequest& req,
+                  v1::ListChunksResponse& resp);
+  void GetNodeInfo(Call& call, const TenantConfig& tenant, const v1::GetNodeInfoRequest& req,
+                   v1::NodeInfo& resp);
+
+  template <typename Request, typename Response>
+  void AddMethod(const char* name, void (ChunkServiceImpl::*handler)(Call&, const TenantConfig&,
+                                                                     const Request&, Response&));
 
   SegmentStore& store_;
   const TenantRegistry& tenants_;
   io::FileSystem& fs_;
   std::unique_ptr<Metrics> handles_;
+  std::map<std::string, Method, std::less<>> methods_;  // by path "/mosaic.v1.ChunkService/X"
   std::string node_id_;
   std::string data_dir_;
 };

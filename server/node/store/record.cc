@@ -26,6 +26,10 @@ uint64_t RecordSize(uint64_t payload_length) {
   return AlignUp(kRecordHeaderSize + payload_length);
 }
 
+uint64_t ChargedSize(uint64_t payload_length) {
+  return RecordSize(payload_length) + kIndexBytesPerChunk;
+}
+
 void EncodeRecordHeader(const RecordHeader& h, std::byte* out) {
   CHECK(!h.chunk_id.empty() && h.chunk_id.size() <= kMaxChunkIdSize);
   CHECK(!h.tenant.empty() && h.tenant.size() <= kMaxTenantSize);

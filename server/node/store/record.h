@@ -48,6 +48,18 @@ struct RecordHeader {
 // Bytes the record occupies on disk: header + payload rounded up to 4096.
 uint64_t RecordSize(uint64_t payload_length);
 
+// What one chunk is assumed to cost the index, in bytes. A chunk has two RocksDB entries:
+// the forward one (key: prefix, tenant and id, up to 130 bytes; value: 28 bytes of location)
+// and the reverse one by position (key 17 bytes, value up to 130), about 300 bytes with
+// RocksDB's per-entry overhead. That is written twice before it settles (write-ahead log and
+// memtable flush, then SST files that compaction rewrites), so 1 KiB bounds what a chunk
+// holds of the index on average.
+inline constexpr uint64_t kIndexBytesPerChunk = 1024;
+
+// Bytes a chunk is charged against its tenant's quota and usage: its record on disk plus
+// kIndexBytesPerChunk, so that many tiny chunks cost what they really take.
+uint64_t ChargedSize(uint64_t payload_length);
+
 // Writes the 256-byte header for `h` into `out` (which must hold kRecordHeaderSize bytes).
 // Preconditions: chunk id and tenant 1..64 bytes, payload_length <= kMaxRecordPayload.
 void EncodeRecordHeader(const RecordHeader& h, std::byte* out);

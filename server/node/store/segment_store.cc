@@ -94,7 +94,9 @@ void SegmentStore::Impl::RecordFinding(const std::string& tenant, const std::str
 absl::Status SegmentStore::Impl::Recover() {
   ASSIGN_OR_RETURN(std::optional<Checkpoint> checkpoint, index->LoadCheckpoint());
   ASSIGN_OR_RETURN(segment_live, index->LoadSegmentLive());
-  ASSIGN_OR_RETURN(usage, index->LoadUsage());
+  ASSIGN_OR_RETURN(StoredUsage stored, index->LoadUsage());
+  usage = std::move(stored.usage);
+  RETURN_IF_ERROR(RecomputeUsage(stored.legacy));
   ASSIGN_OR_RETURN(auto found, index->LoadFindings());
   for (auto& [tenant, id] : found) findings[tenant].insert(id);
 
@@ -125,6 +127,29 @@ absl::Status SegmentStore::Impl::Recover() {
   }
   if (!checkpoint) return Rollover();  // a new store
   return ReplayActive(*checkpoint);
+}
+
+// Charges the chunks of tenants whose usage an older node stored in payload bytes, once:
+// a walk of their index entries, written back in the current format.
+absl::Status SegmentStore::Impl::RecomputeUsage(const std::vector<std::string>& tenants) {
+  constexpr size_t kPage = 10000;
+  ChunkIndex::Batch batch;
+  for (const std::string& tenant : tenants) {
+    TenantUsage u;
+    std::string after;
+    for (;;) {
+      ASSIGN_OR_RETURN(std::vector<ChunkEntry> page, index->List(tenant, after, kPage));
+      for (const ChunkEntry& e : page) u.bytes += ChargedSize(e.location.length);
+      u.chunks += page.size();
+      if (page.size() < kPage) break;
+      after = page.back().chunk_id;
+    }
+    usage[tenant] = u;
+    batch.SetUsage(tenant, u);
+    spdlog::info("tenant {}: usage now charged per record and index entry: {} bytes, {} chunks",
+                 tenant, u.bytes, u.chunks);
+  }
+  return batch.count() > 0 ? index->Write(batch, /*sync=*/true) : absl::OkStatus();
 }
 
 // Re-indexes the records written after the checkpoint. Every record before the first bad
@@ -160,7 +185,7 @@ absl::Status SegmentStore::Impl::ReplayActive(const Checkpoint& checkpoint) {
                                                 RecordSize((*old)->length));
     } else {
       batch.PutChunk(header->tenant, header->chunk_id, loc);
-      usage[header->tenant].bytes += loc.length;
+      usage[header->tenant].bytes += ChargedSize(loc.length);
       usage[header->tenant].chunks += 1;
       batch.SetUsage(header->tenant, usage[header->tenant]);
     }
@@ -229,9 +254,12 @@ absl::Status Closing() { return absl::UnavailableError("the node is shutting dow
 
 }  // namespace
 
-void SegmentStore::Put(std::string tenant, std::string id, ConstByteSpan data, uint64_t quota,
+void SegmentStore::Put(std::string tenant, std::string id, ConstByteSpan data, TenantLimits limits,
                        PutDone done, std::optional<uint32_t> crc) {
   if (auto s = CheckNames(tenant, id); !s.ok()) return done(s);
+  // Nothing writes empty chunks (a sealed shard carries at least its tag), and each would
+  // still cost a record and index entries.
+  if (data.empty()) return done(absl::InvalidArgumentError("empty chunk"));
   if (data.size() > impl_->options.max_chunk_bytes) {
     return done(absl::InvalidArgumentError("chunk of " + std::to_string(data.size()) +
                                            " bytes is over the node's maximum of " +
@@ -241,7 +269,7 @@ void SegmentStore::Put(std::string tenant, std::string id, ConstByteSpan data, u
     std::lock_guard lock(impl_->write_mu);
     if (impl_->closing) return done(Closing());
     impl_->write_queue.push_back(
-        PutTask{std::move(tenant), std::move(id), data, quota, std::move(done), crc});
+        PutTask{std::move(tenant), std::move(id), data, limits, std::move(done), crc});
   }
   impl_->write_cv.notify_one();
 }

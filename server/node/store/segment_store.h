@@ -51,6 +51,12 @@ struct StoreOptions {
   metrics::Registry* metrics = nullptr;  // optional; must outlive the store
 };
 
+// What a tenant may store on this node; 0 means no limit.
+struct TenantLimits {
+  uint64_t quota_bytes = 0;  // in charged bytes: ChargedSize (record.h) summed over chunks
+  uint64_t max_chunks = 0;
+};
+
 struct PutResult {
   bool created = false;  // false: the same bytes were already stored under this id
   uint32_t crc = 0;
@@ -81,13 +87,14 @@ class SegmentStore {
   using StatDone = absl::AnyInvocable<void(absl::StatusOr<ChunkLocation>)>;
   using ListDone = absl::AnyInvocable<void(absl::StatusOr<std::vector<ChunkEntry>>)>;
 
-  // Stores `data` under (tenant, id). `data` must stay valid until `done` runs. `quota` is
-  // the tenant's limit in payload bytes (0 = none). Errors: INVALID_ARGUMENT (id or tenant
-  // empty or over 64 bytes, data over max_chunk_bytes), ALREADY_EXISTS (other bytes under
-  // this id), RESOURCE_EXHAUSTED (quota, or free space under the reserve, or ENOSPC; nothing
-  // is kept), UNAVAILABLE (closing, or the disk failed). `crc`, when given, must be the
-  // CRC32C of `data` already verified by the caller (it is not computed again).
-  void Put(std::string tenant, std::string id, ConstByteSpan data, uint64_t quota,
+  // Stores `data` under (tenant, id). `data` must stay valid until `done` runs. A chunk is
+  // charged ChargedSize(data.size()) against `limits.quota_bytes` and counts one against
+  // `limits.max_chunks`. Errors: INVALID_ARGUMENT (id or tenant empty or over 64 bytes, data
+  // empty or over max_chunk_bytes), ALREADY_EXISTS (other bytes under this id),
+  // RESOURCE_EXHAUSTED (quota, chunk count, or free space under the reserve, or ENOSPC;
+  // nothing is kept), UNAVAILABLE (closing, or the disk failed). `crc`, when given, must be
+  // the CRC32C of `data` already verified by the caller (it is not computed again).
+  void Put(std::string tenant, std::string id, ConstByteSpan data, TenantLimits limits,
            PutDone done, std::optional<uint32_t> crc = std::nullopt);
   // Reads [offset, offset + length) of a chunk; length 0 means to the end. NOT_FOUND,
   // INVALID_ARGUMENT (offset past the end), DATA_LOSS (the record fails its CRC: the chunk
@@ -98,7 +105,8 @@ class SegmentStore {
   // Up to `limit` of the tenant's chunks with id > after, in byte order.
   void List(std::string tenant, std::string after, size_t limit, ListDone done);
 
-  // Snapshot accessors; thread-safe, never block on I/O.
+  // Snapshot accessors; thread-safe, never block on I/O. Usage and TotalUsedBytes are in
+  // charged bytes.
   TenantUsage Usage(const std::string& tenant) const;
   uint64_t TotalUsedBytes() const;
   std::vector<std::string> CorruptChunks(const std::string& tenant) const;

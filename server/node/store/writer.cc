@@ -115,6 +115,25 @@ void SegmentStore::Impl::ProcessPuts(std::vector<PutTask>& puts) {
   if (!staged.empty()) CommitPuts(staged, pending_usage);
 }
 
+// RESOURCE_EXHAUSTED if one more chunk of this size would take the tenant over its quota
+// (in charged bytes: record and index, not payload) or its chunk count limit.
+absl::Status SegmentStore::Impl::CheckLimits(
+    const PutTask& task, const std::map<std::string, TenantUsage>& pending_usage) const {
+  auto pending = pending_usage.find(task.tenant);
+  TenantUsage u = pending != pending_usage.end() ? pending->second : UsageOf(task.tenant);
+  const TenantLimits& limits = task.limits;
+  if (limits.quota_bytes > 0 && u.bytes + ChargedSize(task.data.size()) > limits.quota_bytes) {
+    return absl::ResourceExhaustedError(
+        "tenant " + task.tenant + " is over its quota of " + std::to_string(limits.quota_bytes) +
+        " bytes (a chunk is charged its record on disk and its index entries)");
+  }
+  if (limits.max_chunks > 0 && u.chunks + 1 > limits.max_chunks) {
+    return absl::ResourceExhaustedError("tenant " + task.tenant + " has its maximum of " +
+                                        std::to_string(limits.max_chunks) + " chunks");
+  }
+  return absl::OkStatus();
+}
+
 // Decides what to do with one put: fail it, answer it as already stored (created = false),
 // or serialise its record into `staged`. A record that would not fit the active segment
 // first commits what is staged and rolls over to a new segment.
@@ -154,13 +173,7 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
     replaces = existing;  // the stored copy is corrupt and these bytes match its CRC: heal
   }
 
-  uint64_t pending_bytes = pending_usage.contains(task.tenant)
-                               ? pending_usage[task.tenant].bytes
-                               : UsageOf(task.tenant).bytes;
-  if (!replaces && task.quota > 0 && pending_bytes + task.data.size() > task.quota) {
-    return absl::ResourceExhaustedError("tenant " + task.tenant + " is over its quota of " +
-                                        std::to_string(task.quota) + " bytes");
-  }
+  if (!replaces) RETURN_IF_ERROR(CheckLimits(task, pending_usage));
   uint64_t size = RecordSize(task.data.size());
   if (size > space_budget) return absl::ResourceExhaustedError("the node's disk is full");
   if (active_end + size > options.segment_size_bytes && active_end > 0) {
@@ -180,7 +193,7 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
   put.record = BuildRecord(put.task.tenant, put.task.id, put.task.data, crc, next_sequence++,
                            record_pool.Take(RecordSize(put.task.data.size())));
   if (!replaces) {
-    u.bytes += put.location.length;
+    u.bytes += ChargedSize(put.location.length);
     u.chunks += 1;
   }
   batch_bytes += size;
@@ -279,7 +292,7 @@ void SegmentStore::Impl::ProcessDeletes(std::vector<DeleteTask>& deletes) {
     batch.DeleteChunk(d.tenant, d.id, **loc);
     batch.DeleteFinding(d.tenant, d.id);
     TenantUsage& u = new_usage.try_emplace(d.tenant, UsageOf(d.tenant)).first->second;
-    u.bytes -= std::min(u.bytes, (*loc)->length);
+    u.bytes -= std::min(u.bytes, ChargedSize((*loc)->length));
     u.chunks -= std::min<uint64_t>(u.chunks, 1);
     live[(*loc)->segment] -= std::min(live[(*loc)->segment], RecordSize((*loc)->length));
     batch.SetSegmentLive((*loc)->segment, live[(*loc)->segment]);

@@ -72,6 +72,12 @@ TEST(NodeConfigTest, RefusesWhatItCannotServeSafely) {
             "\"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8\"\n",
             "token shared"},
            {"data_dir = \"/d\"\n[tls\nplaintext = true\n", "config"},
+           {"data_dir = \"/d\"\n[tls]\nplaintext = true\n[storage]\nio_engine = \"aio\"\n",
+            "io_engine"},
+           {"data_dir = \"/d\"\n[tls]\nplaintext = true\n[[tenant]]\nname = \"a\"\n"
+            "token_sha256 = \"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8\"\n"
+            "max_chunks = -1\n",
+            "max_chunks"},
            {"data_dir = \"/d\"\nlisten_address = \"0.0.0.0:1\"\n[tls]\nplaintext = true\n",
             "listen_address"},
        }) {
@@ -81,6 +87,23 @@ TEST(NodeConfigTest, RefusesWhatItCannotServeSafely) {
     EXPECT_NE(parsed.status().message().find(c.mentions), absl::string_view::npos)
         << parsed.status() << " should mention " << c.mentions;
   }
+}
+
+TEST(NodeConfigTest, IoEngineAndChunkCountLimit) {
+  auto defaults = ParseNodeConfig(
+      "data_dir = \"/d\"\n[tls]\nplaintext = true\n[[tenant]]\nname = \"a\"\n"
+      "token_sha256 = \"" +
+      std::string(kHash) + "\"\n");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->io_engine, io::IoEngine::kAuto);
+  EXPECT_EQ(defaults->tenants[0].max_chunks, kDefaultMaxChunksPerTenant);
+  auto set = ParseNodeConfig(
+      "data_dir = \"/d\"\n[tls]\nplaintext = true\n[storage]\nio_engine = \"posix\"\n"
+      "[[tenant]]\nname = \"a\"\ntoken_sha256 = \"" +
+      std::string(kHash) + "\"\nmax_chunks = 5000\n");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->io_engine, io::IoEngine::kPosix);
+  EXPECT_EQ(set->tenants[0].max_chunks, 5000u);
 }
 
 TEST(NodeConfigTest, MissingFileIsNotFound) {

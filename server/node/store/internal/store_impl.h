@@ -21,7 +21,7 @@ struct PutTask {
   std::string tenant;
   std::string id;
   ConstByteSpan data;
-  uint64_t quota = 0;
+  TenantLimits limits;
   SegmentStore::PutDone done;
   std::optional<uint32_t> crc;  // known CRC32C of data, if the caller computed it
 };
@@ -120,6 +120,7 @@ struct SegmentStore::Impl {
   std::shared_ptr<io::File> SegmentFile(uint64_t segment) const;
   absl::Status Recover();
   absl::Status ReplayActive(const Checkpoint& checkpoint);
+  absl::Status RecomputeUsage(const std::vector<std::string>& tenants);
   // Reads the whole record at `loc` and checks its header and payload CRC against `loc`,
   // tenant and id. DATA_LOSS if they disagree. Blocks; call on an I/O thread.
   absl::StatusOr<AlignedBuffer> ReadRecord(const std::string& tenant, const std::string& id,
@@ -132,6 +133,8 @@ struct SegmentStore::Impl {
   void ProcessPuts(std::vector<PutTask>& puts);
   uint64_t SpaceBudget();
   void ProcessDeletes(std::vector<DeleteTask>& deletes);
+  absl::Status CheckLimits(const PutTask& task,
+                           const std::map<std::string, TenantUsage>& pending_usage) const;
   absl::Status StagePut(PutTask& task, std::vector<StagedPut>& staged, uint64_t& batch_bytes,
                         std::map<std::string, TenantUsage>& pending_usage, bool& created);
   void CommitPuts(std::vector<StagedPut>& staged,

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/crc32c.h"
+#include "rocksdb/db.h"
 #include "server/node/io/faulty_file_system.h"
 #include "server/node/store/internal/store_impl.h"
 #include "server/node/store/record.h"
@@ -50,10 +51,11 @@ class SegmentStoreTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  absl::StatusOr<PutResult> Put(const std::string& id, const std::string& data,
-                                uint64_t quota = 0, const std::string& tenant = "t") {
+  absl::StatusOr<PutResult> Put(const std::string& id, const std::string& data, uint64_t quota = 0,
+                                const std::string& tenant = "t", uint64_t max_chunks = 0) {
     std::promise<absl::StatusOr<PutResult>> p;
-    store_->Put(tenant, id, AsBytes(data), quota, [&](auto r) { p.set_value(std::move(r)); });
+    store_->Put(tenant, id, AsBytes(data), TenantLimits{quota, max_chunks},
+                [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
   absl::StatusOr<std::string> Get(const std::string& id, uint64_t offset = 0,
@@ -97,9 +99,12 @@ TEST_F(SegmentStoreTest, PutGetWholeAndRanges) {
   EXPECT_EQ(Get("missing").status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(SegmentStoreTest, EmptyChunkIsStored) {
-  ASSERT_TRUE(Put("empty", "").ok());
-  EXPECT_EQ(*Get("empty"), "");
+TEST_F(SegmentStoreTest, EmptyChunkIsRefused) {
+  uint64_t writes = fs_.writes();
+  EXPECT_EQ(Put("empty", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fs_.writes(), writes);
+  EXPECT_EQ(Get("empty").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Usage("t").chunks, 0u);
 }
 
 TEST_F(SegmentStoreTest, PutIsIdempotentForSameBytesOnly) {
@@ -118,7 +123,7 @@ TEST_F(SegmentStoreTest, ConcurrentPutsOfSameIdInOneBatch) {
   std::string data = RandomBytes(5000, 3);
   std::string other = RandomBytes(5000, 4);
   for (int i = 0; i < 8; ++i) {
-    store_->Put("t", "same", AsBytes(i == 7 ? other : data), 0,
+    store_->Put("t", "same", AsBytes(i == 7 ? other : data), TenantLimits{},
                 [&, i](auto r) { promises[i].set_value(std::move(r)); });
   }
   int created = 0, existing = 0, conflicts = 0;
@@ -146,15 +151,71 @@ TEST_F(SegmentStoreTest, RejectsBadArguments) {
 }
 
 TEST_F(SegmentStoreTest, QuotaRefusesWithoutWriting) {
-  ASSERT_TRUE(Put("a", std::string(600, 'a'), 1000).ok());
+  // Two records of 4 KiB and their index entries fit; a third does not.
+  const uint64_t quota = 2 * (4096 + kIndexBytesPerChunk) + 100;
+  ASSERT_TRUE(Put("a", std::string(600, 'a'), quota).ok());
+  ASSERT_TRUE(Put("b", std::string(3000, 'b'), quota).ok());
   uint64_t writes = fs_.writes();
-  EXPECT_EQ(Put("b", std::string(500, 'b'), 1000).status().code(),
+  EXPECT_EQ(Put("c", std::string(1, 'c'), quota).status().code(),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(fs_.writes(), writes);
-  EXPECT_EQ(store_->Usage("t").bytes, 600u);
-  EXPECT_TRUE(Put("c", std::string(400, 'c'), 1000).ok());
+  EXPECT_EQ(store_->Usage("t").bytes, 2 * (4096 + kIndexBytesPerChunk));
   // Another tenant has its own quota.
-  EXPECT_TRUE(Put("b", std::string(500, 'b'), 1000, "u").ok());
+  EXPECT_TRUE(Put("c", std::string(500, 'c'), quota, "u").ok());
+}
+
+// Issue 18, finding 3: with usage counted in payload bytes, a 1 MiB tenant grew a node's
+// disk by 164 MB with 40,001 tiny chunks. Charged what they cost, they stop at the quota.
+TEST_F(SegmentStoreTest, TinyChunksCannotGrowTheDiskPastTheQuota) {
+  options_.segment_size_bytes = 64 << 20;
+  Reopen();
+  const uint64_t quota = 1 << 20;
+  uint64_t start = fs_.FileSize(SegmentPath(1));
+  int accepted = 0;
+  absl::Status refused;
+  for (int i = 0; i < 5000 && refused.ok(); ++i) {
+    auto put = Put("tiny-" + std::to_string(i), "x", quota);
+    if (put.ok()) ++accepted;
+    refused = put.status();
+  }
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  EXPECT_EQ(uint64_t(accepted), quota / ChargedSize(1));
+  EXPECT_LE(fs_.FileSize(SegmentPath(1)) - start + accepted * kIndexBytesPerChunk, quota);
+  EXPECT_LE(store_->Usage("t").bytes, quota);
+  EXPECT_EQ(store_->Usage("t").bytes, accepted * ChargedSize(1));
+}
+
+// An index written before usage was charged holds payload bytes in a 16-byte value: the
+// store recomputes the charged bytes from the tenant's chunks when it opens.
+TEST_F(SegmentStoreTest, PayloadUsageOfAnOlderNodeIsRechargedOnOpen) {
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(Put("c" + std::to_string(i), std::string(100 * (i + 1), 'x')).ok());
+  store_.reset();
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), options_.dir + "/index", &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string legacy(16, '\0');
+    legacy[0] = char(600 % 256);
+    legacy[1] = char(600 / 256);
+    legacy[8] = 3;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "ut", legacy).ok());
+  }
+  Reopen();
+  EXPECT_EQ(store_->Usage("t").chunks, 3u);
+  EXPECT_EQ(store_->Usage("t").bytes, ChargedSize(100) + ChargedSize(200) + ChargedSize(300));
+  Reopen();  // written back in the current format
+  EXPECT_EQ(store_->Usage("t").bytes, 3 * ChargedSize(100));
+}
+
+TEST_F(SegmentStoreTest, ChunkCountIsCappedPerTenant) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Put("c" + std::to_string(i), "x", 0, "t", 3).ok());
+  EXPECT_EQ(Put("c3", "x", 0, "t", 3).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(Put("c0", "x", 0, "t", 3).ok()) << "an idempotent put of a stored chunk";
+  EXPECT_TRUE(Put("c3", "x", 0, "u", 3).ok()) << "the cap is per tenant";
+  ASSERT_TRUE(Delete("c1").ok());
+  EXPECT_TRUE(Put("c3", "x", 0, "t", 3).ok());
+  EXPECT_EQ(store_->Usage("t").chunks, 3u);
 }
 
 TEST_F(SegmentStoreTest, TenantsAreIsolated) {
@@ -283,7 +344,7 @@ TEST_F(SegmentStoreTest, CompleteRecordsAfterTheCheckpointAreReplayed) {
   EXPECT_EQ(*Get("x"), x);
   EXPECT_EQ(*Get("y"), y);
   EXPECT_EQ(store_->Usage("t").chunks, 3u);
-  EXPECT_EQ(store_->Usage("t").bytes, 5u + 3000 + 6000);
+  EXPECT_EQ(store_->Usage("t").bytes, ChargedSize(5) + ChargedSize(3000) + ChargedSize(6000));
 }
 
 TEST_F(SegmentStoreTest, CrashDropsOnlyUnsyncedWrites) {
@@ -379,7 +440,7 @@ TEST_F(SegmentStoreTest, CloseFailsNewWorkButFinishesQueued) {
   std::vector<std::string> data;
   for (int i = 0; i < 20; ++i) data.push_back(RandomBytes(20000, i));
   for (int i = 0; i < 20; ++i) {
-    store_->Put("t", "q" + std::to_string(i), AsBytes(data[i]), 0,
+    store_->Put("t", "q" + std::to_string(i), AsBytes(data[i]), TenantLimits{},
                 [&, i](auto r) { promises[i].set_value(std::move(r)); });
   }
   store_->Close();
@@ -388,6 +449,83 @@ TEST_F(SegmentStoreTest, CloseFailsNewWorkButFinishesQueued) {
   Reopen();
   for (int i = 0; i < 20; ++i) EXPECT_EQ(*Get("q" + std::to_string(i)), data[i]);
 }
+
+// The store on a real disk through both I/O engines (io_uring and pread/pwrite): the same
+// behaviour either way. The tests above run on the in-memory faulty file system.
+class SegmentStoreDiskTest : public ::testing::TestWithParam<io::IoEngine> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("mosaic-store-disk-" + std::to_string(getpid()) + "-" + io::IoEngineName(GetParam()));
+    fs::remove_all(dir_);
+    fs_ = io::NewLocalFileSystem(GetParam());
+    options_.dir = dir_.string();
+    options_.segment_size_bytes = 1 << 20;
+    options_.reserved_free_bytes = 0;
+    options_.index_headroom_bytes = 0;
+    options_.scrub_bytes_per_second = 0;
+    ASSERT_NO_FATAL_FAILURE(Reopen());
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = SegmentStore::Open(options_, fs_.get());
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  std::future<absl::StatusOr<PutResult>> Put(const std::string& id, const std::string& data) {
+    auto p = std::make_shared<std::promise<absl::StatusOr<PutResult>>>();
+    store_->Put("t", id, AsBytes(data), TenantLimits{}, [p](auto r) { p->set_value(r); });
+    return p->get_future();
+  }
+  absl::StatusOr<std::string> Get(const std::string& id, uint64_t offset = 0, uint64_t length = 0) {
+    std::promise<absl::StatusOr<GetResult>> p;
+    store_->Get("t", id, offset, length, [&](auto r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    if (!r.ok()) return r.status();
+    return r->data;
+  }
+
+  fs::path dir_;
+  StoreOptions options_;
+  std::unique_ptr<io::FileSystem> fs_;
+  std::unique_ptr<SegmentStore> store_;
+};
+
+TEST_P(SegmentStoreDiskTest, ChunksRoundTripAcrossSegmentsAndReopen) {
+  // 60 chunks of 1 B to 200 KiB, queued 6 at a time (group commits, several segments).
+  std::map<std::string, std::string> chunks;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 60; ++i) {
+    std::string id = "c" + std::to_string(i);
+    chunks[id] = RandomBytes(1 + rng() % (200 << 10), uint32_t(i));
+  }
+  std::vector<std::future<absl::StatusOr<PutResult>>> puts;
+  for (const auto& [id, data] : chunks) {
+    puts.push_back(Put(id, data));
+    if (puts.size() < 6) continue;
+    for (auto& f : puts) ASSERT_TRUE(f.get().ok());
+    puts.clear();
+  }
+  EXPECT_GT(store_->SegmentCount(), 2u);
+  for (const auto& [id, data] : chunks) EXPECT_EQ(*Get(id), data) << id;
+  const std::string& some = chunks.begin()->second;
+  EXPECT_EQ(*Get(chunks.begin()->first, some.size() / 2, 10), some.substr(some.size() / 2, 10));
+
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  for (const auto& [id, data] : chunks) EXPECT_EQ(*Get(id), data) << id << " after reopen";
+  EXPECT_EQ(store_->Usage("t").chunks, chunks.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SegmentStoreDiskTest,
+                         ::testing::Values(io::IoEngine::kUring, io::IoEngine::kPosix),
+                         [](const auto& info) {
+                           return std::string(info.param == io::IoEngine::kUring ? "IoUring"
+                                                                                 : "Posix");
+                         });
 
 }  // namespace
 }  // namespace mosaic::node
