@@ -12,6 +12,7 @@ Inside server/gateway/ (FORBIDDEN, docs/architecture.md "Layering inside the gat
   jobs/   -> never s3/ or http/ (the S3 front end depends on the jobs, not the reverse)
   backup/ -> never jobs/ (the backup job uses backup's formats; not the reverse)
   status  -> never jobs/ (job_views.h bridges the two)
+  http/   -> never s3/ (HTTP knows no S3: http/exchange.h and s3/handler.h included each other)
 Run by the build (target check_layering), so a wrong-way include fails it.
 """
 import os
@@ -35,6 +36,7 @@ FORBIDDEN = [
     ("server/gateway/backup/", ["server/gateway/jobs/"]),
     ("server/gateway/status.", ["server/gateway/jobs/"]),
     ("server/gateway/status_document.", ["server/gateway/jobs/"]),
+    ("server/gateway/http/", ["server/gateway/s3/"]),
 ]
 OURS = ("common/", "erasure/", "proto/", "client/", "server/", "tests/", "bench/")
 

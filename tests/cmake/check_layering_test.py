@@ -40,7 +40,8 @@ def main():
                 {"server/gateway/jobs/a.cc": '#include "server/gateway/http/exchange.h"\n'},
                 {"server/gateway/backup/a.cc": '#include "server/gateway/jobs/orphan_sweeper.h"\n'},
                 {"server/gateway/status.h": '#include "server/gateway/jobs/repairer.h"\n'},
-                {"server/gateway/status_document.cc": '#include "server/gateway/jobs/scrubber.h"\n'}):
+                {"server/gateway/status_document.cc": '#include "server/gateway/jobs/scrubber.h"\n'},
+                {"server/gateway/http/a.h": '#include "server/gateway/s3/handler.h"\n'}):
         r = run(bad)
         assert r.returncode == 1, f"accepted {bad}"
         assert "layering:" in r.stderr

@@ -3,11 +3,12 @@
 // (server.cc) owns the connection; an Exchange lives for one request on the connection's
 // thread.
 //
-// Threading model (a deliberate choice, see docs/architecture.md): each connection has its
-// own thread, capped by limits.max_connections; its reads and writes block that thread only,
-// each with a deadline (idle and per-transfer timeouts), and the heavy work (sealing,
-// encoding, decoding) runs on the pipeline's worker pool. Memory per request is bounded by
-// the pipeline's byte budget plus one body buffer.
+// Threading model (a deliberate choice, see docs/architecture.md): a request being served
+// has its connection's own thread, capped by limits.max_connections; its reads and writes
+// block that thread only, each with a deadline (head, per-transfer and request timeouts), and
+// the heavy work (sealing, encoding, decoding) runs on the pipeline's worker pool. A plain
+// HTTP connection waiting for a request head (new, or idle between requests) has no thread. Memory
+// per request is bounded by the pipeline's byte budget plus one body buffer.
 
 #include <chrono>
 #include <cstdint>
@@ -18,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/bytes.h"
-#include "server/gateway/s3/request.h"
+#include "server/gateway/http/request.h"
 
 namespace mosaic::gateway {
 
@@ -36,9 +37,12 @@ class Exchange {
   // (RequestTimeout) when it stalls.
   [[nodiscard]] virtual absl::StatusOr<size_t> ReadBody(ByteSpan out) = 0;
 
-  // Adds a response header (before the response starts).
+  // Adds a response header (before the response starts). A value that is not
+  // IsSafeHeaderValue is never written: the next Send or SendHeaders fails instead (below).
   virtual void SetHeader(const std::string& name, const std::string& value) = 0;
-  // Sends a whole response.
+  // Sends a whole response. Send and SendHeaders return INVALID_ARGUMENT without sending
+  // anything, and forget the headers set so far, when one of them was not safe to write:
+  // the caller can answer with an error instead (the last line against response splitting).
   [[nodiscard]] virtual absl::Status Send(int status, const std::string& body) = 0;
   // Starts a streamed response of `content_length` bytes, then SendBody the bytes.
   [[nodiscard]] virtual absl::Status SendHeaders(int status, uint64_t content_length) = 0;
