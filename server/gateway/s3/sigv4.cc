@@ -254,8 +254,11 @@ absl::Status CheckScopeAndTime(const Claim& claim, system_clock::time_point now,
   return absl::OkStatus();
 }
 
-// A presigned request must not carry x-amz-* headers it did not sign: they would change
-// what the request does (x-amz-copy-source, metadata) without the signer's consent.
+// A request must not carry x-amz-* headers it did not sign (AWS requires every one signed,
+// for header auth as for presigned URLs): they would change what the request does
+// (x-amz-copy-source turns a captured PUT into a copy; metadata, tagging) without the
+// signer's consent. x-amz-date and x-amz-content-sha256 are bound by the string to sign and
+// the canonical request's last line whether listed or not.
 absl::Status CheckUnsignedAmzHeaders(const RequestView& request, const Claim& claim) {
   for (const auto& [name, value] : request.headers) {
     if (name.rfind("x-amz-", 0) != 0 || name == "x-amz-content-sha256" || name == "x-amz-date") {
@@ -279,11 +282,14 @@ absl::StatusOr<Payload> PayloadOf(const RequestView& request, bool presigned) {
   if (presigned) return Payload{PayloadMode::kUnsigned, "UNSIGNED-PAYLOAD"};
   std::string_view v = Trim(request.Header("x-amz-content-sha256"));
   if (!request.HasHeader("x-amz-content-sha256")) {
-    // curl 7.88 sends none and signs the empty-body hash; a body then is unsigned.
+    // curl 7.88 sends none and signs the empty-body hash. Without a body that is exact; with
+    // one, nothing would bind the body to the signature: refused as S3 does.
     std::string_view length = Trim(request.Header("content-length"));
-    bool has_body = request.HasHeader("transfer-encoding") || (!length.empty() && length != "0");
-    return Payload{has_body ? PayloadMode::kUnsigned : PayloadMode::kSigned,
-                   std::string(kEmptySha256Hex)};
+    if (request.HasHeader("transfer-encoding") || (!length.empty() && length != "0")) {
+      return S3Error(S3Code::kInvalidRequest,
+                     "Missing required header for this request: x-amz-content-sha256");
+    }
+    return Payload{PayloadMode::kSigned, std::string(kEmptySha256Hex)};
   }
   static const std::pair<std::string_view, PayloadMode> kModes[] = {
       {"UNSIGNED-PAYLOAD", PayloadMode::kUnsigned},
@@ -393,7 +399,7 @@ absl::StatusOr<AuthResult> VerifyRequest(const RequestView& request, const Secre
   ASSIGN_OR_RETURN(Claim claim,
                    has_header ? ParseAuthorizationHeader(request) : ParsePresignedQuery(query));
   RETURN_IF_ERROR(CheckScopeAndTime(claim, now, region));
-  if (claim.presigned) RETURN_IF_ERROR(CheckUnsignedAmzHeaders(request, claim));
+  RETURN_IF_ERROR(CheckUnsignedAmzHeaders(request, claim));
   ASSIGN_OR_RETURN(Payload payload, PayloadOf(request, claim.presigned));
 
   absl::StatusOr<std::string> secret = lookup(claim.credential.access_key_id);

@@ -17,9 +17,11 @@
 //
 // curl 7.88 (Debian 12) --aws-sigv4 deviates, and is accepted: it signs the query string as
 // sent (unsorted, unencoded; tried after the canonical form, header auth only), and sends no
-// x-amz-content-sha256, signing the empty-body hash for -T uploads (such a body is taken as
-// UNSIGNED-PAYLOAD, which any client may choose anyway) and the body's hash for -d (which
-// cannot be checked before the body is read, so it fails as SignatureDoesNotMatch).
+// x-amz-content-sha256 unless told to (-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" or the
+// body's hex SHA-256, which it then signs). Without that header a request without a body is
+// taken as signing the empty body; one with a body is refused, as S3 does (InvalidRequest
+// "Missing required header for this request: x-amz-content-sha256"), since nothing would
+// bind its body to the signature.
 //
 // All functions are thread-safe and do not block, except for what SecretLookup does.
 
@@ -84,6 +86,8 @@ struct AuthResult {
 // and how the body must be checked. Errors, each an S3Error (errors.h):
 //   no Authorization header and no X-Amz-Algorithm query   -> AccessDenied
 //   both at once, or an unsupported x-amz-content-sha256    -> InvalidArgument
+//   a body (Content-Length > 0 or Transfer-Encoding) and no
+//   x-amz-content-sha256 (header auth)                      -> InvalidRequest
 //   AWS signature version 2 ("AWS key:sig")                 -> InvalidRequest
 //   malformed Authorization / credential scope / date       -> AuthorizationHeaderMalformed
 //   malformed presigned parameters, X-Amz-Expires > 604800  -> AuthorizationQueryParametersError
@@ -92,7 +96,9 @@ struct AuthResult {
 //   unknown access key                                       -> InvalidAccessKeyId
 //   wrong signature                                          -> SignatureDoesNotMatch
 //   streaming without x-amz-decoded-content-length           -> MissingContentLength
-//   presigned with an x-amz-* header it did not sign          -> AccessDenied
+//   an x-amz-* header that is not signed (header auth and
+//   presigned; x-amz-date and x-amz-content-sha256 are bound
+//   anyway)                                                  -> AccessDenied
 [[nodiscard]] absl::StatusOr<AuthResult> VerifyRequest(const RequestView& request,
                                                        const SecretLookup& lookup,
                                                        std::chrono::system_clock::time_point now,

@@ -203,19 +203,22 @@ const std::vector<RequestView>& CurlRequests() {
 
 std::chrono::system_clock::time_point CurlSignedAt() { return *ParseAmzDate("20261126T132138Z"); }
 
-TEST(SigV4CurlTest, EveryCurlRequestVerifies) {
+bool HasBody(const RequestView& r) { return r.HasHeader("content-length"); }
+
+TEST(SigV4CurlTest, EveryCurlRequestWithoutABodyVerifies) {
   for (const RequestView& r : CurlRequests()) {
+    if (HasBody(r)) continue;
     absl::StatusOr<AuthResult> auth =
         VerifyRequest(r, ExampleSecret(), CurlSignedAt(), "us-east-1");
     ASSERT_TRUE(auth.ok()) << r.target << ": " << auth.status();
-    // The -T upload's body is not covered by the signature: it is an unsigned payload.
-    EXPECT_EQ(auth->payload_mode, r.method == "PUT" ? PayloadMode::kUnsigned : PayloadMode::kSigned)
-        << r.target;
+    EXPECT_EQ(auth->payload_mode, PayloadMode::kSigned) << r.target;
+    EXPECT_EQ(auth->payload_sha256_hex, kEmptySha256Hex) << r.target;
   }
 }
 
 TEST(SigV4CurlTest, EveryCurlRequestFailsWhenItsQueryOrPathChanges) {
   for (RequestView r : CurlRequests()) {
+    if (HasBody(r)) continue;
     RequestView longer_path = r;
     size_t q = r.target.find('?');
     longer_path.target.insert(q == std::string::npos ? r.target.size() : q, "x");
@@ -228,9 +231,11 @@ TEST(SigV4CurlTest, EveryCurlRequestFailsWhenItsQueryOrPathChanges) {
   }
 }
 
-TEST(SigV4CurlTest, BodyHashSignedWithoutHeaderCannotBeVerified) {
-  // curl -X PUT --data-binary signs sha256(body) without saying so: not verifiable up front.
-  RequestView r{
+// Finding 7 of issue 18: a body and no x-amz-content-sha256 (curl without -H
+// "x-amz-content-sha256: ...") leaves the body unbound to the signature: refused as S3 does,
+// whether curl signed the empty-body hash (-T) or the body's (-d).
+TEST(SigV4CurlTest, BodyWithoutContentSha256IsRefused) {
+  RequestView data{
       "PUT",
       "/bkt/put2",
       {{"host", R"(127.0.0.1:18777)"},
@@ -238,8 +243,13 @@ TEST(SigV4CurlTest, BodyHashSignedWithoutHeaderCannotBeVerified) {
         R"(AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=866b9fceca4de4f558f4d84c408ae5e55adf14e5b327c690c847e26ded942966)"},
        {"x-amz-date", R"(20261126T132138Z)"},
        {"content-length", R"(6)"}}};
-  EXPECT_EQ(CodeOf(VerifyRequest(r, ExampleSecret(), CurlSignedAt(), "").status()),
-            S3Code::kSignatureDoesNotMatch);
+  RequestView chunked = data;
+  chunked.headers.back() = {"transfer-encoding", "chunked"};
+  for (const RequestView& r : {CurlRequests()[3], data, chunked}) {
+    absl::Status s = VerifyRequest(r, ExampleSecret(), CurlSignedAt(), "").status();
+    EXPECT_EQ(CodeOf(s), S3Code::kInvalidRequest) << r.target;
+    EXPECT_EQ(s.message(), "Missing required header for this request: x-amz-content-sha256");
+  }
 }
 
 }  // namespace

@@ -336,6 +336,20 @@ TEST(SigV4TamperTest, UnsignedHeadersMayChangeInHeaderAuth) {
   EXPECT_TRUE(VerifyRequest(r, Secrets(), ExampleTime(), "us-east-1").ok());
 }
 
+// Finding 6 of issue 18: an x-amz-* header added to a captured header-signed request (a
+// replay within the skew window) would pick the operation (x-amz-copy-source) or add
+// metadata or tags: every x-amz-* header must be signed.
+TEST(SigV4TamperTest, HeaderAuthRejectsUnsignedAmzHeaders) {
+  for (const char* name :
+       {"x-amz-copy-source", "x-amz-meta-added", "x-amz-tagging", "x-amz-metadata-directive"}) {
+    RequestView r = SignedGetObject();
+    r.headers.emplace_back(name, "/otherbucket/secret");
+    absl::Status s = VerifyRequest(r, Secrets(), ExampleTime(), "us-east-1").status();
+    EXPECT_EQ(CodeOf(s), S3Code::kAccessDenied) << name;
+    EXPECT_NE(s.message().find(name), std::string::npos) << s.message();
+  }
+}
+
 TEST(SigV4TamperTest, EverySignatureBitMatters) {
   std::string sig = GetObjectExample().signature;
   for (size_t i = 0; i < sig.size(); i += 7) {
