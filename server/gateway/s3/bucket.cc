@@ -147,7 +147,7 @@ absl::StatusOr<std::string> ReadLocation(Ctx& ctx) {
   RETURN_IF_ERROR(ctx.body.Finish());
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return S3Error(S3Code::kMalformedXML);
+  RETURN_IF_ERROR(LoadXml(doc, body, kSmallConfigXml));
   pugi::xml_node root = doc.child("CreateBucketConfiguration");
   if (!root) return S3Error(S3Code::kMalformedXML);
   return std::string(root.child("LocationConstraint").text().as_string());

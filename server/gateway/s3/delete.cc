@@ -51,10 +51,8 @@ bool HasIntegrityCheck(const RequestView& request) {
 absl::StatusOr<DeleteRequest> ParseDelete(std::string_view body) {
   pugi::xml_document doc;
   // A key made only of spaces is a key like any other.
-  if (!doc.load_buffer(body.data(), body.size(),
-                       pugi::parse_default | pugi::parse_ws_pcdata_single)) {
-    return S3Error(S3Code::kMalformedXML);
-  }
+  RETURN_IF_ERROR(
+      LoadXml(doc, body, kDeleteObjectsXml, pugi::parse_default | pugi::parse_ws_pcdata_single));
   pugi::xml_node root = doc.child("Delete");
   if (!root) return S3Error(S3Code::kMalformedXML);
   DeleteRequest out;

@@ -184,9 +184,9 @@ absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
 
 absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view xml) {
   pugi::xml_document doc;
-  pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());
+  RETURN_IF_ERROR(LoadXml(doc, xml, kCompleteMultipartXml));
   pugi::xml_node root = doc.document_element();
-  if (!parsed || std::string_view(root.name()) != "CompleteMultipartUpload") {
+  if (std::string_view(root.name()) != "CompleteMultipartUpload") {
     return S3Error(S3Code::kMalformedXML);
   }
   std::vector<CompletedPart> parts;

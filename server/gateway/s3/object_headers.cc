@@ -1,5 +1,8 @@
 #include "server/gateway/s3/object_headers.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -46,9 +49,17 @@ absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
   v1::ObjectRecord record;
   size_t user_bytes = 0;
   for (const auto& [name, value] : request.headers) {
+    bool stored = name.starts_with("x-amz-meta-") ||
+                  std::any_of(std::begin(kStored), std::end(kStored),
+                              [&](const StoredHeader& h) { return name == h.name; });
+    // Stored headers are written back on every GET: never one that could split a response.
+    if (stored && !IsSafeHeaderValue(value)) {
+      return S3Error(S3Code::kInvalidArgument,
+                     "The header " + name + " contains a control character");
+    }
     if (name == "content-encoding") {
-      std::string stored = StoredContentEncoding(value);
-      if (!stored.empty()) (*record.mutable_headers())[name] = stored;
+      std::string kept = StoredContentEncoding(value);
+      if (!kept.empty()) (*record.mutable_headers())[name] = kept;
       continue;
     }
     for (const StoredHeader& h : kStored) {

@@ -11,7 +11,8 @@
 namespace mosaic::gateway {
 
 // A record holding the request's stored headers and user metadata. MetadataTooLarge over
-// 2 KiB of user metadata.
+// 2 KiB of user metadata; InvalidArgument for a stored header or metadata value with a
+// control character (it would be written back as a response header).
 [[nodiscard]] absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request);
 
 // Sets the stored headers, user metadata, ETag and Last-Modified on the response, applying

@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/sigv4.h"
+#include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -132,6 +133,25 @@ std::string VirtualHostBucket(std::string_view host_header, std::string_view dom
   return host;
 }
 
+// Request data that would end up in a response header or an XML document must fit there.
+// Keys and query values with characters XML 1.0 cannot carry are refused (a key "a\0b"
+// would cut every listing that shows it); the response-* overrides of GetObject, written as
+// response headers, must also be free of CR, LF and every other control (response splitting).
+absl::Status CheckRequestText(const S3Request& r) {
+  if (!std::all_of(r.key.begin(), r.key.end(), IsXmlChar)) {
+    return S3Error(S3Code::kInvalidArgument,
+                   "Object keys cannot contain control characters other than tab, LF and CR");
+  }
+  for (const auto& [name, value] : r.query) {
+    bool header = name.starts_with("response-");
+    if (header ? !IsSafeHeaderValue(value) : !std::all_of(value.begin(), value.end(), IsXmlChar)) {
+      return S3Error(S3Code::kInvalidArgument,
+                     "The query parameter " + name + " contains a control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const char* OperationName(Operation op) { return kNames[static_cast<int>(op)]; }
@@ -169,6 +189,7 @@ absl::StatusOr<S3Request> Route(const RequestView& request, std::string_view dom
   } else {
     r.op = ObjectOperation(request, r);
   }
+  RETURN_IF_ERROR(CheckRequestText(r));
   return r;
 }
 

@@ -113,10 +113,8 @@ absl::StatusOr<std::vector<v1::Tag>> TagsFromHeader(std::string_view header) {
 absl::StatusOr<std::vector<v1::Tag>> TagsFromXml(std::string_view body) {
   pugi::xml_document doc;
   // Keep a value made only of spaces: it is a value like any other.
-  if (!doc.load_buffer(body.data(), body.size(),
-                       pugi::parse_default | pugi::parse_ws_pcdata_single)) {
-    return S3Error(S3Code::kMalformedXML);
-  }
+  RETURN_IF_ERROR(
+      LoadXml(doc, body, kTaggingXml, pugi::parse_default | pugi::parse_ws_pcdata_single));
   pugi::xml_node tag_set = doc.child("Tagging").child("TagSet");
   if (!tag_set) return S3Error(S3Code::kMalformedXML);
   std::vector<v1::Tag> tags;

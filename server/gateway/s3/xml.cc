@@ -4,6 +4,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "server/gateway/s3/errors.h"
+
 namespace mosaic::gateway {
 
 XmlDoc::XmlDoc(const char* root) {
@@ -16,7 +18,16 @@ XmlDoc::XmlDoc(const char* root) {
 
 pugi::xml_node XmlDoc::Add(pugi::xml_node parent, const char* name, std::string_view text) {
   pugi::xml_node n = parent.append_child(name);
-  n.append_child(pugi::node_pcdata).set_value(std::string(text).c_str());
+  std::string safe;
+  safe.reserve(text.size());
+  for (char c : text) {
+    if (c == '\0') {
+      safe += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+    } else {
+      safe.push_back(c);
+    }
+  }
+  n.append_child(pugi::node_pcdata).set_value(safe.c_str(), safe.size());
   return n;
 }
 
@@ -44,6 +55,71 @@ std::string Serialize(const pugi::xml_document& doc) {
 }  // namespace
 
 std::string XmlDoc::ToString() const { return Serialize(doc_); }
+
+namespace {
+
+// Skips from `at` past the next `end`; npos when it never comes.
+size_t SkipPast(std::string_view body, size_t at, std::string_view end) {
+  size_t found = body.find(end, at);
+  return found == std::string_view::npos ? found : found + end.size();
+}
+
+// The end of the tag starting at `at` ('<'): past its '>', quoted attribute values skipped.
+size_t TagEnd(std::string_view body, size_t at, bool* self_closing) {
+  char quote = 0;
+  for (size_t i = at + 1; i < body.size(); ++i) {
+    char c = body[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '>') {
+      *self_closing = body[i - 1] == '/';
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+// Counts start tags and nesting the way pugixml will build them: comments, CDATA, processing
+// instructions and the DOCTYPE are skipped as whole constructs, so a '<' inside them is no
+// element. A body this scan misreads is one pugixml refuses anyway.
+absl::Status LoadXml(pugi::xml_document& doc, std::string_view body, XmlLimits limits,
+                     unsigned options) {
+  size_t elements = 0, depth = 0;
+  for (size_t at = body.find('<'); at != std::string_view::npos; at = body.find('<', at)) {
+    std::string_view rest = body.substr(at);
+    if (rest.starts_with("<!--")) {
+      at = SkipPast(body, at + 4, "-->");
+    } else if (rest.starts_with("<![CDATA[")) {
+      at = SkipPast(body, at + 9, "]]>");
+    } else if (rest.starts_with("<?")) {
+      at = SkipPast(body, at + 2, "?>");
+    } else if (rest.starts_with("<!") || rest.starts_with("</")) {
+      if (rest.starts_with("</") && depth > 0) --depth;
+      at = SkipPast(body, at + 2, ">");
+    } else {
+      bool self_closing = false;
+      at = TagEnd(body, at, &self_closing);
+      if (++elements > limits.max_elements) {
+        return S3Error(
+            S3Code::kMalformedXML,
+            "The XML document has more than " + std::to_string(limits.max_elements) + " elements");
+      }
+      if (!self_closing && ++depth > limits.max_depth) {
+        return S3Error(S3Code::kMalformedXML, "The XML document nests deeper than " +
+                                                  std::to_string(limits.max_depth) + " levels");
+      }
+    }
+    if (at == std::string_view::npos) break;  // unterminated: pugixml says so below
+  }
+  if (!doc.load_buffer(body.data(), body.size(), options)) {
+    return S3Error(S3Code::kMalformedXML);
+  }
+  return absl::OkStatus();
+}
 
 std::string ErrorXml(std::string_view code, std::string_view message, std::string_view resource,
                      std::string_view request_id) {

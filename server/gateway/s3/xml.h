@@ -3,10 +3,11 @@
 // S3 uses.
 
 #include <cstdint>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 
-#include <pugixml.hpp>
+#include "absl/status/status.h"
 
 namespace mosaic::gateway {
 
@@ -17,7 +18,10 @@ class XmlDoc {
  public:
   explicit XmlDoc(const char* root);
   pugi::xml_node root() { return root_; }
-  // Appends <name>text</name> to `parent`.
+  // Appends <name>text</name> to `parent`. Controls are written as character references
+  // (pugixml); a NUL, which would end the text there, as U+FFFD. The router refuses the
+  // characters XML 1.0 cannot carry (IsXmlChar) in keys and query values, so only data
+  // stored before it did meets either.
   static pugi::xml_node Add(pugi::xml_node parent, const char* name, std::string_view text);
   std::string ToString() const;
 
@@ -25,6 +29,29 @@ class XmlDoc {
   pugi::xml_document doc_;
   pugi::xml_node root_;
 };
+
+// False for the ASCII controls XML 1.0 forbids (all below U+0020 but tab, LF and CR).
+inline bool IsXmlChar(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x20 || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Bounds on an XML request body, checked by a scan of its bytes before any DOM is built: a
+// body within the byte limit of its operation could still make a million nodes, or nest deep
+// enough to make walking it costly.
+struct XmlLimits {
+  size_t max_elements;
+  size_t max_depth = 16;  // S3's request documents nest 4 levels at most
+};
+inline constexpr XmlLimits kCompleteMultipartXml{10000 * 8 + 16};  // 10,000 parts, 7 fields
+inline constexpr XmlLimits kDeleteObjectsXml{1000 * 6 + 16};       // 1,000 objects, 5 fields
+inline constexpr XmlLimits kTaggingXml{512};                       // ValidateTags bounds them
+inline constexpr XmlLimits kSmallConfigXml{64};                    // CreateBucketConfiguration
+
+// Parses `body` into `doc` (pugixml `options`) once it is within `limits`. MalformedXML
+// saying which limit a body passes, or that it does not parse.
+[[nodiscard]] absl::Status LoadXml(pugi::xml_document& doc, std::string_view body, XmlLimits limits,
+                                   unsigned options = pugi::parse_default);
 
 std::string ErrorXml(std::string_view code, std::string_view message, std::string_view resource,
                      std::string_view request_id);

@@ -43,6 +43,17 @@ RequestView Put(std::vector<std::pair<std::string, std::string>> headers) {
   return r;
 }
 
+// Stored headers are written back on every GET: a control character in one is refused at
+// PUT, before it can split a response.
+TEST(ObjectHeadersTest, ControlCharactersInStoredHeadersAreRefused) {
+  for (const char* name : {"content-type", "content-disposition", "x-amz-meta-note"}) {
+    auto record = RecordFromHeaders(Put({{name, "a\r\nSet-Cookie: b=c"}}));
+    ASSERT_FALSE(record.ok()) << name;
+    EXPECT_EQ(CodeOf(record.status()), S3Code::kInvalidArgument) << name;
+  }
+  EXPECT_TRUE(RecordFromHeaders(Put({{"x-amz-meta-note", "tab\tok"}})).ok());
+}
+
 TEST(ObjectHeadersTest, StoresTheStandardHeadersAndUserMetadata) {
   auto record = RecordFromHeaders(Put({
       {"content-type", "text/plain; charset=utf-8"},

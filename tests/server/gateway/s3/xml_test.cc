@@ -4,6 +4,10 @@
 
 #include <string>
 
+#include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/multipart.h"
+#include "server/gateway/s3/tagging.h"
+
 namespace mosaic::gateway {
 namespace {
 
@@ -96,6 +100,66 @@ TEST(XmlDocTest, ControlCharactersAreEscapedNotRaw) {
     pugi::xml_document parsed = Parse(xml);
     EXPECT_EQ(std::string(parsed.child("R").child("Key").text().get()), key) << int(c);
   }
+}
+
+// A NUL (a key stored before the router refused it) would end the text and cut the rest of
+// the listing: it becomes U+FFFD, and the elements after it are all there.
+TEST(XmlDocTest, NulNeverCutsTheDocument) {
+  XmlDoc doc("R");
+  XmlDoc::Add(doc.root(), "Key", std::string("be\0fore", 7));
+  XmlDoc::Add(doc.root(), "Key", "after");
+  pugi::xml_document parsed = Parse(doc.ToString());
+  pugi::xml_node first = parsed.child("R").child("Key");
+  EXPECT_EQ(std::string(first.text().get()),
+            "be\xEF\xBF\xBD"
+            "fore");
+  EXPECT_EQ(std::string(first.next_sibling("Key").text().get()), "after");
+  EXPECT_FALSE(IsXmlChar('\0'));
+  EXPECT_FALSE(IsXmlChar('\x1f'));
+  EXPECT_TRUE(IsXmlChar('\n'));
+  EXPECT_TRUE(IsXmlChar('\xC3'));
+}
+
+std::string Repeat(std::string_view piece, size_t n) {
+  std::string out;
+  out.reserve(piece.size() * n);
+  for (size_t i = 0; i < n; ++i) out += piece;
+  return out;
+}
+
+// Finding 9 of issue 18: a request body is bounded in elements and depth before pugixml
+// builds a DOM of it, for each document the gateway parses.
+TEST(LoadXmlTest, HugeFlatAndDeepBodiesAreMalformedXmlBeforeParsing) {
+  std::string flat =
+      "<CompleteMultipartUpload>" + Repeat("<Part/>", 200000) + "</CompleteMultipartUpload>";
+  std::string deep = Repeat("<a>", 20000) + Repeat("</a>", 20000);
+  pugi::xml_document doc;
+  absl::Status s = LoadXml(doc, flat, kCompleteMultipartXml);
+  EXPECT_EQ(CodeOf(s), S3Code::kMalformedXML);
+  EXPECT_NE(s.message().find("more than 80016 elements"), std::string::npos) << s.message();
+  EXPECT_FALSE(doc.first_child());  // nothing was built
+  s = LoadXml(doc, deep, kCompleteMultipartXml);
+  EXPECT_EQ(CodeOf(s), S3Code::kMalformedXML);
+  EXPECT_NE(s.message().find("deeper than 16"), std::string::npos) << s.message();
+  EXPECT_EQ(CodeOf(ParseCompleteRequest(flat).status()), S3Code::kMalformedXML);
+  EXPECT_EQ(CodeOf(ParseCompleteRequest(deep).status()), S3Code::kMalformedXML);
+  std::string tags = "<Tagging><TagSet>" + Repeat("<Tag><Key>k</Key><Value>v</Value></Tag>", 300) +
+                     "</TagSet></Tagging>";
+  s = TagsFromXml(tags).status();
+  EXPECT_NE(s.message().find("more than 512 elements"), std::string::npos) << s.message();
+  s = TagsFromXml("<Tagging><TagSet>" + Repeat("<Tag>", 40) + "</TagSet></Tagging>").status();
+  EXPECT_NE(s.message().find("deeper than 16"), std::string::npos) << s.message();
+}
+
+TEST(LoadXmlTest, CommentsCdataAndAttributesAreNotElements) {
+  std::string body = "<?xml version=\"1.0\"?><!-- <a><a><a> --><Delete a=\"x>y\" b='/>'>" +
+                     Repeat("<![CDATA[<b><b>]]>", 50) + "<Object><Key>k</Key></Object></Delete>";
+  pugi::xml_document doc;
+  ASSERT_TRUE(LoadXml(doc, body, XmlLimits{.max_elements = 3, .max_depth = 3}).ok());
+  EXPECT_STREQ(doc.child("Delete").child("Object").child_value("Key"), "k");
+  EXPECT_FALSE(LoadXml(doc, body, XmlLimits{.max_elements = 2}).ok());
+  EXPECT_FALSE(LoadXml(doc, body, XmlLimits{.max_elements = 3, .max_depth = 2}).ok());
+  EXPECT_EQ(CodeOf(LoadXml(doc, "<a><b></a>", XmlLimits{8})), S3Code::kMalformedXML);
 }
 
 TEST(ErrorXmlTest, HasTheFourFields) {
