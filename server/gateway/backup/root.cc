@@ -1,17 +1,20 @@
 #include "server/gateway/backup/root.h"
 
+#include <array>
 #include <cstring>
 
 #include "client/crypto/metadata_seal.h"
 #include "client/pipeline/pipeline.h"
+#include "common/bytes.h"
 #include "common/check.h"
+#include "common/sha256.h"
 #include "common/status.h"
 
 namespace mosaic::gateway {
 namespace {
 
-constexpr char kRootObjectId[] = "mosaic root slot";  // 16 bytes + NUL
-static_assert(sizeof(kRootObjectId) - 1 == sizeof(client::ObjectId));
+// With the NUL: no node id can make the hashed text of another one.
+constexpr std::string_view kRootObjectPrefix{"mosaic root slot", 17};
 
 std::string RootAad(int slot) { return "mosaic backup root slot " + std::to_string(slot); }
 
@@ -19,10 +22,12 @@ std::string RootAad(int slot) { return "mosaic backup root slot " + std::to_stri
 
 int RootSlotOf(uint64_t generation) { return static_cast<int>(generation % kRootSlots); }
 
-std::string RootSlotChunkId(const client::KeyRing& ring, int slot) {
+std::string RootSlotChunkId(const client::KeyRing& ring, int slot, std::string_view node_id) {
   CHECK(slot >= 0 && slot < kRootSlots);
+  std::string text = std::string(kRootObjectPrefix) + std::string(node_id);
+  std::array<uint8_t, 32> digest = Sha256(AsBytes(text));
   client::ObjectId id{};
-  std::memcpy(id.data(), kRootObjectId, id.size());
+  std::memcpy(id.data(), digest.data(), id.size());
   return client::ChunkIdString(ring.ComputeChunkId(id, static_cast<uint64_t>(slot), 0));
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // The backup root record (docs/architecture.md, "Metadata backup"): a small BackupRoot
 // naming the latest complete backup, sealed with the metadata subkey and stored whole on
-// every node at one of two fixed chunk ids derived from the master key. Nothing but the key
-// and the node addresses is needed to find it; a node sees an opaque chunk.
+// every node at one of two chunk ids derived from the master key and the node's id. Nothing
+// but the key and the node list is needed to find it; a node sees an opaque chunk, and no
+// two nodes hold it under the same id (a shared id would link a group's tenants across
+// providers).
 //
 // Two slots, alternating by generation: nodes refuse to overwrite a chunk id with other
 // bytes, so the writer deletes the older slot and puts the new root there, while the other
@@ -11,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -24,10 +27,11 @@ inline constexpr int kRootSlots = 2;
 // The slot generation `generation` is written to.
 int RootSlotOf(uint64_t generation);
 
-// The raw chunk id of root slot `slot` (0 or 1, CHECKed): KeyRing::ComputeChunkId of a
-// reserved object id ("mosaic root slot") with stripe = slot and shard 0, so the same keyed
+// The raw chunk id of root slot `slot` (0 or 1, CHECKed) on node `node_id` (its id in the
+// node list): KeyRing::ComputeChunkId of a reserved object id, the first 16 bytes of
+// SHA-256("mosaic root slot\0" + node_id), with stripe = slot and shard 0, so the same keyed
 // BLAKE2b as every chunk id. Random object ids collide with it with probability 2^-128.
-std::string RootSlotChunkId(const client::KeyRing& ring, int slot);
+std::string RootSlotChunkId(const client::KeyRing& ring, int slot, std::string_view node_id);
 
 // The bytes stored in slot `slot`: the root sealed under the metadata subkey, bound to
 // the slot (a root cannot be moved to the other slot).

@@ -13,7 +13,6 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
                                     const v1::BackupRoot& root,
                                     const std::function<bool(int)>& holds) {
   int slot = RootSlotOf(root.generation());
-  auto id = std::make_shared<const std::string>(RootSlotChunkId(ring, slot));
   auto sealed = std::make_shared<const std::string>(SealRoot(ring, root, slot));
   struct Shared {
     explicit Shared(int calls) : latch(calls) {}
@@ -25,10 +24,11 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
   auto shared = std::make_shared<Shared>(n);
   for (int i = 0; i < n; ++i) {
     client::NodeClient* node = &pool.node(i);
+    auto id = std::make_shared<const std::string>(RootSlotChunkId(ring, slot, node->id()));
     if (!holds(i)) {
       for (int other = 0; other < kRootSlots; ++other) {
         if (other == slot) continue;
-        node->Delete(RootSlotChunkId(ring, other), [](absl::StatusOr<bool>) {});
+        node->Delete(RootSlotChunkId(ring, other, node->id()), [](absl::StatusOr<bool>) {});
       }
       node->Delete(*id, [shared](absl::StatusOr<bool>) { shared->latch.Done(); });
       continue;
@@ -70,28 +70,29 @@ RootSearch FindRoots(client::NodePool& pool, const client::KeyRing& ring) {
   shared->search.nodes = pool.size();
   shared->answered.assign(pool.size(), 0);
   for (int slot = 0; slot < kRootSlots; ++slot) {
-    std::string id = RootSlotChunkId(ring, slot);
     for (int i = 0; i < pool.size(); ++i) {
       client::NodeClient* node = &pool.node(i);
-      node->Get(id, 0, 0, [shared, node, i, slot, &ring](absl::StatusOr<std::string> got) {
-        {
-          std::lock_guard lock(shared->mu);
-          if (got.ok() || absl::IsNotFound(got.status())) {
-            ++shared->answered[i];
-          } else {
-            shared->search.failures.push_back(node->id() + ": " + got.status().ToString());
-          }
-          if (got.ok()) {
-            auto root = OpenRoot(ring, *got, slot);
-            if (root.ok()) {
-              shared->search.roots.push_back(*std::move(root));
-            } else {
-              ++shared->search.unopenable;
+      node->Get(
+          RootSlotChunkId(ring, slot, node->id()), 0, 0,
+          [shared, node, i, slot, &ring](absl::StatusOr<std::string> got) {
+            {
+              std::lock_guard lock(shared->mu);
+              if (got.ok() || absl::IsNotFound(got.status())) {
+                ++shared->answered[i];
+              } else {
+                shared->search.failures.push_back(node->id() + ": " + got.status().ToString());
+              }
+              if (got.ok()) {
+                auto root = OpenRoot(ring, *got, slot);
+                if (root.ok()) {
+                  shared->search.roots.push_back(*std::move(root));
+                } else {
+                  ++shared->search.unopenable;
+                }
+              }
             }
-          }
-        }
-        shared->latch.Done();
-      });
+            shared->latch.Done();
+          });
     }
   }
   shared->latch.Wait();

@@ -112,7 +112,8 @@ absl::StatusOr<NodeChunks> OrphanSweeper::Referenced() const {
   if (backup) AddBackupChunks(pipeline_.ring(), *backup, out);
   for (int i = 0; i < pipeline_.pool().size(); ++i) {
     for (int slot = 0; slot < kRootSlots; ++slot) {
-      out[pipeline_.pool().node(i).id()].insert(RootSlotChunkId(pipeline_.ring(), slot));
+      const std::string& node = pipeline_.pool().node(i).id();
+      out[node].insert(RootSlotChunkId(pipeline_.ring(), slot, node));
     }
   }
   return out;

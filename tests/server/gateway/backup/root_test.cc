@@ -26,12 +26,17 @@ v1::BackupRoot Root(uint64_t generation) {
   return r;
 }
 
-TEST(BackupRootTest, SlotChunkIdsAreDistinctPerSlotAndPerKeyAndStable) {
+// Issue 18: the same root chunk id on every node would link a group's tenants across
+// providers; the ids differ per node (and per slot and key) and are stable.
+TEST(BackupRootTest, SlotChunkIdsAreDistinctPerSlotPerNodeAndPerKeyAndStable) {
   client::KeyRing a = Ring(0), b = Ring(1);
-  EXPECT_EQ(RootSlotChunkId(a, 0).size(), 32u);
-  EXPECT_NE(RootSlotChunkId(a, 0), RootSlotChunkId(a, 1));
-  EXPECT_NE(RootSlotChunkId(a, 0), RootSlotChunkId(b, 0));
-  EXPECT_EQ(RootSlotChunkId(a, 1), RootSlotChunkId(Ring(0), 1));
+  EXPECT_EQ(RootSlotChunkId(a, 0, "n1").size(), 32u);
+  EXPECT_NE(RootSlotChunkId(a, 0, "n1"), RootSlotChunkId(a, 1, "n1"));
+  EXPECT_NE(RootSlotChunkId(a, 0, "n1"), RootSlotChunkId(b, 0, "n1"));
+  EXPECT_NE(RootSlotChunkId(a, 0, "n1"), RootSlotChunkId(a, 0, "n2"));
+  EXPECT_NE(RootSlotChunkId(a, 1, "n1"), RootSlotChunkId(a, 1, "n2"));
+  EXPECT_NE(RootSlotChunkId(a, 0, "provider-a-1"), RootSlotChunkId(a, 0, "provider-b-1"));
+  EXPECT_EQ(RootSlotChunkId(a, 1, "n1"), RootSlotChunkId(Ring(0), 1, "n1"));
 }
 
 TEST(BackupRootTest, GenerationsAlternateBetweenSlots) {
