@@ -155,7 +155,8 @@ chmod 600 "$GW_CONFIG"
 say "group: the gateway, over TLS to the six nodes"
 ip netns exec "${PREFIX}gw" "$MOSAIC" gateway --config "$GW_CONFIG" >"$W/gateway.log" 2>&1 &
 wait_file "$W/gateway/admin.addr" 30
-key=$(run gw "$MOSAIC" key create demo --config "$GW_CONFIG" | tail -n 1)
+key=$(run gw "$MOSAIC" key create demo --bucket '*' --allow owner --config "$GW_CONFIG" \
+  | tail -n 1)
 key_id=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$key")
 secret=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["secret"])' "$key")
 

@@ -122,7 +122,11 @@ struct Credentials {
 void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& nodes,
                         const std::string& token, int port, const std::string& node_down_after,
                         const std::string& backup_lag) {
-  std::ofstream out(dir + "/gateway/gateway.toml", std::ios::trunc);
+  // The config holds the node tokens: readable by its owner only, from its first byte.
+  std::string path = dir + "/gateway/gateway.toml";
+  std::ofstream(path, std::ios::trunc).close();
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  std::ofstream out(path, std::ios::trunc);
   out << "listen = \"127.0.0.1:" << port << "\"\n"
       << "admin_listen = \"127.0.0.1:0\"\n"
       << "data_dir = \"" << dir << "/gateway\"\n"
@@ -215,6 +219,8 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
             const std::string& node_down_after, const std::string& backup_lag) {
   std::string dir = fs::absolute(dir_arg).string();
   fs::create_directories(dir + "/gateway");
+  // The gateway's folder holds its metadata, admin token and config: its owner's only.
+  fs::permissions(dir + "/gateway", fs::perms::owner_all, fs::perm_options::replace);
   std::string token_path = dir + "/.token";
   std::string token = fs::exists(token_path) ? Slurp(token_path) : RandomHex(32);
   {

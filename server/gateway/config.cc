@@ -124,10 +124,12 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
   }
   ASSIGN_OR_RETURN(const toml::table* limits, Section(root, "limits"));
   if (const toml::table* t = limits) {
-    RETURN_IF_ERROR(OnlyKnownKeys(*t,
-                                  {"max_object_size", "max_header_size", "max_connections",
-                                   "idle_timeout", "transfer_timeout", "request_timeout"},
-                                  "limits."));
+    RETURN_IF_ERROR(
+        OnlyKnownKeys(*t,
+                      {"max_object_size", "max_header_size", "max_connections",
+                       "max_open_connections", "max_connections_per_address", "head_timeout",
+                       "idle_timeout", "transfer_timeout", "request_timeout"},
+                      "limits."));
     RETURN_IF_ERROR(GetSize(*t, "max_object_size", c.max_object_bytes, "limits."));
     uint64_t header = c.http.max_header_bytes;
     RETURN_IF_ERROR(GetSize(*t, "max_header_size", header, "limits."));
@@ -140,6 +142,15 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
     RETURN_IF_ERROR(Get(*t, "max_connections", conns, "limits."));
     if (conns < 1) return Bad("limits.max_connections", "must be at least 1");
     c.http.max_connections = static_cast<size_t>(conns);
+    for (auto [key, value] :
+         {std::pair{"max_open_connections", &c.http.max_open_connections},
+          std::pair{"max_connections_per_address", &c.http.max_connections_per_address}}) {
+      int64_t n = static_cast<int64_t>(*value);
+      RETURN_IF_ERROR(Get(*t, key, n, "limits."));
+      if (n < 1) return Bad(std::string("limits.") + key, "must be at least 1");
+      *value = static_cast<size_t>(n);
+    }
+    RETURN_IF_ERROR(GetDuration(*t, "head_timeout", c.http.head_timeout, "limits."));
     RETURN_IF_ERROR(GetDuration(*t, "idle_timeout", c.http.idle_timeout, "limits."));
     RETURN_IF_ERROR(GetDuration(*t, "transfer_timeout", c.http.transfer_timeout, "limits."));
     RETURN_IF_ERROR(GetDuration(*t, "request_timeout", c.http.request_timeout, "limits."));

@@ -302,6 +302,8 @@ Gateway::~Gateway() { Stop(); }
 uint16_t Gateway::port() const { return impl_->s3->port(); }
 uint16_t Gateway::admin_port() const { return impl_->admin->port(); }
 
+absl::Status Gateway::ReloadTls() { return impl_->s3->ReloadTls(); }
+
 void Gateway::Stop() { impl_->Shutdown(); }
 
 void Gateway::Impl::Shutdown() {

@@ -33,6 +33,8 @@ class Gateway {
   uint16_t admin_port() const;
   // Stops accepting, finishes requests in progress (30 s at most), stops the jobs.
   void Stop();
+  // Reloads the S3 listener's TLS certificate and key (SIGHUP); HttpServer::ReloadTls.
+  [[nodiscard]] absl::Status ReloadTls();
 
   // Access keys: the secret is returned once and stored only sealed.
   [[nodiscard]] absl::StatusOr<NewKey> CreateKey(const std::string& name,

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <fstream>
@@ -75,9 +76,17 @@ void AddKeyCommands(CLI::App& app) {
   auto buckets = std::make_shared<std::vector<std::string>>();
   auto rights = std::make_shared<std::vector<std::string>>();
   create->add_option("name", *name, "A name for the key")->required();
-  create->add_option("--bucket", *buckets, "Bucket a right applies to (* = all); repeatable");
+  create->add_option("--bucket", *buckets,
+                     "Bucket a right applies to (* = all); repeatable, at least one");
   create->add_option("--allow", *rights, "read, write or owner, one per --bucket");
   create->callback([=] {
+    // No default grant: a key that may do everything is asked for by name (--bucket '*'
+    // --allow owner), never given by omission (issue 18).
+    if (buckets->empty()) {
+      throw CLI::ValidationError("--bucket",
+                                 "say what the key may do: --bucket NAME --allow read|write|owner "
+                                 "(repeatable), or --bucket '*' --allow owner for every bucket");
+    }
     if (buckets->size() != rights->size()) {
       throw CLI::ValidationError("--allow", "give one --allow per --bucket");
     }
@@ -88,11 +97,11 @@ void AddKeyCommands(CLI::App& app) {
       }
       grants += (i ? "," : "") + (*buckets)[i] + ":" + (*rights)[i];
     }
-    if (grants.empty()) grants = "*:owner";
     std::printf("%s", Admin(*config, "POST",
                             "/admin/v1/keys?name=" + gateway::UriEncode(*name, false) +
                                 "&grant=" + gateway::UriEncode(grants, false))
                           .c_str());
+    std::fprintf(stderr, "key %s may: %s\n", name->c_str(), grants.c_str());
   });
   key->add_subcommand("list", "List access keys and their rights")->callback([=] {
     std::printf("%s", Admin(*config, "GET", "/admin/v1/keys").c_str());
@@ -129,16 +138,57 @@ std::string Host(const std::string& listen) {
   return listen.substr(0, listen.rfind(':'));
 }
 
+// Every idle client connection holds a file descriptor (limits.max_open_connections): the
+// soft limit (often 1024) is raised to the hard one.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open file limit");
+}
+
+// Blocks SIGHUP in this thread and every thread started later, so that WaitForStop takes it.
+void BlockReloadSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Waits for SIGTERM or SIGINT and returns which; on each SIGHUP reloads the S3 listener's TLS
+// certificate and key (renewed files), keeping the old ones when the new ones do not load.
+int WaitForStop(const GatewayConfig& config, Gateway& gw) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) return sig;
+    if (!config.tls.enabled()) {
+      spdlog::info("SIGHUP: the S3 listener serves plain HTTP, nothing to reload");
+    } else if (absl::Status s = gw.ReloadTls(); !s.ok()) {
+      spdlog::error("SIGHUP: TLS certificate not reloaded, the old one stays: {}", s.ToString());
+    } else {
+      spdlog::info("SIGHUP: TLS certificate reloaded from {}", config.tls.cert_file);
+    }
+  }
+}
+
 }  // namespace
 
 int RunGateway(const GatewayConfig& config) {
   BlockStopSignals();
+  BlockReloadSignal();
   if (auto s = InitLogging(config.log_level); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
   std::remove((config.data_dir + "/s3.addr").c_str());
   std::remove((config.data_dir + "/admin.addr").c_str());
+  RaiseOpenFileLimit();
   auto gw = Gateway::Start(config);
   if (!gw.ok()) {
     spdlog::error("cannot start the gateway: {}", gw.status().ToString());
@@ -151,7 +201,7 @@ int RunGateway(const GatewayConfig& config) {
   spdlog::info("mosaic gateway serving S3 on {}://{} ({} nodes, {}+{})",
                config.tls.enabled() ? "https" : "http", s3, config.nodes.size(),
                config.pipeline.k, config.pipeline.m);
-  int sig = WaitForStopSignal();
+  int sig = WaitForStop(config, **gw);
   spdlog::info("signal {}: finishing requests in progress", sig);
   // The CLI commands take the address files for a running gateway: gone first.
   std::remove((config.data_dir + "/s3.addr").c_str());

@@ -3,7 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,10 +15,12 @@
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 #include <variant>
 
 #include "absl/strings/ascii.h"
@@ -70,24 +74,68 @@ void SendAndClose(tcp::socket& socket, const std::string& bytes) {
   socket.close(ignored);
 }
 
-// One connection: its own io_context, thread and stream; serves requests in turn.
+// A connection's share of the server's limits (open connections, per client address): held
+// by whatever owns the connection's socket (a head waiter, then a Connection, then a head
+// waiter again), given back when the socket closes. Defined after HttpServer::Impl.
+class Slot {
+ public:
+  Slot(HttpServer::Impl* server, std::string address)
+      : server_(server), address_(std::move(address)) {}
+  ~Slot();
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+
+ private:
+  HttpServer::Impl* server_;
+  std::string address_;
+};
+
+// `socket`, moved to io_context `ioc` (a connection's own, or the head waiters'): the same
+// descriptor, registered with the other context. Closed on failure.
+tcp::socket MoveSocket(tcp::socket& socket, asio::io_context& ioc) {
+  beast::error_code ec;
+  auto protocol = socket.local_endpoint(ec).protocol();
+  tcp::socket moved(ioc);
+  int fd = ec ? -1 : socket.release(ec);
+  if (fd >= 0 && !ec) moved.assign(protocol, fd, ec);
+  if (fd >= 0 && ec) ::close(fd);
+  return moved;
+}
+
+// One connection while it has a request to serve: its own io_context, thread and stream.
+// A plain HTTP connection arrives with its first head read already (by the server's head
+// waiter, which costs no thread) and goes back to it when idle between requests; a TLS one
+// keeps its thread from the handshake to the end.
 class Connection final : public Exchange {
  public:
   // `draining` (owned by the server, outlives the connection) turns true when the server
   // stops: the request in progress is answered with Connection: close, and no other is read.
-  // `tls` (owned by the server, outlives the connection) is null for plain HTTP.
-  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket, ssl::context* tls,
-             const HttpLimits& limits, const std::atomic<bool>& draining)
+  // `tls` is null for plain HTTP; the connection keeps the context it started with, even
+  // when the server's certificate is reloaded meanwhile.
+  // `received`: bytes already read from the socket (the head a head waiter read).
+  Connection(std::unique_ptr<asio::io_context> ioc, tcp::socket socket,
+             std::shared_ptr<ssl::context> tls, const HttpLimits& limits,
+             const std::atomic<bool>& draining, std::unique_ptr<Slot> slot,
+             std::string_view received = {})
       : ioc_(std::move(ioc)),
-        stream_(tls ? Stream(std::in_place_type<TlsStream>, std::move(socket), *tls)
-                    : Stream(std::in_place_type<beast::tcp_stream>, std::move(socket))),
+        slot_(std::move(slot)),
+        tls_(std::move(tls)),
+        stream_(tls_ ? Stream(std::in_place_type<TlsStream>, std::move(socket), *tls_)
+                     : Stream(std::in_place_type<beast::tcp_stream>, std::move(socket))),
         limits_(limits),
         draining_(draining) {
-    buffer_.reserve(kReadBufferBytes);
+    buffer_.reserve(std::max(kReadBufferBytes, received.size()));
+    auto room = buffer_.prepare(received.size());
+    std::memcpy(room.data(), received.data(), received.size());
+    buffer_.commit(received.size());
   }
 
-  // Serves requests until the client closes, an error, or Connection: close.
-  void Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject);
+  // Serves requests until the client closes, an error, or Connection: close; closes the
+  // connection then. Returns true instead when a plain HTTP connection is idle between
+  // requests (kept alive, nothing more received): Park() hands it back to a head waiter.
+  bool Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject);
+  // After Serve returned true: the socket, moved to `ioc` (the head waiters'), and the slot.
+  std::pair<asio::ip::tcp::socket, std::unique_ptr<Slot>> Park(asio::io_context& ioc);
   int native_handle() { return tcp().socket().native_handle(); }
   // True while a request is being handled (between its head and its response's end).
   std::atomic<bool> busy{false};
@@ -97,6 +145,10 @@ class Connection final : public Exchange {
   std::optional<uint64_t> content_length() const override;
   absl::StatusOr<size_t> ReadBody(ByteSpan out) override;
   void SetHeader(const std::string& name, const std::string& value) override {
+    if (!IsSafeHeaderValue(value) || !IsSafeHeaderValue(name)) {
+      unsafe_header_ = name;
+      return;
+    }
     headers_.emplace_back(name, value);
   }
   absl::Status Send(int status, const std::string& body) override;
@@ -143,8 +195,11 @@ class Connection final : public Exchange {
   void Decorate(Response& res, int status);
   absl::Status SendContinue();
   bool ExpectsContinue() const;
+  absl::Status RefuseUnsafeHeader();
 
   std::unique_ptr<asio::io_context> ioc_;
+  std::unique_ptr<Slot> slot_;
+  std::shared_ptr<ssl::context> tls_;
   Stream stream_;
   HttpLimits limits_;
   const std::atomic<bool>& draining_;
@@ -153,6 +208,7 @@ class Connection final : public Exchange {
   RequestView view_;
   std::string id_;
   std::vector<std::pair<std::string, std::string>> headers_;
+  std::optional<std::string> unsafe_header_;  // the name of a header SetHeader refused
   bool started_ = false;
   bool head_ = false;
   bool keep_alive_ = true;
@@ -163,12 +219,27 @@ class Connection final : public Exchange {
   std::optional<http::response_serializer<http::buffer_body>> serializer_;
 };
 
+// Beast and Asio errors as the house's codes, in this one place. DEADLINE_EXCEEDED: the peer
+// made no progress in time. Reading: INVALID_ARGUMENT for what the client sent or failed to
+// send (HTTP it does not allow, a body cut by its close or reset: IncompleteBody). Writing:
+// UNAVAILABLE when the client is gone (reset, broken pipe, closed), there is no one to tell.
+// Anything else (a local resource, a TLS failure) is UNAVAILABLE: nothing the client did.
 absl::Status Connection::Failed(beast::error_code ec, const char* what) {
   keep_alive_ = false;
+  std::string message = std::string(what) + ": " + ec.message();
   if (ec == beast::error::timeout) {
     return absl::DeadlineExceededError(std::string(what) + ": timed out");
   }
-  return absl::InvalidArgumentError(std::string(what) + ": " + ec.message());
+  bool reading = std::string_view(what).starts_with("reading");
+  bool peer_gone = ec == asio::error::eof || ec == asio::error::connection_reset ||
+                   ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+                   ec == ssl::error::stream_truncated || ec == http::error::end_of_stream ||
+                   ec == http::error::partial_message;
+  bool bad_http = ec.category() == beast::error_code(http::error::bad_target).category();
+  if (reading && (peer_gone || bad_http)) {
+    return absl::InvalidArgumentError(message);
+  }
+  return absl::UnavailableError(message);
 }
 
 std::optional<uint64_t> Connection::content_length() const {
@@ -227,7 +298,19 @@ void Connection::Decorate(Response& res, int status) {
   this->status = status;
 }
 
+// The last line against response splitting, whatever the handler forgot to check: a header
+// value with a control character is never written, and the response it belonged to is not
+// sent either (the caller answers with an error instead).
+absl::Status Connection::RefuseUnsafeHeader() {
+  if (!unsafe_header_) return absl::OkStatus();
+  std::string name = *std::exchange(unsafe_header_, std::nullopt);
+  headers_.clear();
+  return absl::InvalidArgumentError("the response header " + name +
+                                    " would carry a control character");
+}
+
 absl::Status Connection::Send(int status, const std::string& body) {
+  RETURN_IF_ERROR(RefuseUnsafeHeader());
   http::response<http::string_body> res;
   Decorate(res, status);
   if (!head_) res.body() = body;
@@ -241,6 +324,7 @@ absl::Status Connection::Send(int status, const std::string& body) {
 }
 
 absl::Status Connection::SendHeaders(int status, uint64_t content_length) {
+  RETURN_IF_ERROR(RefuseUnsafeHeader());
   started_ = true;
   if (head_) {
     http::response<http::empty_body> res;
@@ -303,7 +387,12 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
   parser_->body_limit(boost::none);
-  beast::error_code ec = Run(limits_.idle_timeout, [&](auto& s, auto cb) {
+  // A plain connection's thread reads only heads already begun (pipelined after the last
+  // one): the head timeout. A TLS connection waits here between requests too.
+  bool first = id_.empty();
+  auto timeout = std::holds_alternative<TlsStream>(stream_) && !first ? limits_.idle_timeout
+                                                                      : limits_.head_timeout;
+  beast::error_code ec = Run(timeout, [&](auto& s, auto cb) {
     http::async_read_header(s, buffer_, *parser_, std::move(cb));
   });
   // A TLS client that closes without close_notify ends the stream "truncated": between
@@ -315,6 +404,7 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
   }
   id_ = NewRequestId();
   headers_.clear();
+  unsafe_header_.reset();
   if (ec) {
     keep_alive_ = false;
     view_ = RequestView{};
@@ -346,7 +436,7 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
 bool Connection::Handshake() {
   auto* tls = std::get_if<TlsStream>(&stream_);
   if (tls == nullptr) return true;
-  beast::error_code ec = Run(limits_.idle_timeout, [&](auto&, auto cb) {
+  beast::error_code ec = Run(limits_.head_timeout, [&](auto&, auto cb) {
     tls->async_handshake(ssl::stream_base::server,
                          [cb = std::move(cb)](beast::error_code e) mutable { cb(e, 0); });
   });
@@ -369,11 +459,11 @@ void Connection::ShutdownTls() {
             });
 }
 
-void Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject) {
+bool Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject) {
   if (!Handshake()) {
     beast::error_code ignored;
     tcp().socket().close(ignored);
-    return;
+    return false;
   }
   while (ReadRequest(reject)) {
     busy = true;
@@ -392,11 +482,18 @@ void Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rej
     }
     busy = false;
     if (!keep_alive_ || draining_) break;
+    // Idle now: a plain connection waits for its next request without a thread.
+    if (!tls_ && buffer_.size() == 0) return true;
   }
   ShutdownTls();
   beast::error_code ignored;
   tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
   tcp().socket().close(ignored);
+  return false;
+}
+
+std::pair<tcp::socket, std::unique_ptr<Slot>> Connection::Park(asio::io_context& ioc) {
+  return {MoveSocket(tcp().socket(), ioc), std::move(slot_)};
 }
 
 // A TLS server context: TLS 1.2 or later, the certificate chain and its key.
@@ -431,65 +528,217 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(const HttpTls& tls)
 
 }  // namespace
 
+// A plain HTTP connection waiting for a request head: its socket, a deadline and the bytes
+// received so far, on the server's one I/O thread. It costs no thread of its own.
+struct HeadWaiter {
+  HeadWaiter(tcp::socket s, std::unique_ptr<Slot> sl)
+      : socket(std::move(s)), timer(socket.get_executor()), slot(std::move(sl)) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  std::unique_ptr<Slot> slot;
+  std::string received;
+  std::array<char, 4096> chunk;
+};
+
 struct HttpServer::Impl {
   HttpLimits limits;
   Handler handler;
   Rejecter rejecter;
-  std::unique_ptr<ssl::context> tls;  // null: plain HTTP
+  HttpTls tls_files;
+  std::shared_ptr<ssl::context> tls;  // null: plain HTTP; guarded by `mu` (ReloadTls)
+  // The I/O thread's: accepting, and every head waiter (the only thread touching them).
   asio::io_context accept_ioc;
   tcp::acceptor acceptor{accept_ioc};
+  asio::steady_timer accept_retry{accept_ioc};
+  std::set<std::shared_ptr<HeadWaiter>> waiters;
   std::thread accept_thread;
   std::mutex mu;
   std::condition_variable cv;
   std::set<Connection*> connections;
-  size_t threads = 0;
+  size_t threads = 0;  // connections serving a request, each a thread
+  size_t open = 0;     // sockets open, waiting or served
+  std::map<std::string, size_t> per_address;
   bool stopping = false;
   std::atomic<bool> draining{false};  // `stopping`, readable by connections without `mu`
   uint16_t port = 0;
 
-  void Accept() {
-    auto ioc = std::make_shared<std::unique_ptr<asio::io_context>>(
-        std::make_unique<asio::io_context>(1));
-    acceptor.async_accept(**ioc, [this, ioc](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) Launch(std::move(*ioc), std::move(socket));
-      Accept();
-    });
-  }
-
-  void Launch(std::unique_ptr<asio::io_context> ioc, tcp::socket socket) {
+  void Accept();
+  void Admit(tcp::socket socket);
+  void WaitForHead(std::shared_ptr<HeadWaiter> w, std::chrono::milliseconds first_byte);
+  void ReadHead(std::shared_ptr<HeadWaiter> w);
+  void Drop(const std::shared_ptr<HeadWaiter>& w);
+  void Dispatch(std::shared_ptr<HeadWaiter> w);
+  void Launch(std::unique_ptr<Connection> c);
+  void Release(const std::string& address) {
     std::lock_guard lock(mu);
-    if (stopping || threads >= limits.max_connections) {
-      // The Content-Length is computed: a wrong one leaves clients waiting for bytes that
-      // never come, or reading past the body.
-      static const std::string kBusy = [] {
-        std::string body =
-            "<Error><Code>SlowDown</Code><Message>Too many connections.</Message></Error>";
-        return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
-               "Content-Length: " +
-               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-      }();
-      // A TLS client would take the plain answer for a broken handshake: it only sees the
-      // connection closed.
-      SendAndClose(socket, tls ? std::string() : kBusy);
-      return;
-    }
-    ++threads;
-    // Registered before its thread starts, under the same lock as the count: a Stop() that
-    // comes in between sees the connection and can shut it down, rather than wait out its
-    // grace period for a connection it does not know.
-    auto c = std::make_unique<Connection>(std::move(ioc), std::move(socket), tls.get(), limits,
-                                          draining);
-    connections.insert(c.get());
-    std::thread([this, c = std::move(c)]() mutable {
-      c->Serve(handler, rejecter);
-      std::lock_guard lock(mu);
-      connections.erase(c.get());
-      --threads;
-      cv.notify_all();
-    }).detach();
+    --open;
+    if (--per_address[address] == 0) per_address.erase(address);
   }
 };
+
+namespace {
+
+Slot::~Slot() { server_->Release(address_); }
+
+// The whole answer to a request refused for load, sent without a thread. The Content-Length
+// is computed: a wrong one leaves clients waiting for bytes that never come.
+const std::string& BusyAnswer() {
+  static const std::string kBusy = [] {
+    std::string body =
+        "<Error><Code>SlowDown</Code><Message>Too many connections.</Message></Error>";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  }();
+  return kBusy;
+}
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(accept_ioc, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      Admit(std::move(socket));
+      return Accept();
+    }
+    // Out of file descriptors (or another transient failure): try again shortly rather
+    // than spin on an error the next accept would repeat at once.
+    accept_retry.expires_after(std::chrono::milliseconds(100));
+    accept_retry.async_wait([this](beast::error_code e) {
+      if (e != asio::error::operation_aborted) Accept();
+    });
+  });
+}
+
+// A new connection: counted against the open and per-address limits, then handed to a head
+// waiter (plain HTTP) or its own thread (TLS: the handshake cannot move between threads).
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  beast::error_code ec;
+  std::string address = socket.remote_endpoint(ec).address().to_string();
+  if (ec) return;  // gone already
+  {
+    std::lock_guard lock(mu);
+    bool full = stopping || open >= limits.max_open_connections ||
+                per_address[address] >= limits.max_connections_per_address;
+    if (full) {
+      if (per_address[address] == 0) per_address.erase(address);
+      // A TLS client would take the plain answer for a broken handshake: it only sees the
+      // connection closed.
+      SendAndClose(socket, tls_files.enabled() ? std::string() : BusyAnswer());
+      return;
+    }
+    ++open;
+    ++per_address[address];
+  }
+  auto slot = std::make_unique<Slot>(this, address);
+  if (!tls_files.enabled()) {
+    WaitForHead(std::make_shared<HeadWaiter>(std::move(socket), std::move(slot)),
+                limits.head_timeout);
+    return;
+  }
+  std::shared_ptr<ssl::context> context;
+  {
+    std::lock_guard lock(mu);
+    context = tls;
+  }
+  auto ioc = std::make_unique<asio::io_context>(1);
+  tcp::socket moved = MoveSocket(socket, *ioc);
+  std::lock_guard lock(mu);
+  if (threads >= limits.max_connections) return;  // closed by `moved`, then `slot`
+  ++threads;
+  Launch(std::make_unique<Connection>(std::move(ioc), std::move(moved), std::move(context), limits,
+                                      draining, std::move(slot)));
+}
+
+// Waits for the next request head: `first_byte` for it to begin (the idle timeout between
+// requests; the head timeout for a new connection), then the head timeout for the whole head.
+void HttpServer::Impl::WaitForHead(std::shared_ptr<HeadWaiter> w,
+                                   std::chrono::milliseconds first_byte) {
+  waiters.insert(w);
+  w->timer.expires_after(first_byte);
+  w->timer.async_wait([this, w](beast::error_code ec) {
+    if (ec != asio::error::operation_aborted) Drop(w);
+  });
+  ReadHead(std::move(w));
+}
+
+void HttpServer::Impl::ReadHead(std::shared_ptr<HeadWaiter> w) {
+  // The end of the head is there (or the head is too large: the parser answers 431).
+  if (w->received.find("\r\n\r\n") != std::string::npos ||
+      w->received.size() > limits.max_header_bytes) {
+    return Dispatch(std::move(w));
+  }
+  w->socket.async_read_some(asio::buffer(w->chunk), [this, w](beast::error_code ec, size_t n) {
+    if (ec) return Drop(w);
+    if (w->received.empty() && n > 0) {
+      // The head has begun: from now on it has the head timeout to arrive whole.
+      auto head_deadline = std::chrono::steady_clock::now() + limits.head_timeout;
+      if (head_deadline < w->timer.expiry()) {
+        w->timer.expires_at(head_deadline);
+        w->timer.async_wait([this, w](beast::error_code e) {
+          if (e != asio::error::operation_aborted) Drop(w);
+        });
+      }
+    }
+    w->received.append(w->chunk.data(), n);
+    ReadHead(w);
+  });
+}
+
+// Closes a waiting connection (its head did not come in time, the client left, or the
+// server stops); its slot goes with the last reference.
+void HttpServer::Impl::Drop(const std::shared_ptr<HeadWaiter>& w) {
+  beast::error_code ignored;
+  w->timer.cancel();
+  w->socket.close(ignored);
+  waiters.erase(w);
+}
+
+// A whole head arrived: the request gets a thread of its own, or 503 when max_connections
+// requests are being served already.
+void HttpServer::Impl::Dispatch(std::shared_ptr<HeadWaiter> w) {
+  waiters.erase(w);
+  w->timer.cancel();
+  auto ioc = std::make_unique<asio::io_context>(1);
+  std::lock_guard lock(mu);
+  if (stopping || threads >= limits.max_connections) {
+    SendAndClose(w->socket, BusyAnswer());
+    return;
+  }
+  ++threads;
+  tcp::socket moved = MoveSocket(w->socket, *ioc);
+  Launch(std::make_unique<Connection>(std::move(ioc), std::move(moved), nullptr, limits, draining,
+                                      std::move(w->slot), w->received));
+}
+
+// Starts the thread of `c` (counted in `threads` by the caller); called with `mu` held.
+// Registered before its thread starts, under the same lock as the count: a Stop() that
+// comes in between sees the connection and can shut it down.
+void HttpServer::Impl::Launch(std::unique_ptr<Connection> c) {
+  connections.insert(c.get());
+  std::thread([this, c = std::move(c)]() mutable {
+    std::shared_ptr<HeadWaiter> parked;
+    if (c->Serve(handler, rejecter)) {
+      auto [socket, slot] = c->Park(accept_ioc);
+      parked = std::make_shared<HeadWaiter>(std::move(socket), std::move(slot));
+    }
+    {
+      std::lock_guard lock(mu);
+      connections.erase(c.get());
+      if (parked && !stopping) {
+        asio::post(accept_ioc, [this, parked] { WaitForHead(parked, limits.idle_timeout); });
+      }
+    }
+    // Outside `mu`, which the slots' destructors take: a connection not handed over is
+    // closed here (its last reference), and the served one's socket, if not parked.
+    parked.reset();
+    c.reset();
+    std::lock_guard lock(mu);
+    --threads;
+    cv.notify_all();
+  }).detach();
+}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
                                                               HttpLimits limits, Handler handler,
@@ -499,6 +748,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   auto impl = std::make_unique<Impl>();
   if (tls.enabled() || !tls.key_file.empty()) {
     ASSIGN_OR_RETURN(impl->tls, MakeTlsContext(tls));
+    impl->tls_files = tls;
   }
   impl->limits = limits;
   impl->handler = std::move(handler);
@@ -525,9 +775,19 @@ HttpServer::~HttpServer() { Stop(); }
 // Kept from Start(): asking the acceptor would throw once Stop() has closed it.
 uint16_t HttpServer::port() const { return impl_->port; }
 
+absl::Status HttpServer::ReloadTls() {
+  if (!impl_->tls_files.enabled()) {
+    return absl::FailedPreconditionError("the listener serves plain HTTP");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<ssl::context> fresh, MakeTlsContext(impl_->tls_files));
+  std::lock_guard lock(impl_->mu);
+  impl_->tls = std::move(fresh);
+  return absl::OkStatus();
+}
+
 size_t HttpServer::active_connections() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->threads;
+  return impl_->open;
 }
 
 void HttpServer::Stop(std::chrono::milliseconds grace) {
@@ -540,6 +800,9 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   asio::post(impl_->accept_ioc, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
+    impl_->accept_retry.cancel();
+    // Connections waiting for a head are idle: closed at once.
+    for (auto waiters = impl_->waiters; const auto& w : waiters) impl_->Drop(w);
   });
   impl_->accept_thread.join();
   std::unique_lock lock(impl_->mu);

@@ -1,7 +1,16 @@
 #pragma once
 // The gateway's HTTP/1.1 server on Boost.Beast: keep-alive, streamed bodies both ways, a
-// thread per connection (see exchange.h), limits on connections, header size, idle time and
-// transfer time; plain HTTP or, given a certificate and key, HTTPS only (TLS 1.2 or later).
+// thread per request being served (see exchange.h), limits on connections (open, per client
+// address, served at once), head time, header size, idle time and transfer time; plain HTTP
+// or, given a certificate and key, HTTPS only (TLS 1.2 or later).
+//
+// A plain HTTP connection costs no thread until a whole request head has arrived: one I/O
+// thread accepts, and reads the heads of every connection that is new or idle between
+// requests, each under its deadline (head_timeout; idle_timeout between requests). A
+// connection that trickles a head, or never sends one, holds a socket and a few KiB, and
+// only until its deadline. Over TLS, a connection keeps one thread from its handshake on
+// (bounded by head_timeout, then idle_timeout between requests), and the per-address limit
+// is what stops one client from taking them all.
 // Converts nothing to S3: handlers answer through the Exchange.
 
 #include <chrono>
@@ -16,7 +25,15 @@
 namespace mosaic::gateway {
 
 struct HttpLimits {
+  // Requests served at once, each on its own thread (more: 503 SlowDown).
   size_t max_connections = 256;
+  // Sockets open at once, whatever they do (more: closed at once, 503 over plain HTTP).
+  size_t max_open_connections = 4096;
+  // Sockets open at once from one client address (more: closed at once).
+  size_t max_connections_per_address = 128;
+  // A request head must arrive whole within this of its first byte (of the accept, for a
+  // connection's first request).
+  std::chrono::milliseconds head_timeout{5000};
   size_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds idle_timeout{60000};       // waiting for the next request
   std::chrono::milliseconds transfer_timeout{60000};   // one read or write making no progress
@@ -42,7 +59,7 @@ class HttpServer {
   using Rejecter = std::function<void(Exchange&, int status, const std::string& reason)>;
 
   // Binds `listen` ("127.0.0.1:9000", port 0 picks one) and starts accepting. With `tls`
-  // enabled every connection must complete a TLS handshake within limits.idle_timeout; a
+  // enabled every connection must complete a TLS handshake within limits.head_timeout; a
   // plain HTTP request gets a plain-text 400 and is closed. INVALID_ARGUMENT naming the file
   // for a certificate or key that cannot be loaded or do not match; UNAVAILABLE if `listen`
   // cannot be bound.
@@ -53,9 +70,15 @@ class HttpServer {
   ~HttpServer();
 
   uint16_t port() const;
+  // Reads the TLS certificate and key files given at Start again (after they were renewed):
+  // connections accepted from then on use them; those already open keep the old ones. On
+  // an error (INVALID_ARGUMENT or NOT_FOUND naming the file, as Start) the listener keeps
+  // what it had. FAILED_PRECONDITION for a plain HTTP listener. Thread-safe.
+  [[nodiscard]] absl::Status ReloadTls();
   // Stops accepting, lets requests in progress finish (up to `grace`), then closes every
   // connection and joins the threads.
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
+  // Sockets open (waiting for a head, or served).
   size_t active_connections() const;
 
   struct Impl;

@@ -186,7 +186,8 @@ class OnboardTest(unittest.TestCase):
 
         self.start("gw", "gateway", "--config", gw_config)
         poll(lambda: read_addr(os.path.join(gw_dir, "admin.addr")), 30, what="the gateway")
-        key = json.loads(mosaic("key", "create", "app", "--config", gw_config).stdout)
+        key = json.loads(mosaic("key", "create", "app", "--bucket", "*", "--allow", "owner",
+                                "--config", gw_config).stdout)
         s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:%d" % s3_port,
                           aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
                           region_name="us-east-1",

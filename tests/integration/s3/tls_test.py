@@ -3,12 +3,13 @@ tls_key_file (a self-signed certificate made with the openssl tool) and a short 
 boto3 and `curl --aws-sigv4 --cacert` round trips over HTTPS, plain HTTP to the port answered
 with a clear 400 without hurting the gateway, a client that never finishes its handshake
 dropped after the idle timeout, TLS older than 1.2 refused, and bad TLS settings refused at
-start with a line naming the key or the file."""
+start with a line naming the key or the file; SIGHUP reloads the certificate and key."""
 
 import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -154,6 +155,79 @@ class TlsTest(unittest.TestCase):
             with self.assertRaises(ssl.SSLError, msg=str(old)):
                 handshake(old)
         self.assertTrue(self.tls_alive())
+
+
+def served_certificate(host_port):
+    """The DER certificate a new TLS connection to host_port is served (not verified)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(host_port, timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            return s.getpeercert(binary_form=True)
+
+
+def der_of(pem_path):
+    with open(pem_path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+class TlsReloadTest(unittest.TestCase):
+    """SIGHUP makes the gateway read its certificate and key files again (issue 19): a new
+    connection sees the new certificate; files that do not load leave the old one served,
+    and the log says why."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dev = harness.DevSystem()
+        try:
+            cls.dev.start()
+            cls.tls_dir = os.path.join(cls.dev.dir, "tls")
+            os.makedirs(cls.tls_dir)
+            cls.cert, cls.key = make_certificate(cls.tls_dir)
+            config = cls.dev.gateway["config"]
+            with open(config) as f:
+                text = f.read()
+            with open(config, "w") as f:
+                f.write(with_settings(text, 'tls_cert_file = "%s"\ntls_key_file = "%s"\n'
+                                      % (cls.cert, cls.key)))
+            cls.dev.restart_gateway()
+        except BaseException:
+            cls.dev.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dev.cleanup()
+
+    def log(self):
+        with open(os.path.join(self.dev.gateway["dir"], "gateway-restart.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def test_sighup_reloads_the_certificate_and_keeps_it_when_the_new_one_is_bad(self):
+        host_port = tuple(self.dev.gateway["address"].rsplit(":", 1))
+        host_port = (host_port[0], int(host_port[1]))
+        first = der_of(self.cert)
+        self.assertEqual(served_certificate(host_port), first)
+        with tempfile.TemporaryDirectory() as d:
+            new_cert, new_key = make_certificate(d)
+            shutil.copy(new_cert, self.cert)
+            shutil.copy(new_key, self.key)
+        second = der_of(self.cert)
+        self.assertNotEqual(first, second)
+        self.assertEqual(served_certificate(host_port), first)  # nothing reloads by itself
+        os.kill(self.dev.gateway["pid"], signal.SIGHUP)
+        harness.poll(lambda: served_certificate(host_port) == second, 30,
+                     what="the new certificate to be served")
+        self.assertIn("SIGHUP: TLS certificate reloaded", self.log())
+        with open(self.key, "w") as f:
+            f.write("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+        os.kill(self.dev.gateway["pid"], signal.SIGHUP)
+        harness.poll(lambda: "not reloaded, the old one stays" in self.log(), 30,
+                     what="the gateway to log the failed reload")
+        self.assertIn(self.key, self.log())
+        self.assertEqual(served_certificate(host_port), second)
+        self.assertTrue(harness.process_running(self.dev.gateway["pid"]))
 
 
 class TlsSettingsTest(unittest.TestCase):

@@ -157,6 +157,9 @@ workers = 1
 max_object_size = 1048576
 max_header_size = "8KiB"
 max_connections = 1
+max_open_connections = 10
+max_connections_per_address = 3
+head_timeout = "2s"
 idle_timeout = "250ms"
 transfer_timeout = "2m"
 [[node]]
@@ -176,6 +179,9 @@ weight = 0.5
   EXPECT_EQ(c->max_object_bytes, 1048576u);
   EXPECT_EQ(c->http.max_header_bytes, 8192u);
   EXPECT_EQ(c->http.max_connections, 1u);
+  EXPECT_EQ(c->http.max_open_connections, 10u);
+  EXPECT_EQ(c->http.max_connections_per_address, 3u);
+  EXPECT_EQ(c->http.head_timeout, std::chrono::seconds(2));
   EXPECT_EQ(c->http.idle_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(c->http.transfer_timeout, std::chrono::minutes(2));
   EXPECT_EQ(c->nodes[0].spec.weight, 0.5);
@@ -223,6 +229,8 @@ TEST_F(GatewayConfigTest, OutOfRangeValuesNameTheKey) {
   ExpectRefused(with("[pipeline]\nworkers = 257\n"), "pipeline.workers");
   ExpectRefused(with("[pipeline]\nbudget = \"lots\"\n"), "pipeline.budget");
   ExpectRefused(with("[limits]\nmax_connections = 0\n"), "limits.max_connections");
+  ExpectRefused(with("[limits]\nmax_connections_per_address = 0\n"),
+                "limits.max_connections_per_address");
   ExpectRefused(with("[limits]\nmax_object_size = -1\n"), "limits.max_object_size");
   ExpectRefused(with("[limits]\nidle_timeout = \"soon\"\n"), "limits.idle_timeout");
   ExpectRefused(with("[limits]\ntransfer_timeout = \"-5s\"\n"), "limits.transfer_timeout");

@@ -16,11 +16,13 @@
 #include <condition_variable>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -413,6 +415,56 @@ TEST_F(HttpServerTest, HandlerExceptionGets500AndTheServerLives) {
   EXPECT_EQ(after.Read().body, "fine");
 }
 
+// Response splitting: a header value from request data with CR/LF (or another control) is
+// never written; the response it belonged to fails, and the handler answers an error instead.
+TEST_F(HttpServerTest, HeaderValueWithControlCharactersIsNeverWritten) {
+  std::atomic<int> refused{0};
+  Start([&](Exchange& ex) {
+    ex.SetHeader("Content-Type", "text/html\r\nSet-Cookie: session=stolen\r\n\r\n<h1>hi</h1>");
+    ex.SetHeader("x-ok", "fine");
+    absl::Status sent = ex.Send(200, "the real body");
+    if (sent.ok()) return;
+    refused = static_cast<int>(sent.code());
+    ex.SetHeader("x-error", "yes");
+    (void)ex.Send(400, "refused");
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Write(Get("/")));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "refused");
+  EXPECT_EQ(r.Header("set-cookie"), "");
+  EXPECT_EQ(r.Header("x-ok"), "");  // the refused response's headers are all dropped
+  EXPECT_EQ(r.Header("x-error"), "yes");
+  EXPECT_EQ(refused.load(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(IsSafeHeaderValue("text/plain; charset=\"utf-8\"\tok"));
+  const std::string_view kBad[] = {"a\rb", "a\nb", std::string_view("a\0b", 3), "\x1b[31m", "\x7f"};
+  for (std::string_view bad : kBad) {
+    EXPECT_FALSE(IsSafeHeaderValue(bad)) << bad;
+  }
+}
+
+// Socket errors carry the house's codes (issue 19): a client gone while its response is
+// written is UNAVAILABLE (no one to tell), not INVALID_ARGUMENT (a bad request).
+TEST_F(HttpServerTest, AClientGoneDuringTheResponseIsUnavailable) {
+  std::promise<absl::StatusCode> code;
+  Start([&](Exchange& ex) {
+    std::string block(64 * 1024, 'x');
+    absl::Status s = ex.SendHeaders(200, uint64_t{1} << 40);
+    for (int i = 0; s.ok() && i < 100000; ++i) s = ex.SendBody(AsBytes(std::string_view(block)));
+    code.set_value(s.code());
+    ex.Abort();
+  });
+  {
+    Client c(port());
+    ASSERT_TRUE(c.Write(Get("/")));
+    EXPECT_EQ(c.Read(/*head=*/true).status, 200);
+  }  // closed with the response's body unread: the server's writes fail
+  auto result = code.get_future();
+  ASSERT_EQ(result.wait_for(kClientTimeout * 3), std::future_status::ready);
+  EXPECT_EQ(result.get(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(HttpServerTest, AbortCutsAStartedResponse) {
   Start([](Exchange& ex) {
     if (!ex.SendHeaders(200, 100).ok()) return;
@@ -475,28 +527,121 @@ TEST_F(HttpServerTest, ATricklingRequestIsCutAtTheRequestTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
-TEST_F(HttpServerTest, MaxConnectionsIsEnforcedWith503) {
+TEST_F(HttpServerTest, MaxConnectionsBoundsRequestsServedAtOnceWith503) {
   HttpLimits limits;
   limits.max_connections = 1;
-  Start(Echo, limits);
-  auto first = std::make_unique<Client>(port());
-  ASSERT_TRUE(first->Write(Get("/")));
-  ASSERT_EQ(first->Read().status, 200);
-  ASSERT_TRUE(WaitForConnections(1));
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> entered{false};
+  Start(
+      [&](Exchange& ex) {
+        if (ex.request().target == "/hold") {
+          entered = true;
+          released.wait();
+        }
+        Echo(ex);
+      },
+      limits);
+  Client first(port());
+  ASSERT_TRUE(first.Write(Get("/hold")));
+  auto deadline = std::chrono::steady_clock::now() + kClientTimeout;
+  while (!entered && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(entered);
 
   Client second(port());
-  Response busy = second.Read();  // answered at once, without a request
+  ASSERT_TRUE(second.Write(Get("/")));
+  Response busy = second.Read();
   EXPECT_EQ(busy.status, 503);
   EXPECT_EQ(busy.Header("connection"), "close");
   EXPECT_NE(busy.body.find("<Code>SlowDown</Code>"), std::string::npos) << busy.body;
   EXPECT_TRUE(busy.body.ends_with("</Error>")) << busy.body;
   EXPECT_TRUE(second.Closed());
 
-  first.reset();
-  ASSERT_TRUE(WaitForConnections(0));
+  release.set_value();
+  EXPECT_EQ(first.Read().body, "GET /hold");
+  // Idle between requests, the first connection holds no thread: another is served.
   Client third(port());
   ASSERT_TRUE(third.Write(Get("/again")));
   EXPECT_EQ(third.Read().body, "GET /again");
+  ASSERT_TRUE(first.Write(Get("/first-again")));
+  EXPECT_EQ(first.Read().body, "GET /first-again");
+}
+
+// `n` connections, each having sent `bytes`; all connected.
+std::vector<std::unique_ptr<Client>> OpenClients(uint16_t port, int n, std::string_view bytes) {
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < n; ++i) {
+    clients.push_back(std::make_unique<Client>(port));
+    EXPECT_TRUE(clients.back()->connected());
+    if (!bytes.empty()) EXPECT_TRUE(clients.back()->Write(bytes));
+  }
+  return clients;
+}
+
+// Slowloris (issue 18, finding 2): connections that never finish a head, far more of them
+// than requests may be served at once, hold no thread: a real request is still served.
+TEST_F(HttpServerTest, HalfSentHeadsHoldNoThread) {
+  HttpLimits limits;
+  limits.max_connections = 2;
+  Start(Echo, limits);
+  auto slow = OpenClients(port(), 50, "GET /slow HTTP/1.1\r\nHost: x\r\nX-Wait: ");
+  ASSERT_TRUE(WaitForConnections(50));
+  for (int i = 0; i < 3; ++i) {
+    Client c(port());
+    ASSERT_TRUE(c.Write(Get("/served")));
+    EXPECT_EQ(c.Read().body, "GET /served");
+  }
+  // The slow ones finish their heads at last and are answered.
+  ASSERT_TRUE(slow[0]->Write("1\r\n\r\n"));
+  EXPECT_EQ(slow[0]->Read().body, "GET /slow");
+}
+
+TEST_F(HttpServerTest, AHeadMustArriveWithinTheHeadTimeout) {
+  HttpLimits limits;
+  limits.head_timeout = 300ms;
+  limits.idle_timeout = 1h;
+  Start(Echo, limits);
+  Client trickle(port());
+  bool cut = false;
+  // One byte every 50 ms: never idle for long, but the head would take 10 s.
+  for (int i = 0; i < 200 && !cut; ++i) {
+    cut = !trickle.Write("G");
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(trickle.Closed());
+  // Between requests the idle timeout applies, and the head timeout from its first byte.
+  Client keep(port());
+  ASSERT_TRUE(keep.Write(Get("/one")));
+  EXPECT_EQ(keep.Read().status, 200);
+  std::this_thread::sleep_for(600ms);  // longer than the head timeout: still open
+  ASSERT_TRUE(keep.Write(Get("/two")));
+  EXPECT_EQ(keep.Read().body, "GET /two");
+}
+
+TEST_F(HttpServerTest, ConnectionsPerAddressAndOpenConnectionsAreBounded) {
+  HttpLimits limits;
+  limits.max_connections_per_address = 3;
+  Start(Echo, limits);
+  auto held = OpenClients(port(), 3, "");
+  ASSERT_TRUE(WaitForConnections(3));
+  Client fourth(port());
+  Response busy = fourth.Read();  // refused at once, before any request
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_TRUE(fourth.Closed());
+  held.pop_back();
+  ASSERT_TRUE(WaitForConnections(2));
+  Client again(port());
+  ASSERT_TRUE(again.Write(Get("/")));
+  EXPECT_EQ(again.Read().status, 200);
+  server_.reset();
+
+  limits = {};
+  limits.max_open_connections = 2;
+  Start(Echo, limits);
+  Client a(port()), b(port());
+  ASSERT_TRUE(WaitForConnections(2));
+  Client c(port());
+  EXPECT_EQ(c.Read().status, 503);
 }
 
 TEST_F(HttpServerTest, StopClosesIdleKeepAliveConnectionsPromptly) {
