@@ -664,9 +664,13 @@ void HttpServer::Impl::WaitForHead(std::shared_ptr<HeadWaiter> w,
 }
 
 void HttpServer::Impl::ReadHead(std::shared_ptr<HeadWaiter> w) {
-  // The end of the head is there (or the head is too large: the parser answers 431).
-  if (w->received.find("\r\n\r\n") != std::string::npos ||
-      w->received.size() > limits.max_header_bytes) {
+  // The end of the head is there, or the head is too large (the parser answers 431), or it
+  // cannot be HTTP at all (no method starts with that byte: the parser answers 400 now, not
+  // at the head timeout; a TLS hello to the plain port is such a start).
+  const std::string& r = w->received;
+  bool not_http = !r.empty() && !absl::ascii_isalpha(static_cast<unsigned char>(r[0])) &&
+                  r[0] != '\r' && r[0] != '\n';
+  if (not_http || r.find("\r\n\r\n") != std::string::npos || r.size() > limits.max_header_bytes) {
     return Dispatch(std::move(w));
   }
   w->socket.async_read_some(asio::buffer(w->chunk), [this, w](beast::error_code ec, size_t n) {

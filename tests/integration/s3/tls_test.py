@@ -102,7 +102,8 @@ class TlsTest(unittest.TestCase):
             with open(src, "wb") as f:
                 f.write(body)
             url = "%s/tls/curl/object" % self.dev.endpoint
-            put = self.curl("--fail", "-T", src, url)
+            put = self.curl("--fail", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-T", src,
+                            url)
             self.assertEqual(put.returncode, 0, put.stderr)
             get = self.curl("--fail", "-o", dst, url)
             self.assertEqual(get.returncode, 0, get.stderr)
