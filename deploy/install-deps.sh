@@ -16,6 +16,8 @@ packages=(
   # onboarding tests: the openssl tool, and ip for the network-namespace demo
   openssl iproute2
   awscli python3-boto3 rclone s3cmd restic
+  # fuzzing (bench/fuzz/run.sh): clang and its libFuzzer and sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 # The AWS SDK for JavaScript test (tests/integration/js) needs node and npm. A machine with
 # NodeSource's nodejs already has its own npm (Debian's npm would conflict with it), so

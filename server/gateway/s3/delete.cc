@@ -2,6 +2,8 @@
 // deleted on its own (one metadata write each): S3 makes no promise that a batch is atomic,
 // and a failure on one key is reported for that key while the others go ahead.
 
+#include "server/gateway/s3/delete.h"
+
 #include <pugixml.hpp>
 
 #include "absl/strings/ascii.h"
@@ -21,17 +23,6 @@ constexpr size_t kMaxKeyBytes = 1024;
 // 1,000 keys of 1,024 bytes, with room for markup and character references.
 constexpr size_t kMaxDeleteBodyBytes = 2 << 20;
 
-struct DeleteEntry {
-  std::string key;
-  std::string version_id;
-  bool has_version_id = false;
-};
-
-struct DeleteRequest {
-  bool quiet = false;
-  std::vector<DeleteEntry> entries;
-};
-
 // S3 refuses a DeleteObjects request that carries no integrity check of its body:
 // Content-MD5, an x-amz-checksum-* header, or an x-amz-checksum-* trailer.
 bool HasIntegrityCheck(const RequestView& request) {
@@ -46,8 +37,8 @@ bool HasIntegrityCheck(const RequestView& request) {
   return false;
 }
 
-// <Delete><Quiet/><Object><Key/><VersionId/></Object>…</Delete>; MalformedXML when it is
-// not one, has no Object, or more than kMaxKeys.
+}  // namespace
+
 absl::StatusOr<DeleteRequest> ParseDelete(std::string_view body) {
   pugi::xml_document doc;
   // A key made only of spaces is a key like any other.
@@ -77,6 +68,8 @@ absl::StatusOr<DeleteRequest> ParseDelete(std::string_view body) {
   if (out.entries.empty()) return S3Error(S3Code::kMalformedXML);
   return out;
 }
+
+namespace {
 
 // Deletes one entry; a key that does not exist is deleted already (S3 answers the same).
 absl::Status DeleteOne(Ctx& ctx, const DeleteEntry& e) {
@@ -118,9 +111,9 @@ absl::Status DeleteObjects(Ctx& ctx) {
       const S3ErrorInfo& info = InfoOf(CodeOf(s));
       XmlDoc::Add(entry, "Code", info.code);
       // An S3 error's own message; for anything else the table's (no internals leak out).
-      XmlDoc::Add(entry, "Message", IsS3Error(s) && !s.message().empty()
-                                        ? FromAbsl(s.message())
-                                        : std::string_view(info.message));
+      XmlDoc::Add(entry, "Message",
+                  IsS3Error(s) && !s.message().empty() ? FromAbsl(s.message())
+                                                       : std::string_view(info.message));
     }
   }
   return SendXml(ctx, doc.ToString());
