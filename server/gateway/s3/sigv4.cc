@@ -379,7 +379,12 @@ std::optional<system_clock::time_point> ParseAmzDate(std::string_view text) {
                                   std::chrono::month(static_cast<unsigned>(num(4, 2))),
                                   std::chrono::day(static_cast<unsigned>(num(6, 2)))};
   int h = num(9, 2), m = num(11, 2), s = num(13, 2);
-  if (!ymd.ok() || h > 23 || m > 59 || s > 60) return std::nullopt;
+  // system_clock counts 64-bit nanoseconds: years outside about 1678..2262 overflow it (UB,
+  // found by fuzz_sigv4). A request date is near today anyway; the rest is malformed.
+  if (!ymd.ok() || ymd.year() < std::chrono::year(1970) || ymd.year() > std::chrono::year(2200) ||
+      h > 23 || m > 59 || s > 60) {
+    return std::nullopt;
+  }
   return std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(m) +
          std::chrono::seconds(s);
 }

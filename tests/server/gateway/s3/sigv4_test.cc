@@ -654,6 +654,10 @@ TEST(SigV4CanonicalTest, ParseAmzDate) {
                                "20130524T006000Z", "20130524 000000Z", "20130524T000000Z "}) {
     EXPECT_FALSE(ParseAmzDate(bad).has_value()) << bad;
   }
+  // Years that a 64-bit nanosecond clock cannot hold were an overflow (found by fuzz_sigv4).
+  for (std::string_view far : {"27130524T000000Z", "99991231T235959Z", "00010101T000000Z"}) {
+    EXPECT_FALSE(ParseAmzDate(far).has_value()) << far;
+  }
 }
 
 }  // namespace
