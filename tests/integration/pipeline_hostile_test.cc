@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
 #include "client/pipeline/pipeline.h"
@@ -32,8 +34,8 @@ class PipelineHostileTest : public ::testing::Test {
     hostile_ = std::move(*hostile);
     std::vector<NodeEndpoint> endpoints;
     for (int i = 0; i < 5; ++i) {
-      endpoints.push_back(test::PipelineEndpoint(nodes_[i]->options().node_id, i,
-                                                 nodes_[i]->grpc_address()));
+      endpoints.push_back(
+          test::PipelineEndpoint(nodes_[i]->options().node_id, i, nodes_[i]->grpc_address()));
     }
     endpoints.push_back(test::PipelineEndpoint("hostile", 5, hostile_->address()));
     pool_ = std::make_unique<NodePool>(endpoints, RpcOptions{});
@@ -90,13 +92,17 @@ TEST_F(PipelineHostileTest, HonestDoubleIsReadLikeANode) {
   EXPECT_GE(hostile_->gets(), data_shards_on_hostile_);
 }
 
-void ExpectBlamed(const std::vector<BadShard>& faults, const ObjectManifest& m,
-                  int data_shards_on_hostile) {
-  // Every data shard the double served failed its tag and is blamed on it (one may escape
-  // being asked when a parity shard answered first under load, so not an exact count).
+// Every shard the double served failed its tag and is blamed on it, once. Not an exact
+// count, either way, under load: a data shard of the double may escape being asked when a
+// hedged parity shard answered first, and a parity shard of the double is asked (and blamed)
+// when a data shard elsewhere was slow and hedged. So the bound is the double's shards,
+// one per stripe (a run on a busy machine blamed 18 with 16 data shards on the double).
+void ExpectBlamed(const std::vector<BadShard>& faults, const ObjectManifest& m) {
   EXPECT_GE(faults.size(), 1u);
-  EXPECT_LE(static_cast<int>(faults.size()), data_shards_on_hostile);
+  EXPECT_LE(faults.size(), m.stripes.size());
+  std::set<uint64_t> stripes;
   for (const BadShard& f : faults) {
+    EXPECT_TRUE(stripes.insert(f.stripe).second) << "stripe " << f.stripe << " blamed twice";
     EXPECT_EQ(f.node_id, "hostile");
     EXPECT_EQ(m.stripes[f.stripe].nodes[f.shard_index], "hostile");
     EXPECT_EQ(f.status.code(), absl::StatusCode::kDataLoss) << f.status;
@@ -106,13 +112,13 @@ void ExpectBlamed(const std::vector<BadShard>& faults, const ObjectManifest& m,
 TEST_F(PipelineHostileTest, FlippedBytesAreReadAroundAndBlamed) {
   ObjectManifest m = WriteObject(2);
   hostile_->set_behaviour(HostileBehaviour::kFlipBytes);
-  ExpectBlamed(ReadAndVerify(m, 2), m, data_shards_on_hostile_);
+  ExpectBlamed(ReadAndVerify(m, 2), m);
 }
 
 TEST_F(PipelineHostileTest, ValidLookingWrongShardIsReadAroundAndBlamed) {
   ObjectManifest m = WriteObject(3);
   hostile_->set_behaviour(HostileBehaviour::kWrongChunk);
-  ExpectBlamed(ReadAndVerify(m, 3), m, data_shards_on_hostile_);
+  ExpectBlamed(ReadAndVerify(m, 3), m);
   // Ranges too: every stripe a range touches is checked shard by shard.
   auto reader = pipeline_->NewReader(m, 3 << 20, 5 << 20);
   ASSERT_TRUE(reader.ok());

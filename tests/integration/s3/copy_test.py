@@ -206,6 +206,11 @@ class CopyTest(harness.DevTestCase):
         self.assertTrue(got == body)
 
         self.s3.delete_object(Bucket="copy-b", Key="big/dst")
+        # The deleter counts an object once its queue entry is finished, which is after the
+        # nodes dropped its shards (jobs/deleter.cc): wait for the counter, not for the bytes
+        # (the bytes drop first; reading the counter then raced with the deleter).
+        harness.poll(lambda: self.deleted_objects() == deleted_before + 1, 120, 0.2,
+                     what="the deleter to count the deleted object")
         harness.poll(lambda: self.used_bytes() == baseline, 120, 0.2,
                      what="the shards to be deleted on the nodes")
         self.assertEqual(self.deleted_objects(), deleted_before + 1)
