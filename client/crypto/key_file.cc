@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string_view>
@@ -273,6 +275,86 @@ absl::StatusOr<SecretBytes> ReadPassphrase(const char* env_value, std::FILE* str
   if (size == 0) return absl::InvalidArgumentError("empty passphrase");
   if (size > kMaxPassphraseBytes) return absl::InvalidArgumentError("passphrase is too long");
   return SecretBytes::CopyOf(buffer.span().first(size));
+}
+
+namespace {
+
+// ReadPassphrase's first line of an unbuffered stream over `fd`, which is closed after.
+absl::StatusOr<SecretBytes> ReadPassphraseFromFd(int fd, const std::string& what) {
+  std::FILE* stream = ::fdopen(fd, "r");
+  if (stream == nullptr) {
+    ::close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read the passphrase from ", what, ": ", std::strerror(errno)));
+  }
+  std::setvbuf(stream, nullptr, _IONBF, 0);  // no copy of it in a stdio buffer
+  auto passphrase = ReadPassphrase(nullptr, stream);
+  std::fclose(stream);
+  if (!passphrase.ok()) return Annotate(passphrase.status(), what);
+  return passphrase;
+}
+
+// Prompts on the terminal `stream` with echo off (restored after).
+absl::StatusOr<SecretBytes> PromptPassphrase(std::FILE* stream, const std::string& path) {
+  const int fd = ::fileno(stream);
+  termios saved{};
+  const bool have_termios = ::tcgetattr(fd, &saved) == 0;
+  if (have_termios) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::fprintf(stderr, "passphrase for %s: ", path.c_str());
+  std::fflush(stderr);
+  auto passphrase = ReadPassphrase(nullptr, stream);
+  if (have_termios) ::tcsetattr(fd, TCSAFLUSH, &saved);
+  std::fprintf(stderr, "\n");
+  return passphrase;
+}
+
+absl::StatusOr<SecretBytes> FindPassphrase(const std::string& path,
+                                           const PassphraseSources& sources) {
+  if (!sources.credentials_dir.empty()) {
+    const std::string file = sources.credentials_dir + "/mosaic-passphrase";
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) return ReadPassphraseFromFd(fd, file);
+  }
+  if (sources.fd >= 0) {
+    return ReadPassphraseFromFd(sources.fd, absl::StrCat("--passphrase-fd ", sources.fd));
+  }
+  if (sources.env_value != nullptr && sources.env_value[0] != '\0') {
+    return ReadPassphrase(sources.env_value, nullptr);
+  }
+  if (sources.stream != nullptr && ::isatty(::fileno(sources.stream))) {
+    return PromptPassphrase(sources.stream, path);
+  }
+  if (sources.stream != nullptr && sources.read_pipe)
+    return ReadPassphrase(nullptr, sources.stream);
+  return absl::FailedPreconditionError(
+      path +
+      " needs its passphrase: give it as the systemd credential mosaic-passphrase "
+      "(LoadCredential=), with --passphrase-fd N, in $MOSAIC_PASSPHRASE, or on a terminal");
+}
+
+}  // namespace
+
+PassphraseSources ProcessPassphraseSources(int fd, bool read_pipe) {
+  PassphraseSources sources;
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr) {
+    sources.credentials_dir = dir;
+  }
+  sources.fd = fd;
+  sources.env_value = std::getenv("MOSAIC_PASSPHRASE");
+  sources.stream = stdin;
+  sources.read_pipe = read_pipe;
+  return sources;
+}
+
+absl::StatusOr<KeyRing> OpenKeyFile(const std::string& path, const PassphraseSources& sources) {
+  auto ring = LoadKeyFile(path, SecretBytes());
+  if (!absl::IsFailedPrecondition(ring.status())) return ring;
+  ASSIGN_OR_RETURN(SecretBytes passphrase, FindPassphrase(path, sources));
+  return LoadKeyFile(path, passphrase);
 }
 
 }  // namespace mosaic::client

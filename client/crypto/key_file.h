@@ -58,4 +58,27 @@ inline constexpr size_t kMaxPassphraseBytes = 1024;
 [[nodiscard]] absl::StatusOr<SecretBytes> ReadPassphrase(const char* env_value,
                                                          std::FILE* stream);
 
+// Where a passphrase-mode key file's passphrase may come from, tried in this order.
+struct PassphraseSources {
+  // systemd's $CREDENTIALS_DIRECTORY (LoadCredential=): its file "mosaic-passphrase".
+  std::string credentials_dir;
+  // `--passphrase-fd N`: one line is read from it, then it is closed (-1: none).
+  int fd = -1;
+  // $MOSAIC_PASSPHRASE.
+  const char* env_value = nullptr;
+  // Standard input: prompted for without echo when it is a terminal; read as a pipe (its
+  // first line) only when `read_pipe` is set (`mosaic restore`; a daemon's stdin is not).
+  std::FILE* stream = nullptr;
+  bool read_pipe = false;
+};
+
+// The sources of this process: $CREDENTIALS_DIRECTORY, `fd`, $MOSAIC_PASSPHRASE and stdin.
+PassphraseSources ProcessPassphraseSources(int fd, bool read_pipe);
+
+// Loads a key file as LoadKeyFile does, taking the passphrase (only when the file needs one)
+// from the first of `sources` that has one. FAILED_PRECONDITION naming all the ways to give
+// it when none has; PERMISSION_DENIED if it is wrong. The passphrase is never logged.
+[[nodiscard]] absl::StatusOr<KeyRing> OpenKeyFile(const std::string& path,
+                                                  const PassphraseSources& sources);
+
 }  // namespace mosaic::client

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "client/crypto/key_file.h"
 #include "client/crypto/metadata_seal.h"
 #include "client/crypto/secret.h"
 #include "client/pipeline/pipeline.h"
@@ -233,10 +232,10 @@ void Gateway::Impl::Handle(Exchange& ex) {
   Record(ex, start);
 }
 
-absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config) {
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& config,
+                                                        client::KeyRing ring) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  ASSIGN_OR_RETURN(client::KeyRing ring, client::LoadKeyFile(config.key_file, client::SecretBytes()));
   impl->ring = std::make_unique<client::KeyRing>(std::move(ring));
   ::mkdir(config.data_dir.c_str(), 0700);
   ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.data_dir + "/meta"));

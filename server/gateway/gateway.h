@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/crypto/key_ring.h"
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/config.h"
 
@@ -25,8 +26,10 @@ struct NewKey {
 
 class Gateway {
  public:
-  // Opens everything and starts serving. Errors name what failed (config, key file, …).
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& config);
+  // Opens everything and starts serving with the master key `ring` (client::OpenKeyFile of
+  // config.key_file). Errors name what failed.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& config,
+                                                                      client::KeyRing ring);
   ~Gateway();  // Stop()s
 
   uint16_t port() const;
@@ -57,7 +60,8 @@ class Gateway {
   std::unique_ptr<Impl> impl_;
 };
 
-// Runs `mosaic gateway --config FILE` until SIGTERM/SIGINT; returns the exit code.
-int RunGateway(const GatewayConfig& config);
+// Runs `mosaic gateway --config FILE` with the opened key until SIGTERM/SIGINT; returns the
+// exit code.
+int RunGateway(const GatewayConfig& config, client::KeyRing ring);
 
 }  // namespace mosaic::gateway

@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <utility>
 
+#include "client/crypto/key_file.h"
 #include "common/daemon.h"
 #include "common/logging.h"
 #include "common/toml_config.h"
@@ -34,6 +36,17 @@ gateway::GatewayConfig LoadOrExit(const std::string& path) {
     throw CLI::RuntimeError(2);
   }
   return *config;
+}
+
+// The master key: a passphrase-mode file takes its passphrase from client::PassphraseSources.
+client::KeyRing OpenKeyOrExit(const std::string& key_file, int passphrase_fd) {
+  auto ring = client::OpenKeyFile(key_file, client::ProcessPassphraseSources(passphrase_fd, false));
+  if (!ring.ok()) {
+    std::fprintf(stderr, "mosaic gateway: key file %s: %s\n", key_file.c_str(),
+                 std::string(ring.status().message()).c_str());
+    throw CLI::RuntimeError(2);
+  }
+  return std::move(*ring);
 }
 
 // Sends an admin request to the running gateway of `config_path`.
@@ -119,11 +132,15 @@ void AddGatewayCommand(CLI::App& app) {
   auto config = std::make_shared<std::string>();
   // No CLI::ExistingFile check: LoadGatewayConfig's error is one line naming the file.
   gw->add_option("--config,-c", *config, "Gateway configuration file (TOML)");
+  auto passphrase_fd = std::make_shared<int>(-1);
+  gw->add_option("--passphrase-fd", *passphrase_fd,
+                 "Read a passphrase-mode key file's passphrase (one line) from this descriptor");
   AddGatewayOnboardCommands(*gw);
-  gw->callback([gw, config] {
+  gw->callback([gw, config, passphrase_fd] {
     if (!gw->get_subcommands().empty()) return;  // init, node add
     if (config->empty()) throw CLI::RequiredError("--config");
-    int rc = gateway::RunGateway(LoadOrExit(*config));
+    gateway::GatewayConfig loaded = LoadOrExit(*config);
+    int rc = gateway::RunGateway(loaded, OpenKeyOrExit(loaded.key_file, *passphrase_fd));
     if (rc != 0) throw CLI::RuntimeError(rc);
   });
   AddKeyCommands(app);
@@ -179,7 +196,7 @@ int WaitForStop(const GatewayConfig& config, Gateway& gw) {
 
 }  // namespace
 
-int RunGateway(const GatewayConfig& config) {
+int RunGateway(const GatewayConfig& config, client::KeyRing ring) {
   BlockStopSignals();
   BlockReloadSignal();
   if (auto s = InitLogging(config.log_level); !s.ok()) {
@@ -189,7 +206,7 @@ int RunGateway(const GatewayConfig& config) {
   std::remove((config.data_dir + "/s3.addr").c_str());
   std::remove((config.data_dir + "/admin.addr").c_str());
   RaiseOpenFileLimit();
-  auto gw = Gateway::Start(config);
+  auto gw = Gateway::Start(config, std::move(ring));
   if (!gw.ok()) {
     spdlog::error("cannot start the gateway: {}", gw.status().ToString());
     return 1;

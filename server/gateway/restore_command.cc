@@ -4,7 +4,6 @@
 // arguments.
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "client/crypto/key_file.h"
 #include "client/pipeline/pipeline.h"
@@ -16,17 +15,10 @@
 namespace mosaic {
 namespace {
 
-absl::StatusOr<client::KeyRing> LoadKey(const std::string& path) {
-  auto ring = client::LoadKeyFile(path, client::SecretBytes());
-  if (!absl::IsFailedPrecondition(ring.status())) return ring;
-  // A passphrase-mode key file: MOSAIC_PASSPHRASE or the first line of stdin.
-  auto passphrase = client::ReadPassphrase(std::getenv("MOSAIC_PASSPHRASE"), stdin);
-  if (!passphrase.ok()) return passphrase.status();
-  return client::LoadKeyFile(path, *passphrase);
-}
-
-int Restore(const std::string& key_file, const std::string& nodes_file, const std::string& into) {
-  auto ring = LoadKey(key_file);
+int Restore(const std::string& key_file, int passphrase_fd, const std::string& nodes_file,
+            const std::string& into) {
+  // A passphrase-mode key file: as for the gateway, or the first line of stdin.
+  auto ring = client::OpenKeyFile(key_file, client::ProcessPassphraseSources(passphrase_fd, true));
   if (!ring.ok()) {
     std::fprintf(stderr, "mosaic restore: %s\n", ring.status().ToString().c_str());
     return 2;
@@ -60,13 +52,16 @@ void AddRestoreCommand(CLI::App& app) {
   auto key = std::make_shared<std::string>();
   auto nodes = std::make_shared<std::string>();
   auto into = std::make_shared<std::string>();
+  auto passphrase_fd = std::make_shared<int>(-1);
   cmd->add_option("--key", *key, "The master key file")->required();
   cmd->add_option("--nodes", *nodes, "TOML file with the [[node]] tables (a gateway config will do)")
       ->required();
   cmd->add_option("--into", *into, "New data folder for the gateway (DIR/meta is created)")
       ->required();
+  cmd->add_option("--passphrase-fd", *passphrase_fd,
+                  "Read a passphrase-mode key file's passphrase (one line) from this descriptor");
   cmd->callback([=] {
-    int code = Restore(*key, *nodes, *into);
+    int code = Restore(*key, *passphrase_fd, *nodes, *into);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

@@ -1,7 +1,9 @@
 #include "client/crypto/key_file.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -160,6 +162,60 @@ TEST(ReadPassphraseTest, RejectsEmptyAndOverlongPassphrases) {
   const std::string long_passphrase(kMaxPassphraseBytes + 1, 'a');
   EXPECT_EQ(ReadPassphrase(long_passphrase.c_str(), nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A pipe holding `line`; returns its read end.
+int PipeWith(const std::string& line) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  if (::write(fds[1], line.data(), line.size()) != ssize_t(line.size())) return -1;
+  ::close(fds[1]);
+  return fds[0];
+}
+
+TEST_F(KeyFileTest, OpenKeyFileTakesCredentialThenFdThenEnvironment) {
+  const std::string path = Path("pp.key");
+  ASSERT_TRUE(WriteNewPassphraseKeyFile(path, Secret("right"), kCheapCost).ok());
+  ASSERT_TRUE(std::filesystem::create_directory(Path("creds")));
+  WriteFile(Path("creds/mosaic-passphrase"), "right");
+  PassphraseSources sources;
+  sources.credentials_dir = Path("creds");
+  sources.fd = PipeWith("wrong\n");
+  sources.env_value = "wrong";
+  EXPECT_TRUE(OpenKeyFile(path, sources).ok());
+  std::filesystem::remove(Path("creds/mosaic-passphrase"));  // LoadCredential= of another name
+  EXPECT_EQ(OpenKeyFile(path, sources).status().code(),      // the fd's "wrong" is used
+            absl::StatusCode::kPermissionDenied);
+  sources.fd = PipeWith("right\nmore\n");
+  const int fd = sources.fd;
+  EXPECT_TRUE(OpenKeyFile(path, sources).ok());
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed after reading
+  sources.fd = -1;
+  EXPECT_EQ(OpenKeyFile(path, sources).status().code(), absl::StatusCode::kPermissionDenied);
+  sources.env_value = "right";
+  EXPECT_TRUE(OpenKeyFile(path, sources).ok());
+}
+
+TEST_F(KeyFileTest, OpenKeyFileWithoutPassphraseNamesTheWaysAndRawNeedsNone) {
+  const std::string path = Path("pp.key");
+  ASSERT_TRUE(WriteNewPassphraseKeyFile(path, Secret("right"), kCheapCost).ok());
+  std::string input = "right\n";
+  std::FILE* pipe_like = fmemopen(input.data(), input.size(), "r");  // not a terminal
+  PassphraseSources sources;
+  sources.stream = pipe_like;
+  auto none = OpenKeyFile(path, sources);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kFailedPrecondition);
+  for (const char* way : {"mosaic-passphrase", "--passphrase-fd", "MOSAIC_PASSPHRASE"}) {
+    EXPECT_NE(none.status().message().find(way), std::string::npos) << way;
+  }
+  sources.read_pipe = true;  // `mosaic restore`: the first line of a piped stdin
+  EXPECT_TRUE(OpenKeyFile(path, sources).ok());
+  std::fclose(pipe_like);
+  ASSERT_TRUE(WriteNewKeyFile(Path("raw.key")).ok());
+  sources.fd = PipeWith("unused\n");
+  EXPECT_TRUE(OpenKeyFile(Path("raw.key"), sources).ok());
+  EXPECT_NE(::fcntl(sources.fd, F_GETFD), -1);  // not read: a raw key needs no passphrase
+  ::close(sources.fd);
 }
 
 }  // namespace
