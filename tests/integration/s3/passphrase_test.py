@@ -92,7 +92,8 @@ class PassphraseGatewayTest(harness.DevTestCase):
             return None
 
         endpoint = "http://" + harness.poll(addr, 120, what="the gateway's s3.addr")
-        out = subprocess.run([harness.BINARY, "key", "create", "pp", "--config", config],
+        out = subprocess.run([harness.BINARY, "key", "create", "pp", "--config", config,
+                              "--bucket", "passphrase", "--allow", "owner"],
                              check=True, capture_output=True, timeout=60)
         key = json.loads(out.stdout)
         s3 = boto3.session.Session().client(
