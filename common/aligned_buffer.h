@@ -1,7 +1,8 @@
 #pragma once
-// An owning, zero-initialised byte buffer whose start and capacity are multiples of an
-// alignment (4096 by default), as O_DIRECT and SIMD code need. Move-only. Not thread-safe;
-// a buffer belongs to one thread at a time.
+// An owning byte buffer whose start and capacity are multiples of an alignment (4096 by
+// default), as O_DIRECT and SIMD code need; zero-initialised unless made by Uninitialized or
+// Mapped. Move-only (a moved-from buffer is empty). Not thread-safe; a buffer belongs to one
+// thread at a time. Buffers that requests use over and over come from common/buffer_pool.h.
 
 #include <cstddef>
 #include <memory>
@@ -29,8 +30,12 @@ class AlignedBuffer {
   // read's destination, a record being assembled). The caller owns the contents.
   static AlignedBuffer Uninitialized(size_t size, size_t alignment = kDirectIoAlignment);
 
-  AlignedBuffer(AlignedBuffer&&) noexcept = default;
-  AlignedBuffer& operator=(AlignedBuffer&&) noexcept = default;
+  // Page-aligned, from its own anonymous mmap, unmapped when freed (so that freeing it never
+  // leaves memory in malloc's arenas). Its pages read as zero until written.
+  static AlignedBuffer Mapped(size_t size);
+
+  AlignedBuffer(AlignedBuffer&& other) noexcept;
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept;
 
   std::byte* data() { return data_.get(); }
   const std::byte* data() const { return data_.get(); }
@@ -45,6 +50,7 @@ class AlignedBuffer {
  private:
   AlignedBuffer(size_t size, size_t alignment, bool zero);
   struct Free {
+    size_t mapped_bytes;  // non-zero: munmap this many bytes, else free(); {} is 0
     void operator()(std::byte* p) const;
   };
   std::unique_ptr<std::byte, Free> data_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/buffer_pool.h"
+
 namespace mosaic::client {
 
 struct ObjectReader::Fetch {
@@ -89,12 +91,16 @@ ObjectReader::ObjectReader(Pipeline& pipeline, ObjectManifest manifest,
       layout_(layout),
       range_(range),
       remaining_(range.length),
-      next_stripe_(range.first_stripe),
-      plaintexts_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2) {}
+      next_stripe_(range.first_stripe) {
+  pipeline_.read_budget().AddReader();
+}
 
 ObjectReader::~ObjectReader() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return running_ == 0; });
+  for (const auto& f : window_) BufferPool::Global().Give(std::move(f->plaintext));
+  pipeline_.read_budget().Release(in_flight_bytes_);
+  pipeline_.read_budget().RemoveReader();
 }
 
 std::vector<BadShard> ObjectReader::faults() const {
@@ -102,15 +108,17 @@ std::vector<BadShard> ObjectReader::faults() const {
   return faults_;
 }
 
-// Starts stripe fetches while the budget allows (always at least one). Holds mu_.
-void ObjectReader::Prefetch() {
+// Starts stripe fetches while this reader's budget and the shared ReadBudget allow; when
+// `must_progress` (the consumer is reading) and nothing is in flight, at least one. Holds mu_.
+void ObjectReader::Prefetch(bool must_progress) {
   uint64_t end = range_.first_stripe + range_.stripe_count;
   while (next_stripe_ < end) {
     auto f = std::make_shared<Fetch>();
     f->slice = layout_.Slice(range_, next_stripe_);
     size_t shard = codec_->SealedShardBytes(f->slice.stripe.plaintext_bytes);
-    f->cost = manifest_.stripe_bytes + 2 * size_t(codec_->n()) * shard;
+    f->cost = f->slice.stripe.plaintext_bytes + 2 * size_t(codec_->n()) * shard;
     if (!window_.empty() && in_flight_bytes_ + f->cost > pipeline_.options().budget_bytes) break;
+    if (!pipeline_.read_budget().TryCharge(in_flight_bytes_, f->cost, must_progress)) break;
     in_flight_bytes_ += f->cost;
     ++running_;
     ++next_stripe_;
@@ -121,7 +129,7 @@ void ObjectReader::Prefetch() {
 
 void ObjectReader::Start() {
   std::lock_guard lock(mu_);
-  if (remaining_ > 0) Prefetch();
+  if (remaining_ > 0) Prefetch(/*must_progress=*/false);
 }
 
 absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
@@ -129,7 +137,7 @@ absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
   std::shared_ptr<Fetch> f;
   {
     std::lock_guard lock(mu_);
-    Prefetch();
+    Prefetch(/*must_progress=*/true);
     f = window_.front();
   }
   {
@@ -144,10 +152,11 @@ absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
   if (consumed_ == f->slice.length) {
     std::lock_guard lock(mu_);
     window_.pop_front();
-    plaintexts_.Give(std::move(f->plaintext));
+    BufferPool::Global().Give(std::move(f->plaintext));
     in_flight_bytes_ -= f->cost;
+    pipeline_.read_budget().Release(f->cost);
     consumed_ = 0;
-    Prefetch();
+    Prefetch(/*must_progress=*/true);
   }
   return n;
 }
@@ -176,10 +185,8 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   std::vector<BadShard> faults;
   std::string tried;
   absl::Status status;
-  AlignedBuffer plaintext = plaintexts_.Take(stripe.plaintext_bytes);
-  auto fault = [&](int s, absl::Status st) {
-    faults.push_back({stripe.index, s, nodes[s], st});
-  };
+  AlignedBuffer plaintext = BufferPool::Global().Take(stripe.plaintext_bytes);
+  auto fault = [&](int s, absl::Status st) { faults.push_back({stripe.index, s, nodes[s], st}); };
   auto ask = [&](int s) {  // called without g->mu
     int node = pipeline_.pool().IndexOf(nodes[s]);
     tried += (tried.empty() ? "" : ", ") + nodes[s];
@@ -219,15 +226,7 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   }
   auto deadline = Clock::now() + o.stripe_timeout;
   std::vector<bool> reported(n, false);
-  std::optional<ShardCodec::Workspace> reused;
-  {
-    std::lock_guard lock(mu_);
-    if (!workspaces_.empty()) {
-      reused.emplace(std::move(workspaces_.back()));
-      workspaces_.pop_back();
-    }
-  }
-  ShardCodec::Workspace workspace = reused ? std::move(*reused) : codec_->NewWorkspace();
+  ShardCodec::Workspace workspace = codec_->NewWorkspace();  // from the buffer pool
   while (status.ok()) {
     Clock::time_point wake = deadline;
     std::vector<int> to_ask;
@@ -292,7 +291,6 @@ void ObjectReader::RunFetch(std::shared_ptr<Fetch> f) {
   }
   f->cv.notify_all();
   std::lock_guard lock(mu_);
-  workspaces_.push_back(std::move(workspace));
   --running_;
   cv_.notify_all();
 }

@@ -4,7 +4,8 @@
 // Each stripe the range touches is fetched on the pipeline's workers: the k data shards are
 // asked in parallel; a shard that fails, fails its tag, or is slower than the others by the
 // hedge margin is replaced by asking a parity shard, and the stripe is decoded from any k
-// good shards. Stripes are fetched ahead of the consumer within the byte budget. A stripe
+// good shards. Stripes are fetched ahead of the consumer within the reader's byte budget and
+// the pipeline's ReadBudget, which all readers share (read_budget.h). A stripe
 // with too few good shards fails promptly with UNAVAILABLE naming the stripe and the nodes
 // tried. Bad shards are reported, with the node that served them, by faults().
 //
@@ -18,7 +19,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "client/pipeline/buffer_cache.h"
 #include "client/pipeline/pipeline.h"
 #include "client/pipeline/shard_codec.h"
 #include "client/pipeline/stripe_layout.h"
@@ -50,7 +50,7 @@ class ObjectReader {
   ObjectReader(Pipeline& pipeline, ObjectManifest manifest, std::unique_ptr<ShardCodec> codec,
                StripeLayout layout, StripeLayout::Range range);
 
-  void Prefetch();
+  void Prefetch(bool must_progress);
   void RunFetch(std::shared_ptr<Fetch> f);
 
   Pipeline& pipeline_;
@@ -62,13 +62,10 @@ class ObjectReader {
   uint64_t next_stripe_ = 0;  // next stripe to fetch (absolute index)
   uint64_t consumed_ = 0;     // bytes of the front stripe's slice already returned
 
-  BufferCache plaintexts_;  // decoded stripes, reused
-
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<ShardCodec::Workspace> workspaces_;  // idle decoding workspaces, reused
   std::deque<std::shared_ptr<Fetch>> window_;
-  uint64_t in_flight_bytes_ = 0;
+  uint64_t in_flight_bytes_ = 0;  // charged to this reader's budget and the ReadBudget
   int running_ = 0;
   std::vector<BadShard> faults_;
 };

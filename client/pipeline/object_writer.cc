@@ -3,18 +3,25 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/buffer_pool.h"
 #include "common/latch.h"
 #include "common/status.h"
 
 namespace mosaic::client {
+namespace {
+
+// The smallest first stripe buffer: a small object takes a small buffer.
+constexpr size_t kFirstBufferBytes = size_t{64} << 10;
+
+}  // namespace
 
 struct ObjectWriter::Stripe {
   StripeInfo info;
   AlignedBuffer plaintext;
   AlignedBuffer sealed;  // n slots of shard_bytes
   size_t shard_bytes = 0;
-  uint64_t cost = 0;     // bytes charged to the budget
-  std::string key;       // placement key
+  uint64_t cost = 0;  // bytes charged to the budget
+  std::string key;    // placement key
   std::mutex mu;
   std::vector<int> placement;           // pool index per shard
   std::vector<std::vector<int>> tried;  // failed nodes per shard
@@ -28,18 +35,14 @@ struct ObjectWriter::Stripe {
 
 ObjectWriter::ObjectWriter(Pipeline& pipeline, std::unique_ptr<ShardCodec> codec,
                            ObjectManifest manifest)
-    : pipeline_(pipeline),
-      codec_(std::move(codec)),
-      manifest_(std::move(manifest)),
-      plaintexts_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2),
-      sealed_(pipeline_.options().budget_bytes / manifest_.stripe_bytes + 2),
-      current_(plaintexts_.Take(manifest_.stripe_bytes)) {}
+    : pipeline_(pipeline), codec_(std::move(codec)), manifest_(std::move(manifest)) {}
 
 // Only here do the writer's chunks leave the in-flight registry: the caller commits the
 // manifest (or deletes its data) before it drops the writer, so a chunk is always either
 // in the registry or named by the metadata (what the gateway's orphan sweep relies on).
 ObjectWriter::~ObjectWriter() {
   if (!finished_) Abort();
+  BufferPool::Global().Give(std::move(current_));
   std::lock_guard lock(mu_);
   pipeline_.in_flight().Remove(registered_);
 }
@@ -51,7 +54,8 @@ absl::Status ObjectWriter::Write(ConstByteSpan data) {
       if (!error_.ok()) return error_;
     }
     if (current_fill_ == manifest_.stripe_bytes) Dispatch(/*last=*/false);
-    size_t n = std::min<size_t>(data.size(), manifest_.stripe_bytes - current_fill_);
+    if (current_fill_ == current_.size()) Grow(current_fill_ + data.size());
+    size_t n = std::min<size_t>(data.size(), current_.size() - current_fill_);
     std::memcpy(current_.data() + current_fill_, data.data(), n);
     current_fill_ += n;
     bytes_ += n;
@@ -61,16 +65,31 @@ absl::Status ObjectWriter::Write(ConstByteSpan data) {
   return error_;
 }
 
+// Makes room for more bytes in the stripe being filled. The first stripe's buffer starts at
+// the size expected (at least kFirstBufferBytes) and doubles, with a copy, up to the stripe
+// size; later stripes take a whole stripe at once. Nothing is zeroed: only filled bytes are
+// encoded.
+void ObjectWriter::Grow(size_t wanted) {
+  const uint64_t stripe = manifest_.stripe_bytes;
+  uint64_t size =
+      next_stripe_ > 0
+          ? stripe
+          : std::max<uint64_t>({wanted, expected_bytes_, 2 * current_.size(), kFirstBufferBytes});
+  AlignedBuffer next = BufferPool::Global().Take(std::min(size, stripe));
+  if (current_fill_ > 0) std::memcpy(next.data(), current_.data(), current_fill_);
+  BufferPool::Global().Give(std::move(current_));
+  current_ = std::move(next);
+}
+
 // Hands the current stripe to the workers once the budget has room for it.
 void ObjectWriter::Dispatch(bool last) {
   auto s = std::make_shared<Stripe>();
   s->info = {next_stripe_++, current_fill_, last};
   s->shard_bytes = codec_->SealedShardBytes(current_fill_);
-  s->cost = manifest_.stripe_bytes + 2 * size_t(codec_->n()) * s->shard_bytes;
-  s->plaintext = std::move(current_);
+  s->cost = current_fill_ + 2 * size_t(codec_->n()) * s->shard_bytes;
+  s->plaintext = std::move(current_);  // leaves current_ empty
   s->key = HexEncode(std::as_bytes(std::span(manifest_.object_id))) + "/" +
            std::to_string(s->info.index);
-  current_ = plaintexts_.Take(manifest_.stripe_bytes);
   current_fill_ = 0;
   {
     std::unique_lock lock(mu_);
@@ -88,14 +107,15 @@ void ObjectWriter::Dispatch(bool last) {
 
 void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {
   int n = codec_->n();
-  s->sealed = sealed_.Take(size_t(n) * s->shard_bytes);
+  s->sealed = BufferPool::Global().Take(size_t(n) * s->shard_bytes);
   std::vector<ByteSpan> slots;
   for (int i = 0; i < n; ++i) {
     slots.push_back({s->sealed.data() + size_t(i) * s->shard_bytes, s->shard_bytes});
   }
-  absl::Status st = codec_->EncodeStripe(s->info, {s->plaintext.data(), s->info.plaintext_bytes},
-                                         slots);
-  plaintexts_.Give(std::move(s->plaintext));  // the sealed shards are all that is needed now
+  absl::Status st =
+      codec_->EncodeStripe(s->info, {s->plaintext.data(), s->info.plaintext_bytes}, slots);
+  BufferPool::Global().Give(
+      std::move(s->plaintext));  // the sealed shards are all that is needed now
   if (!st.ok()) return StripeDone(*s, st);
   std::vector<int> placement =
       pipeline_.placer()->Place(s->key, n, [this](int i) { return pipeline_.Usable(i); });
@@ -126,9 +146,8 @@ void ObjectWriter::SendShard(std::shared_ptr<Stripe> s, int slot) {
     pipeline_.in_flight().Add(id);
     registered_.push_back(id);
   }
-  pipeline_.pool().node(node).Put(id, s->Shard(slot), [this, s, slot](absl::Status st) {
-    ShardDone(s, slot, std::move(st));
-  });
+  pipeline_.pool().node(node).Put(
+      id, s->Shard(slot), [this, s, slot](absl::Status st) { ShardDone(s, slot, std::move(st)); });
 }
 
 // Runs on a gRPC thread: records a durable shard, or moves the shard to the next candidate.
@@ -145,7 +164,7 @@ void ObjectWriter::ShardDone(std::shared_ptr<Stripe> s, int slot, absl::Status s
     } else if (status.code() != absl::StatusCode::kInvalidArgument) {
       s->tried[slot].push_back(node);
       retry_on = pipeline_.placer()->NextCandidate(s->key, s->placement, slot, s->tried[slot],
-                                                  [this](int i) { return pipeline_.Usable(i); });
+                                                   [this](int i) { return pipeline_.Usable(i); });
       if (retry_on >= 0) s->placement[slot] = retry_on;
     }
     if (!status.ok() && retry_on < 0 && s->status.ok()) {
@@ -165,7 +184,7 @@ void ObjectWriter::StripeDone(Stripe& s, absl::Status status) {
   if (status.ok()) {
     for (int node : s.placement) nodes.push_back(pipeline_.pool().node(node).id());
   }
-  sealed_.Give(std::move(s.sealed));  // before the count drops: the writer may go then
+  BufferPool::Global().Give(std::move(s.sealed));  // before the count drops: the writer may go then
   {
     std::lock_guard lock(mu_);
     if (status.ok()) {

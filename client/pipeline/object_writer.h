@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "client/pipeline/buffer_cache.h"
 #include "client/pipeline/pipeline.h"
 #include "client/pipeline/shard_codec.h"
 #include "common/aligned_buffer.h"
@@ -38,6 +37,11 @@ class ObjectWriter {
   // Stops and deletes whatever was written.
   void Abort();
 
+  // Says how many bytes the object will have (a Content-Length), so that the first stripe's
+  // buffer is taken at that size (at most a stripe) instead of growing to it. Optional;
+  // call before the first Write.
+  void ExpectBytes(uint64_t bytes) { expected_bytes_ = bytes; }
+
   uint64_t bytes_written() const { return bytes_; }
   const ObjectId& object_id() const { return manifest_.object_id; }
 
@@ -47,6 +51,7 @@ class ObjectWriter {
   friend class Pipeline;
   ObjectWriter(Pipeline& pipeline, std::unique_ptr<ShardCodec> codec, ObjectManifest manifest);
 
+  void Grow(size_t wanted);
   void Dispatch(bool last);
   void Encode(std::shared_ptr<Stripe> s);
   void SendShard(std::shared_ptr<Stripe> s, int slot);
@@ -61,9 +66,10 @@ class ObjectWriter {
   ObjectManifest manifest_;
   uint64_t bytes_ = 0;
   uint64_t next_stripe_ = 0;
-  BufferCache plaintexts_;  // stripe buffers, reused
-  BufferCache sealed_;      // buffers of a stripe's n sealed shards, reused
-  AlignedBuffer current_;   // the stripe being filled
+  uint64_t expected_bytes_ = 0;
+  // The stripe being filled, from BufferPool::Global(): empty until the first byte, then as
+  // large as the bytes expected, doubling up to a stripe.
+  AlignedBuffer current_;
   size_t current_fill_ = 0;
   bool finished_ = false;
 

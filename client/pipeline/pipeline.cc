@@ -57,6 +57,7 @@ Pipeline::Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options)
       options_(options),
       placer_(std::make_shared<const Placer>(pool.Specs())),
       excluded_(new std::atomic<bool>[NodePool::kMaxNodes]),
+      read_budget_(options.read_budget_bytes),
       workers_(options.worker_threads) {
   for (int i = 0; i < NodePool::kMaxNodes; ++i) excluded_[i] = false;
 }
@@ -76,22 +77,16 @@ absl::StatusOr<int> Pipeline::AddNode(NodeEndpoint endpoint) {
 
 Pipeline::~Pipeline() = default;
 
-bool Pipeline::Usable(int node) const {
-  return !Excluded(node) && Readable(node);
-}
+bool Pipeline::Usable(int node) const { return !Excluded(node) && Readable(node); }
 
-bool Pipeline::Readable(int node) const {
-  return pool_.node(node).health() != NodeHealth::kDown;
-}
+bool Pipeline::Readable(int node) const { return pool_.node(node).health() != NodeHealth::kDown; }
 
-bool Pipeline::Excluded(int node) const {
-  return excluded_[node].load(std::memory_order_relaxed);
-}
+bool Pipeline::Excluded(int node) const { return excluded_[node].load(std::memory_order_relaxed); }
 
 void Pipeline::SetExcluded(const std::vector<std::string>& node_ids) {
   for (int i = 0; i < pool_.size(); ++i) {
-    bool excluded = std::find(node_ids.begin(), node_ids.end(), pool_.node(i).id()) !=
-                    node_ids.end();
+    bool excluded =
+        std::find(node_ids.begin(), node_ids.end(), pool_.node(i).id()) != node_ids.end();
     excluded_[i].store(excluded, std::memory_order_relaxed);
   }
 }
@@ -117,8 +112,8 @@ absl::StatusOr<std::unique_ptr<ObjectWriter>> Pipeline::NewWriter(int k, int m) 
 }
 
 absl::StatusOr<std::unique_ptr<ObjectReader>> Pipeline::NewReader(const ObjectManifest& manifest,
-                                                                   uint64_t offset,
-                                                                   uint64_t length) {
+                                                                  uint64_t offset,
+                                                                  uint64_t length) {
   ASSIGN_OR_RETURN(SecretBytes data_key,
                    ring_.UnwrapDataKey(AsBytes(manifest.wrapped_key), manifest.object_id));
   ShardCodecOptions codec_options{manifest.k, manifest.m, manifest.stripe_bytes,

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "client/crypto/key_ring.h"
 #include "client/crypto/shard_sealer.h"
+#include "client/pipeline/read_budget.h"
 #include "client/placement/placement.h"
 #include "client/rpc/node_pool.h"
 #include "common/bytes.h"
@@ -56,6 +57,9 @@ struct PipelineOptions {
   // Bytes one writer or reader may hold in flight (plaintext, sealed shards and the copies
   // in requests); the number of stripes in flight follows from it, at least one.
   uint64_t budget_bytes = uint64_t{64} << 20;
+  // Bytes all readers together may hold in stripes fetched ahead (ReadBudget: each reader
+  // may always have one stripe; beyond that, at most total / readers each).
+  uint64_t read_budget_bytes = uint64_t{256} << 20;
   // A shard is hedged (a parity shard asked instead) when it is slower than
   // hedge_margin × the median latency of the shards already in, plus hedge_delay.
   double hedge_margin = 2.0;
@@ -124,6 +128,8 @@ class Pipeline {
   [[nodiscard]] absl::StatusOr<int> AddNode(NodeEndpoint endpoint);
   const PipelineOptions& options() const { return options_; }
   ThreadPool& workers() { return workers_; }
+  // The read-ahead budget every ObjectReader of this pipeline shares.
+  ReadBudget& read_budget() { return read_budget_; }
   // Whether node `node` (its index in pool(), which is also its index in placer(): every
   // pool node is a placer node) may get new shards: not DOWN and not excluded.
   bool Usable(int node) const;
@@ -148,6 +154,7 @@ class Pipeline {
   std::shared_ptr<const Placer> placer_;  // under placer_mu_
   // One flag per pool slot (NodePool::kMaxNodes), set by SetExcluded.
   std::unique_ptr<std::atomic<bool>[]> excluded_;
+  ReadBudget read_budget_;
   ThreadPool workers_;
   InFlightChunks in_flight_;
 };

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/buffer_pool.h"
 #include "common/check.h"
 #include "common/status.h"
 
@@ -34,13 +35,25 @@ ConstByteSpan DataShardInput(ConstByteSpan plaintext, int index, size_t shard_by
 
 }  // namespace
 
-ShardCodec::Workspace::Workspace(int n, size_t slot_bytes)
-    : buffer_(size_t(n) * slot_bytes), slot_bytes_(slot_bytes) {}
+ShardCodec::Workspace::Workspace(int n, size_t max_slot_bytes)
+    : n_(n), max_slot_bytes_(max_slot_bytes) {}
+
+ShardCodec::Workspace::~Workspace() { BufferPool::Global().Give(std::move(buffer_)); }
 
 ByteSpan ShardCodec::Workspace::Slot(int shard_index, size_t bytes) {
-  CHECK(bytes <= slot_bytes_);
-  CHECK((size_t(shard_index) + 1) * slot_bytes_ <= buffer_.size());
-  return {buffer_.data() + size_t(shard_index) * slot_bytes_, bytes};
+  CHECK(bytes <= max_slot_bytes_);
+  CHECK(shard_index >= 0 && shard_index < n_);
+  const size_t stride = AlignUp(bytes == 0 ? 1 : bytes, kSlotAlignment);
+  if (stride != stride_ || buffer_.data() == nullptr) {
+    const size_t total = size_t(n_) * stride;
+    if (buffer_.capacity() < total) {
+      BufferPool::Global().Give(std::move(buffer_));
+      buffer_ = BufferPool::Global().Take(total);
+    }
+    buffer_.Resize(total);
+    stride_ = stride;
+  }
+  return {buffer_.data() + size_t(shard_index) * stride_, bytes};
 }
 
 absl::StatusOr<std::unique_ptr<ShardCodec>> ShardCodec::Create(const ShardCodecOptions& options,
@@ -54,8 +67,8 @@ absl::StatusOr<std::unique_ptr<ShardCodec>> ShardCodec::Create(const ShardCodecO
   }
   ASSIGN_OR_RETURN(std::unique_ptr<erasure::Codec> codec,
                    erasure::Codec::Create(options.k, options.m));
-  ASSIGN_OR_RETURN(ShardSealer sealer, ShardSealer::Create(options.algorithm, data_key, object,
-                                                           options.k, options.m));
+  ASSIGN_OR_RETURN(ShardSealer sealer,
+                   ShardSealer::Create(options.algorithm, data_key, object, options.k, options.m));
   return std::unique_ptr<ShardCodec>(
       new ShardCodec(std::move(codec), std::move(sealer), ring, object, options.stripe_bytes));
 }
@@ -145,15 +158,15 @@ StripeReadResult ShardCodec::OpenShards(const StripeInfo& stripe,
   }
   if (std::popcount(result.verified) < k()) {
     result.status = absl::UnavailableError(absl::StrCat(
-        "stripe ", stripe.index, ": ", std::popcount(result.verified), " shards verified of ",
-        n(), ", need ", k(), " (", result.faults.size(), " failed verification)"));
+        "stripe ", stripe.index, ": ", std::popcount(result.verified), " shards verified of ", n(),
+        ", need ", k(), " (", result.faults.size(), " failed verification)"));
   }
   return result;
 }
 
 StripeReadResult ShardCodec::DecodeStripe(const StripeInfo& stripe,
-                                          std::span<const ConstByteSpan> sealed,
-                                          ByteSpan plaintext, Workspace& workspace) const {
+                                          std::span<const ConstByteSpan> sealed, ByteSpan plaintext,
+                                          Workspace& workspace) const {
   StripeReadResult result;
   result.status = CheckStripe(stripe, plaintext.size());
   if (result.status.ok() && sealed.size() != size_t(n())) {
@@ -183,8 +196,8 @@ StripeReadResult ShardCodec::DecodeStripe(const StripeInfo& stripe,
 }
 
 StripeReadResult ShardCodec::RebuildShards(const StripeInfo& stripe,
-                                           std::span<const ConstByteSpan> sealed,
-                                           ShardMask wanted, std::span<const ByteSpan> out,
+                                           std::span<const ConstByteSpan> sealed, ShardMask wanted,
+                                           std::span<const ByteSpan> out,
                                            Workspace& workspace) const {
   StripeReadResult result;
   const size_t sealed_bytes = SealedShardBytes(stripe.plaintext_bytes);

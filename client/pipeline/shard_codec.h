@@ -53,19 +53,29 @@ struct [[nodiscard]] StripeReadResult {
 
 class ShardCodec {
  public:
-  // Scratch memory for reading and repairing stripes: n shard buffers of the largest shard
-  // (about 1.5 stripes for 4+2). Allocating one is not free: keep one per worker thread and
-  // reuse it across calls, one call at a time. Use it only with the codec that made it, or
-  // one with the same k, m and stripe size (CHECKed).
+  // Scratch memory for reading and repairing stripes: n shard slots of the shard size the
+  // call needs (not the largest shard: a 64 KiB object's workspace is about 100 KiB), taken
+  // from BufferPool::Global() at the first call and given back when the workspace is
+  // destroyed, so making one per call costs a pool lookup. Never zeroed.
+  // One call at a time; use it only with the codec that made it, or one with the same k, m
+  // and stripe size (CHECKed).
   class Workspace {
    public:
+    Workspace(Workspace&&) noexcept = default;
+    Workspace& operator=(Workspace&&) noexcept = default;
+    ~Workspace();
+
+    // Slot `shard_index`, `bytes` long. A call with another `bytes` than the previous one
+    // lays the slots out anew: spans from before it are no longer valid.
     ByteSpan Slot(int shard_index, size_t bytes);
 
    private:
     friend class ShardCodec;
-    Workspace(int n, size_t slot_bytes);
+    Workspace(int n, size_t max_slot_bytes);
     AlignedBuffer buffer_;
-    size_t slot_bytes_;
+    int n_ = 0;
+    size_t max_slot_bytes_ = 0;
+    size_t stride_ = 0;  // bytes per slot in buffer_
   };
 
   // INVALID_ARGUMENT for a bad profile (1 <= k, 0 <= m, k + m <= 32), a zero stripe size,

@@ -4,9 +4,12 @@
 
 #include "server/gateway/s3/object_get.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/buffer_pool.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
@@ -92,7 +95,8 @@ void SetChecksumHeaders(Ctx& ctx, const v1::ObjectRecord& record, const Selectio
 
 absl::Status SendBody(Ctx& ctx, ObjectDataReader& reader, int status, uint64_t length) {
   // Read the first block before answering, so that an unreadable object is a clean error.
-  AlignedBuffer buffer(kBodyChunk);
+  // The buffer is sized to the body (at most kBodyChunk), from the pool, not zeroed.
+  PooledBuffer buffer(std::clamp<uint64_t>(length, 4096, kBodyChunk));
   ASSIGN_OR_RETURN(size_t n, reader.Read(buffer.span()));
   RETURN_IF_ERROR(ctx.ex.SendHeaders(status, length));
   while (n > 0) {

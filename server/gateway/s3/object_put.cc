@@ -4,8 +4,10 @@
 
 #include "server/gateway/s3/object_put.h"
 
+#include <algorithm>
+
 #include "client/pipeline/object_writer.h"
-#include "common/aligned_buffer.h"
+#include "common/buffer_pool.h"
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
@@ -55,7 +57,11 @@ absl::StatusOr<std::string> ContentMd5(const RequestView& request) {
 
 absl::StatusOr<std::string> StreamBody(Ctx& ctx, client::ObjectWriter& writer) {
   Checksummer md5(ChecksumAlgorithm::kMd5);
-  AlignedBuffer buffer(kBodyChunk);
+  // Sized to the body when its length is known (a 64 KiB PUT takes 64 KiB, not 1 MiB), from
+  // the process's buffer pool, not zeroed.
+  std::optional<uint64_t> expected = ctx.body.declared_length();
+  if (expected) writer.ExpectBytes(*expected);
+  PooledBuffer buffer(std::clamp<uint64_t>(expected.value_or(kBodyChunk), 4096, kBodyChunk));
   uint64_t total = 0;
   while (true) {
     ASSIGN_OR_RETURN(size_t n, ctx.body.Read(buffer.span()));
