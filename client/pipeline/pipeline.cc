@@ -6,7 +6,6 @@
 
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
-#include "common/latch.h"
 #include "common/status.h"
 
 namespace mosaic::client {
@@ -133,40 +132,44 @@ absl::StatusOr<std::unique_ptr<ObjectReader>> Pipeline::NewReader(const ObjectMa
 }
 
 std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
-  std::vector<std::tuple<uint64_t, int, std::string, int>> shards;  // stripe, shard, node, index
-  for (uint64_t s = 0; s < manifest.stripes.size(); ++s) {
-    for (int i = 0; i < static_cast<int>(manifest.stripes[s].nodes.size()); ++i) {
-      const std::string& node = manifest.stripes[s].nodes[i];
-      if (node.empty()) continue;  // already deleted (a retried deletion)
-      shards.emplace_back(s, i, node, pool_.IndexOf(node));
-    }
-  }
-  if (shards.empty()) return {};
-  struct Faults {
-    explicit Faults(int n) : done(n) {}
-    Latch done;
+  struct Gate {  // deletes in flight, bounded; a gate once the last is sent
     std::mutex mu;
-    std::vector<BadShard> list;
+    std::condition_variable cv;
+    size_t in_flight = 0;
+    std::vector<BadShard> faults;
   };
-  auto faults = std::make_shared<Faults>(static_cast<int>(shards.size()));
-  for (auto& [stripe, shard, node, index] : shards) {
-    ChunkId id = ring_.ComputeChunkId(manifest.object_id, stripe, shard);
-    auto done = [faults, stripe = stripe, shard = shard, node = node](absl::StatusOr<bool> r) {
-      if (!r.ok()) {
-        std::lock_guard lock(faults->mu);
-        faults->list.push_back({stripe, shard, node, r.status()});
+  auto gate = std::make_shared<Gate>();
+  for (uint64_t stripe = 0; stripe < manifest.stripes.size(); ++stripe) {
+    for (int shard = 0; shard < static_cast<int>(manifest.stripes[stripe].nodes.size()); ++shard) {
+      const std::string& node = manifest.stripes[stripe].nodes[shard];
+      if (node.empty()) continue;  // already deleted (a retried deletion)
+      const int index = pool_.IndexOf(node);
+      if (index < 0) {
+        std::lock_guard lock(gate->mu);
+        gate->faults.push_back({stripe, shard, node,
+                                 absl::NotFoundError("node " + node + " is not in the node list")});
+        continue;
       }
-      faults->done.Done();
-    };
-    if (index < 0) {
-      done(absl::NotFoundError("node " + node + " is not in the node list"));
-    } else {
-      pool_.node(index).Delete(ChunkIdString(id), std::move(done));
+      {
+        // Bounded: a 5 GiB object is 7,680 shard deletes, not to be sent all at once.
+        std::unique_lock lock(gate->mu);
+        gate->cv.wait(lock, [&] { return gate->in_flight < kMaxDeletesInFlight; });
+        ++gate->in_flight;
+      }
+      ChunkId id = ring_.ComputeChunkId(manifest.object_id, stripe, shard);
+      pool_.node(index).Delete(ChunkIdString(id),
+                               [gate, stripe, shard, node](absl::StatusOr<bool> r) {
+                                 std::lock_guard lock(gate->mu);
+                                 if (!r.ok())
+                                   gate->faults.push_back({stripe, shard, node, r.status()});
+                                 --gate->in_flight;
+                                 gate->cv.notify_all();
+                               });
     }
   }
-  faults->done.Wait();
-  std::lock_guard lock(faults->mu);
-  return faults->list;
+  std::unique_lock lock(gate->mu);
+  gate->cv.wait(lock, [&] { return gate->in_flight == 0; });
+  return gate->faults;
 }
 
 }  // namespace mosaic::client

@@ -114,7 +114,8 @@ class Pipeline {
   // Deletes every shard of the object. Returns the shards that could not be deleted
   // (node down, …) so that the caller can queue them for retry; a shard already missing is
   // not a failure; a shard whose node id is "" is skipped (already deleted). Blocks until
-  // every node answered or timed out.
+  // every node answered or timed out. At most kMaxDeletesInFlight deletes are outstanding.
+  static constexpr size_t kMaxDeletesInFlight = 64;
   std::vector<BadShard> Delete(const ObjectManifest& manifest);
 
   const KeyRing& ring() const { return ring_; }

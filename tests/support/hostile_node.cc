@@ -19,6 +19,9 @@ struct HostileNode::Service final : v1::ChunkService::Service {
   HostileBehaviour behaviour = HostileBehaviour::kHonest;
   std::chrono::milliseconds delay{0};
   int gets = 0;
+  std::chrono::milliseconds delete_delay{0};
+  int deletes_in_flight = 0;
+  int max_deletes_in_flight = 0;
   std::map<std::string, std::string> chunks;
 
   grpc::Status PutChunk(grpc::ServerContext*, const v1::PutChunkRequest* req,
@@ -70,7 +73,11 @@ struct HostileNode::Service final : v1::ChunkService::Service {
 
   grpc::Status DeleteChunk(grpc::ServerContext*, const v1::DeleteChunkRequest* req,
                            v1::DeleteChunkResponse* resp) override {
-    std::lock_guard lock(mu);
+    std::unique_lock lock(mu);
+    max_deletes_in_flight = std::max(max_deletes_in_flight, ++deletes_in_flight);
+    auto until = std::chrono::steady_clock::now() + delete_delay;
+    cv.wait_until(lock, until, [&] { return stopping; });
+    --deletes_in_flight;
     resp->set_existed(chunks.erase(req->chunk_id()) > 0);
     return grpc::Status::OK;
   }
@@ -123,6 +130,16 @@ void HostileNode::set_behaviour(HostileBehaviour b, std::chrono::milliseconds de
 int HostileNode::gets() const {
   std::lock_guard lock(service_->mu);
   return service_->gets;
+}
+
+void HostileNode::set_delete_delay(std::chrono::milliseconds delay) {
+  std::lock_guard lock(service_->mu);
+  service_->delete_delay = delay;
+}
+
+int HostileNode::max_concurrent_deletes() const {
+  std::lock_guard lock(service_->mu);
+  return service_->max_deletes_in_flight;
 }
 
 size_t HostileNode::chunk_count() const {

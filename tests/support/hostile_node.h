@@ -39,6 +39,10 @@ class HostileNode {
   void set_behaviour(HostileBehaviour b, std::chrono::milliseconds delay = {});
   // GetChunk calls answered so far (honestly or not).
   int gets() const;
+  // Makes every DeleteChunk take `delay`, and counts how many run at once.
+  void set_delete_delay(std::chrono::milliseconds delay);
+  // The most DeleteChunk calls that were in the service at the same time.
+  int max_concurrent_deletes() const;
   // Chunks stored.
   size_t chunk_count() const;
   // Whether chunk `chunk_id` (the 32 raw bytes) is stored.
