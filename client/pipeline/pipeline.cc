@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<ObjectReader>> Pipeline::NewReader(const ObjectMa
 }
 
 std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
-  struct Gate {  // deletes in flight, bounded; a gate once the last is sent
+  struct Gate {  // the deletes in flight (bounded) and their failures
     std::mutex mu;
     std::condition_variable cv;
     size_t in_flight = 0;
@@ -147,7 +147,7 @@ std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {
       if (index < 0) {
         std::lock_guard lock(gate->mu);
         gate->faults.push_back({stripe, shard, node,
-                                 absl::NotFoundError("node " + node + " is not in the node list")});
+                                absl::NotFoundError("node " + node + " is not in the node list")});
         continue;
       }
       {
