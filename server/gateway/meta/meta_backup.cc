@@ -2,11 +2,14 @@
 // backup"): snapshots, the write-ahead log since a sequence, the backup state record.
 #include <rocksdb/db.h>
 #include <rocksdb/transaction_log.h>
+#include <rocksdb/utilities/transaction_db.h>
 #include <rocksdb/write_batch.h>
 
 #include "common/status.h"
 #include "server/gateway/meta/internal/rocks.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/meta/rocks_backend.h"
+#include "server/gateway/meta/tables/backup_state.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -15,7 +18,7 @@ using internal::FromRocks;
 using internal::S;
 using internal::V;
 
-constexpr std::string_view kBackupStateKey = "B";
+using meta::backup_state::kKey;
 
 // Whether a write batch touches any key but the backup state's.
 class OnlyBackupState : public rocksdb::WriteBatch::Handler {
@@ -25,6 +28,8 @@ class OnlyBackupState : public rocksdb::WriteBatch::Handler {
   void Delete(const rocksdb::Slice& key) override { See(key); }
   void SingleDelete(const rocksdb::Slice& key) override { See(key); }
   void Merge(const rocksdb::Slice& key, const rocksdb::Slice&) override { See(key); }
+  // A transaction's batch starts with a no-op marker (rocks_backend.h): not a write.
+  rocksdb::Status MarkNoop(bool) override { return rocksdb::Status::OK(); }
   rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
     only = false;
     return rocksdb::Status::OK();
@@ -32,10 +37,13 @@ class OnlyBackupState : public rocksdb::WriteBatch::Handler {
 
  private:
   void See(const rocksdb::Slice& key) {
-    if (V(key) != kBackupStateKey) only = false;
+    if (V(key) != kKey) only = false;
   }
 };
 
+// Restore writes go to the database under the transactions (GetBaseDB): no gateway uses the
+// store meanwhile, and a replayed transaction's batch starts with a marker that the row
+// locking of TransactionDB::Write does not take.
 rocksdb::WriteOptions SyncedWrite() {
   rocksdb::WriteOptions o;
   o.sync = true;
@@ -45,29 +53,31 @@ rocksdb::WriteOptions SyncedWrite() {
 }  // namespace
 
 absl::StatusOr<uint64_t> MetaStore::VisitSnapshot(const RawVisit& visit) const {
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  rocksdb::DB& db = backend_->db();
+  const rocksdb::Snapshot* snapshot = db.GetSnapshot();
   uint64_t sequence = snapshot->GetSequenceNumber();
   rocksdb::ReadOptions options;
   options.snapshot = snapshot;
   options.fill_cache = false;
   absl::Status status;
   {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(options));
     for (it->SeekToFirst(); it->Valid() && status.ok(); it->Next()) {
       status = visit(V(it->key()), V(it->value()));
     }
     if (status.ok()) status = FromRocks(it->status(), "snapshot walk");
   }
-  db_->ReleaseSnapshot(snapshot);
+  db.ReleaseSnapshot(snapshot);
   RETURN_IF_ERROR(status);
   return sequence;
 }
 
 absl::StatusOr<uint64_t> MetaStore::VisitUpdatesSince(uint64_t after,
                                                       const BatchVisit& visit) const {
-  if (db_->GetLatestSequenceNumber() <= after) return after;
+  rocksdb::DB& db = backend_->db();
+  if (db.GetLatestSequenceNumber() <= after) return after;
   std::unique_ptr<rocksdb::TransactionLogIterator> it;
-  rocksdb::Status s = db_->GetUpdatesSince(after + 1, &it);
+  rocksdb::Status s = db.GetUpdatesSince(after + 1, &it);
   if (s.IsNotFound()) {
     return absl::FailedPreconditionError("metadata log does not reach back to " +
                                          std::to_string(after + 1));
@@ -78,8 +88,9 @@ absl::StatusOr<uint64_t> MetaStore::VisitUpdatesSince(uint64_t after,
     rocksdb::BatchResult result = it->GetBatch();
     uint64_t count = result.writeBatchPtr->Count();
     uint64_t end = result.sequence + count;  // one past the batch's last sequence
-    if (end <= next) continue;               // wholly before `after`: GetUpdatesSince may
-                                             // start at the batch holding it
+    if (end <= next)
+      continue;  // wholly before `after`: GetUpdatesSince may
+                 // start at the batch holding it
     if (result.sequence != next) {
       return absl::FailedPreconditionError("metadata log has a gap before sequence " +
                                            std::to_string(result.sequence));
@@ -95,25 +106,16 @@ absl::StatusOr<uint64_t> MetaStore::VisitUpdatesSince(uint64_t after,
 
 absl::StatusOr<std::string> MetaStore::Identity() const {
   std::string id;
-  RETURN_IF_ERROR(FromRocks(db_->GetDbIdentity(id), "identity"));
+  RETURN_IF_ERROR(FromRocks(backend_->db().GetDbIdentity(id), "identity"));
   return id;
 }
 
 absl::StatusOr<std::optional<v1::BackupState>> MetaStore::GetBackupState() const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), S(kBackupStateKey), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  RETURN_IF_ERROR(FromRocks(s, "get backup state"));
-  v1::BackupState state;
-  if (!state.ParseFromString(value)) {
-    return absl::DataLossError("metadata: malformed backup state record");
-  }
-  return state;
+  return meta::backup_state::Get(*backend_->Snapshot());
 }
 
 absl::Status MetaStore::PutBackupState(const v1::BackupState& state) {
-  return FromRocks(db_->Put(SyncedWrite(), S(kBackupStateKey), state.SerializeAsString()),
-                   "put backup state");
+  return backend_->Run([&](meta::Transaction& t) { return meta::backup_state::Put(t, state); });
 }
 
 absl::Status MetaStore::PutRaw(const std::vector<std::pair<std::string, std::string>>& pairs) {
@@ -121,7 +123,7 @@ absl::Status MetaStore::PutRaw(const std::vector<std::pair<std::string, std::str
   for (const auto& [key, value] : pairs) {
     RETURN_IF_ERROR(FromRocks(batch.Put(S(key), S(value)), "restore batch"));
   }
-  return FromRocks(db_->Write(SyncedWrite(), &batch), "restore write");
+  return FromRocks(backend_->db().GetBaseDB()->Write(SyncedWrite(), &batch), "restore write");
 }
 
 absl::Status MetaStore::ApplyBatch(std::string_view bytes) {
@@ -129,8 +131,9 @@ absl::Status MetaStore::ApplyBatch(std::string_view bytes) {
   // Iterating first checks the batch's own framing before anything is written.
   OnlyBackupState check;
   rocksdb::Status parsed = batch.Iterate(&check);
-  if (!parsed.ok()) return absl::DataLossError("restore: malformed write batch: " + parsed.ToString());
-  return FromRocks(db_->Write(SyncedWrite(), &batch), "restore replay");
+  if (!parsed.ok())
+    return absl::DataLossError("restore: malformed write batch: " + parsed.ToString());
+  return FromRocks(backend_->db().GetBaseDB()->Write(SyncedWrite(), &batch), "restore replay");
 }
 
 }  // namespace mosaic::gateway

@@ -1,28 +1,32 @@
 #pragma once
-// The gateway's metadata in RocksDB: buckets, objects (their pieces' manifests), multipart
-// uploads and their parts, access keys, and the queue of object data to delete on the nodes.
-// Records are protobuf messages (proto/mosaic/v1/meta.proto); docs/architecture.md gives the
-// key schema.
+// The gateway's metadata: buckets, objects (their pieces' manifests), multipart uploads and
+// their parts, completed uploads, access keys, node states, and the queues of repairs and of
+// object data to delete on the nodes. Records are protobuf messages
+// (proto/mosaic/v1/meta.proto), one table each (meta/tables/, one file per table, key schema
+// in docs/architecture.md), over one transaction type (meta/txn.h) that RocksDB implements
+// (meta/rocks_backend.h).
 //
 // Pieces of data (ObjectPart manifests) are counted: every object record and every part
 // record of an upload in progress holds one reference to each piece it names. A piece whose
-// last reference goes is queued for deletion in the same write. CopyObject shares pieces
-// instead of copying bytes.
+// last reference goes is queued for deletion in the same transaction. CopyObject shares
+// pieces instead of copying bytes.
 //
-// Writes that must be atomic together (an object, its references, and the deletion of the
-// data it replaces) go in one RocksDB write batch, synced: an acknowledged PUT, COPY,
-// Complete or DELETE survives a crash.
-// Thread-safe; writes are serialised by one mutex (they are short), reads are not.
+// Every write is one transaction, committed synced: an acknowledged PUT, COPY, Complete or
+// DELETE survives a crash, and what must be atomic together (an object, its references,
+// the deletion of the data it replaces) is. Rows are locked, not the store: writes to
+// different keys proceed together, and their commits share one log write and fsync.
+// Thread-safe; reads see one consistent snapshot each and take no lock.
 //
 // Errors: NOT_FOUND for a missing bucket where one is required, ALREADY_EXISTS for a bucket
-// that exists, FAILED_PRECONDITION for a bucket that is not empty; RocksDB failures are
-// INTERNAL (UNAVAILABLE for I/O errors); a record that does not parse is DATA_LOSS.
+// that exists, FAILED_PRECONDITION for a bucket that is not empty; UNAVAILABLE when a write
+// lost its row locks to others too many times, or for I/O errors (both retryable); other
+// database failures are INTERNAL; a record that does not parse is DATA_LOSS.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,23 +35,17 @@
 #include "absl/status/statusor.h"
 #include "proto/mosaic/v1/backup.pb.h"
 #include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/meta/entries.h"
 
-namespace rocksdb {
-class DB;
+namespace mosaic::gateway::meta {
+class RocksBackend;
+class Transaction;
+namespace pieces {
+class References;
 }
+}  // namespace mosaic::gateway::meta
 
 namespace mosaic::gateway {
-
-struct ObjectEntry {
-  std::string key;
-  v1::ObjectRecord record;
-};
-
-struct UploadEntry {
-  std::string bucket;
-  std::string key;
-  v1::UploadRecord record;
-};
 
 class MetaStore {
  public:
@@ -59,23 +57,27 @@ class MetaStore {
   [[nodiscard]] absl::StatusOr<std::optional<v1::BucketRecord>> GetBucket(
       const std::string& name) const;
   [[nodiscard]] absl::Status DeleteBucket(const std::string& name);
-  [[nodiscard]] absl::StatusOr<std::vector<std::pair<std::string, v1::BucketRecord>>>
-  ListBuckets() const;
+  [[nodiscard]] absl::StatusOr<std::vector<std::pair<std::string, v1::BucketRecord>>> ListBuckets()
+      const;
 
-  // Objects.
+  // Objects. With kManifests the record's parts carry their pieces' manifests; with kNone
+  // only their ids (piece_id), which is all HEAD needs: one row read instead of one per part.
+  enum class Hydration { kManifests, kNone };
   [[nodiscard]] absl::StatusOr<std::optional<v1::ObjectRecord>> GetObject(
-      const std::string& bucket, const std::string& key) const;
+      const std::string& bucket, const std::string& key,
+      Hydration hydration = Hydration::kManifests) const;
   // Commits `record` under (bucket, key); the data of the object it replaces, if any, is
-  // queued for deletion in the same write. `check` (optional) runs under the write lock with
+  // queued for deletion in the same transaction. `check` (optional) runs with the destination's
+  // row locked, with
   // the current record (nullopt if none) and may veto the write with its status (conditional
   // writes). NOT_FOUND if the bucket does not exist.
   using PutCheck = std::function<absl::Status(const std::optional<v1::ObjectRecord>&)>;
   [[nodiscard]] absl::Status PutObject(const std::string& bucket, const std::string& key,
                                        const v1::ObjectRecord& record,
                                        const PutCheck& check = nullptr);
-  // Copies under the write lock: `build` gets the source record (nullopt if there is none)
-  // and returns the record to commit under (bucket, key), sharing the source's pieces or
-  // not; its error vetoes the copy. `check` as for PutObject, on the destination.
+  // Copies with the source's and destination's rows locked: `build` gets the source record (nullopt
+  // if there is none) and returns the record to commit under (bucket, key), sharing the source's
+  // pieces or not; its error vetoes the copy. `check` as for PutObject, on the destination.
   using CopyBuild =
       std::function<absl::StatusOr<v1::ObjectRecord>(const std::optional<v1::ObjectRecord>&)>;
   [[nodiscard]] absl::Status CopyObject(const std::string& src_bucket, const std::string& src_key,
@@ -105,20 +107,22 @@ class MetaStore {
   [[nodiscard]] absl::Status PutPart(const std::string& bucket, const std::string& key,
                                      const std::string& upload_id, const v1::ObjectPart& part);
   // Parts with number > `after`, in order, at most `limit`.
-  [[nodiscard]] absl::StatusOr<std::vector<v1::ObjectPart>> ListParts(
-      const std::string& upload_id, uint32_t after, size_t limit) const;
+  [[nodiscard]] absl::StatusOr<std::vector<v1::ObjectPart>> ListParts(const std::string& upload_id,
+                                                                      uint32_t after,
+                                                                      size_t limit) const;
   // Uploads of `bucket` whose key starts with `prefix`, after (key_marker, upload_marker) in
   // (key, upload id) order, at most `limit`.
   [[nodiscard]] absl::StatusOr<std::vector<UploadEntry>> ListUploads(
       const std::string& bucket, const std::string& prefix, const std::string& key_marker,
       const std::string& upload_marker, size_t limit) const;
   // Uploads of any bucket initiated before `before_ms`, at most `limit` (the expiry job).
-  [[nodiscard]] absl::StatusOr<std::vector<UploadEntry>> UploadsInitiatedBefore(
-      int64_t before_ms, size_t limit) const;
-  // Completes an upload under the write lock: `build` gets the upload and all its parts in
+  [[nodiscard]] absl::StatusOr<std::vector<UploadEntry>> UploadsInitiatedBefore(int64_t before_ms,
+                                                                                size_t limit) const;
+  // Completes an upload with its row locked: `build` gets the upload and all its parts in
   // order and returns the object's record (or an error: InvalidPart, …, which leaves the
-  // upload as it was). The object is committed, the upload and its part records removed, and
-  // the parts the object does not use queued for deletion, in one write. NOT_FOUND if the
+  // upload as it was). The object is committed, the upload and its part records removed, the
+  // parts the object does not use queued for deletion, and a completed-upload record written
+  // (GetCompletedUpload), in one write. NOT_FOUND if the
   // upload does not exist; `check` as for PutObject.
   using CompleteBuild = std::function<absl::StatusOr<v1::ObjectRecord>(
       const v1::UploadRecord&, const std::vector<v1::ObjectPart>&)>;
@@ -126,9 +130,16 @@ class MetaStore {
                                             const std::string& upload_id,
                                             const CompleteBuild& build,
                                             const PutCheck& check = nullptr);
+  // A completed upload's record (CompleteUpload writes it with the object, from the record
+  // `build` returned: its ETag, size, last_modified_ms and parts' numbers and ETags), nullopt
+  // when the id never completed here or its record expired.
+  [[nodiscard]] absl::StatusOr<std::optional<v1::CompletedUploadRecord>> GetCompletedUpload(
+      const std::string& upload_id) const;
+  // Removes up to `limit` completed-upload records completed before `before_ms` (the upload
+  // expiry job; records are kept at least 24 h); returns how many it removed.
+  [[nodiscard]] absl::StatusOr<uint64_t> ExpireCompletedUploads(int64_t before_ms, size_t limit);
   // Removes the upload and queues every part's data; false if it did not exist.
-  [[nodiscard]] absl::StatusOr<bool> AbortUpload(const std::string& bucket,
-                                                 const std::string& key,
+  [[nodiscard]] absl::StatusOr<bool> AbortUpload(const std::string& bucket, const std::string& key,
                                                  const std::string& upload_id);
 
   // Pieces: each stored once (its manifest, the current placement of its shards) with the
@@ -207,23 +218,32 @@ class MetaStore {
   // such as the deletion queue's next sequence are read at Open). PutRaw writes the pairs in
   // one synced batch; ApplyBatch replays a write batch read by VisitUpdatesSince (DATA_LOSS
   // if it is not one).
-  [[nodiscard]] absl::Status PutRaw(
-      const std::vector<std::pair<std::string, std::string>>& pairs);
+  [[nodiscard]] absl::Status PutRaw(const std::vector<std::pair<std::string, std::string>>& pairs);
   [[nodiscard]] absl::Status ApplyBatch(std::string_view batch);
 
  private:
-  class Batch;
-  explicit MetaStore(std::unique_ptr<rocksdb::DB> db);
+  // What a transaction changed in the queues' counters, applied when it commits.
+  struct Tally {
+    int64_t queued = 0;   // deletion queue entries
+    int64_t repairs = 0;  // repair queue entries
+  };
+  explicit MetaStore(std::unique_ptr<meta::RocksBackend> backend);
   uint64_t NextSequence();
-  // Fills a stored part's manifest in from its piece record.
-  absl::Status Hydrate(v1::ObjectPart& part) const;
-  // Commits `record` (with its references) over what (bucket, key) holds; lock held.
-  absl::Status CommitObject(Batch& batch, const std::string& bucket, const std::string& key,
+  // Runs `body` in a transaction (retried on lock conflicts), then applies its tally.
+  absl::Status Write(const std::function<absl::Status(meta::Transaction&, Tally&)>& body);
+  absl::Status ApplyReferences(meta::Transaction& t, meta::pieces::References& refs, Tally& tally);
+  // Commits `record` (with its references, added to `refs`) over what (bucket, key) holds.
+  absl::Status CommitObject(meta::Transaction& t, meta::pieces::References& refs, Tally& tally,
+                            const std::string& bucket, const std::string& key,
                             const v1::ObjectRecord& record, const PutCheck& check);
+  // Locks the upload, deletes it and its part records; returns the parts (as stored).
+  absl::StatusOr<std::vector<v1::ObjectPart>> DropUpload(meta::Transaction& t,
+                                                         const std::string& bucket,
+                                                         const std::string& key,
+                                                         const std::string& upload_id);
 
-  std::unique_ptr<rocksdb::DB> db_;
-  std::mutex write_mu_;
-  uint64_t next_deletion_ = 1;
+  std::unique_ptr<meta::RocksBackend> backend_;
+  std::atomic<uint64_t> next_deletion_{1};
   std::atomic<uint64_t> backlog_{0};
   std::atomic<uint64_t> repair_backlog_{0};
 };

@@ -38,9 +38,9 @@ std::optional<uint64_t> BytePos(std::string_view s) {
   return v;
 }
 
-absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx) {
+absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx, MetaStore::Hydration hydration) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
-  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(ctx.req.bucket, ctx.req.key));
+  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(ctx.req.bucket, ctx.req.key, hydration));
   if (!record) {
     RETURN_IF_ERROR(RequireBucket(ctx).status());
     return S3Error(S3Code::kNoSuchKey);
@@ -128,7 +128,11 @@ absl::Status CheckReadConditions(Ctx& ctx, const v1::ObjectRecord& record) {
 absl::Status Serve(Ctx& ctx, bool with_body) {
   RETURN_IF_ERROR(CheckReadEncryption(ctx.ex.request()));
   RETURN_IF_ERROR(CheckVersionId(ctx.req.query));
-  ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx));
+  // A HEAD needs the pieces' manifests (their sizes) only for ?partNumber: one row read.
+  bool manifests = with_body || ctx.req.query.contains("partNumber");
+  ASSIGN_OR_RETURN(v1::ObjectRecord record,
+                   Lookup(ctx, manifests ? MetaStore::Hydration::kManifests
+                                         : MetaStore::Hydration::kNone));
   RETURN_IF_ERROR(CheckReadConditions(ctx, record));
   uint64_t size = record.size();
   ASSIGN_OR_RETURN(Selection sel, Select(ctx, record));
