@@ -180,6 +180,52 @@ absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
   return *record;
 }
 
+// The CompleteMultipartUploadResult of `etag`; with the object's `record` (when it is still
+// the object this upload made) its checksum too.
+absl::Status SendCompleteResult(Ctx& ctx, const std::string& etag, const v1::ObjectRecord* record) {
+  EchoEncryption(ctx.ex);
+  std::string host(ctx.ex.request().Header("host"));
+  XmlDoc doc("CompleteMultipartUploadResult");
+  XmlDoc::Add(doc.root(), "Location",
+              "http://" + host + "/" + ctx.req.bucket + "/" + UriEncode(ctx.req.key, true));
+  XmlDoc::Add(doc.root(), "Bucket", ctx.req.bucket);
+  XmlDoc::Add(doc.root(), "Key", ctx.req.key);
+  XmlDoc::Add(doc.root(), "ETag", "\"" + etag + "\"");
+  if (auto alg = record ? StoredAlgorithm(record->checksum().algorithm()) : std::nullopt) {
+    XmlDoc::Add(doc.root(), XmlElementOf(*alg).c_str(),
+                ShownValue(record->checksum(), record->parts_size()));
+    XmlDoc::Add(doc.root(), "ChecksumType", ChecksumTypeName(record->checksum()));
+  }
+  return SendXml(ctx, doc.ToString());
+}
+
+bool SameParts(const v1::CompletedUploadRecord& done, const std::vector<CompletedPart>& listed) {
+  if (done.parts_size() != static_cast<int>(listed.size())) return false;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    const auto& p = done.parts(static_cast<int>(i));
+    if (p.number() != listed[i].number || p.etag() != listed[i].etag) return false;
+  }
+  return true;
+}
+
+// A Complete of an upload that is gone: if it completed here with the very parts listed (an
+// SDK retrying after a lost response), the same result again, as S3 answers; else
+// NoSuchUpload.
+absl::Status RepeatedComplete(Ctx& ctx, const std::vector<CompletedPart>& listed) {
+  std::string id = Param(ctx, "uploadId");
+  std::optional<v1::CompletedUploadRecord> done;
+  if (!id.empty()) {
+    ASSIGN_OR_RETURN(done, ctx.svc.meta.GetCompletedUpload(id));
+  }
+  if (!done || done->bucket() != ctx.req.bucket || done->key() != ctx.req.key ||
+      !SameParts(*done, listed)) {
+    return S3Error(S3Code::kNoSuchUpload);
+  }
+  ASSIGN_OR_RETURN(auto current, ctx.svc.meta.GetObject(ctx.req.bucket, ctx.req.key));
+  bool same_object = current && current->etag() == done->etag();
+  return SendCompleteResult(ctx, done->etag(), same_object ? &*current : nullptr);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view xml) {
@@ -430,23 +476,10 @@ absl::Status CompleteMultipartUpload(Ctx& ctx) {
                                   WriteConditions(ctx.ex.request()));
   if (completed.code() == absl::StatusCode::kNotFound && !IsS3Error(completed)) {
     RETURN_IF_ERROR(RequireBucket(ctx).status());
-    return S3Error(S3Code::kNoSuchUpload);
+    return RepeatedComplete(ctx, listed);
   }
   RETURN_IF_ERROR(completed);
-  EchoEncryption(ctx.ex);
-  std::string host(ctx.ex.request().Header("host"));
-  XmlDoc doc("CompleteMultipartUploadResult");
-  XmlDoc::Add(doc.root(), "Location",
-              "http://" + host + "/" + ctx.req.bucket + "/" + UriEncode(ctx.req.key, true));
-  XmlDoc::Add(doc.root(), "Bucket", ctx.req.bucket);
-  XmlDoc::Add(doc.root(), "Key", ctx.req.key);
-  XmlDoc::Add(doc.root(), "ETag", "\"" + done.etag() + "\"");
-  if (auto alg = StoredAlgorithm(done.checksum().algorithm())) {
-    XmlDoc::Add(doc.root(), XmlElementOf(*alg).c_str(),
-                ShownValue(done.checksum(), done.parts_size()));
-    XmlDoc::Add(doc.root(), "ChecksumType", ChecksumTypeName(done.checksum()));
-  }
-  return SendXml(ctx, doc.ToString());
+  return SendCompleteResult(ctx, done.etag(), &done);
 }
 
 absl::Status AbortMultipartUpload(Ctx& ctx) {

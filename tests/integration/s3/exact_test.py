@@ -86,6 +86,52 @@ class ExactTestCase(harness.DevTestCase):
         return None if node is None else (node.text or "")
 
 
+class CompleteAgainTest(ExactTestCase):
+    bucket = "again"
+
+    def upload(self, key, body):
+        up = self.s3.create_multipart_upload(Bucket="again", Key=key)["UploadId"]
+        etag = self.s3.upload_part(Bucket="again", Key=key, UploadId=up, PartNumber=1,
+                                   Body=body)["ETag"]
+        return up, [{"PartNumber": 1, "ETag": etag}]
+
+    def test_repeated_complete_answers_the_same_result(self):
+        # An SDK that lost the first response retries: S3 answers 200 with the same result.
+        up, parts = self.upload("k", b"the only part")
+        first = self.s3.complete_multipart_upload(Bucket="again", Key="k", UploadId=up,
+                                                  MultipartUpload={"Parts": parts})
+        again = self.s3.complete_multipart_upload(Bucket="again", Key="k", UploadId=up,
+                                                  MultipartUpload={"Parts": parts})
+        self.assertEqual(again["ResponseMetadata"]["HTTPStatusCode"], 200)
+        for field in ("ETag", "Bucket", "Key", "Location"):
+            self.assertEqual(again[field], first[field], field)
+        self.assertEqual(self.s3.get_object(Bucket="again", Key="k")["Body"].read(),
+                         b"the only part")
+        # Other parts than those completed, or another key: the upload does not exist.
+        wrong = [{"PartNumber": 1, "ETag": '"%s"' % ("0" * 32)}]
+        self.assertEqual(self.error_code(self.s3.complete_multipart_upload, Bucket="again",
+                                         Key="k", UploadId=up,
+                                         MultipartUpload={"Parts": wrong}),
+                         ("NoSuchUpload", 404))
+        self.assertEqual(self.error_code(self.s3.complete_multipart_upload, Bucket="again",
+                                         Key="other", UploadId=up,
+                                         MultipartUpload={"Parts": parts}),
+                         ("NoSuchUpload", 404))
+
+    def test_unknown_upload_is_no_such_upload(self):
+        self.assertEqual(self.error_code(self.s3.complete_multipart_upload, Bucket="again",
+                                         Key="k", UploadId="0" * 32,
+                                         MultipartUpload={"Parts": [{"PartNumber": 1,
+                                                                     "ETag": '"x"'}]}),
+                         ("NoSuchUpload", 404))
+        up, parts = self.upload("aborted", b"x")
+        self.s3.abort_multipart_upload(Bucket="again", Key="aborted", UploadId=up)
+        self.assertEqual(self.error_code(self.s3.complete_multipart_upload, Bucket="again",
+                                         Key="aborted", UploadId=up,
+                                         MultipartUpload={"Parts": parts}),
+                         ("NoSuchUpload", 404))
+
+
 class BucketTest(ExactTestCase):
     def test_create_owned_bucket_again_is_200(self):
         self.s3.create_bucket(Bucket="mine")
