@@ -19,8 +19,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/deploy/lsan.supp:print_suppressions=0}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/deploy/tsan.supp}
 
+# Without -Werror: under -fsanitize, GCC 12 warns -Wmaybe-uninitialized inside Boost.Beast's
+# parser headers (a false positive that stopped the lane's build in http/server.cc); the normal
+# build (deploy/test.sh) keeps warnings as errors.
 configure() {  # dir, sanitizer
-  cmake -S . -B "$1" -G Ninja -DMOSAIC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B "$1" -G Ninja -DMOSAIC_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMOSAIC_SANITIZE="$2" -DMOSAIC_BUILD_BENCH=OFF >/dev/null
 }
 
