@@ -22,8 +22,7 @@ inline uint64_t BenchObjectBytes(uint64_t default_bytes) {
 
 // `count` nodes with large segments and no background scrub reads competing with the
 // measured ones.
-inline absl::StatusOr<std::vector<std::unique_ptr<test::NodeProcess>>> StartBenchNodes(
-    int count) {
+inline absl::StatusOr<std::vector<std::unique_ptr<test::NodeProcess>>> StartBenchNodes(int count) {
   test::NodeOptions options;
   options.log_level = "warn";
   options.segment_size = "256MiB";

@@ -4,12 +4,12 @@
 // (ratios survive a noisy, shared machine better than absolute figures). Rates are taken
 // from CPU time, Google Benchmark's default.
 
+#include <benchmark/benchmark.h>
+
 #include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 namespace mosaic::bench {
 

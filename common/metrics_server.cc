@@ -62,11 +62,10 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.body() = registry_.RenderText();
     }
     response_.prepare_payload();
-    http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code, size_t) {
-                        beast::error_code ignored;
-                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                      });
+    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
   }
 
   beast::tcp_stream stream_;
@@ -107,8 +106,8 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(Registry& re
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat("metrics: cannot listen on ", listen, ": ",
-                                               ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("metrics: cannot listen on ", listen, ": ", ec.message()));
   }
   impl->Accept();
   impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });

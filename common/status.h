@@ -12,9 +12,9 @@
 #define MOSAIC_CONCAT_(a, b) MOSAIC_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                       \
-  do {                                              \
-    ::absl::Status mosaic_status_ = (expr);         \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status mosaic_status_ = (expr);          \
     if (!mosaic_status_.ok()) return mosaic_status_; \
   } while (0)
 

@@ -117,8 +117,8 @@ absl::StatusOr<KeyAndCertificate> MakeSelfSigned(const std::string& host) {
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) return OpenSslError("sign");
   KeyAndCertificate out;
   Bio bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return OpenSslError("write the key");
   }
   out.key_pem = BioText(bio.get());

@@ -133,8 +133,7 @@ absl::StatusOr<std::string> MakePrivateFolder(const std::string& dir,
   return absolute;
 }
 
-absl::Status WriteNewFile(const std::string& path, std::string_view text, int mode,
-                          bool replace) {
+absl::Status WriteNewFile(const std::string& path, std::string_view text, int mode, bool replace) {
   std::string target = replace ? path + ".tmp" : path;
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL);
   int fd = ::open(target.c_str(), flags, mode);

@@ -44,8 +44,7 @@ template <typename T>
                                        std::chrono::milliseconds& out, const std::string& where);
 
 // The table `name` of `root`; nullptr when absent, INVALID_ARGUMENT when not a table.
-[[nodiscard]] absl::StatusOr<const toml::table*> Section(const toml::table& root,
-                                                         const char* name);
+[[nodiscard]] absl::StatusOr<const toml::table*> Section(const toml::table& root, const char* name);
 
 // INVALID_ARGUMENT naming the first key of `t` not in `known`: a misspelt key would
 // otherwise leave its default in place without a word.
@@ -73,7 +72,7 @@ std::string Quote(std::string_view text);
 // Creates `path` with `mode` and writes `text`, synced. ALREADY_EXISTS if the file exists
 // (unless `replace`, which writes a temporary file and renames it over `path`); other
 // failures are errno statuses naming the path.
-[[nodiscard]] absl::Status WriteNewFile(const std::string& path, std::string_view text,
-                                        int mode, bool replace = false);
+[[nodiscard]] absl::Status WriteNewFile(const std::string& path, std::string_view text, int mode,
+                                        bool replace = false);
 
 }  // namespace mosaic::config

@@ -35,15 +35,24 @@ absl::StatusOr<uint64_t> ParseSize(std::string_view text) {
   }
   if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b') && unit != "b") unit.pop_back();
   double scale = 0;
-  if (unit.empty()) scale = 1;
-  else if (unit == "k" || unit == "K") scale = 1e3;
-  else if (unit == "M") scale = 1e6;
-  else if (unit == "G") scale = 1e9;
-  else if (unit == "T") scale = 1e12;
-  else if (unit == "Ki") scale = 1024.0;
-  else if (unit == "Mi") scale = 1024.0 * 1024;
-  else if (unit == "Gi") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "Ti") scale = 1024.0 * 1024 * 1024 * 1024;
+  if (unit.empty())
+    scale = 1;
+  else if (unit == "k" || unit == "K")
+    scale = 1e3;
+  else if (unit == "M")
+    scale = 1e6;
+  else if (unit == "G")
+    scale = 1e9;
+  else if (unit == "T")
+    scale = 1e12;
+  else if (unit == "Ki")
+    scale = 1024.0;
+  else if (unit == "Mi")
+    scale = 1024.0 * 1024;
+  else if (unit == "Gi")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "Ti")
+    scale = 1024.0 * 1024 * 1024 * 1024;
   if (scale == 0) {
     return absl::InvalidArgumentError("unknown size unit in \"" + std::string(text) + "\"");
   }
@@ -59,11 +68,16 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     return absl::InvalidArgumentError("not a duration: \"" + std::string(text) + "\"");
   }
   double ms_per_unit = 0;
-  if (unit.empty() || unit == "s") ms_per_unit = 1000;
-  else if (unit == "ms") ms_per_unit = 1;
-  else if (unit == "m") ms_per_unit = 60e3;
-  else if (unit == "h") ms_per_unit = 3600e3;
-  else if (unit == "d") ms_per_unit = 86400e3;
+  if (unit.empty() || unit == "s")
+    ms_per_unit = 1000;
+  else if (unit == "ms")
+    ms_per_unit = 1;
+  else if (unit == "m")
+    ms_per_unit = 60e3;
+  else if (unit == "h")
+    ms_per_unit = 3600e3;
+  else if (unit == "d")
+    ms_per_unit = 86400e3;
   if (ms_per_unit == 0 || number * ms_per_unit > 1e15) {
     return absl::InvalidArgumentError("bad duration \"" + std::string(text) + "\"");
   }

@@ -18,6 +18,8 @@ packages=(
   awscli python3-boto3 rclone s3cmd restic
   # fuzzing (bench/fuzz/run.sh): clang and its libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
+  # the format check (deploy/check-format.sh, ctest format_check)
+  clang-format-14
 )
 # The AWS SDK for JavaScript test (tests/integration/js) needs node and npm. A machine with
 # NodeSource's nodejs already has its own npm (Debian's npm would conflict with it), so

@@ -22,8 +22,8 @@ unsigned char* Mutable(const std::byte* p) {
 
 absl::Status CheckShardLength(size_t size, size_t expected, int index) {
   if (size != expected) {
-    return absl::InvalidArgumentError(absl::StrCat("shard ", index, " has ", size,
-                                                   " bytes, expected ", expected));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shard ", index, " has ", size, " bytes, expected ", expected));
   }
   return absl::OkStatus();
 }
@@ -51,8 +51,7 @@ ShardMask LowestBits(ShardMask mask, int k) {
 absl::StatusOr<std::unique_ptr<Codec>> Codec::Create(int k, int m) {
   if (k < 1 || m < 0 || k + m > kMaxShards) {
     return absl::InvalidArgumentError(absl::StrCat("erasure profile k=", k, " m=", m,
-                                                   " needs 1 <= k, 0 <= m, k + m <= ",
-                                                   kMaxShards));
+                                                   " needs 1 <= k, 0 <= m, k + m <= ", kMaxShards));
   }
   return std::unique_ptr<Codec>(new Codec(k, m));
 }
@@ -94,14 +93,14 @@ absl::Status Codec::Reconstruct(std::span<const ByteSpan> shards, ShardMask pres
                                 ShardMask wanted) const {
   const ShardMask all = AllShards(n());
   if (shards.size() != size_t(n()) || (present & ~all) != 0 || (wanted & ~all) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("reconstruct needs ", n(),
-                                                   " shards and masks below bit ", n()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("reconstruct needs ", n(), " shards and masks below bit ", n()));
   }
   const ShardMask targets = wanted & ~present;
   if (targets == 0) return absl::OkStatus();
   if (std::popcount(present) < k_) {
-    return absl::UnavailableError(absl::StrCat("only ", std::popcount(present), " of ", n(),
-                                               " shards present, need ", k_));
+    return absl::UnavailableError(
+        absl::StrCat("only ", std::popcount(present), " of ", n(), " shards present, need ", k_));
   }
   const ShardMask survivors = LowestBits(present, k_);
   const size_t len = shards[std::countr_zero(survivors)].size();
@@ -129,8 +128,8 @@ size_t Codec::CachedDecodePatterns() const {
   return decode_cache_.size();
 }
 
-absl::StatusOr<std::shared_ptr<const Codec::Tables>> Codec::DecodeTables(
-    ShardMask survivors, ShardMask targets) const {
+absl::StatusOr<std::shared_ptr<const Codec::Tables>> Codec::DecodeTables(ShardMask survivors,
+                                                                         ShardMask targets) const {
   const uint64_t key = uint64_t{survivors} << 32 | targets;
   {
     absl::ReaderMutexLock lock(&mu_);

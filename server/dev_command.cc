@@ -181,11 +181,10 @@ void WriteDescription(const std::string& dir, const std::vector<DevNode>& procs,
     const DevNode& n = procs[i];
     bool node = n.role == "node";
     json << "    {\"role\": \"" << n.role << "\", \"id\": \"" << n.id << "\", \"provider\": \""
-         << n.provider << "\", \"pid\": " << n.pid << ", \"address\": \"" << n.grpc_addr
-         << "\", \"" << (node ? "metrics" : "admin") << "\": \"" << n.metrics_addr
-         << "\", \"dir\": \"" << n.dir << "\", \"config\": \"" << n.dir
-         << (node ? "/node.toml" : "/gateway.toml") << "\"}" << (i + 1 < procs.size() ? "," : "")
-         << "\n";
+         << n.provider << "\", \"pid\": " << n.pid << ", \"address\": \"" << n.grpc_addr << "\", \""
+         << (node ? "metrics" : "admin") << "\": \"" << n.metrics_addr << "\", \"dir\": \"" << n.dir
+         << "\", \"config\": \"" << n.dir << (node ? "/node.toml" : "/gateway.toml") << "\"}"
+         << (i + 1 < procs.size() ? "," : "") << "\n";
   }
   json << "  ]\n}\n";
   std::ofstream env(dir + "/dev.env", std::ios::trunc);
@@ -264,16 +263,17 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
   Credentials creds = DevCredentials(dir, procs.back());
   std::string endpoint = "http://" + procs.back().grpc_addr;
   WriteDescription(dir, procs, creds, endpoint);
-  std::printf("mosaic dev: S3 gateway at %s over %d nodes at %d providers (4+2)\n\n"
-              "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n"
-              "Try it (the same variables are in %s/dev.env):\n"
-              "  set -a; . %s/dev.env; set +a\n"
-              "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 mb s3://demo\n"
-              "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 cp README.md s3://demo/\n"
-              "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 ls s3://demo/\n\n"
-              "Processes are listed in %s/dev.json. Ctrl-C stops everything.\n",
-              endpoint.c_str(), providers * nodes_per_provider, providers, creds.id.c_str(),
-              creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
+  std::printf(
+      "mosaic dev: S3 gateway at %s over %d nodes at %d providers (4+2)\n\n"
+      "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n"
+      "Try it (the same variables are in %s/dev.env):\n"
+      "  set -a; . %s/dev.env; set +a\n"
+      "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 mb s3://demo\n"
+      "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 cp README.md s3://demo/\n"
+      "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 ls s3://demo/\n\n"
+      "Processes are listed in %s/dev.json. Ctrl-C stops everything.\n",
+      endpoint.c_str(), providers * nodes_per_provider, providers, creds.id.c_str(),
+      creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
@@ -303,9 +303,8 @@ void AddDevCommand(CLI::App& app) {
   dev->add_option("--backup-lag", *backup_lag,
                   "Back the gateway's metadata up to the nodes this often (e.g. 1s; for tests "
                   "of restore). Default: the gateway's 60s");
-  dev->callback([=] {
-    RunDev(*dir, *providers, *per_provider, *port, *node_down_after, *backup_lag);
-  });
+  dev->callback(
+      [=] { RunDev(*dir, *providers, *per_provider, *port, *node_down_after, *backup_lag); });
 }
 
 }  // namespace mosaic

@@ -1,8 +1,6 @@
 // `mosaic keygen`: creates a master key file. The logic lives in client/crypto/key_file.h;
 // this file only wires the command line.
 
-#include "server/commands.h"
-
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -10,6 +8,7 @@
 
 #include "client/crypto/key_file.h"
 #include "common/bytes.h"
+#include "server/commands.h"
 
 namespace mosaic {
 namespace {

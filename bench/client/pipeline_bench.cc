@@ -218,8 +218,8 @@ void BM_CodecEncode(benchmark::State& state, int objects) {
       std::vector<ByteSpan> slots = b.Slots(t);
       for (uint64_t s; (s = next.fetch_add(1)) < stripes;) {
         client::StripeInfo info{s, Options().stripe_bytes, false};
-        CHECK(b.codec->EncodeStripe(info, g->source.span().first(info.plaintext_bytes), slots)
-                  .ok());
+        CHECK(
+            b.codec->EncodeStripe(info, g->source.span().first(info.plaintext_bytes), slots).ok());
       }
     });
   }
@@ -234,8 +234,8 @@ void BM_CodecDecode(benchmark::State& state, int objects) {
   BenchCodec b = NewBenchCodec(kPrepared);
   for (int s = 0; s < kPrepared; ++s) {
     client::StripeInfo info{uint64_t(s), Options().stripe_bytes, false};
-    CHECK(b.codec->EncodeStripe(info, g->source.span().first(info.plaintext_bytes), b.Slots(s))
-              .ok());
+    CHECK(
+        b.codec->EncodeStripe(info, g->source.span().first(info.plaintext_bytes), b.Slots(s)).ok());
   }
   CpuMeter cpu;
   for (auto _ : state) {
@@ -279,9 +279,8 @@ absl::Status RunWindow(uint64_t total, uint64_t window, Start start) {
       start(i, done);
       lock.lock();
     }
-    cv.wait(lock, [&] {
-      return finished == total || (started < total && started - finished < window);
-    });
+    cv.wait(lock,
+            [&] { return finished == total || (started < total && started - finished < window); });
   }
   return first;
 }
@@ -298,14 +297,15 @@ void BM_NodePut(benchmark::State& state, int objects) {
   for (auto _ : state) {
     const std::string prefix = "bench-put-" + std::to_string(run++) + "-";
     absl::Status s = RunWindow(shards, window, [&](uint64_t i, auto& done) {
-      g->pool->node(int(i % n)).Put(prefix + std::to_string(i), data.span(),
-                                    [&done](absl::Status st) { done(st); });
+      g->pool->node(int(i % n))
+          .Put(prefix + std::to_string(i), data.span(), [&done](absl::Status st) { done(st); });
     });
     if (!s.ok()) state.SkipWithError(std::string(s.message()).c_str());
     state.PauseTiming();
     (void)RunWindow(shards, window, [&](uint64_t i, auto& done) {
-      g->pool->node(int(i % n)).Delete(prefix + std::to_string(i),
-                                       [&done](absl::StatusOr<bool> r) { done(r.status()); });
+      g->pool->node(int(i % n)).Delete(prefix + std::to_string(i), [&done](absl::StatusOr<bool> r) {
+        done(r.status());
+      });
     });
     state.ResumeTiming();
   }
@@ -341,16 +341,19 @@ void BM_NodeGet(benchmark::State& state, int objects) {
 
 void Register() {
   using Fn = void (*)(benchmark::State&, int);
-  const std::pair<const char*, Fn> all[] = {
-      {"BM_PipelineWrite", BM_PipelineWrite}, {"BM_CodecEncode", BM_CodecEncode},
-      {"BM_NodePut", BM_NodePut},             {"BM_PipelineRead", BM_PipelineRead},
-      {"BM_CodecDecode", BM_CodecDecode},     {"BM_NodeGet", BM_NodeGet}};
+  const std::pair<const char*, Fn> all[] = {{"BM_PipelineWrite", BM_PipelineWrite},
+                                            {"BM_CodecEncode", BM_CodecEncode},
+                                            {"BM_NodePut", BM_NodePut},
+                                            {"BM_PipelineRead", BM_PipelineRead},
+                                            {"BM_CodecDecode", BM_CodecDecode},
+                                            {"BM_NodeGet", BM_NodeGet}};
   for (int objects : {1, 4}) {
     for (auto [name, fn] : all) {
       std::string full = std::string(name) + "/objects:" + std::to_string(objects);
-      benchmark::RegisterBenchmark(full.c_str(), [fn = fn, objects](benchmark::State& s) {
-        fn(s, objects);
-      })->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(full.c_str(),
+                                   [fn = fn, objects](benchmark::State& s) { fn(s, objects); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
 }

@@ -84,8 +84,8 @@ void BM_RepairStripe(benchmark::State& state) {
 void BM_RebuildShards(benchmark::State& state) {
   const auto& m = g->manifest;
   auto key = g->ring->UnwrapDataKey(AsBytes(m.wrapped_key), m.object_id);
-  auto codec = client::ShardCodec::Create({m.k, m.m, m.stripe_bytes, m.algorithm}, *g->ring,
-                                          *key, m.object_id);
+  auto codec = client::ShardCodec::Create({m.k, m.m, m.stripe_bytes, m.algorithm}, *g->ring, *key,
+                                          m.object_id);
   const int n = (*codec)->n();
   client::StripeInfo info{0, m.stripe_bytes, false};
   AlignedBuffer plaintext(m.stripe_bytes);
@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
   env.nodes = std::move(*nodes);
   env.pool = std::make_unique<client::NodePool>(BenchEndpoints(env.nodes), client::RpcOptions{});
   env.ring = test::NewKeyRing();
-  env.pipeline = std::make_unique<client::Pipeline>(*env.ring, *env.pool,
-                                                    client::PipelineOptions{});
+  env.pipeline =
+      std::make_unique<client::Pipeline>(*env.ring, *env.pool, client::PipelineOptions{});
   auto manifest = test::WritePattern(*env.pipeline, 1, env.object_bytes);
   if (!manifest.ok()) {
     std::fprintf(stderr, "cannot write the object: %s\n", manifest.status().ToString().c_str());

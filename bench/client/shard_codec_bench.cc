@@ -11,6 +11,7 @@
 //
 // Bytes processed are plaintext bytes (one shard, or one stripe). Ratios print at the end.
 
+#include <benchmark/benchmark.h>
 #include <isa-l/erasure_code.h>
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -20,8 +21,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "bench/ratio_reporter.h"
 #include "client/crypto/key_ring.h"
@@ -83,8 +82,7 @@ void SetBytes(benchmark::State& state, size_t bytes) {
 }
 
 client::ShardSealer MakeSealer(SealAlgorithm algorithm) {
-  return std::move(client::ShardSealer::Create(algorithm, Key(), client::ObjectId{}, 4, 2))
-      .value();
+  return std::move(client::ShardSealer::Create(algorithm, Key(), client::ObjectId{}, 4, 2)).value();
 }
 
 void BM_Seal_Mosaic(benchmark::State& state, SealAlgorithm algorithm) {
@@ -128,13 +126,13 @@ void BM_Seal_RawSodium(benchmark::State& state, SealAlgorithm algorithm) {
   AlignedBuffer in = RandomBuffer(kShardBytes, 1), out(kShardBytes + kTag, 64);
   unsigned long long len = 0;
   for (auto _ : state) {
-    const int rc = algorithm == SealAlgorithm::kAes256Gcm
-                       ? crypto_aead_aes256gcm_encrypt(U(out.data()), &len, U(in.data()),
-                                                       kShardBytes, kAad, sizeof(kAad), nullptr,
-                                                       kNonce, key.uchar())
-                       : crypto_aead_xchacha20poly1305_ietf_encrypt(
-                             U(out.data()), &len, U(in.data()), kShardBytes, kAad, sizeof(kAad),
-                             nullptr, kNonce, key.uchar());
+    const int rc =
+        algorithm == SealAlgorithm::kAes256Gcm
+            ? crypto_aead_aes256gcm_encrypt(U(out.data()), &len, U(in.data()), kShardBytes, kAad,
+                                            sizeof(kAad), nullptr, kNonce, key.uchar())
+            : crypto_aead_xchacha20poly1305_ietf_encrypt(U(out.data()), &len, U(in.data()),
+                                                         kShardBytes, kAad, sizeof(kAad), nullptr,
+                                                         kNonce, key.uchar());
     CHECK(rc == 0);
   }
   SetBytes(state, kShardBytes);
@@ -147,8 +145,8 @@ void BM_Open_RawSodium(benchmark::State& state, SealAlgorithm algorithm) {
   unsigned long long len = 0;
   auto open = aes ? crypto_aead_aes256gcm_decrypt : crypto_aead_xchacha20poly1305_ietf_decrypt;
   auto seal = aes ? crypto_aead_aes256gcm_encrypt : crypto_aead_xchacha20poly1305_ietf_encrypt;
-  CHECK(seal(U(sealed.data()), &len, U(in.data()), kShardBytes, kAad, sizeof(kAad), nullptr,
-             kNonce, key.uchar()) == 0);
+  CHECK(seal(U(sealed.data()), &len, U(in.data()), kShardBytes, kAad, sizeof(kAad), nullptr, kNonce,
+             key.uchar()) == 0);
   for (auto _ : state) {
     CHECK(open(U(in.data()), &len, nullptr, U(sealed.data()), sealed.size(), kAad, sizeof(kAad),
                kNonce, key.uchar()) == 0);

@@ -9,14 +9,13 @@
 //
 // Bytes processed are the k data shards. Ratios to the baselines are printed at the end.
 
+#include <benchmark/benchmark.h>
 #include <isa-l/erasure_code.h>
 
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "bench/ratio_reporter.h"
 #include "common/aligned_buffer.h"
@@ -37,8 +36,8 @@ constexpr Profile kProfiles[] = {{4, 2}, {6, 3}, {8, 4}, {10, 4}, {16, 4}};
 constexpr size_t kShardSizes[] = {size_t{256} << 10, size_t{1} << 20};
 
 std::string Suffix(Profile p, size_t shard_bytes) {
-  return std::to_string(p.k) + "+" + std::to_string(p.m) + "/" +
-         std::to_string(shard_bytes >> 10) + "KiB";
+  return std::to_string(p.k) + "+" + std::to_string(p.m) + "/" + std::to_string(shard_bytes >> 10) +
+         "KiB";
 }
 
 // n aligned shards; the data shards hold seeded random bytes.
@@ -132,13 +131,12 @@ void RegisterAll() {
     for (size_t size : kShardSizes) {
       const std::string s = Suffix(p, size);
       benchmark::RegisterBenchmark(("BM_Encode_Mosaic/" + s).c_str(), BM_Encode_Mosaic, p, size);
-      benchmark::RegisterBenchmark(("BM_Encode_RawIsal/" + s).c_str(), BM_Encode_RawIsal, p,
-                                   size);
+      benchmark::RegisterBenchmark(("BM_Encode_RawIsal/" + s).c_str(), BM_Encode_RawIsal, p, size);
       benchmark::RegisterBenchmark(("BM_Memcpy/" + s).c_str(), BM_Memcpy, p, size);
       for (int lost : {1, p.m}) {
         const std::string l = s + "/" + std::to_string(lost);
-        benchmark::RegisterBenchmark(("BM_Reconstruct_Mosaic/" + l).c_str(),
-                                     BM_Reconstruct_Mosaic, p, size, lost);
+        benchmark::RegisterBenchmark(("BM_Reconstruct_Mosaic/" + l).c_str(), BM_Reconstruct_Mosaic,
+                                     p, size, lost);
         benchmark::RegisterBenchmark(("BM_Reconstruct_RawIsal/" + l).c_str(),
                                      BM_Reconstruct_RawIsal, p, size, lost);
       }

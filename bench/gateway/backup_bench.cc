@@ -116,8 +116,8 @@ void BM_BackupSnapshot(benchmark::State& state) {
 
 void BM_Restore(benchmark::State& state) {
   for (auto _ : state) {
-    auto report = gateway::RestoreMetadata(*g->pipeline, Fresh("restored"),
-                                           [](const std::string&) {});
+    auto report =
+        gateway::RestoreMetadata(*g->pipeline, Fresh("restored"), [](const std::string&) {});
     if (!report.ok() || report->objects != g->objects) {
       state.SkipWithError("restore failed");
       break;
@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
   env.nodes = std::move(*nodes);
   env.ring = test::NewKeyRing();
   env.pool = std::make_unique<client::NodePool>(BenchEndpoints(env.nodes), client::RpcOptions());
-  env.pipeline = std::make_unique<client::Pipeline>(*env.ring, *env.pool,
-                                                    client::PipelineOptions());
+  env.pipeline =
+      std::make_unique<client::Pipeline>(*env.ring, *env.pool, client::PipelineOptions());
   std::string tmpl = (std::filesystem::temp_directory_path() / "backup_bench.XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) return 1;
   env.dir = tmpl;

@@ -46,11 +46,16 @@ Args Parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     std::string value = argv[i + 1];
-    if (flag == "--config") a.config = value;
-    else if (flag == "--size") a.size = std::stoull(value);
-    else if (flag == "--count") a.count = std::stoi(value);
-    else if (flag == "--parallel") a.parallel = std::stoi(value);
-    else Die("unknown flag " + flag);
+    if (flag == "--config")
+      a.config = value;
+    else if (flag == "--size")
+      a.size = std::stoull(value);
+    else if (flag == "--count")
+      a.count = std::stoi(value);
+    else if (flag == "--parallel")
+      a.parallel = std::stoi(value);
+    else
+      Die("unknown flag " + flag);
   }
   if (a.config.empty() || a.count < 1 || a.parallel < 1) Die("usage: see the file's header");
   return a;

@@ -126,13 +126,13 @@ absl::StatusOr<KeyFileFields> ParseKeyFile(std::string_view text) {
     const size_t colon = line.find(": ");
     if (colon == std::string_view::npos) return absl::InvalidArgumentError("malformed key file");
     const std::string_view name = line.substr(0, colon), value = line.substr(colon + 2);
-    std::string_view* slot = name == "kind"        ? &fields.kind
-                             : name == "key"       ? &fields.key
-                             : name == "salt"      ? &fields.salt
-                             : name == "opslimit"  ? &fields.ops_limit
-                             : name == "memlimit"  ? &fields.mem_limit
-                             : name == "key-id"    ? &fields.key_id
-                                                   : nullptr;
+    std::string_view* slot = name == "kind"       ? &fields.kind
+                             : name == "key"      ? &fields.key
+                             : name == "salt"     ? &fields.salt
+                             : name == "opslimit" ? &fields.ops_limit
+                             : name == "memlimit" ? &fields.mem_limit
+                             : name == "key-id"   ? &fields.key_id
+                                                  : nullptr;
     if (slot == nullptr) return absl::InvalidArgumentError("unknown field in key file");
     *slot = value;
   }
@@ -172,15 +172,15 @@ absl::Status CheckCost(PassphraseCost cost) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SecretBytes> DeriveFromPassphrase(const SecretBytes& passphrase,
-                                                 ConstByteSpan salt, PassphraseCost cost) {
+absl::StatusOr<SecretBytes> DeriveFromPassphrase(const SecretBytes& passphrase, ConstByteSpan salt,
+                                                 PassphraseCost cost) {
   RETURN_IF_ERROR(CheckCost(cost));
   if (passphrase.empty()) return absl::InvalidArgumentError("empty passphrase");
   SecretBytes master(kKeyBytes);
-  if (crypto_pwhash(master.uchar(), master.size(),
-                    reinterpret_cast<const char*>(passphrase.data()), passphrase.size(),
-                    reinterpret_cast<const unsigned char*>(salt.data()), cost.ops_limit,
-                    size_t(cost.mem_limit_bytes), crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash(master.uchar(), master.size(), reinterpret_cast<const char*>(passphrase.data()),
+                    passphrase.size(), reinterpret_cast<const unsigned char*>(salt.data()),
+                    cost.ops_limit, size_t(cost.mem_limit_bytes),
+                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return absl::ResourceExhaustedError("Argon2id ran out of memory");
   }
   return master;

@@ -55,8 +55,7 @@ inline constexpr size_t kMaxPassphraseBytes = 1024;
 // Reads a passphrase: `env_value` when it is non-null and non-empty (the caller passes
 // getenv("MOSAIC_PASSPHRASE")), else the first line of `stream` without its line end.
 // INVALID_ARGUMENT if it is empty or longer than kMaxPassphraseBytes.
-[[nodiscard]] absl::StatusOr<SecretBytes> ReadPassphrase(const char* env_value,
-                                                         std::FILE* stream);
+[[nodiscard]] absl::StatusOr<SecretBytes> ReadPassphrase(const char* env_value, std::FILE* stream);
 
 // Where a passphrase-mode key file's passphrase may come from, tried in this order.
 struct PassphraseSources {

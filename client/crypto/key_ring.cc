@@ -23,7 +23,7 @@ static_assert(sizeof(kKdfContext) - 1 == crypto_kdf_CONTEXTBYTES);
 
 // Associated data of a wrapped key: version ‖ key id ‖ object id.
 std::array<unsigned char, 1 + sizeof(KeyId) + sizeof(ObjectId)> WrapAad(const KeyId& key_id,
-                                                                         const ObjectId& object) {
+                                                                        const ObjectId& object) {
   std::array<unsigned char, 1 + sizeof(KeyId) + sizeof(ObjectId)> aad;
   aad[0] = kWrapVersion;
   std::memcpy(aad.data() + 1, key_id.data(), key_id.size());
@@ -64,8 +64,7 @@ absl::StatusOr<KeyRing> KeyRing::FromMasterKey(const SecretBytes& master) {
   return ring;
 }
 
-ChunkId KeyRing::ComputeChunkId(const ObjectId& object, uint64_t stripe,
-                                int shard_index) const {
+ChunkId KeyRing::ComputeChunkId(const ObjectId& object, uint64_t stripe, int shard_index) const {
   std::array<std::byte, sizeof(ObjectId) + 8 + 1> input;
   std::memcpy(input.data(), object.data(), object.size());
   StoreLE64(input.data() + object.size(), stripe);
@@ -95,9 +94,9 @@ std::string KeyRing::WrapDataKey(const SecretBytes& data_key, const ObjectId& ob
 absl::StatusOr<SecretBytes> KeyRing::UnwrapDataKey(ConstByteSpan wrapped,
                                                    const ObjectId& object) const {
   if (wrapped.size() != kWrappedKeyBytes || uint8_t(wrapped[0]) != kWrapVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a version ", kWrapVersion, " wrapped key of ", kWrappedKeyBytes,
-                     " bytes (", wrapped.size(), " bytes)"));
+    return absl::InvalidArgumentError(absl::StrCat("not a version ", kWrapVersion,
+                                                   " wrapped key of ", kWrappedKeyBytes, " bytes (",
+                                                   wrapped.size(), " bytes)"));
   }
   if (std::memcmp(wrapped.data() + kKeyIdOffset, key_id_.data(), key_id_.size()) != 0) {
     return absl::FailedPreconditionError("data key was wrapped under another master key");

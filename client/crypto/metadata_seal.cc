@@ -36,10 +36,10 @@ absl::StatusOr<std::string> OpenMetadata(const KeyRing& ring, std::string_view s
   }
   std::string out(sealed.size() - 1 - kNonce - kTag, '\0');
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(out.data()), &written, nullptr, U(sealed) + 1 + kNonce,
-          sealed.size() - 1 - kNonce, U(aad), aad.size(), U(sealed) + 1,
-          ring.metadata_key().uchar()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()),
+                                                 &written, nullptr, U(sealed) + 1 + kNonce,
+                                                 sealed.size() - 1 - kNonce, U(aad), aad.size(),
+                                                 U(sealed) + 1, ring.metadata_key().uchar()) != 0) {
     return absl::DataLossError("sealed metadata fails its tag");
   }
   return out;

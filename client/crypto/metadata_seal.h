@@ -17,8 +17,7 @@ std::string SealMetadata(const KeyRing& ring, std::string_view plaintext, std::s
 
 // DATA_LOSS if the tag fails (altered, wrong key, or other aad); INVALID_ARGUMENT if the
 // bytes are not a sealed value of this format.
-[[nodiscard]] absl::StatusOr<std::string> OpenMetadata(const KeyRing& ring,
-                                                       std::string_view sealed,
+[[nodiscard]] absl::StatusOr<std::string> OpenMetadata(const KeyRing& ring, std::string_view sealed,
                                                        std::string_view aad);
 
 }  // namespace mosaic::client

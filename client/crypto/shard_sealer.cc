@@ -46,14 +46,14 @@ struct AeadCall {
 absl::Status AesGcmSeal(const AeadCall& call, ConstByteSpan in, ByteSpan out) {
   EVP_CIPHER_CTX* ctx = ThreadCipherContext();
   int len = 0;
-  const bool ok = ctx != nullptr && AesGcm() != nullptr &&
-                  EVP_EncryptInit_ex(ctx, AesGcm(), nullptr, call.key, call.nonce) == 1 &&
-                  EVP_EncryptUpdate(ctx, nullptr, &len, U(call.aad.data()),
-                                    int(call.aad.size())) == 1 &&
-                  EVP_EncryptUpdate(ctx, U(out.data()), &len, U(in.data()), int(in.size())) == 1 &&
-                  EVP_EncryptFinal_ex(ctx, U(out.data()) + len, &len) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, int(kSealTagBytes),
-                                      out.data() + in.size()) == 1;
+  const bool ok =
+      ctx != nullptr && AesGcm() != nullptr &&
+      EVP_EncryptInit_ex(ctx, AesGcm(), nullptr, call.key, call.nonce) == 1 &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, U(call.aad.data()), int(call.aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx, U(out.data()), &len, U(in.data()), int(in.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx, U(out.data()) + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, int(kSealTagBytes), out.data() + in.size()) ==
+          1;
   if (!ok) return absl::InternalError("OpenSSL AES-256-GCM encryption failed");
   return absl::OkStatus();
 }
@@ -67,8 +67,7 @@ bool AesGcmOpen(const AeadCall& call, ConstByteSpan in, ByteSpan out) {
   int written = 0;
   return ctx != nullptr && AesGcm() != nullptr &&
          EVP_DecryptInit_ex(ctx, AesGcm(), nullptr, call.key, call.nonce) == 1 &&
-         EVP_DecryptUpdate(ctx, nullptr, &written, U(call.aad.data()), int(call.aad.size())) ==
-             1 &&
+         EVP_DecryptUpdate(ctx, nullptr, &written, U(call.aad.data()), int(call.aad.size())) == 1 &&
          EVP_DecryptUpdate(ctx, U(out.data()), &written, U(in.data()), int(len)) == 1 &&
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, int(kSealTagBytes), tag) == 1 &&
          EVP_DecryptFinal_ex(ctx, U(out.data()) + written, &written) == 1;
@@ -76,9 +75,9 @@ bool AesGcmOpen(const AeadCall& call, ConstByteSpan in, ByteSpan out) {
 
 absl::Status XChaChaSeal(const AeadCall& call, ConstByteSpan in, ByteSpan out) {
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_encrypt(U(out.data()), &written, U(in.data()),
-                                                 in.size(), U(call.aad.data()), call.aad.size(),
-                                                 nullptr, call.nonce, call.key) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_encrypt(U(out.data()), &written, U(in.data()), in.size(),
+                                                 U(call.aad.data()), call.aad.size(), nullptr,
+                                                 call.nonce, call.key) != 0) {
     return absl::InternalError("libsodium XChaCha20-Poly1305 encryption failed");
   }
   return absl::OkStatus();
@@ -86,9 +85,9 @@ absl::Status XChaChaSeal(const AeadCall& call, ConstByteSpan in, ByteSpan out) {
 
 bool XChaChaOpen(const AeadCall& call, ConstByteSpan in, ByteSpan out) {
   unsigned long long written = 0;
-  return crypto_aead_xchacha20poly1305_ietf_decrypt(U(out.data()), &written, nullptr,
-                                                    U(in.data()), in.size(), U(call.aad.data()),
-                                                    call.aad.size(), call.nonce, call.key) == 0;
+  return crypto_aead_xchacha20poly1305_ietf_decrypt(U(out.data()), &written, nullptr, U(in.data()),
+                                                    in.size(), U(call.aad.data()), call.aad.size(),
+                                                    call.nonce, call.key) == 0;
 }
 
 }  // namespace
@@ -119,8 +118,8 @@ std::array<std::byte, kMaxNonceBytes> ShardNonce(uint64_t stripe, int shard_inde
 }
 
 absl::StatusOr<ShardSealer> ShardSealer::Create(SealAlgorithm algorithm,
-                                                const SecretBytes& data_key,
-                                                const ObjectId& object, int k, int m) {
+                                                const SecretBytes& data_key, const ObjectId& object,
+                                                int k, int m) {
   RETURN_IF_ERROR(InitSodium());
   if (data_key.size() != kKeyBytes) {
     return absl::InvalidArgumentError(absl::StrCat("a data key has ", kKeyBytes, " bytes"));
@@ -132,8 +131,8 @@ absl::StatusOr<ShardSealer> ShardSealer::Create(SealAlgorithm algorithm,
   return ShardSealer(algorithm, SecretBytes::CopyOf(data_key.span()), object, k, m);
 }
 
-ShardSealer::ShardSealer(SealAlgorithm algorithm, SecretBytes key, const ObjectId& object,
-                         int k, int m)
+ShardSealer::ShardSealer(SealAlgorithm algorithm, SecretBytes key, const ObjectId& object, int k,
+                         int m)
     : algorithm_(algorithm), key_(std::move(key)), object_(object), k_(k), m_(m) {}
 
 std::array<std::byte, kShardAadBytes> ShardSealer::Aad(const ShardPlace& place) const {
@@ -180,9 +179,8 @@ absl::Status ShardSealer::Seal(const ShardPlace& place, ConstByteSpan plaintext,
 absl::Status ShardSealer::Open(const ShardPlace& place, ConstByteSpan sealed,
                                ByteSpan plaintext) const {
   if (sealed.size() < kSealTagBytes || plaintext.size() != sealed.size() - kSealTagBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sealed shard of ", sealed.size(), " bytes cannot open into ",
-                     plaintext.size(), " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sealed shard of ", sealed.size(), " bytes cannot open into ", plaintext.size(), " bytes"));
   }
   RETURN_IF_ERROR(CheckPlace(place, plaintext.size()));
   const auto nonce = ShardNonce(place.stripe, place.shard_index);

@@ -14,8 +14,8 @@ namespace {
 
 // Fetches every shard of the stripe whose node is known, usable and not avoided.
 std::vector<absl::StatusOr<std::string>> FetchShards(
-    Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement,
-    uint64_t stripe, const std::function<bool(const std::string&)>& avoid) {
+    Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement, uint64_t stripe,
+    const std::function<bool(const std::string&)>& avoid) {
   const int n = codec.n();
   auto out = std::make_shared<std::vector<absl::StatusOr<std::string>>>(
       n, absl::UnavailableError("not fetched"));
@@ -56,8 +56,8 @@ absl::Status PutShard(Pipeline& pipeline, int node, const std::string& chunk_id,
 
 }  // namespace
 
-StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manifest,
-                                uint64_t stripe, const std::vector<int>& shards,
+StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manifest, uint64_t stripe,
+                                const std::vector<int>& shards,
                                 const std::function<bool(const std::string&)>& avoid,
                                 const std::function<bool(const std::string&)>& no_new_shards) {
   StripeRepairResult result;
@@ -79,9 +79,9 @@ StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manife
     result.status = key.status();
     return result;
   }
-  auto codec = ShardCodec::Create({manifest.k, manifest.m, manifest.stripe_bytes,
-                                   manifest.algorithm},
-                                  pipeline.ring(), *key, manifest.object_id);
+  auto codec =
+      ShardCodec::Create({manifest.k, manifest.m, manifest.stripe_bytes, manifest.algorithm},
+                         pipeline.ring(), *key, manifest.object_id);
   auto layout = StripeLayout::Create(manifest.size, manifest.stripe_bytes, manifest.k);
   if (!codec.ok() || !layout.ok() || layout->StripeCount() != manifest.stripes.size()) {
     result.status = !codec.ok()    ? codec.status()

@@ -49,8 +49,8 @@ struct StripeRepairResult {
 // removed); `no_new_shards(node_id)` (may be null) for nodes that may be read but get no new
 // shard (draining). Blocks until done (each node call is bounded by the pipeline's
 // stripe_timeout).
-StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manifest,
-                                uint64_t stripe, const std::vector<int>& shards,
+StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manifest, uint64_t stripe,
+                                const std::vector<int>& shards,
                                 const std::function<bool(const std::string&)>& avoid,
                                 const std::function<bool(const std::string&)>& no_new_shards);
 

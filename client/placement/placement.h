@@ -23,7 +23,7 @@ namespace mosaic::client {
 struct NodeSpec {
   std::string id;
   std::string provider;
-  std::string site;  // informational for now
+  std::string site;     // informational for now
   double weight = 1.0;  // > 0; e.g. proportional to offered capacity
 };
 
@@ -37,15 +37,13 @@ class Placer {
   // Indices into nodes() for the n shards of the stripe named `key`, considering only
   // nodes for which `usable(index)` is true. Returns fewer than n entries only when no node
   // is usable (then none).
-  std::vector<int> Place(std::string_view key, int n,
-                         const std::function<bool(int)>& usable) const;
+  std::vector<int> Place(std::string_view key, int n, const std::function<bool(int)>& usable) const;
 
   // A replacement for shard `slot` of `placement` (whose node failed): a usable node not in
   // `tried`, on the provider holding fewest of the stripe's other shards (rank breaks ties),
   // preferring nodes that hold no shard of the stripe yet. -1 if none is left.
   int NextCandidate(std::string_view key, const std::vector<int>& placement, int slot,
-                    const std::vector<int>& tried,
-                    const std::function<bool(int)>& usable) const;
+                    const std::vector<int>& tried, const std::function<bool(int)>& usable) const;
 
  private:
   struct Ranked {

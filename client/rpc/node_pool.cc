@@ -263,8 +263,8 @@ absl::Status NodeClient::CheckHealth() {
   Prepare(call, endpoint_.token, options_.health_timeout);
   auto start = std::chrono::steady_clock::now();
   absl::Status s = FromGrpc(impl_->stub->GetNodeInfo(&call.ctx, call.req, &call.resp));
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   Record(s);
   if (!s.ok()) {
     absl::Status explained = ExplainPinMismatch(endpoint_, s);
@@ -344,8 +344,8 @@ absl::StatusOr<int> NodePool::Add(NodeEndpoint endpoint) {
   }
   int index = size();
   if (index >= kMaxNodes) {
-    return absl::ResourceExhaustedError("a gateway talks to at most " +
-                                        std::to_string(kMaxNodes) + " nodes");
+    return absl::ResourceExhaustedError("a gateway talks to at most " + std::to_string(kMaxNodes) +
+                                        " nodes");
   }
   nodes_[index] = std::make_unique<NodeClient>(std::move(endpoint), options_);
   size_.store(index + 1, std::memory_order_release);

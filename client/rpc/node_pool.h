@@ -28,11 +28,11 @@
 namespace mosaic::client {
 
 struct NodeEndpoint {
-  NodeSpec spec;            // id, provider, site, weight
-  std::string address;      // host:port
-  std::string token;        // the tenant's bearer token at this node
-  bool plaintext = false;   // must be said explicitly (tests, `mosaic dev`)
-  std::string tls_ca_pem;   // trust exactly this CA or self-signed certificate
+  NodeSpec spec;                // id, provider, site, weight
+  std::string address;          // host:port
+  std::string token;            // the tenant's bearer token at this node
+  bool plaintext = false;       // must be said explicitly (tests, `mosaic dev`)
+  std::string tls_ca_pem;       // trust exactly this CA or self-signed certificate
   std::string tls_server_name;  // overrides the name checked in the certificate
   // "sha256:<hex>" of the certificate the node must present (the one in tls_ca_pem, saved
   // by `mosaic gateway node add`). The handshake already refuses any other certificate;
@@ -55,10 +55,10 @@ const char* NodeHealthName(NodeHealth h);
 struct NodeStatus {
   NodeHealth health = NodeHealth::kUp;
   std::chrono::system_clock::time_point last_seen{};  // last successful call or check
-  double latency_ms = 0;       // smoothed latency of checks
-  uint64_t capacity_bytes = 0;  // from the last check
+  double latency_ms = 0;                              // smoothed latency of checks
+  uint64_t capacity_bytes = 0;                        // from the last check
   uint64_t free_bytes = 0;
-  uint64_t used_bytes = 0;      // this tenant's usage at the node
+  uint64_t used_bytes = 0;  // this tenant's usage at the node
   uint64_t quota_bytes = 0;
   std::vector<std::string> corrupt_chunks;  // the node's scrub findings for this tenant
 };

@@ -24,10 +24,14 @@ namespace {
 
 const char* RightName(v1::Grant::Right r) {
   switch (r) {
-    case v1::Grant::READ: return "read";
-    case v1::Grant::WRITE: return "write";
-    case v1::Grant::OWNER: return "owner";
-    default: return "none";
+    case v1::Grant::READ:
+      return "read";
+    case v1::Grant::WRITE:
+      return "write";
+    case v1::Grant::OWNER:
+      return "owner";
+    default:
+      return "none";
   }
 }
 
@@ -42,7 +46,8 @@ std::string KeysJson(const std::vector<v1::AccessKeyRecord>& keys) {
     out += (i ? ",\n" : "\n") + std::string("  {\"id\": ") + JsonString(k.id()) +
            ", \"name\": " + JsonString(k.name()) + ", \"grants\": [";
     for (int g = 0; g < k.grants_size(); ++g) {
-      out += (g ? ", " : "") + JsonString(k.grants(g).bucket() + ":" + RightName(k.grants(g).right()));
+      out +=
+          (g ? ", " : "") + JsonString(k.grants(g).bucket() + ":" + RightName(k.grants(g).right()));
     }
     out += "]}";
   }
@@ -87,11 +92,16 @@ void HandleKeys(Gateway& gateway, Exchange& ex, const S3Request& req) {
 
 int HttpStatusOf(const absl::Status& s) {
   switch (s.code()) {
-    case absl::StatusCode::kNotFound: return 404;
-    case absl::StatusCode::kFailedPrecondition: return 409;
-    case absl::StatusCode::kAlreadyExists: return 409;
-    case absl::StatusCode::kInvalidArgument: return 400;
-    default: return 500;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    case absl::StatusCode::kAlreadyExists:
+      return 409;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    default:
+      return 500;
   }
 }
 
@@ -110,10 +120,14 @@ void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest) {
   }
   std::string_view verb = rest.substr(slash + 1);
   v1::NodeStateRecord::State state;
-  if (verb == "drain") state = v1::NodeStateRecord::DRAINING;
-  else if (verb == "remove") state = v1::NodeStateRecord::REMOVED;
-  else if (verb == "activate") state = v1::NodeStateRecord::ACTIVE;
-  else return (void)ex.Send(404, "unknown node action \"" + std::string(verb) + "\"\n");
+  if (verb == "drain")
+    state = v1::NodeStateRecord::DRAINING;
+  else if (verb == "remove")
+    state = v1::NodeStateRecord::REMOVED;
+  else if (verb == "activate")
+    state = v1::NodeStateRecord::ACTIVE;
+  else
+    return (void)ex.Send(404, "unknown node action \"" + std::string(verb) + "\"\n");
   auto id = PercentDecode(rest.substr(0, slash), false);
   if (!id.ok()) return (void)ex.Send(400, "bad node id\n");
   auto change = gateway.node_states().Set(*id, state);
@@ -122,11 +136,11 @@ void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest) {
                          std::string(change.status().message()) + "\n");
   }
   ex.SetHeader("Content-Type", "application/json");
-  (void)ex.Send(200, "{\"node\": " + JsonString(*id) + ", \"state\": " +
-                         JsonString(NodeStateName(change->record.state())) +
+  (void)ex.Send(200, "{\"node\": " + JsonString(*id) +
+                         ", \"state\": " + JsonString(NodeStateName(change->record.state())) +
                          ", \"stripes_queued\": " + std::to_string(change->stripes_queued) +
-                         ", \"shards\": " +
-                         std::to_string(change->record.shards_when_changed()) + "}\n");
+                         ", \"shards\": " + std::to_string(change->record.shards_when_changed()) +
+                         "}\n");
 }
 
 // The body of a small admin request (a JSON document); at most `limit` bytes.
@@ -155,8 +169,8 @@ absl::StatusOr<client::NodeEndpoint> ParseNodeDocument(const std::string& text) 
   const boost::json::object& o = doc.as_object();
   for (const auto& field : o) {
     static const std::set<std::string_view> kKnown = {
-        "id", "provider", "site", "weight", "address", "token", "plaintext", "tls_ca_pem",
-        "tls_server_name", "tls_fingerprint"};
+        "id",    "provider",  "site",       "weight",          "address",
+        "token", "plaintext", "tls_ca_pem", "tls_server_name", "tls_fingerprint"};
     if (!kKnown.contains(std::string_view(field.key()))) {
       return absl::InvalidArgumentError("unknown field \"" + std::string(field.key()) + "\"");
     }
@@ -165,7 +179,8 @@ absl::StatusOr<client::NodeEndpoint> ParseNodeDocument(const std::string& text) 
   auto text_field = [&](const char* name, std::string& out) -> absl::Status {
     const boost::json::value* v = o.if_contains(name);
     if (v == nullptr) return absl::OkStatus();
-    if (!v->is_string()) return absl::InvalidArgumentError(std::string(name) + ": expected a string");
+    if (!v->is_string())
+      return absl::InvalidArgumentError(std::string(name) + ": expected a string");
     out = std::string(v->as_string());
     return absl::OkStatus();
   };
@@ -218,10 +233,14 @@ absl::StatusOr<v1::Grant> ParseGrant(const std::string& text) {
   v1::Grant g;
   g.set_bucket(text.substr(0, colon));
   std::string right = text.substr(colon + 1);
-  if (right == "read") g.set_right(v1::Grant::READ);
-  else if (right == "write") g.set_right(v1::Grant::WRITE);
-  else if (right == "owner") g.set_right(v1::Grant::OWNER);
-  else return absl::InvalidArgumentError("grant \"" + text + "\": right must be read, write or owner");
+  if (right == "read")
+    g.set_right(v1::Grant::READ);
+  else if (right == "write")
+    g.set_right(v1::Grant::WRITE);
+  else if (right == "owner")
+    g.set_right(v1::Grant::OWNER);
+  else
+    return absl::InvalidArgumentError("grant \"" + text + "\": right must be read, write or owner");
   return g;
 }
 
@@ -233,11 +252,12 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   if (ex.request().method == "GET" && path == "/metrics") {
     for (int i = 0; i < pool.size(); ++i) {
       registry
-          .GetGauge("mosaic_gateway_node_up", "1 when a node is up, 0.5 suspect, 0 down.",
-                    {{"node", pool.node(i).id()}, {"provider", pool.node(i).endpoint().spec.provider}})
+          .GetGauge(
+              "mosaic_gateway_node_up", "1 when a node is up, 0.5 suspect, 0 down.",
+              {{"node", pool.node(i).id()}, {"provider", pool.node(i).endpoint().spec.provider}})
           .Set(pool.node(i).health() == client::NodeHealth::kUp        ? 1
                : pool.node(i).health() == client::NodeHealth::kSuspect ? 0.5
-                                                                         : 0);
+                                                                       : 0);
     }
     ex.SetHeader("Content-Type", "text/plain; version=0.0.4");
     return (void)ex.Send(200, registry.RenderText());

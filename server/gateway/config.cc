@@ -31,9 +31,9 @@ absl::Status CheckFingerprint(const client::NodeEndpoint& e, const std::string& 
   if (e.tls_ca_pem.empty()) return Bad(where + ".tls_fingerprint", "needs tls_ca_file");
   auto saved = tls::Fingerprint(e.tls_ca_pem);
   if (!saved.ok() || *saved != e.tls_fingerprint) {
-    return Bad(where + ".tls_fingerprint",
-               "tls_ca_file holds certificate " + (saved.ok() ? *saved : "(none)") + ", not " +
-                   e.tls_fingerprint);
+    return Bad(where + ".tls_fingerprint", "tls_ca_file holds certificate " +
+                                               (saved.ok() ? *saved : "(none)") + ", not " +
+                                               e.tls_fingerprint);
   }
   return absl::OkStatus();
 }
@@ -72,8 +72,8 @@ absl::Status ParseNode(const toml::table& t, GatewayConfig& c) {
   if (!ca_file.empty()) {
     auto pem = ReadFile(ca_file);
     if (!pem.ok()) {  // still NOT_FOUND, now naming the key
-      return absl::NotFoundError("config: " + where + ".tls_ca_file: " +
-                                 std::string(pem.status().message()));
+      return absl::NotFoundError("config: " + where +
+                                 ".tls_ca_file: " + std::string(pem.status().message()));
     }
     e.tls_ca_pem = *std::move(pem);
   }
@@ -176,7 +176,8 @@ absl::Status ParseScrubKeys(const toml::table& root, GatewayConfig& c) {
   RETURN_IF_ERROR(GetSize(root, "deep_scrub_bytes_per_second", c.deep_scrub_bytes_per_second, ""));
   RETURN_IF_ERROR(GetDuration(root, "deep_scrub_interval", c.deep_scrub_interval, ""));
   if (c.orphan_grace.count() < 0) return Bad("orphan_grace", "must not be negative");
-  if (c.orphan_sweep_interval.count() < 0) return Bad("orphan_sweep_interval", "must not be negative");
+  if (c.orphan_sweep_interval.count() < 0)
+    return Bad("orphan_sweep_interval", "must not be negative");
   if (c.deep_scrub_interval.count() < 0) return Bad("deep_scrub_interval", "must not be negative");
   if (c.deep_scrub_bytes_per_second == 0) {
     return Bad("deep_scrub_bytes_per_second", "must be positive");
@@ -190,13 +191,27 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text));
   GatewayConfig c;
   RETURN_IF_ERROR(OnlyKnownKeys(root,
-                                {"listen", "admin_listen", "data_dir", "key_file", "region",
-                                 "domain", "log_level", "multipart_expiry", "erasure",
-                                 "repair_bytes_per_second", "node_down_after",
+                                {"listen",
+                                 "admin_listen",
+                                 "data_dir",
+                                 "key_file",
+                                 "region",
+                                 "domain",
+                                 "log_level",
+                                 "multipart_expiry",
+                                 "erasure",
+                                 "repair_bytes_per_second",
+                                 "node_down_after",
                                  "failure_check_interval",
-                                 "pipeline", "limits", "node", "orphan_grace",
-                                 "orphan_sweep_interval", "deep_scrub_bytes_per_second",
-                                 "deep_scrub_interval", "backup_lag", "tls_cert_file",
+                                 "pipeline",
+                                 "limits",
+                                 "node",
+                                 "orphan_grace",
+                                 "orphan_sweep_interval",
+                                 "deep_scrub_bytes_per_second",
+                                 "deep_scrub_interval",
+                                 "backup_lag",
+                                 "tls_cert_file",
                                  "tls_key_file"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));

@@ -119,31 +119,56 @@ std::string_view LoggablePath(const RequestView& r) { return r.RawPath(); }
 
 absl::Status Gateway::Impl::Dispatch(Operation op, Ctx& ctx) {
   switch (op) {
-    case Operation::kListBuckets: return ListBuckets(ctx);
-    case Operation::kCreateBucket: return CreateBucket(ctx);
-    case Operation::kDeleteBucket: return DeleteBucket(ctx);
-    case Operation::kHeadBucket: return HeadBucket(ctx);
-    case Operation::kGetBucketLocation: return GetBucketLocation(ctx);
-    case Operation::kGetBucketVersioning: return GetBucketVersioning(ctx);
-    case Operation::kListObjects: return ListObjects(ctx);
-    case Operation::kListObjectsV2: return ListObjectsV2(ctx);
-    case Operation::kPutObject: return PutObject(ctx);
-    case Operation::kGetObject: return GetObject(ctx);
-    case Operation::kHeadObject: return HeadObject(ctx);
-    case Operation::kDeleteObject: return DeleteObject(ctx);
-    case Operation::kDeleteObjects: return DeleteObjects(ctx);
-    case Operation::kCopyObject: return CopyObject(ctx);
-    case Operation::kCreateMultipartUpload: return CreateMultipartUpload(ctx);
-    case Operation::kUploadPart: return UploadPart(ctx);
-    case Operation::kUploadPartCopy: return UploadPartCopy(ctx);
-    case Operation::kCompleteMultipartUpload: return CompleteMultipartUpload(ctx);
-    case Operation::kAbortMultipartUpload: return AbortMultipartUpload(ctx);
-    case Operation::kListParts: return ListParts(ctx);
-    case Operation::kListMultipartUploads: return ListMultipartUploads(ctx);
-    case Operation::kGetObjectTagging: return GetObjectTagging(ctx);
-    case Operation::kPutObjectTagging: return PutObjectTagging(ctx);
-    case Operation::kDeleteObjectTagging: return DeleteObjectTagging(ctx);
-    case Operation::kGetObjectAttributes: return GetObjectAttributes(ctx);
+    case Operation::kListBuckets:
+      return ListBuckets(ctx);
+    case Operation::kCreateBucket:
+      return CreateBucket(ctx);
+    case Operation::kDeleteBucket:
+      return DeleteBucket(ctx);
+    case Operation::kHeadBucket:
+      return HeadBucket(ctx);
+    case Operation::kGetBucketLocation:
+      return GetBucketLocation(ctx);
+    case Operation::kGetBucketVersioning:
+      return GetBucketVersioning(ctx);
+    case Operation::kListObjects:
+      return ListObjects(ctx);
+    case Operation::kListObjectsV2:
+      return ListObjectsV2(ctx);
+    case Operation::kPutObject:
+      return PutObject(ctx);
+    case Operation::kGetObject:
+      return GetObject(ctx);
+    case Operation::kHeadObject:
+      return HeadObject(ctx);
+    case Operation::kDeleteObject:
+      return DeleteObject(ctx);
+    case Operation::kDeleteObjects:
+      return DeleteObjects(ctx);
+    case Operation::kCopyObject:
+      return CopyObject(ctx);
+    case Operation::kCreateMultipartUpload:
+      return CreateMultipartUpload(ctx);
+    case Operation::kUploadPart:
+      return UploadPart(ctx);
+    case Operation::kUploadPartCopy:
+      return UploadPartCopy(ctx);
+    case Operation::kCompleteMultipartUpload:
+      return CompleteMultipartUpload(ctx);
+    case Operation::kAbortMultipartUpload:
+      return AbortMultipartUpload(ctx);
+    case Operation::kListParts:
+      return ListParts(ctx);
+    case Operation::kListMultipartUploads:
+      return ListMultipartUploads(ctx);
+    case Operation::kGetObjectTagging:
+      return GetObjectTagging(ctx);
+    case Operation::kPutObjectTagging:
+      return PutObjectTagging(ctx);
+    case Operation::kDeleteObjectTagging:
+      return DeleteObjectTagging(ctx);
+    case Operation::kGetObjectAttributes:
+      return GetObjectAttributes(ctx);
     default:
       return S3Error(S3Code::kNotImplemented,
                      std::string(OperationName(op)) +
@@ -159,9 +184,8 @@ absl::Status Gateway::Impl::Serve(Exchange& ex, const S3Request& req) {
     ASSIGN_OR_RETURN(who, LookupPrincipal(*meta, *ring, id, &secret));
     return secret;
   };
-  ASSIGN_OR_RETURN(AuthResult auth,
-                   VerifyRequest(ex.request(), lookup, std::chrono::system_clock::now(),
-                                 config.region));
+  ASSIGN_OR_RETURN(AuthResult auth, VerifyRequest(ex.request(), lookup,
+                                                  std::chrono::system_clock::now(), config.region));
   if (!IsImplemented(req.op)) {
     EmptyBody none;
     Ctx ctx{*services, ex, req, who, none};
@@ -183,16 +207,15 @@ void Gateway::Impl::RenderError(Exchange& ex, const absl::Status& status) {
     spdlog::warn("{} {}: {}", ex.request_id(), info.code, status.ToString());
   }
   ex.SetHeader("Content-Type", "application/xml");
-  (void)ex.Send(info.http_status, ErrorXml(info.code, status.message().empty()
-                                                          ? std::string(info.message)
-                                                          : std::string(status.message()),
-                                           std::string(LoggablePath(ex.request())),
-                                           ex.request_id()));
+  (void)ex.Send(
+      info.http_status,
+      ErrorXml(info.code,
+               status.message().empty() ? std::string(info.message) : std::string(status.message()),
+               std::string(LoggablePath(ex.request())), ex.request_id()));
 }
 
 void Gateway::Impl::Record(Exchange& ex, std::chrono::steady_clock::time_point start) {
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   registry
       .GetCounter("mosaic_gateway_requests_total", "S3 requests by operation and HTTP status.",
                   {{"operation", ex.operation}, {"status", std::to_string(ex.status)}})
@@ -201,7 +224,8 @@ void Gateway::Impl::Record(Exchange& ex, std::chrono::steady_clock::time_point s
       .GetHistogram("mosaic_gateway_request_seconds", "S3 request latency by operation.",
                     {{"operation", ex.operation}})
       .Observe(seconds);
-  registry.GetCounter("mosaic_gateway_received_bytes_total", "Request body bytes.").Inc(ex.bytes_in);
+  registry.GetCounter("mosaic_gateway_received_bytes_total", "Request body bytes.")
+      .Inc(ex.bytes_in);
   registry.GetCounter("mosaic_gateway_sent_bytes_total", "Response body bytes.").Inc(ex.bytes_out);
   spdlog::info("{} {} {} {} {} in={} out={} {:.1f}ms", ex.request_id(), ex.request().method,
                std::string(LoggablePath(ex.request())), ex.operation, ex.status, ex.bytes_in,
@@ -250,9 +274,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
       // `mosaic gateway node add` writes both (live add, then the config): say so only
       // when they differ.
       if (in_config->address != e.address || in_config->spec.provider != e.spec.provider) {
-        spdlog::warn("node {} is in the config file ({}) and was added with `mosaic node add` "
-                     "({}): the config's entry is used", e.spec.id, in_config->address,
-                     e.address);
+        spdlog::warn(
+            "node {} is in the config file ({}) and was added with `mosaic node add` "
+            "({}): the config's entry is used",
+            e.spec.id, in_config->address, e.address);
       }
       continue;
     }
@@ -263,8 +288,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   // Drained and removed nodes are excluded from placement before anything can write.
   impl->node_states = std::make_unique<NodeStates>(*impl->meta, *impl->pipeline);
   RETURN_IF_ERROR(impl->node_states->Start());
-  impl->status = std::make_unique<StatusService>(*impl->meta, *impl->pipeline,
-                                                 *impl->node_states, StatusService::Options());
+  impl->status = std::make_unique<StatusService>(*impl->meta, *impl->pipeline, *impl->node_states,
+                                                 StatusService::Options());
   impl->services.reset(new Services{*impl->meta, *impl->pipeline, impl->config});
   impl->CreateJobs();
   impl->StartJobs();
@@ -272,26 +297,25 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   Impl* raw = impl.get();
   auto reject = [raw](Exchange& ex, int status, const std::string& reason) {
     ex.operation = "Rejected";
-    raw->RenderError(ex, S3Error(status == 431 ? S3Code::kRequestHeaderSectionTooLarge
-                                               : S3Code::kInvalidRequest,
-                                 "malformed request: " + reason));
+    raw->RenderError(
+        ex, S3Error(status == 431 ? S3Code::kRequestHeaderSectionTooLarge : S3Code::kInvalidRequest,
+                    "malformed request: " + reason));
   };
-  ASSIGN_OR_RETURN(impl->s3,
-                   HttpServer::Start(config.listen, config.http,
-                                     [raw](Exchange& ex) { raw->Handle(ex); }, reject, config.tls));
+  ASSIGN_OR_RETURN(impl->s3, HttpServer::Start(
+                                 config.listen, config.http,
+                                 [raw](Exchange& ex) { raw->Handle(ex); }, reject, config.tls));
   auto gateway = std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
   Gateway* g = gateway.get();
   HttpLimits admin_limits;
   admin_limits.max_connections = 16;
-  ASSIGN_OR_RETURN(raw->admin,
-                   HttpServer::Start(config.admin_listen, admin_limits,
-                                     [g, raw](Exchange& ex) {
-                                       HandleAdmin(*g, raw->registry, raw->admin_token,
-                                                   *raw->pool, ex);
-                                     },
-                                     [](Exchange& ex, int status, const std::string&) {
-                                       (void)ex.Send(status, "");
-                                     }));
+  ASSIGN_OR_RETURN(
+      raw->admin,
+      HttpServer::Start(
+          config.admin_listen, admin_limits,
+          [g, raw](Exchange& ex) {
+            HandleAdmin(*g, raw->registry, raw->admin_token, *raw->pool, ex);
+          },
+          [](Exchange& ex, int status, const std::string&) { (void)ex.Send(status, ""); }));
   return gateway;
 }
 

@@ -67,8 +67,7 @@ gateway::AdminTarget gateway::AdminTargetOrExit(const std::string& config_path) 
   auto target = FindAdmin(config_path);
   if (!target.ok()) {
     std::fprintf(stderr, "mosaic: %s\n", std::string(target.status().message()).c_str());
-    throw CLI::RuntimeError(
-        target.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1);
+    throw CLI::RuntimeError(target.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1);
   }
   return *target;
 }
@@ -151,9 +150,7 @@ namespace gateway {
 
 namespace {
 
-std::string Host(const std::string& listen) {
-  return listen.substr(0, listen.rfind(':'));
-}
+std::string Host(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
 
 // Every idle client connection holds a file descriptor (limits.max_open_connections): the
 // soft limit (often 1024) is raised to the hard one.
@@ -213,11 +210,11 @@ int RunGateway(const GatewayConfig& config, client::KeyRing ring) {
   }
   std::string s3 = Host(config.listen) + ":" + std::to_string((*gw)->port());
   WriteAddressFile(config.data_dir + "/admin.addr",
-               Host(config.admin_listen) + ":" + std::to_string((*gw)->admin_port()));
+                   Host(config.admin_listen) + ":" + std::to_string((*gw)->admin_port()));
   WriteAddressFile(config.data_dir + "/s3.addr", s3);
   spdlog::info("mosaic gateway serving S3 on {}://{} ({} nodes, {}+{})",
-               config.tls.enabled() ? "https" : "http", s3, config.nodes.size(),
-               config.pipeline.k, config.pipeline.m);
+               config.tls.enabled() ? "https" : "http", s3, config.nodes.size(), config.pipeline.k,
+               config.pipeline.m);
   int sig = WaitForStop(config, **gw);
   spdlog::info("signal {}: finishing requests in progress", sig);
   // The CLI commands take the address files for a running gateway: gone first.

@@ -128,7 +128,8 @@ std::string FirstLineOf(const std::string& path, const char* what) {
   std::ifstream in(path);
   std::string line;
   if (!in || !std::getline(in, line) || line.empty()) {
-    FailCommand(2, absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
+    FailCommand(2,
+                absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
   }
   return line;
 }
@@ -138,7 +139,8 @@ std::string WholeFile(const std::string& path, const char* what) {
   std::stringstream text;
   text << in.rdbuf();
   if (!in || text.str().empty()) {
-    FailCommand(2, absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
+    FailCommand(2,
+                absl::InvalidArgumentError(std::string("cannot read ") + what + " from " + path));
   }
   return text.str();
 }

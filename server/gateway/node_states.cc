@@ -24,11 +24,9 @@ const char* ReasonOf(v1::NodeStateRecord::State state) {
 }
 
 // Queues one stripe's shards that sit on `targets`, one entry per reason (the store merges).
-absl::Status QueueStripe(MetaStore& meta, const std::string& piece_id,
-                         const v1::Manifest& manifest, int stripe,
-                         const std::map<std::string, std::string>& targets,
-                         const NodeViews& views, const client::KeyRing& ring,
-                         QueuedStripes& out) {
+absl::Status QueueStripe(MetaStore& meta, const std::string& piece_id, const v1::Manifest& manifest,
+                         int stripe, const std::map<std::string, std::string>& targets,
+                         const NodeViews& views, const client::KeyRing& ring, QueuedStripes& out) {
   std::map<std::string, std::vector<uint32_t>> by_reason;
   const v1::StripePlacement& placement = manifest.stripes(stripe);
   for (int i = 0; i < placement.nodes_size(); ++i) {
@@ -60,8 +58,8 @@ std::string TokenAad(const std::string& node_id) { return "node-token/" + node_i
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -92,16 +90,18 @@ absl::Status CheckEndpoint(const client::NodeEndpoint& e) {
 
 const char* NodeStateName(v1::NodeStateRecord::State state) {
   switch (state) {
-    case v1::NodeStateRecord::DRAINING: return "draining";
-    case v1::NodeStateRecord::REMOVED: return "removed";
-    default: return "active";
+    case v1::NodeStateRecord::DRAINING:
+      return "draining";
+    case v1::NodeStateRecord::REMOVED:
+      return "removed";
+    default:
+      return "active";
   }
 }
 
 absl::StatusOr<QueuedStripes> QueueStripesOn(MetaStore& meta,
                                              const std::map<std::string, std::string>& targets,
-                                             const NodeViews& views,
-                                             const client::KeyRing& ring) {
+                                             const NodeViews& views, const client::KeyRing& ring) {
   QueuedStripes out;
   if (targets.empty()) return out;
   std::string after;
@@ -119,8 +119,8 @@ absl::StatusOr<QueuedStripes> QueueStripesOn(MetaStore& meta,
 }
 
 absl::StatusOr<uint64_t> QueueSpreadStripes(MetaStore& meta,
-                                             const std::map<std::string, std::string>& provider_of,
-                                             const std::set<std::string>& usable_providers) {
+                                            const std::map<std::string, std::string>& provider_of,
+                                            const std::set<std::string>& usable_providers) {
   uint64_t queued = 0;
   std::string after;
   while (true) {
@@ -142,8 +142,8 @@ absl::StatusOr<uint64_t> QueueSpreadStripes(MetaStore& meta,
         // The later shards of a shared provider move; the first stays.
         std::map<std::string, int> seen;
         v1::RepairRecord record;
-        for (int i = 0; i < static_cast<int>(providers.size()) && size_t(record.shards_size()) < free;
-             ++i) {
+        for (int i = 0;
+             i < static_cast<int>(providers.size()) && size_t(record.shards_size()) < free; ++i) {
           if (held[providers[i]] > 1 && seen[providers[i]]++ > 0) record.add_shards(uint32_t(i));
         }
         if (record.shards_size() == 0) continue;
@@ -151,8 +151,8 @@ absl::StatusOr<uint64_t> QueueSpreadStripes(MetaStore& meta,
         record.set_stripe(static_cast<uint64_t>(s));
         record.set_reason("spread");
         record.set_queued_ms(UnixNowMs());
-        record.set_margin(static_cast<uint32_t>(
-            std::max(0, client::ProviderLossesSurvived(providers, static_cast<int>(manifest.k())))));
+        record.set_margin(static_cast<uint32_t>(std::max(
+            0, client::ProviderLossesSurvived(providers, static_cast<int>(manifest.k())))));
         RETURN_IF_ERROR(meta.QueueRepair(record));
         ++queued;
       }
@@ -381,8 +381,8 @@ void NodeStates::SweepOnce(bool first) {
     }
   }
   if (targets.empty()) return;
-  auto queued = QueueStripesOn(meta_, targets, CurrentNodeViews(pipeline_.pool(), states),
-                               pipeline_.ring());
+  auto queued =
+      QueueStripesOn(meta_, targets, CurrentNodeViews(pipeline_.pool(), states), pipeline_.ring());
   if (!queued.ok()) {
     spdlog::warn("node state sweep: {}", queued.status().ToString());
     return;

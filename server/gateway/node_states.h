@@ -31,7 +31,7 @@ namespace mosaic::gateway {
 class MetaStore;
 
 struct QueuedStripes {
-  uint64_t stripes = 0;                          // stripes queued (or merged into the queue)
+  uint64_t stripes = 0;                            // stripes queued (or merged into the queue)
   std::map<std::string, uint64_t> shards_by_node;  // shards found on each target node
 };
 

@@ -65,10 +65,13 @@ void RunInit(const InitArgs& a) {
   FailIfError("init", key_id.status());
   std::string toml =
       "# Written by `mosaic gateway init`; deploy/gateway.toml documents every key.\n"
-      "# Add nodes with `mosaic gateway node add INVITE --config " + config_path + "`.\n"
-      "data_dir = " + Quote(dir) + "\nkey_file = " + Quote(key_path) +
-      "\nlisten = " + Quote(a.listen) + "\nadmin_listen = \"127.0.0.1:0\"\n\n[erasure]\nk = " +
-      std::to_string(a.k) + "\nm = " + std::to_string(a.m) + "\n";
+      "# Add nodes with `mosaic gateway node add INVITE --config " +
+      config_path +
+      "`.\n"
+      "data_dir = " +
+      Quote(dir) + "\nkey_file = " + Quote(key_path) + "\nlisten = " + Quote(a.listen) +
+      "\nadmin_listen = \"127.0.0.1:0\"\n\n[erasure]\nk = " + std::to_string(a.k) +
+      "\nm = " + std::to_string(a.m) + "\n";
   FailIfError("init", WriteNewFile(config_path, toml, 0600));
   std::printf(
       "created %s (mode 0700):\n"
@@ -143,11 +146,11 @@ void RunNodeAdd(const std::string& invite_text, const std::string& config_path) 
     Fail("node add", "cannot create " + dir + "/nodes: " + std::strerror(errno));
   }
   FailIfError("node add", WriteNewFile(cert_path, *pem, 0644, true));
-  std::string updated = *text + (text->ends_with("\n") ? "" : "\n") + "\n[[node]]\nid = " +
-                        Quote(invite->node_id) + "\nprovider = " + Quote(invite->provider) +
-                        "\naddress = " + Quote(invite->address) + "\ntoken = " +
-                        Quote(invite->token) + "\ntls_ca_file = " + Quote(cert_path) +
-                        "\ntls_fingerprint = " + Quote(invite->fingerprint) + "\n";
+  std::string updated =
+      *text + (text->ends_with("\n") ? "" : "\n") + "\n[[node]]\nid = " + Quote(invite->node_id) +
+      "\nprovider = " + Quote(invite->provider) + "\naddress = " + Quote(invite->address) +
+      "\ntoken = " + Quote(invite->token) + "\ntls_ca_file = " + Quote(cert_path) +
+      "\ntls_fingerprint = " + Quote(invite->fingerprint) + "\n";
   auto check = gateway::ParseGatewayConfig(updated);
   if (!check.ok()) Fail("node add", std::string(check.status().message()), 2);
   // A running gateway takes the node first, so that a node it refuses is not left in the file.

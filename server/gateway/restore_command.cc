@@ -54,7 +54,8 @@ void AddRestoreCommand(CLI::App& app) {
   auto into = std::make_shared<std::string>();
   auto passphrase_fd = std::make_shared<int>(-1);
   cmd->add_option("--key", *key, "The master key file")->required();
-  cmd->add_option("--nodes", *nodes, "TOML file with the [[node]] tables (a gateway config will do)")
+  cmd->add_option("--nodes", *nodes,
+                  "TOML file with the [[node]] tables (a gateway config will do)")
       ->required();
   cmd->add_option("--into", *into, "New data folder for the gateway (DIR/meta is created)")
       ->required();

@@ -20,7 +20,6 @@
 namespace mosaic {
 namespace {
 
-
 // GET or POST /admin/v1/scrub, its JSON body read (scrubber.h, ParseProgressJson).
 absl::StatusOr<gateway::DeepScrubProgress> Ask(const gateway::AdminTarget& t,
                                                const std::string& method) {
@@ -32,8 +31,8 @@ absl::StatusOr<gateway::DeepScrubProgress> Ask(const gateway::AdminTarget& t,
 unsigned long long U(uint64_t v) { return static_cast<unsigned long long>(v); }
 
 void Show(const gateway::DeepScrubProgress& p, bool tty) {
-  double share = p.pieces_total ? double(p.pieces_done) / double(p.pieces_total)
-                                : (p.running ? 0.0 : 1.0);
+  double share =
+      p.pieces_total ? double(p.pieces_done) / double(p.pieces_total) : (p.running ? 0.0 : 1.0);
   std::string sizes = FormatSize(p.bytes);
   if (!tty) {
     std::printf("scrub: %llu/%llu pieces, %s read, %llu bad shards\n", U(p.pieces_done),
@@ -74,9 +73,10 @@ int Follow(const gateway::AdminTarget& t, uint64_t run) {
         std::fprintf(stderr, "mosaic: the deep scrub stopped: %s\n", p->error.c_str());
         return 1;
       }
-      std::printf("scrub finished: %llu shards checked, %llu bad (queued for repair), %llu "
-                  "on unreachable nodes\n",
-                  U(p->shards_checked), U(p->failures), U(p->skipped));
+      std::printf(
+          "scrub finished: %llu shards checked, %llu bad (queued for repair), %llu "
+          "on unreachable nodes\n",
+          U(p->shards_checked), U(p->failures), U(p->skipped));
       return 0;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(tty ? 250 : 1000));

@@ -16,9 +16,12 @@ constexpr size_t kPiecesPerPage = 1000;
 
 const char* HealthName(client::NodeHealth h) {
   switch (h) {
-    case client::NodeHealth::kUp: return "up";
-    case client::NodeHealth::kSuspect: return "suspect";
-    case client::NodeHealth::kDown: return "down";
+    case client::NodeHealth::kUp:
+      return "up";
+    case client::NodeHealth::kSuspect:
+      return "suspect";
+    case client::NodeHealth::kDown:
+      return "down";
   }
   return "unknown";
 }
@@ -69,8 +72,8 @@ NodeViews CurrentNodeViews(const client::NodePool& pool,
   return views;
 }
 
-std::vector<int> UnhealthyShards(const v1::Manifest& manifest, int stripe,
-                                 const NodeViews& nodes, const client::KeyRing& ring) {
+std::vector<int> UnhealthyShards(const v1::Manifest& manifest, int stripe, const NodeViews& nodes,
+                                 const client::KeyRing& ring) {
   std::vector<int> bad;
   const v1::StripePlacement& placement = manifest.stripes(stripe);
   std::optional<client::ObjectId> object;
@@ -126,8 +129,7 @@ absl::StatusOr<SafetyReport> ComputeSafety(const MetaStore& meta, const NodeView
   }
   report.computed_ms = UnixNowMs();
   report.scan_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 
@@ -137,8 +139,8 @@ RepairProgressView RepairProgressFromStore(const MetaStore& meta) {
   return view;
 }
 
-StatusService::StatusService(const MetaStore& meta, client::Pipeline& pipeline,
-                             NodeStates& states, Options options)
+StatusService::StatusService(const MetaStore& meta, client::Pipeline& pipeline, NodeStates& states,
+                             Options options)
     : meta_(meta), pipeline_(pipeline), states_(states), options_(options) {}
 
 void StatusService::SetBackupProgress(std::function<BackupView()> source) {
@@ -196,8 +198,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
     row.state = state_of(row.id);
     auto seen = st.last_seen.time_since_epoch();
     row.last_seen_ms =
-        seen.count() == 0 ? 0
-                          : std::chrono::duration_cast<std::chrono::milliseconds>(seen).count();
+        seen.count() == 0 ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(seen).count();
     row.latency_ms = st.latency_ms;
     row.used_bytes = st.used_bytes;
     row.free_bytes = st.free_bytes;

@@ -37,7 +37,7 @@ class MetaStore;
 // What the safety scan knows of a node.
 struct NodeView {
   std::string provider;
-  bool healthy = true;  // false when the node is DOWN or REMOVED
+  bool healthy = true;                             // false when the node is DOWN or REMOVED
   std::unordered_set<std::string> corrupt_chunks;  // raw chunk ids its scrub found corrupt
 };
 // By node id. A node that manifests name but that is not here is unknown: its shards count
@@ -51,8 +51,8 @@ NodeViews CurrentNodeViews(const client::NodePool& pool,
 // Shards of stripe `stripe` of `manifest` that are not healthy under `nodes`, by index.
 // Corrupt findings are looked up only when the stripe's node has some (computing a chunk id
 // costs a keyed hash); `ring` names the chunks.
-std::vector<int> UnhealthyShards(const v1::Manifest& manifest, int stripe,
-                                 const NodeViews& nodes, const client::KeyRing& ring);
+std::vector<int> UnhealthyShards(const v1::Manifest& manifest, int stripe, const NodeViews& nodes,
+                                 const client::KeyRing& ring);
 
 struct SafetyReport {
   uint64_t pieces = 0;
@@ -65,8 +65,8 @@ struct SafetyReport {
   // some stripe is lost already.
   std::optional<int> losses_survived;
   std::map<std::string, uint64_t> shards_by_node;  // every node a manifest names
-  bool complete = true;  // false when the time bound cut the scan short
-  int64_t computed_ms = 0;  // wall clock, when the scan finished
+  bool complete = true;                            // false when the time bound cut the scan short
+  int64_t computed_ms = 0;                         // wall clock, when the scan finished
   double scan_ms = 0;
 
   uint64_t healthy() const;
@@ -81,10 +81,10 @@ struct SafetyReport {
 // Repair progress as status shows it: from the repair job (RepairProgressFromRepairer), or
 // the backlog alone when there is none (RepairProgressFromStore).
 struct RepairProgressView {
-  uint64_t backlog = 0;                     // stripes queued
-  std::optional<uint64_t> done;             // shards re-placed since the gateway started
-  std::optional<double> bytes_per_second;   // recent repair rate
-  std::optional<double> eta_seconds;        // time to empty the backlog at that rate
+  uint64_t backlog = 0;                    // stripes queued
+  std::optional<uint64_t> done;            // shards re-placed since the gateway started
+  std::optional<double> bytes_per_second;  // recent repair rate
+  std::optional<double> eta_seconds;       // time to empty the backlog at that rate
 };
 // (RepairProgressFromRepairer and BackupViewFromJob, in job_views.h, read the jobs: status
 // does not depend on them.)
@@ -92,8 +92,8 @@ RepairProgressView RepairProgressFromStore(const MetaStore& meta);
 
 // The metadata backup as status shows it (jobs/metadata_backup.h).
 struct BackupView {
-  int64_t last_success_ms = 0;  // wall clock; 0 = never
-  int64_t covered_ms = 0;       // writes acknowledged before this are on the nodes
+  int64_t last_success_ms = 0;        // wall clock; 0 = never
+  int64_t covered_ms = 0;             // writes acknowledged before this are on the nodes
   std::optional<double> lag_seconds;  // now − covered_ms; unknown before the first backup
   uint64_t generation = 0;
   std::string last_error;  // of the last cycle; "" when it succeeded
@@ -103,8 +103,8 @@ struct NodeRow {
   std::string id;
   std::string provider;
   std::string address;
-  std::string health;  // "up", "suspect", "down", "unknown" (not in the node list)
-  std::string state;   // "active", "draining", "removed"
+  std::string health;        // "up", "suspect", "down", "unknown" (not in the node list)
+  std::string state;         // "active", "draining", "removed"
   int64_t last_seen_ms = 0;  // wall clock; 0 = never
   double latency_ms = 0;
   uint64_t used_bytes = 0;
@@ -132,7 +132,7 @@ struct StatusDocument {
   RepairProgressView repair;
   uint64_t deletion_backlog = 0;
   std::vector<DrainRow> drains;
-  std::optional<BackupView> backup;  // nullopt when the gateway runs no backup job
+  std::optional<BackupView> backup;   // nullopt when the gateway runs no backup job
   std::vector<WorkerStatus> workers;  // the background jobs, in the order they were started
 };
 

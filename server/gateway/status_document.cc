@@ -164,15 +164,13 @@ std::string Pad(std::string s, size_t width) {
 }
 
 std::string NodeTable(const std::vector<NodeRow>& nodes, int64_t now_ms) {
-  std::vector<std::vector<std::string>> rows = {{"PROVIDER", "NODE", "HEALTH", "STATE",
-                                                 "LAST SEEN", "LATENCY", "USED", "FREE",
-                                                 "QUOTA", "SHARDS"}};
+  std::vector<std::vector<std::string>> rows = {{"PROVIDER", "NODE", "HEALTH", "STATE", "LAST SEEN",
+                                                 "LATENCY", "USED", "FREE", "QUOTA", "SHARDS"}};
   for (const NodeRow& n : nodes) {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.1f ms", n.latency_ms);
-    std::string health = n.health + (n.corrupt_chunks ? " (" + Thousands(n.corrupt_chunks) +
-                                                            " corrupt)"
-                                                      : "");
+    std::string health =
+        n.health + (n.corrupt_chunks ? " (" + Thousands(n.corrupt_chunks) + " corrupt)" : "");
     rows.push_back({n.provider, n.id, health, n.state, Ago(n.last_seen_ms, now_ms),
                     n.last_seen_ms > 0 ? latency : "-", FormatSize(n.used_bytes),
                     n.capacity_bytes ? FormatSize(n.free_bytes) : "-",
@@ -375,9 +373,9 @@ StatusDocument ParseDocument(const boost::json::object& o) {
   }
   if (Field(o, "backup") != nullptr) {
     const json::object& b = Object(o, "backup");
-    doc.backup = BackupView{Int(b, "last_success_ms"), Int(b, "covered_ms"),
-                            Number(b, "lag_seconds"), CountOr0(b, "generation"),
-                            Text(b, "last_error")};
+    doc.backup =
+        BackupView{Int(b, "last_success_ms"), Int(b, "covered_ms"), Number(b, "lag_seconds"),
+                   CountOr0(b, "generation"), Text(b, "last_error")};
   }
   for (const json::value& w : Array(o, "workers")) {
     if (w.is_object()) doc.workers.push_back(ParseWorker(w.get_object()));
@@ -404,16 +402,16 @@ absl::StatusOr<StatusDocument> ParseStatusJson(std::string_view text) {
 std::string StatusText(const StatusDocument& doc, int64_t now_ms) {
   std::string out = NodeTable(doc.nodes, now_ms) + "\n";
   const SafetyReport& s = doc.safety;
-  out += "Data:      " + Plural(s.pieces, "piece", "pieces") + ", " + FormatSize(s.bytes) +
-         " in " + Plural(s.stripes, "stripe", "stripes") + " (default profile " +
-         std::to_string(doc.k) + "+" + std::to_string(doc.m) + ")\n";
+  out += "Data:      " + Plural(s.pieces, "piece", "pieces") + ", " + FormatSize(s.bytes) + " in " +
+         Plural(s.stripes, "stripe", "stripes") + " (default profile " + std::to_string(doc.k) +
+         "+" + std::to_string(doc.m) + ")\n";
   out += "Safety:    " + SafetyText(s) + "\n";
   out += "Repair:    " + RepairText(doc.repair) + "\n";
-  out += "Deletion:  " +
-         (doc.deletion_backlog == 0 ? std::string("none")
-                                    : Plural(doc.deletion_backlog, "entry", "entries") +
-                                          " queued") +
-         "\n";
+  out +=
+      "Deletion:  " +
+      (doc.deletion_backlog == 0 ? std::string("none")
+                                 : Plural(doc.deletion_backlog, "entry", "entries") + " queued") +
+      "\n";
   for (const DrainRow& d : doc.drains) out += "Drain:     " + DrainText(d) + "\n";
   if (doc.backup) out += "Backup:    " + BackupText(*doc.backup, now_ms) + "\n";
   if (!doc.workers.empty()) out += "Workers:\n";

@@ -138,11 +138,11 @@ absl::Status ParseScrub(const toml::table& root, NodeConfig& c) {
 absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& toml_text) {
   ASSIGN_OR_RETURN(toml::table root, config::ParseToml(toml_text));
   NodeConfig c;
-  RETURN_IF_ERROR(config::OnlyKnownKeys(root,
-                                        {"node_id", "provider", "advertise", "data_dir", "listen", "metrics_listen",
-                                         "log_level", "max_chunk_size", "tls", "storage",
-                                         "scrub", "tenant"},
-                                        ""));
+  RETURN_IF_ERROR(config::OnlyKnownKeys(
+      root,
+      {"node_id", "provider", "advertise", "data_dir", "listen", "metrics_listen", "log_level",
+       "max_chunk_size", "tls", "storage", "scrub", "tenant"},
+      ""));
   RETURN_IF_ERROR(ParseTopLevel(root, c));
   RETURN_IF_ERROR(ParseStorage(root, c));
   RETURN_IF_ERROR(ParseScrub(root, c));

@@ -34,7 +34,7 @@ struct NodeConfig {
   std::string tls_cert;
   std::string tls_key;
   bool plaintext = false;
-  StoreOptions store;  // store.dir is data_dir
+  StoreOptions store;                            // store.dir is data_dir
   io::IoEngine io_engine = io::IoEngine::kAuto;  // storage.io_engine
   std::vector<TenantConfig> tenants;
 };

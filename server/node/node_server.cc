@@ -186,13 +186,12 @@ int RunNode(const NodeConfig& config, const std::string& config_path) {
     }
     metrics_server = std::move(*started);
     (void)WriteAddressFile(dir + "/metrics.addr", HostOf(config.metrics_listen) + ":" +
-                                                std::to_string(metrics_server->port()));
+                                                      std::to_string(metrics_server->port()));
   }
   std::string address = HostOf(config.listen) + ":" + std::to_string(port);
   if (!WriteAddressFile(dir + "/grpc.addr", address)) spdlog::warn("cannot write grpc.addr");
   spdlog::info("mosaic node {} {} serving {} on {} ({}), {} tenant(s)", config.node_id, kVersion,
-               dir, address, config.tls_cert.empty() ? "plaintext" : "TLS",
-               config.tenants.size());
+               dir, address, config.tls_cert.empty() ? "plaintext" : "TLS", config.tenants.size());
 
   const std::string pid_file = dir + "/node.pid";
   if (!WriteAddressFile(pid_file, std::to_string(getpid()))) spdlog::warn("cannot write node.pid");

@@ -57,7 +57,8 @@ void RunInit(InitArgs a) {
   if (a.id.empty()) a.id = a.provider + "-1";
   std::string advertise = AdvertiseAddress(a);
   auto host = metrics::SplitHostPort(advertise);
-  if (!host.ok()) Fail("init", "--advertise " + advertise + ": " + std::string(host.status().message()), 2);
+  if (!host.ok())
+    Fail("init", "--advertise " + advertise + ": " + std::string(host.status().message()), 2);
   auto folder = config::MakePrivateFolder(a.dir, "node.toml");
   FailIfError("init", folder.status());
   const std::string& dir = *folder;
@@ -68,10 +69,11 @@ void RunInit(InitArgs a) {
   FailIfError("init", WriteNewFile(dir + "/node.crt", identity->cert_pem, 0644, true));
   std::string toml =
       "# Written by `mosaic node init`; deploy/node.toml documents every key.\n"
-      "node_id = " + Quote(a.id) + "\nprovider = " + Quote(a.provider) +
-      "\nadvertise = " + Quote(advertise) + "\ndata_dir = " + Quote(dir) +
-      "\nlisten = " + Quote(a.listen) + "\n\n[tls]\ncert = " + Quote(dir + "/node.crt") +
-      "\nkey = " + Quote(dir + "/node.key") + "\n";
+      "node_id = " +
+      Quote(a.id) + "\nprovider = " + Quote(a.provider) + "\nadvertise = " + Quote(advertise) +
+      "\ndata_dir = " + Quote(dir) + "\nlisten = " + Quote(a.listen) +
+      "\n\n[tls]\ncert = " + Quote(dir + "/node.crt") + "\nkey = " + Quote(dir + "/node.key") +
+      "\n";
   FailIfError("init", WriteNewFile(config_path, toml, 0600));
   auto fingerprint = tls::Fingerprint(identity->cert_pem);
   FailIfError("init", fingerprint.status());
@@ -83,9 +85,8 @@ void RunInit(InitArgs a) {
       "next: give a group a tenant and send it the invite this prints:\n"
       "  mosaic node tenant add GROUP --quota 100GiB --config %s\n"
       "then run the node: mosaic node --config %s\n",
-      dir.c_str(), host->first.c_str(), fingerprint->c_str(), a.id.c_str(),
-      a.provider.c_str(), a.listen.c_str(), advertise.c_str(), config_path.c_str(),
-      config_path.c_str());
+      dir.c_str(), host->first.c_str(), fingerprint->c_str(), a.id.c_str(), a.provider.c_str(),
+      a.listen.c_str(), advertise.c_str(), config_path.c_str(), config_path.c_str());
 }
 
 std::string Base64Url(std::string_view bytes) {
@@ -128,7 +129,8 @@ void RunTenantAdd(const std::string& name, const std::string& quota,
   auto config = node::LoadNodeConfig(config_path);
   if (!config.ok()) Fail("tenant add", std::string(config.status().message()), 2);
   auto quota_bytes = ParseSize(quota);
-  if (!quota_bytes.ok()) Fail("tenant add", "--quota " + quota + ": " + std::string(quota_bytes.status().message()), 2);
+  if (!quota_bytes.ok())
+    Fail("tenant add", "--quota " + quota + ": " + std::string(quota_bytes.status().message()), 2);
   for (const node::TenantConfig& t : config->tenants) {
     if (t.name == name) Fail("tenant add", "tenant " + name + " exists in " + config_path, 2);
   }
@@ -140,9 +142,9 @@ void RunTenantAdd(const std::string& name, const std::string& quota,
   std::string token = NewToken();
   auto text = config::ReadFile(config_path);
   FailIfError("tenant add", text.status());
-  std::string updated = *text + (text->ends_with("\n") ? "" : "\n") + "\n[[tenant]]\nname = " +
-                        Quote(name) + "\ntoken_sha256 = " + Quote(Sha256Hex(AsBytes(token))) +
-                        "\nquota = " + Quote(quota) + "\n";
+  std::string updated =
+      *text + (text->ends_with("\n") ? "" : "\n") + "\n[[tenant]]\nname = " + Quote(name) +
+      "\ntoken_sha256 = " + Quote(Sha256Hex(AsBytes(token))) + "\nquota = " + Quote(quota) + "\n";
   // Checked before it replaces the file, so a bad name never leaves a config that fails.
   auto check = node::ParseNodeConfig(updated);
   if (!check.ok()) Fail("tenant add", std::string(check.status().message()), 2);
@@ -150,10 +152,10 @@ void RunTenantAdd(const std::string& name, const std::string& quota,
   bool signalled = SignalRunningNode(config->store.dir);
   std::string address = config->advertise.empty() ? config->listen : config->advertise;
   // Quote's TOML basic strings are JSON strings too (the same escapes).
-  std::string invite = "{\"node_id\":" + Quote(config->node_id) +
-                       ",\"provider\":" + Quote(config->provider) +
-                       ",\"address\":" + Quote(address) +
-                       ",\"fingerprint\":" + Quote(*fingerprint) + ",\"token\":" + Quote(token) + "}";
+  std::string invite =
+      "{\"node_id\":" + Quote(config->node_id) + ",\"provider\":" + Quote(config->provider) +
+      ",\"address\":" + Quote(address) + ",\"fingerprint\":" + Quote(*fingerprint) +
+      ",\"token\":" + Quote(token) + "}";
   std::fprintf(stderr, "tenant %s added to %s (quota %s)%s; send the group this invite:\n",
                name.c_str(), config_path.c_str(), quota.c_str(),
                signalled ? ", the running node reloaded its tenants" : "");

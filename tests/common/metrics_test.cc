@@ -23,7 +23,8 @@ TEST(MetricsTest, RendersCountersGaugesAndHistograms) {
   EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"0.1\"} 1\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"1\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(text.find("mosaic_latency_seconds_bucket{method=\"get\",le=\"+Inf\"} 3\n"),
             std::string::npos);
   EXPECT_NE(text.find("mosaic_latency_seconds_count{method=\"get\"} 3\n"), std::string::npos);

@@ -108,13 +108,13 @@ Worker::Options Opts() {
 TEST(WorkerTest, BusyRunsAtOnceIdleAndThrottledWaitWhatTheySay) {
   FakeWaiter waiter;
   std::promise<void> last_step;
-  ScriptedWorker w(Opts(), {Returns(WorkResult::Busy()), Returns(WorkResult::Busy()),
-                            Returns(WorkResult::Idle()),
-                            Returns(WorkResult::Throttled(milliseconds(250))),
-                            [&]() -> absl::StatusOr<WorkResult> {
-                              last_step.set_value();
-                              return WorkResult::Done();
-                            }});
+  ScriptedWorker w(
+      Opts(),
+      {Returns(WorkResult::Busy()), Returns(WorkResult::Busy()), Returns(WorkResult::Idle()),
+       Returns(WorkResult::Throttled(milliseconds(250))), [&]() -> absl::StatusOr<WorkResult> {
+         last_step.set_value();
+         return WorkResult::Done();
+       }});
   WorkerRunner runner(waiter);
   runner.Run(w);
   ASSERT_TRUE(waiter.AwaitWaits(1));

@@ -65,8 +65,8 @@ std::unique_ptr<Codec> MakeCodec(int k, int m) {
 void ExpectRecovers(const Codec& codec, Stripe& stripe, ShardMask present) {
   const auto original = stripe.storage;
   for (int i = 0; i < codec.n(); ++i) {
-    if (!(present & ShardBit(i))) std::fill(stripe.storage[i].begin(), stripe.storage[i].end(),
-                                            std::byte{0xEE});
+    if (!(present & ShardBit(i)))
+      std::fill(stripe.storage[i].begin(), stripe.storage[i].end(), std::byte{0xEE});
   }
   ASSERT_TRUE(codec.Reconstruct(stripe.All(), present, AllShards(codec.n())).ok())
       << "k=" << codec.k() << " m=" << codec.m() << " present=" << present;
@@ -140,8 +140,8 @@ TEST(CodecTest, RandomLossPatternsRecoverForWideProfiles) {
 
 TEST(CodecTest, ShardSizesFromOneByteToOneMiB) {
   auto codec = MakeCodec(4, 2);
-  for (size_t size : {size_t{1}, size_t{15}, size_t{31}, size_t{33}, size_t{4095},
-                      size_t{65537}, size_t{1} << 20}) {
+  for (size_t size : {size_t{1}, size_t{15}, size_t{31}, size_t{33}, size_t{4095}, size_t{65537},
+                      size_t{1} << 20}) {
     Stripe stripe(4, 2, size, uint32_t(size));
     ASSERT_TRUE(codec->Encode(stripe.Data(), stripe.Parity()).ok());
     ExpectRecovers(*codec, stripe, ShardBit(1) | ShardBit(3) | ShardBit(4) | ShardBit(5));
@@ -166,8 +166,8 @@ TEST(CodecTest, NoParityMeansEncodeIsANoOp) {
 }
 
 TEST(CodecTest, RejectsBadProfiles) {
-  for (auto [k, m] : {std::pair{0, 2}, std::pair{-1, 1}, std::pair{4, -1}, std::pair{30, 3},
-                      std::pair{33, 0}}) {
+  for (auto [k, m] :
+       {std::pair{0, 2}, std::pair{-1, 1}, std::pair{4, -1}, std::pair{30, 3}, std::pair{33, 0}}) {
     EXPECT_EQ(Codec::Create(k, m).status().code(), absl::StatusCode::kInvalidArgument)
         << k << "+" << m;
   }

@@ -1,6 +1,7 @@
 // The node over TLS: a self-signed certificate made with the openssl tool, a client that
 // trusts exactly it, and clients that must be refused.
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,8 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "common/sha256.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
@@ -25,10 +24,12 @@ namespace fs = std::filesystem;
 constexpr char kToken[] = "tls-test-token";
 
 bool MakeCertificate(const std::string& dir, const std::string& name) {
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-                    " -keyout " + dir + "/" + name + ".key -out " + dir + "/" + name + ".crt" +
-                    " -days 2 -subj /CN=node.test -addext subjectAltName=DNS:node.test"
-                    " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+      " -keyout " +
+      dir + "/" + name + ".key -out " + dir + "/" + name + ".crt" +
+      " -days 2 -subj /CN=node.test -addext subjectAltName=DNS:node.test"
+      " >/dev/null 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
 
@@ -53,7 +54,8 @@ class NodeTlsTest : public ::testing::Test {
   std::string StartNode(const std::string& tls) {
     std::string config = (dir_ / "node.toml").string();
     std::ofstream(config) << "data_dir = \"" << (dir_ / "data").string() << "\"\n"
-                          << "listen = \"127.0.0.1:0\"\n[tls]\n" << tls << "\n"
+                          << "listen = \"127.0.0.1:0\"\n[tls]\n"
+                          << tls << "\n"
                           << "[[tenant]]\nname = \"t\"\ntoken_sha256 = \""
                           << Sha256Hex(AsBytes(std::string(kToken))) << "\"\n";
     std::string log = (dir_ / "node.log").string();

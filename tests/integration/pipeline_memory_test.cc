@@ -65,12 +65,13 @@ TEST(PipelineMemoryTest, TwoGibibytesStayWithinBudgetPlusFixedOverhead) {
   uint64_t peak = ProcStatusBytes("VmHWM");
   uint64_t after_read = ProcStatusBytes("VmRSS");
   const uint64_t MiB = 1 << 20;
-  std::printf("RSS before %lu MiB; peak during write %lu MiB, after %lu MiB; peak overall %lu "
-              "MiB, after read %lu MiB (peak %s)\n",
-              before / MiB, write_peak / MiB, after_write / MiB, peak / MiB, after_read / MiB,
-              reset ? "reset before the write" : "since process start");
-  EXPECT_LE(peak, before + budget + overhead) << "peak RSS grew by " << (peak - before) / MiB
-                                              << " MiB";
+  std::printf(
+      "RSS before %lu MiB; peak during write %lu MiB, after %lu MiB; peak overall %lu "
+      "MiB, after read %lu MiB (peak %s)\n",
+      before / MiB, write_peak / MiB, after_write / MiB, peak / MiB, after_read / MiB,
+      reset ? "reset before the write" : "since process start");
+  EXPECT_LE(peak, before + budget + overhead)
+      << "peak RSS grew by " << (peak - before) / MiB << " MiB";
   EXPECT_LE(after_read, before + budget + overhead);
   EXPECT_TRUE(pipeline.Delete(*manifest).empty());
 }

@@ -1,6 +1,8 @@
 // The object pipeline against real `mosaic node` processes on loopback: 6 nodes under 6
 // provider names, 4+2 (8 nodes under 8 providers where a test needs spare providers).
 
+#include "client/pipeline/pipeline.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
-#include "client/pipeline/pipeline.h"
 #include "tests/support/node_process.h"
 #include "tests/support/pipeline_io.h"
 
@@ -56,8 +57,8 @@ class PipelineTest : public ::testing::Test {
     pool_.reset();
     std::vector<NodeEndpoint> endpoints;
     for (int i = 0; i < count; ++i) {
-      endpoints.push_back(test::PipelineEndpoint(nodes_[i]->options().node_id, i,
-                                                 nodes_[i]->grpc_address()));
+      endpoints.push_back(
+          test::PipelineEndpoint(nodes_[i]->options().node_id, i, nodes_[i]->grpc_address()));
     }
     RpcOptions rpc;
     rpc.call_timeout = std::chrono::seconds(20);
@@ -90,8 +91,8 @@ class PipelineTest : public ::testing::Test {
       uint64_t off = rng() % data.size();
       // Short ranges (within or across a stripe boundary) as often as long ones.
       uint64_t max_len = data.size() - off;
-      uint64_t len = 1 + (r % 2 == 0 ? rng() % std::min<uint64_t>(max_len, 70'000)
-                                     : rng() % max_len);
+      uint64_t len =
+          1 + (r % 2 == 0 ? rng() % std::min<uint64_t>(max_len, 70'000) : rng() % max_len);
       auto part = ReadRange(m, off, len);
       ASSERT_TRUE(part.ok()) << part.status();
       EXPECT_TRUE(*part == data.substr(off, len))
@@ -272,8 +273,9 @@ TEST_F(PipelineTest, NodeAddedAtRuntimeGetsShardsOfNewStripes) {
   EXPECT_EQ(pool_->IndexOf(nodes_[5]->options().node_id), 5);
   EXPECT_EQ(pipeline_->placer()->nodes().size(), 6u);
   EXPECT_EQ(before->nodes().size(), 5u);  // the old snapshot is unchanged
-  EXPECT_EQ(pipeline_->AddNode(test::PipelineEndpoint(nodes_[5]->options().node_id, 5,
-                                                      nodes_[5]->grpc_address()))
+  EXPECT_EQ(pipeline_
+                ->AddNode(test::PipelineEndpoint(nodes_[5]->options().node_id, 5,
+                                                 nodes_[5]->grpc_address()))
                 .status()
                 .code(),
             absl::StatusCode::kAlreadyExists);
@@ -394,8 +396,7 @@ TEST_F(PipelineTest, DeleteReturnsTheShardsOfADeadNode) {
     for (const auto& c : listed.response) {
       for (uint64_t s = 0; s < manifest->stripes.size(); ++s) {
         for (int j = 0; j < 6; ++j) {
-          EXPECT_NE(c.chunk_id(),
-                    ChunkIdString(ring_->ComputeChunkId(manifest->object_id, s, j)));
+          EXPECT_NE(c.chunk_id(), ChunkIdString(ring_->ComputeChunkId(manifest->object_id, s, j)));
         }
       }
     }

@@ -86,8 +86,8 @@ inline absl::Status VerifyPattern(client::ObjectReader& reader, uint64_t seed, u
     auto n = reader.Read({got.data(), std::min<uint64_t>(piece, length - at)});
     if (!n.ok()) return n.status();
     if (*n == 0) {
-      return absl::DataLossError("range ends early at " + std::to_string(offset + at) +
-                                 " of " + std::to_string(offset + length));
+      return absl::DataLossError("range ends early at " + std::to_string(offset + at) + " of " +
+                                 std::to_string(offset + length));
     }
     FillPattern(seed, offset + at, {want.data(), *n});
     if (std::memcmp(got.data(), want.data(), *n) != 0) {

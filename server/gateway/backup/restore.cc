@@ -83,8 +83,8 @@ absl::Status Rebuild(client::Pipeline& pipeline, MetaStore& store, const v1::Bac
   }
   progress("reading the snapshot (" + std::to_string(root.snapshot().stream_bytes()) +
            " bytes; shards of its first stripe on: " + first_stripe + ")");
-  ASSIGN_OR_RETURN(std::string snapshot, ReadObject(pipeline, root.snapshot(),
-                                                    report.backup_faults));
+  ASSIGN_OR_RETURN(std::string snapshot,
+                   ReadObject(pipeline, root.snapshot(), report.backup_faults));
   ASSIGN_OR_RETURN(report.records, LoadSnapshot(store, snapshot));
   progress("snapshot: " + std::to_string(report.records) + " records written");
   uint64_t next = root.snapshot().last_sequence() + 1;
@@ -125,9 +125,8 @@ absl::Status Count(const MetaStore& store, RestoreReport& report) {
       start = page.back().key + std::string(1, '\0');
     }
   }
-  ASSIGN_OR_RETURN(auto uploads, store.UploadsInitiatedBefore(
-                                     std::numeric_limits<int64_t>::max(),
-                                     std::numeric_limits<size_t>::max()));
+  ASSIGN_OR_RETURN(auto uploads, store.UploadsInitiatedBefore(std::numeric_limits<int64_t>::max(),
+                                                              std::numeric_limits<size_t>::max()));
   report.uploads = uploads.size();
   ASSIGN_OR_RETURN(auto keys, store.ListKeys());
   report.access_keys = keys.size();
@@ -171,9 +170,9 @@ absl::Status Verify(client::Pipeline& pipeline, const MetaStore& store, RestoreR
     auto listed = ListAll(pipeline.pool().node(index));
     if (!listed.ok()) {
       report.shards_unverified += chunks.size();
-      report.missing_examples.push_back(node_id + ": cannot list (" +
-                                        listed.status().ToString() + "), " +
-                                        std::to_string(chunks.size()) + " shards not checked");
+      report.missing_examples.push_back(node_id + ": cannot list (" + listed.status().ToString() +
+                                        "), " + std::to_string(chunks.size()) +
+                                        " shards not checked");
       continue;
     }
     uint64_t missing = 0;
@@ -192,8 +191,7 @@ absl::Status Verify(client::Pipeline& pipeline, const MetaStore& store, RestoreR
 
 }  // namespace
 
-absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline,
-                                              const std::string& into,
+absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const std::string& into,
                                               const RestoreProgress& progress) {
   RestoreReport report;
   std::string meta_dir = into + "/meta";
@@ -201,8 +199,7 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline,
   if (std::filesystem::exists(meta_dir, ec)) {
     return absl::FailedPreconditionError(meta_dir + " exists already; restore into a new folder");
   }
-  progress("looking for the backup root on " + std::to_string(pipeline.pool().size()) +
-           " nodes");
+  progress("looking for the backup root on " + std::to_string(pipeline.pool().size()) + " nodes");
   RootSearch search = FindRoots(pipeline.pool(), pipeline.ring());
   report.nodes = search.nodes;
   std::optional<v1::BackupRoot> root = NewestRoot(search.roots);
@@ -239,8 +236,8 @@ std::string RestoreSummary(const RestoreReport& r) {
   std::string out;
   auto line = [&out](const std::string& s) { out += s + "\n"; };
   line("restored backup generation " + std::to_string(r.generation) + " (" +
-       std::to_string(r.records) + " records, " + std::to_string(r.increments) +
-       " increments, " + std::to_string(r.batches) + " write batches)");
+       std::to_string(r.records) + " records, " + std::to_string(r.increments) + " increments, " +
+       std::to_string(r.batches) + " write batches)");
   line("  buckets:     " + std::to_string(r.buckets));
   line("  objects:     " + std::to_string(r.objects) + " (" + std::to_string(r.object_bytes) +
        " bytes)");

@@ -16,7 +16,7 @@ namespace mosaic::gateway {
 
 struct RootWriteReport {
   int nodes = 0;
-  int written = 0;  // nodes that hold the new root now
+  int written = 0;                    // nodes that hold the new root now
   std::vector<std::string> failures;  // "node: error"
 };
 
@@ -31,8 +31,8 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
 
 struct RootSearch {
   int nodes = 0;
-  int reached = 0;            // nodes that answered at least one slot (found or NOT_FOUND)
-  int unopenable = 0;         // slots holding bytes this key does not open
+  int reached = 0;                    // nodes that answered at least one slot (found or NOT_FOUND)
+  int unopenable = 0;                 // slots holding bytes this key does not open
   std::vector<v1::BackupRoot> roots;  // every root that opened, one per node and slot
   std::vector<std::string> failures;  // "node: error" for nodes that did not answer
 };

@@ -64,8 +64,7 @@ class Cursor {
 
 }  // namespace
 
-BackupStreamEncoder::BackupStreamEncoder(BackupKind kind, Sink sink,
-                                         size_t flush_bytes)
+BackupStreamEncoder::BackupStreamEncoder(BackupKind kind, Sink sink, size_t flush_bytes)
     : kind_(kind), sink_(std::move(sink)), flush_bytes_(flush_bytes) {
   buffer_.append(kMagic);
   buffer_.push_back(static_cast<char>(kind));

@@ -27,8 +27,7 @@ enum class BackupKind : char { kSnapshot = 'S', kIncrement = 'I' };
 class BackupStreamEncoder {
  public:
   using Sink = std::function<absl::Status(std::string_view)>;
-  BackupStreamEncoder(BackupKind kind, Sink sink,
-                      size_t flush_bytes = size_t{1} << 20);
+  BackupStreamEncoder(BackupKind kind, Sink sink, size_t flush_bytes = size_t{1} << 20);
 
   // Snapshot streams only (INTERNAL otherwise).
   [[nodiscard]] absl::Status AddPair(std::string_view key, std::string_view value);

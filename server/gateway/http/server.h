@@ -35,8 +35,8 @@ struct HttpLimits {
   // connection's first request).
   std::chrono::milliseconds head_timeout{5000};
   size_t max_header_bytes = 16 * 1024;
-  std::chrono::milliseconds idle_timeout{60000};       // waiting for the next request
-  std::chrono::milliseconds transfer_timeout{60000};   // one read or write making no progress
+  std::chrono::milliseconds idle_timeout{60000};      // waiting for the next request
+  std::chrono::milliseconds transfer_timeout{60000};  // one read or write making no progress
   // One whole request, from its head to the end of its response, however steadily it
   // trickles: bounds what a slow client can hold.
   std::chrono::milliseconds request_timeout{std::chrono::hours(2)};
@@ -63,9 +63,11 @@ class HttpServer {
   // plain HTTP request gets a plain-text 400 and is closed. INVALID_ARGUMENT naming the file
   // for a certificate or key that cannot be loaded or do not match; UNAVAILABLE if `listen`
   // cannot be bound.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const std::string& listen, HttpLimits limits, Handler handler, Rejecter rejecter,
-      const HttpTls& tls = {});
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
+                                                                         HttpLimits limits,
+                                                                         Handler handler,
+                                                                         Rejecter rejecter,
+                                                                         const HttpTls& tls = {});
   // Stop()s.
   ~HttpServer();
 

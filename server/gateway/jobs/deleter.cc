@@ -66,7 +66,8 @@ size_t Deleter::RunOnce() {
         }
       }
       next.set_attempts(record.attempts() + 1);
-      int64_t backoff = std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, next.attempts()));
+      int64_t backoff =
+          std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, next.attempts()));
       next.set_not_before_ms(now + backoff);
       retry = std::move(next);
       failed_.Inc();

@@ -65,9 +65,10 @@ size_t FailureDetector::RunOnce(std::chrono::system_clock::time_point now) {
   }
   if (fresh.empty()) return 0;
   for (const std::string& id : fresh) {
-    spdlog::warn("failure detector: node {} unreachable for over {} s: declared down, "
-                 "queueing its shards for repair",
-                 id, std::chrono::duration_cast<std::chrono::seconds>(down_after_).count());
+    spdlog::warn(
+        "failure detector: node {} unreachable for over {} s: declared down, "
+        "queueing its shards for repair",
+        id, std::chrono::duration_cast<std::chrono::seconds>(down_after_).count());
   }
   auto queued = QueueStripesOn(fresh, down);
   if (!queued.ok()) {

@@ -36,7 +36,7 @@ BackupStreamEncoder::Sink WriterSink(client::ObjectWriter& writer) {
 }
 
 absl::StatusOr<v1::BackupObject> FinishObject(client::ObjectWriter& writer,
-                                             BackupStreamEncoder& encoder) {
+                                              BackupStreamEncoder& encoder) {
   RETURN_IF_ERROR(encoder.Finish());
   ASSIGN_OR_RETURN(client::ObjectManifest manifest, writer.Finish());
   v1::BackupObject out;
@@ -114,8 +114,7 @@ void MetadataBackup::Succeeded(const v1::BackupRoot& root, int64_t covered_ms) {
   last_success_.Set(double(progress_.last_success_ms) / 1000.0);
 }
 
-bool MetadataBackup::SnapshotDue(const v1::BackupState& state,
-                                 const std::string& identity) const {
+bool MetadataBackup::SnapshotDue(const v1::BackupState& state, const std::string& identity) const {
   const v1::BackupRoot& current = state.current();
   if (!current.has_snapshot() || state.db_identity() != identity) return true;
   if (current.increments_size() >= options_.max_increments) return true;
@@ -265,16 +264,14 @@ absl::Status MetadataBackup::Cycle() {
   state.set_db_identity(identity);
   RETURN_IF_ERROR(meta_.PutBackupState(state));
   writer.reset();  // its chunks are named by the state now
-  const v1::BackupObject& added =
-      snapshot ? root.snapshot() : *root.increments().rbegin();
+  const v1::BackupObject& added = snapshot ? root.snapshot() : *root.increments().rbegin();
   bytes_.Inc(added.stream_bytes());
   RootWriteReport report = WriteRootEverywhere(pipeline_.pool(), pipeline_.ring(), root,
                                                [this](int i) { return !pipeline_.Excluded(i); });
   if (report.written == 0) {
-    return absl::UnavailableError("no node took the backup root (" +
-                                  (report.failures.empty() ? std::string("no nodes")
-                                                           : report.failures.front()) +
-                                  ")");
+    return absl::UnavailableError(
+        "no node took the backup root (" +
+        (report.failures.empty() ? std::string("no nodes") : report.failures.front()) + ")");
   }
   if (report.written < report.nodes) {
     spdlog::warn("metadata backup: root generation {} on {} of {} nodes (first failure: {})",

@@ -50,8 +50,8 @@ class MetadataBackup final : public Worker {
     int64_t covered_ms = 0;       // every write acknowledged before this is backed up
     uint64_t generation = 0;      // of the root last written
     uint64_t snapshot_bytes = 0;
-    int increments = 0;           // on top of the current snapshot
-    std::string last_error;       // of the last cycle, "" if it succeeded
+    int increments = 0;      // on top of the current snapshot
+    std::string last_error;  // of the last cycle, "" if it succeeded
   };
 
   MetadataBackup(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,

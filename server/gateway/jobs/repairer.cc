@@ -45,8 +45,8 @@ Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
   if (options_.bytes_per_second == 0) options_.bytes_per_second = 1;
   tokens_ = double(options_.bytes_per_second);
   refilled_ = Clock::now();
-  auto& backlog = registry.GetGauge("mosaic_gateway_repair_backlog",
-                                    "Stripes waiting in the repair queue.");
+  auto& backlog =
+      registry.GetGauge("mosaic_gateway_repair_backlog", "Stripes waiting in the repair queue.");
   registry.AddRefresher([&backlog, &meta] { backlog.Set(double(meta.RepairBacklog())); });
 }
 
@@ -156,8 +156,8 @@ void Repairer::DeleteChunk(const std::string& node_id, const client::ObjectManif
                            uint64_t stripe, int shard) {
   int node = pipeline_.pool().IndexOf(node_id);
   if (node < 0) return;
-  std::string id = client::ChunkIdString(
-      pipeline_.ring().ComputeChunkId(manifest.object_id, stripe, shard));
+  std::string id =
+      client::ChunkIdString(pipeline_.ring().ComputeChunkId(manifest.object_id, stripe, shard));
   // Best effort: a chunk left behind is an orphan for the sweep, never a wrong read.
   pipeline_.pool().node(node).Delete(id, [](absl::StatusOr<bool>) {});
 }
@@ -179,8 +179,8 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
   if (!piece->has_value()) return finish();  // deleted meanwhile: nothing to repair
   auto manifest = FromProto((*piece)->manifest());
   if (!manifest.ok()) {
-    spdlog::error("repair: piece {} has an unreadable manifest, entry dropped: {}",
-                  Hex(piece_id), manifest.status().ToString());
+    spdlog::error("repair: piece {} has an unreadable manifest, entry dropped: {}", Hex(piece_id),
+                  manifest.status().ToString());
     return finish();
   }
   std::vector<int> shards(entry.shards().begin(), entry.shards().end());
@@ -205,8 +205,8 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
         pipeline_.ring().ComputeChunkId(manifest->object_id, entry.stripe(), shard)));
     pipeline_.in_flight().Add(in_flight.ids.back());
   }
-  client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(),
-                                                      shards, avoid, options_.no_new_shards);
+  client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(), shards,
+                                                      avoid, options_.no_new_shards);
   if (r.status.code() == absl::StatusCode::kInvalidArgument) {
     spdlog::error("repair: piece {} stripe {}: {}; entry dropped", Hex(piece_id), entry.stripe(),
                   r.status.ToString());
@@ -275,8 +275,7 @@ void Repairer::ReportBadShards(const v1::ObjectRecord& record,
       const v1::Manifest& m = part.manifest();
       if (f.stripe >= uint64_t(m.stripes_size())) continue;
       const auto& nodes = m.stripes(int(f.stripe)).nodes();
-      if (f.shard_index < 0 || f.shard_index >= nodes.size() ||
-          nodes[f.shard_index] != f.node_id) {
+      if (f.shard_index < 0 || f.shard_index >= nodes.size() || nodes[f.shard_index] != f.node_id) {
         continue;
       }
       v1::RepairRecord r;

@@ -374,9 +374,8 @@ absl::Status Scrubber::DeepScrub() {
   progress_.finished_ms = UnixNowMs();
   progress_.error = status.ok() ? "" : status.ToString();
   spdlog::info("deep scrub: finished, {} pieces, {} shards, {} bytes, {} failed, {} skipped{}",
-               progress_.pieces_done, progress_.shards_checked, progress_.bytes,
-               progress_.failures, progress_.skipped,
-               status.ok() ? "" : " (stopped: " + status.ToString() + ")");
+               progress_.pieces_done, progress_.shards_checked, progress_.bytes, progress_.failures,
+               progress_.skipped, status.ok() ? "" : " (stopped: " + status.ToString() + ")");
   return status;
 }
 
@@ -398,15 +397,15 @@ absl::Status Scrubber::ScrubPiece(const std::string& piece_id, const v1::Manifes
                                             manifest->k, manifest->m);
   auto layout = client::StripeLayout::Create(manifest->size, manifest->stripe_bytes, manifest->k);
   if (!sealer.ok() || !layout.ok() || layout->StripeCount() != manifest->stripes.size()) {
-    spdlog::error("deep scrub: piece manifest inconsistent ({} stripes)",
-                  manifest->stripes.size());
+    spdlog::error("deep scrub: piece manifest inconsistent ({} stripes)", manifest->stripes.size());
     return absl::OkStatus();
   }
   std::vector<FoundShard> bad;
   AlignedBuffer plain;
   for (uint64_t s = 0; s < manifest->stripes.size(); ++s) {
     client::StripeInfo info = layout->Stripe(s);
-    size_t expect = client::ShardBytesFor(info.plaintext_bytes, manifest->k) + client::kSealTagBytes;
+    size_t expect =
+        client::ShardBytesFor(info.plaintext_bytes, manifest->k) + client::kSealTagBytes;
     if (plain.size() < expect) plain = AlignedBuffer(expect);
     auto got = FetchStripe(pipeline_, manifest->object_id, s, proto.stripes(int(s)));
     uint64_t bytes = 0, failed = 0, skipped = 0;
@@ -418,7 +417,8 @@ absl::Status Scrubber::ScrubPiece(const std::string& piece_id, const v1::Manifes
           st = absl::DataLossError("shard of " + std::to_string(got[i]->size()) + " bytes");
         } else {
           client::ShardPlace place{s, i, info.last, info.plaintext_bytes};
-          st = sealer->Open(place, AsBytes(*got[i]), {plain.data(), expect - client::kSealTagBytes});
+          st =
+              sealer->Open(place, AsBytes(*got[i]), {plain.data(), expect - client::kSealTagBytes});
         }
       }
       if (st.ok()) continue;

@@ -12,6 +12,6 @@ namespace mosaic::gateway {
 // The reader for this request's body given how it was signed. INVALID_ARGUMENT-style S3
 // errors for checksum headers that do not parse.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<BodyReader>> NewBodyReader(Exchange& ex,
-                                                                      const AuthResult& auth);
+                                                                        const AuthResult& auth);
 
 }  // namespace mosaic::gateway

@@ -47,8 +47,10 @@ bool ValidBucketName(const std::string& name) {
   int dots = 0;
   bool all_digits_and_dots = true;
   for (char c : name) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') all_digits_and_dots = false;
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      all_digits_and_dots = false;
   }
   return !(dots == 3 && all_digits_and_dots);  // not an IP address
 }

@@ -86,8 +86,7 @@ v1::ObjectRecord CopiedRecord(const CopyPlan& plan, const v1::ObjectRecord& sour
 
 }  // namespace
 
-absl::Status CheckCopySourceConditions(const RequestView& request,
-                                       const v1::ObjectRecord& source) {
+absl::Status CheckCopySourceConditions(const RequestView& request, const v1::ObjectRecord& source) {
   // The same rules as a GET's If-* headers (RFC 7232 order), under other names.
   RequestView renamed;
   static constexpr std::pair<const char*, const char*> kNames[] = {
@@ -109,8 +108,8 @@ absl::Status CopyObject(Ctx& ctx) {
   RETURN_IF_ERROR(CheckAccess(ctx, plan.source));
   const RequestView& request = ctx.ex.request();
   v1::ObjectRecord committed;
-  auto build = [&](const std::optional<v1::ObjectRecord>& source)
-      -> absl::StatusOr<v1::ObjectRecord> {
+  auto build =
+      [&](const std::optional<v1::ObjectRecord>& source) -> absl::StatusOr<v1::ObjectRecord> {
     if (!source) return S3Error(S3Code::kNoSuchKey);
     RETURN_IF_ERROR(CheckCopySourceConditions(request, *source));
     committed = CopiedRecord(plan, *source);

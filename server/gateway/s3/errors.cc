@@ -12,13 +12,17 @@ const S3ErrorInfo kTable[] = {
     {"AccessDenied", 403, "Access Denied"},
     {"BadDigest", 400, "The Content-MD5 or checksum you specified did not match what we received."},
     {"BucketAlreadyExists", 409, "The requested bucket name is not available."},
-    {"BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it."},
+    {"BucketAlreadyOwnedByYou", 409,
+     "Your previous request to create the named bucket succeeded and you already own it."},
     {"BucketNotEmpty", 409, "The bucket you tried to delete is not empty."},
     {"EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed object size."},
-    {"EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size."},
-    {"IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header."},
+    {"EntityTooSmall", 400,
+     "Your proposed upload is smaller than the minimum allowed object size."},
+    {"IncompleteBody", 400,
+     "You did not provide the number of bytes specified by the Content-Length HTTP header."},
     {"InternalError", 500, "We encountered an internal error. Please try again."},
-    {"InvalidAccessKeyId", 403, "The AWS access key Id you provided does not exist in our records."},
+    {"InvalidAccessKeyId", 403,
+     "The AWS access key Id you provided does not exist in our records."},
     {"InvalidArgument", 400, "Invalid Argument"},
     {"InvalidBucketName", 400, "The specified bucket is not valid."},
     {"InvalidDigest", 400, "The Content-MD5 you specified is not valid."},
@@ -27,7 +31,8 @@ const S3ErrorInfo kTable[] = {
     {"InvalidRange", 416, "The requested range is not satisfiable"},
     {"InvalidRequest", 400, "Invalid Request"},
     {"KeyTooLongError", 400, "Your key is too long"},
-    {"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."},
+    {"MalformedXML", 400,
+     "The XML you provided was not well-formed or did not validate against our published schema."},
     {"MetadataTooLarge", 400, "Your metadata headers exceed the maximum allowed metadata size."},
     {"MethodNotAllowed", 405, "The specified method is not allowed against this resource."},
     {"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},
@@ -37,19 +42,29 @@ const S3ErrorInfo kTable[] = {
     {"NotImplemented", 501, "A header you provided implies functionality that is not implemented"},
     {"PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"},
     {"NotModified", 304, "Not Modified"},
-    {"RequestHeaderSectionTooLarge", 400, "Your request header section exceeds the maximum allowed size."},
-    {"RequestTimeout", 400, "Your socket connection to the server was not read from or written to within the timeout period."},
-    {"RequestTimeTooSkewed", 403, "The difference between the request time and the server's time is too large."},
+    {"RequestHeaderSectionTooLarge", 400,
+     "Your request header section exceeds the maximum allowed size."},
+    {"RequestTimeout", 400,
+     "Your socket connection to the server was not read from or written to within the timeout "
+     "period."},
+    {"RequestTimeTooSkewed", 403,
+     "The difference between the request time and the server's time is too large."},
     {"ServiceUnavailable", 503, "Please reduce your request rate."},
-    {"SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."},
+    {"SignatureDoesNotMatch", 403,
+     "The request signature we calculated does not match the signature you provided. Check your "
+     "key and signing method."},
     {"SlowDown", 503, "Please reduce your request rate."},
     {"AuthorizationHeaderMalformed", 400, "The authorization header you provided is invalid."},
-    {"AuthorizationQueryParametersError", 400, "Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."},
+    {"AuthorizationQueryParametersError", 400,
+     "Query-string authentication requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, "
+     "X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."},
     {"ExpiredToken", 400, "The provided token has expired."},
-    {"XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."},
+    {"XAmzContentSHA256Mismatch", 400,
+     "The provided 'x-amz-content-sha256' header does not match what was computed."},
     {"InvalidObjectState", 403, "The operation is not valid for the current state of the object."},
     {"InvalidTag", 400, "The tag provided was not a valid tag."},
-    {"ConditionalRequestConflict", 409, "A conflicting operation occurred. If using PutObject you can retry the request."},
+    {"ConditionalRequestConflict", 409,
+     "A conflicting operation occurred. If using PutObject you can retry the request."},
     {"MissingRequestBodyError", 400, "Request Body is empty"},
     {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
     {"InvalidStorageClass", 400, "The storage class you specified is not valid"},
@@ -81,7 +96,7 @@ absl::StatusCode CanonicalFor(int http_status) {
 }
 
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-              static_cast<size_t>(S3Code::kInvalidLocationConstraint) + 1,
+                  static_cast<size_t>(S3Code::kInvalidLocationConstraint) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace
@@ -99,9 +114,7 @@ absl::Status S3Error(S3Code code, std::string message) {
   return s;
 }
 
-bool IsS3Error(const absl::Status& status) {
-  return status.GetPayload(kPayloadUrl).has_value();
-}
+bool IsS3Error(const absl::Status& status) { return status.GetPayload(kPayloadUrl).has_value(); }
 
 S3Code CodeOf(const absl::Status& status) {
   CHECK(!status.ok());

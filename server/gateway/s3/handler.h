@@ -90,16 +90,16 @@ absl::Status PutObject(Ctx& ctx);
 absl::Status GetObject(Ctx& ctx);
 absl::Status HeadObject(Ctx& ctx);
 absl::Status DeleteObject(Ctx& ctx);
-absl::Status DeleteObjects(Ctx& ctx);      // delete.cc
-absl::Status CopyObject(Ctx& ctx);         // copy.cc
-absl::Status CreateMultipartUpload(Ctx& ctx);    // multipart.cc
+absl::Status DeleteObjects(Ctx& ctx);          // delete.cc
+absl::Status CopyObject(Ctx& ctx);             // copy.cc
+absl::Status CreateMultipartUpload(Ctx& ctx);  // multipart.cc
 absl::Status UploadPart(Ctx& ctx);
 absl::Status UploadPartCopy(Ctx& ctx);
 absl::Status CompleteMultipartUpload(Ctx& ctx);
 absl::Status AbortMultipartUpload(Ctx& ctx);
 absl::Status ListParts(Ctx& ctx);
 absl::Status ListMultipartUploads(Ctx& ctx);
-absl::Status GetObjectTagging(Ctx& ctx);     // tagging.cc
+absl::Status GetObjectTagging(Ctx& ctx);  // tagging.cc
 absl::Status PutObjectTagging(Ctx& ctx);
 absl::Status DeleteObjectTagging(Ctx& ctx);
 absl::Status GetObjectAttributes(Ctx& ctx);  // attributes.cc

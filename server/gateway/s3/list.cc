@@ -24,7 +24,7 @@ struct Listing {
   std::vector<ObjectEntry> contents;
   std::vector<std::string> prefixes;
   bool truncated = false;
-  std::string last;        // the last key or common prefix returned
+  std::string last;  // the last key or common prefix returned
   bool last_is_prefix = false;
 };
 

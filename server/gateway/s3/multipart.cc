@@ -9,10 +9,9 @@
 
 #include "server/gateway/s3/multipart.h"
 
-#include <pugixml.hpp>
-
 #include <algorithm>
 #include <map>
+#include <pugixml.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -98,9 +97,8 @@ absl::Status ChecksumChoice(const RequestView& request, v1::UploadRecord& upload
   }
   bool sha = *alg == ChecksumAlgorithm::kSha1 || *alg == ChecksumAlgorithm::kSha256;
   if (type == "FULL_OBJECT" && sha) {
-    return S3Error(S3Code::kInvalidRequest,
-                   "The FULL_OBJECT checksum type cannot be used with " +
-                       std::string(NameOf(*alg)));
+    return S3Error(S3Code::kInvalidRequest, "The FULL_OBJECT checksum type cannot be used with " +
+                                                std::string(NameOf(*alg)));
   }
   if (type == "COMPOSITE" && *alg == ChecksumAlgorithm::kCrc64Nvme) {
     return S3Error(S3Code::kInvalidRequest,
@@ -112,9 +110,8 @@ absl::Status ChecksumChoice(const RequestView& request, v1::UploadRecord& upload
 }
 
 // Copies [first, last] of `source` into `writer`; returns the MD5 of the bytes copied.
-absl::StatusOr<std::string> CopyRangeInto(Ctx& ctx, const v1::ObjectRecord& source,
-                                          uint64_t offset, uint64_t length,
-                                          client::ObjectWriter& writer) {
+absl::StatusOr<std::string> CopyRangeInto(Ctx& ctx, const v1::ObjectRecord& source, uint64_t offset,
+                                          uint64_t length, client::ObjectWriter& writer) {
   Checksummer md5(ChecksumAlgorithm::kMd5);
   ASSIGN_OR_RETURN(auto reader, ObjectDataReader::Open(ctx.svc.pipeline, source, offset, length));
   AlignedBuffer buffer(kBodyChunk);
@@ -135,9 +132,8 @@ absl::StatusOr<std::string> CopyRangeInto(Ctx& ctx, const v1::ObjectRecord& sour
 // commits it. The data is deleted again on any failure after it became durable; a part of an
 // upload aborted meanwhile is NoSuchUpload.
 template <typename Fill>
-absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& upload,
-                                         uint32_t number, const std::string& content_md5,
-                                         Fill fill) {
+absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& upload, uint32_t number,
+                                         const std::string& content_md5, Fill fill) {
   ASSIGN_OR_RETURN(auto writer, ctx.svc.pipeline.NewWriter());
   absl::StatusOr<std::string> md5 = fill(*writer);
   if (md5.ok() && !content_md5.empty() && *md5 != content_md5) {
@@ -246,9 +242,9 @@ absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view
       return S3Error(S3Code::kMalformedXML);
     }
     part.etag = Unquote(etag.text().get());
-    for (ChecksumAlgorithm alg : {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c,
-                                  ChecksumAlgorithm::kCrc64Nvme, ChecksumAlgorithm::kSha1,
-                                  ChecksumAlgorithm::kSha256}) {
+    for (ChecksumAlgorithm alg :
+         {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme,
+          ChecksumAlgorithm::kSha1, ChecksumAlgorithm::kSha256}) {
       if (pugi::xml_node value = p.child(XmlElementOf(alg).c_str())) {
         if (part.checksum) return S3Error(S3Code::kMalformedXML, "a part with two checksums");
         part.checksum.emplace(alg, std::string(absl::StripAsciiWhitespace(value.text().get())));
@@ -278,14 +274,16 @@ absl::StatusOr<std::string> MultipartEtag(const std::vector<v1::ObjectPart>& par
 }
 
 absl::Status CheckListedChecksum(const v1::UploadRecord& upload, const v1::ObjectPart& stored,
-                                const CompletedPart& listed) {
+                                 const CompletedPart& listed) {
   // Values listed for an upload created without an algorithm are not checked, as S3.
   std::optional<ChecksumAlgorithm> alg = StoredAlgorithm(upload.checksum_algorithm());
   if (!listed.checksum || !alg) return absl::OkStatus();
   std::string part = "Part " + std::to_string(listed.number);
   if (listed.checksum->first != *alg) {
-    return S3Error(S3Code::kInvalidPart, part + " lists a checksum of another algorithm than the "
-                                                "upload's " + upload.checksum_algorithm());
+    return S3Error(S3Code::kInvalidPart, part +
+                                             " lists a checksum of another algorithm than the "
+                                             "upload's " +
+                                             upload.checksum_algorithm());
   }
   absl::StatusOr<std::string> digest = ParseDigest(*alg, listed.checksum->second);
   if (!digest.ok() || *digest != stored.checksum()) {
@@ -317,9 +315,8 @@ absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(const v1::UploadRecord& up
   }
   for (int i = 0; i + 1 < record.parts_size(); ++i) {
     if (record.parts(i).manifest().size() < min_part_bytes) {
-      return S3Error(S3Code::kEntityTooSmall,
-                     "Part " + std::to_string(record.parts(i).number()) +
-                         " is smaller than the minimum allowed size");
+      return S3Error(S3Code::kEntityTooSmall, "Part " + std::to_string(record.parts(i).number()) +
+                                                  " is smaller than the minimum allowed size");
     }
   }
   std::vector<v1::ObjectPart> used(record.parts().begin(), record.parts().end());
@@ -462,8 +459,8 @@ absl::Status CompleteMultipartUpload(Ctx& ctx) {
   ASSIGN_OR_RETURN(std::vector<CompletedPart> listed, ParseCompleteRequest(body));
   uint64_t min_part_bytes = ctx.svc.config.min_part_bytes;
   v1::ObjectRecord done;
-  auto build = [&](const v1::UploadRecord& upload, const std::vector<v1::ObjectPart>& stored)
-      -> absl::StatusOr<v1::ObjectRecord> {
+  auto build = [&](const v1::UploadRecord& upload,
+                   const std::vector<v1::ObjectPart>& stored) -> absl::StatusOr<v1::ObjectRecord> {
     ASSIGN_OR_RETURN(v1::ObjectRecord record,
                      BuildCompletedObject(upload, stored, listed, min_part_bytes, NowMs()));
     std::vector<v1::ObjectPart> used(record.parts().begin(), record.parts().end());

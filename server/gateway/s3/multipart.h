@@ -1,12 +1,13 @@
 #pragma once
 // Pieces of the multipart operations (multipart.cc) shared with other files: the checksum
-// hooks that s3/object_checksum fills in, and the pure parts of CompleteMultipartUpload and UploadPartCopy (parsing, validation).
+// hooks that s3/object_checksum fills in, and the pure parts of CompleteMultipartUpload and
+// UploadPartCopy (parsing, validation).
 
 #include <cstdint>
 #include <optional>
-#include <utility>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -41,8 +42,7 @@ struct CompletedPart {
 // The parts listed by a CompleteMultipartUpload body, in the order given. MalformedXML for
 // XML that does not parse, a root other than CompleteMultipartUpload, a Part without a
 // numeric PartNumber or an ETag, or no Part at all; InvalidArgument past kMaxPartNumber parts.
-[[nodiscard]] absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(
-    std::string_view xml);
+[[nodiscard]] absl::StatusOr<std::vector<CompletedPart>> ParseCompleteRequest(std::string_view xml);
 
 // The object a completion makes of `upload` from the `listed` parts, given every part
 // `stored` for it (in number order): listed numbers strictly ascending (InvalidPartOrder),
@@ -56,8 +56,7 @@ struct CompletedPart {
 
 // S3's multipart ETag of `parts`: hex MD5 of their binary MD5s concatenated, "-", count.
 // INTERNAL if a part's ETag is not 32 hex digits.
-[[nodiscard]] absl::StatusOr<std::string> MultipartEtag(
-    const std::vector<v1::ObjectPart>& parts);
+[[nodiscard]] absl::StatusOr<std::string> MultipartEtag(const std::vector<v1::ObjectPart>& parts);
 
 // The object named by x-amz-copy-source: "bucket/key" or "/bucket/key", percent-encoded,
 // optionally followed by "?versionId=null" (the only version Mosaic has). InvalidArgument

@@ -22,14 +22,12 @@ std::string Param(const Ctx& ctx, const char* name) {
 }
 
 // A non-negative integer parameter, `fallback` when absent, clamped to `max`.
-absl::StatusOr<int64_t> IntParam(const Ctx& ctx, const char* name, int64_t fallback,
-                                 int64_t max) {
+absl::StatusOr<int64_t> IntParam(const Ctx& ctx, const char* name, int64_t fallback, int64_t max) {
   std::string v = Param(ctx, name);
   if (v.empty()) return fallback;
   int64_t n = 0;
   if (!absl::SimpleAtoi(v, &n) || n < 0) {
-    return S3Error(S3Code::kInvalidArgument,
-                   std::string(name) + " must be a non-negative integer");
+    return S3Error(S3Code::kInvalidArgument, std::string(name) + " must be a non-negative integer");
   }
   return std::min(n, max);
 }
@@ -54,9 +52,8 @@ struct UploadListing {
 // Uploads after (key_marker, upload_marker), folding keys under a common prefix. Uploads in
 // progress are few, so keys folded into a prefix are skipped one by one, not seeked past.
 absl::StatusOr<UploadListing> CollectUploads(Ctx& ctx, const std::string& prefix,
-                                             const std::string& delimiter,
-                                             std::string key_marker, std::string upload_marker,
-                                             int max) {
+                                             const std::string& delimiter, std::string key_marker,
+                                             std::string upload_marker, int max) {
   UploadListing out;
   // A key marker that is a common prefix (a page that ended on one) skips what folds into it.
   std::string skip;

@@ -12,8 +12,7 @@ uint64_t PiecesSize(const v1::ObjectRecord& record) {
 }
 
 absl::StatusOr<std::unique_ptr<ObjectDataReader>> ObjectDataReader::Open(
-    client::Pipeline& pipeline, const v1::ObjectRecord& record, uint64_t offset,
-    uint64_t length) {
+    client::Pipeline& pipeline, const v1::ObjectRecord& record, uint64_t offset, uint64_t length) {
   if (PiecesSize(record) != record.size()) {
     return absl::DataLossError("object record: its pieces do not add up to its size");
   }
@@ -32,8 +31,8 @@ absl::StatusOr<std::unique_ptr<ObjectDataReader>> ObjectDataReader::Open(
     }
     start += size;
   }
-  auto reader = std::unique_ptr<ObjectDataReader>(
-      new ObjectDataReader(pipeline, record, std::move(spans)));
+  auto reader =
+      std::unique_ptr<ObjectDataReader>(new ObjectDataReader(pipeline, record, std::move(spans)));
   RETURN_IF_ERROR(reader->OpenAhead());
   return reader;
 }

@@ -19,8 +19,7 @@ class ObjectDataReader {
  public:
   // DATA_LOSS if a stored manifest is malformed or the pieces do not add up to the size.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ObjectDataReader>> Open(
-      client::Pipeline& pipeline, const v1::ObjectRecord& record, uint64_t offset,
-      uint64_t length);
+      client::Pipeline& pipeline, const v1::ObjectRecord& record, uint64_t offset, uint64_t length);
 
   // The next bytes into `out`; 0 at the end.
   [[nodiscard]] absl::StatusOr<size_t> Read(ByteSpan out);

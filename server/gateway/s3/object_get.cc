@@ -130,9 +130,8 @@ absl::Status Serve(Ctx& ctx, bool with_body) {
   RETURN_IF_ERROR(CheckVersionId(ctx.req.query));
   // A HEAD needs the pieces' manifests (their sizes) only for ?partNumber: one row read.
   bool manifests = with_body || ctx.req.query.contains("partNumber");
-  ASSIGN_OR_RETURN(v1::ObjectRecord record,
-                   Lookup(ctx, manifests ? MetaStore::Hydration::kManifests
-                                         : MetaStore::Hydration::kNone));
+  ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx, manifests ? MetaStore::Hydration::kManifests
+                                                                  : MetaStore::Hydration::kNone));
   RETURN_IF_ERROR(CheckReadConditions(ctx, record));
   uint64_t size = record.size();
   ASSIGN_OR_RETURN(Selection sel, Select(ctx, record));
@@ -151,8 +150,7 @@ absl::Status Serve(Ctx& ctx, bool with_body) {
     ctx.ex.SetHeader("x-amz-mp-parts-count", std::to_string(sel.part->parts_count));
   }
   if (!with_body || length == 0) return ctx.ex.SendHeaders(status, length);
-  ASSIGN_OR_RETURN(auto reader,
-                   ObjectDataReader::Open(ctx.svc.pipeline, record, offset, length));
+  ASSIGN_OR_RETURN(auto reader, ObjectDataReader::Open(ctx.svc.pipeline, record, offset, length));
   absl::Status sent = SendBody(ctx, *reader, status, length);
   // Shards that failed their tag or were missing go to the repair queue, whatever the
   // client saw.

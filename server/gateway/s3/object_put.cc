@@ -129,7 +129,7 @@ absl::Status PutObject(Ctx& ctx) {
     piece->set_checksum(checksum->second);
   }
   absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record,
-                                                   WriteConditions(ctx.ex.request()));
+                                                  WriteConditions(ctx.ex.request()));
   if (!committed.ok()) {
     // The data is durable but unreferenced: hand it to the deletion queue's nodes now.
     ctx.svc.pipeline.Delete(manifest);

@@ -13,15 +13,34 @@ namespace mosaic::gateway {
 namespace {
 
 constexpr const char* kNames[] = {
-    "ListBuckets",          "CreateBucket",        "DeleteBucket",
-    "HeadBucket",           "GetBucketLocation",   "GetBucketVersioning",
-    "ListObjects",          "ListObjectsV2",       "PutObject",
-    "GetObject",            "HeadObject",          "DeleteObject",
-    "DeleteObjects",        "CopyObject",          "CreateMultipartUpload",
-    "UploadPart",           "UploadPartCopy",      "CompleteMultipartUpload",
-    "AbortMultipartUpload", "ListParts",           "ListMultipartUploads",
-    "GetObjectTagging",     "PutObjectTagging",    "DeleteObjectTagging",
-    "GetObjectAttributes",  "BucketSubresource",    "ObjectSubresource",   "Unknown",
+    "ListBuckets",
+    "CreateBucket",
+    "DeleteBucket",
+    "HeadBucket",
+    "GetBucketLocation",
+    "GetBucketVersioning",
+    "ListObjects",
+    "ListObjectsV2",
+    "PutObject",
+    "GetObject",
+    "HeadObject",
+    "DeleteObject",
+    "DeleteObjects",
+    "CopyObject",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+    "AbortMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+    "GetObjectTagging",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
+    "GetObjectAttributes",
+    "BucketSubresource",
+    "ObjectSubresource",
+    "Unknown",
 };
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Operation::kUnknown) + 1);
 
@@ -45,10 +64,10 @@ absl::StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view q
 
 // Bucket subresources S3 has and Mosaic does not implement.
 constexpr const char* kBucketSubresources[] = {
-    "acl",       "policy",     "cors",       "lifecycle", "tagging",   "website",
-    "logging",   "notification", "replication", "encryption", "accelerate", "requestPayment",
-    "object-lock", "ownershipControls", "publicAccessBlock", "analytics", "metrics",
-    "inventory", "intelligent-tiering", "policyStatus"};
+    "acl",        "policy",         "cors",         "lifecycle",           "tagging",
+    "website",    "logging",        "notification", "replication",         "encryption",
+    "accelerate", "requestPayment", "object-lock",  "ownershipControls",   "publicAccessBlock",
+    "analytics",  "metrics",        "inventory",    "intelligent-tiering", "policyStatus"};
 constexpr const char* kObjectSubresources[] = {"acl",     "retention", "legal-hold",
                                                "torrent", "restore",   "select"};
 
@@ -112,7 +131,8 @@ Operation ObjectOperation(const RequestView& req, S3Request& r) {
   }
   if (method == "GET") return upload ? Operation::kListParts : Operation::kGetObject;
   if (method == "HEAD") return Operation::kHeadObject;
-  if (method == "DELETE") return upload ? Operation::kAbortMultipartUpload : Operation::kDeleteObject;
+  if (method == "DELETE")
+    return upload ? Operation::kAbortMultipartUpload : Operation::kDeleteObject;
   if (method == "POST") {
     if (q.contains("uploads")) return Operation::kCreateMultipartUpload;
     if (upload) return Operation::kCompleteMultipartUpload;

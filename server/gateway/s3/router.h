@@ -50,10 +50,10 @@ bool IsImplemented(Operation op);
 
 struct S3Request {
   Operation op = Operation::kUnknown;
-  std::string bucket;  // empty for ListBuckets
-  std::string key;     // decoded; empty for bucket operations
+  std::string bucket;                        // empty for ListBuckets
+  std::string key;                           // decoded; empty for bucket operations
   std::map<std::string, std::string> query;  // decoded names and values
-  std::string subresource;  // the unimplemented subresource, for the error message
+  std::string subresource;                   // the unimplemented subresource, for the error message
 };
 
 // `domain`: the virtual-host domain ("s3.example.org"), empty to allow path style only.

@@ -5,7 +5,6 @@
 #include "server/gateway/s3/tagging.h"
 
 #include <pugixml.hpp>
-
 #include <set>
 
 #include "common/status.h"

@@ -12,12 +12,12 @@ namespace mosaic::node {
 namespace {
 
 // Key prefixes; see docs/formats/segment.md.
-constexpr char kChunkPrefix = 'c';     // c tenant \0 id            -> location
-constexpr char kReversePrefix = 'r';   // r segment offset (BE)      -> tenant \0 id
-constexpr char kUsagePrefix = 'u';     // u tenant                   -> bytes, chunks, format
-constexpr char kSegmentPrefix = 's';   // s segment (BE)             -> live bytes
-constexpr char kCheckpointKey = 'k';   // k                          -> segment, offset, seq
-constexpr char kFindingPrefix = 'f';   // f tenant \0 id             -> (empty)
+constexpr char kChunkPrefix = 'c';    // c tenant \0 id            -> location
+constexpr char kReversePrefix = 'r';  // r segment offset (BE)      -> tenant \0 id
+constexpr char kUsagePrefix = 'u';    // u tenant                   -> bytes, chunks, format
+constexpr char kSegmentPrefix = 's';  // s segment (BE)             -> live bytes
+constexpr char kCheckpointKey = 'k';  // k                          -> segment, offset, seq
+constexpr char kFindingPrefix = 'f';  // f tenant \0 id             -> (empty)
 // The usage value's format: charged bytes (16-byte values without it hold payload bytes).
 constexpr uint64_t kUsageCharged = 1;
 
@@ -162,8 +162,8 @@ absl::Status ChunkIndex::Write(Batch& batch, bool sync) {
 absl::StatusOr<std::optional<ChunkLocation>> ChunkIndex::Find(std::string_view tenant,
                                                               std::string_view id) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), S(TenantKey(kChunkPrefix, tenant, id)),
-                               &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), S(TenantKey(kChunkPrefix, tenant, id)), &value);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocks(s, "get"));
   ASSIGN_OR_RETURN(ChunkLocation loc, DecodeLocation(value));
@@ -189,8 +189,7 @@ absl::StatusOr<std::vector<ChunkEntry>> ChunkIndex::List(std::string_view tenant
   return out;
 }
 
-absl::StatusOr<std::vector<RecordRef>> ChunkIndex::ScanRecords(uint64_t segment,
-                                                               uint64_t offset,
+absl::StatusOr<std::vector<RecordRef>> ChunkIndex::ScanRecords(uint64_t segment, uint64_t offset,
                                                                size_t limit) const {
   std::string start = PositionKey(segment, offset);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -261,8 +260,7 @@ absl::StatusOr<std::optional<Checkpoint>> ChunkIndex::LoadCheckpoint() const {
   return Checkpoint{U64At(value, 0), U64At(value, 1), U64At(value, 2)};
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ChunkIndex::LoadFindings()
-    const {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ChunkIndex::LoadFindings() const {
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(S(std::string(1, kFindingPrefix))); it->Valid(); it->Next()) {

@@ -100,7 +100,7 @@ class ChunkIndex {
 
   // The chunk's location; nullopt if absent.
   [[nodiscard]] absl::StatusOr<std::optional<ChunkLocation>> Find(std::string_view tenant,
-                                                                   std::string_view id) const;
+                                                                  std::string_view id) const;
   // Up to `limit` of the tenant's chunks with id > `after`, in byte order of id.
   [[nodiscard]] absl::StatusOr<std::vector<ChunkEntry>> List(std::string_view tenant,
                                                              std::string_view after,

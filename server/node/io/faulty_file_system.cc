@@ -175,8 +175,7 @@ uint64_t FaultyFileSystem::writes() const {
   return state_->writes;
 }
 
-absl::StatusOr<std::unique_ptr<File>> FaultyFileSystem::Open(const std::string& path,
-                                                            bool create) {
+absl::StatusOr<std::unique_ptr<File>> FaultyFileSystem::Open(const std::string& path, bool create) {
   std::lock_guard lock(state_->mu);
   auto it = state_->files.find(path);
   if (it == state_->files.end()) {

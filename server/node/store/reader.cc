@@ -119,9 +119,8 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
     uint64_t available = p.loc.length - g.offset;
     uint64_t n = g.length == 0 ? available : std::min(g.length, available);
     GetResult result;
-    result.data.assign(reinterpret_cast<const char*>(p.record.data()) + kRecordHeaderSize +
-                           g.offset,
-                       n);
+    result.data.assign(
+        reinterpret_cast<const char*>(p.record.data()) + kRecordHeaderSize + g.offset, n);
     result.chunk_length = p.loc.length;
     result.chunk_crc = p.loc.crc;
     g.done(std::move(result));
@@ -181,8 +180,9 @@ void SegmentStore::Impl::ScrubLoop() {
       offset = ref.offset + 1;
     }
     // Rate limit: stay at or under scrub_bytes_per_second averaged over the pass.
-    auto due = pass_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                   double(pass_bytes) / double(options.scrub_bytes_per_second)));
+    auto due =
+        pass_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                         double(pass_bytes) / double(options.scrub_bytes_per_second)));
     if (due > Clock::now()) {
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
       if (!ScrubWait(wait)) return;

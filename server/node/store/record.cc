@@ -22,9 +22,7 @@ uint32_t HeaderCrc(const std::byte* h) {
 
 }  // namespace
 
-uint64_t RecordSize(uint64_t payload_length) {
-  return AlignUp(kRecordHeaderSize + payload_length);
-}
+uint64_t RecordSize(uint64_t payload_length) { return AlignUp(kRecordHeaderSize + payload_length); }
 
 uint64_t ChargedSize(uint64_t payload_length) {
   return RecordSize(payload_length) + kIndexBytesPerChunk;
@@ -64,8 +62,8 @@ absl::StatusOr<RecordHeader> ParseRecordHeader(ConstByteSpan header) {
   h.sequence = LoadLE64(p + 24);
   size_t id_len = size_t(p[32]);
   size_t tenant_len = size_t(p[33]);
-  if (id_len == 0 || id_len > kMaxChunkIdSize || tenant_len == 0 ||
-      tenant_len > kMaxTenantSize || h.payload_length > kMaxRecordPayload) {
+  if (id_len == 0 || id_len > kMaxChunkIdSize || tenant_len == 0 || tenant_len > kMaxTenantSize ||
+      h.payload_length > kMaxRecordPayload) {
     return absl::DataLossError("record header has impossible lengths");
   }
   h.chunk_id.assign(reinterpret_cast<const char*>(p + kIdOffset), id_len);

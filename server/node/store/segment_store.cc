@@ -17,8 +17,8 @@ StoreMetrics::StoreMetrics(metrics::Registry& r)
                            "Group commits: batches of puts made durable with one fdatasync.")),
       batch_puts(r.GetHistogram("mosaic_node_commit_batch_puts", "Puts per group commit.", {},
                                 {1, 2, 4, 8, 16, 32, 64, 128, 256})),
-      commit_seconds(r.GetHistogram("mosaic_node_commit_seconds",
-                                    "Time to write and sync one batch.")),
+      commit_seconds(
+          r.GetHistogram("mosaic_node_commit_seconds", "Time to write and sync one batch.")),
       compacted_bytes(r.GetCounter("mosaic_node_compacted_bytes_total",
                                    "Record bytes copied out of sparse segments.")),
       segments_removed(r.GetCounter("mosaic_node_segments_removed_total",
@@ -67,8 +67,8 @@ absl::StatusOr<AlignedBuffer> SegmentStore::Impl::ReadRecord(const std::string& 
   if (n < kRecordHeaderSize + loc.length) return absl::DataLossError("record is truncated");
   auto header = ParseRecordHeader(record.span());
   if (!header.ok()) return absl::DataLossError("record header: " + header.status().ToString());
-  if (header->tenant != tenant || header->chunk_id != id ||
-      header->payload_length != loc.length || header->payload_crc != loc.crc) {
+  if (header->tenant != tenant || header->chunk_id != id || header->payload_length != loc.length ||
+      header->payload_crc != loc.crc) {
     return absl::DataLossError("record header does not match the index");
   }
   if (Crc32c({record.data() + kRecordHeaderSize, loc.length}) != loc.crc) {
@@ -181,8 +181,8 @@ absl::Status SegmentStore::Impl::ReplayActive(const Checkpoint& checkpoint) {
     RETURN_IF_ERROR(old.status());
     if (*old) {  // a compaction copy, or a heal of a corrupt record: repoint
       batch.MoveChunk(header->tenant, header->chunk_id, **old, loc);
-      segment_live[(*old)->segment] -= std::min(segment_live[(*old)->segment],
-                                                RecordSize((*old)->length));
+      segment_live[(*old)->segment] -=
+          std::min(segment_live[(*old)->segment], RecordSize((*old)->length));
     } else {
       batch.PutChunk(header->tenant, header->chunk_id, loc);
       usage[header->tenant].bytes += ChargedSize(loc.length);
@@ -195,8 +195,8 @@ absl::Status SegmentStore::Impl::ReplayActive(const Checkpoint& checkpoint) {
     ++replayed;
   }
   if (pos < file_size) {
-    spdlog::warn("segment {}: discarding {} bytes after the last complete record",
-                 active_segment, file_size - pos);
+    spdlog::warn("segment {}: discarding {} bytes after the last complete record", active_segment,
+                 file_size - pos);
     RETURN_IF_ERROR(file->Truncate(pos));
   }
   for (const auto& [segment, live] : segment_live) batch.SetSegmentLive(segment, live);
@@ -322,9 +322,7 @@ TenantUsage SegmentStore::Impl::UsageOf(const std::string& tenant) const {
   return it == usage.end() ? TenantUsage{} : it->second;
 }
 
-TenantUsage SegmentStore::Usage(const std::string& tenant) const {
-  return impl_->UsageOf(tenant);
-}
+TenantUsage SegmentStore::Usage(const std::string& tenant) const { return impl_->UsageOf(tenant); }
 
 uint64_t SegmentStore::TotalUsedBytes() const {
   std::lock_guard lock(impl_->stats_mu);

@@ -239,8 +239,7 @@ void SegmentStore::Impl::CommitPuts(std::vector<StagedPut>& staged,
     // next batch overwrites the partial records, and give back the sequence numbers.
     spdlog::error("writing a batch of {} puts: {}", staged.size(), s.ToString());
     if (auto t = file->Truncate(active_end); !t.ok()) {
-      spdlog::error("truncating segment {} after a failed write: {}", active_segment,
-                    t.ToString());
+      spdlog::error("truncating segment {} after a failed write: {}", active_segment, t.ToString());
     }
     next_sequence -= staged.size();
     if (s.code() != absl::StatusCode::kResourceExhausted) {

@@ -133,8 +133,8 @@ TEST_F(KeyFileTest, MalformedOrMissingFilesAreRejected) {
             absl::StatusCode::kNotFound);
   for (const std::string& contents : std::vector<std::string>{
            "", "hello\n", "mosaic-key-file: 2\nkind: raw\n", "mosaic-key-file: 1\nkind: rot13\n",
-        "mosaic-key-file: 1\nkind: raw\nkey: 00\nkey-id: 0000000000000000\n",
-        "mosaic-key-file: 1\nkind: raw\nbogus: 1\n", std::string(5000, 'x')}) {
+           "mosaic-key-file: 1\nkind: raw\nkey: 00\nkey-id: 0000000000000000\n",
+           "mosaic-key-file: 1\nkind: raw\nbogus: 1\n", std::string(5000, 'x')}) {
     WriteFile(Path("bad"), contents);
     EXPECT_EQ(LoadKeyFile(Path("bad"), SecretBytes()).status().code(),
               absl::StatusCode::kInvalidArgument)

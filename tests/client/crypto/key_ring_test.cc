@@ -46,12 +46,13 @@ TEST(KeyRingTest, SubkeyIsBlake2bWithSaltAndPersonalisation) {
     StoreLE64(reinterpret_cast<std::byte*>(salt), uint64_t(id));
     std::memcpy(personal, kKdfContext, 8);
     unsigned char expected[kKeyBytes];
-    ASSERT_EQ(crypto_generichash_blake2b_salt_personal(expected, sizeof(expected), nullptr, 0,
-                                                       master.uchar(), master.size(), salt,
-                                                       personal),
-              0);
-    EXPECT_TRUE(DeriveSubkey(master, id).Equals(AsBytes(std::string_view(
-        reinterpret_cast<const char*>(expected), sizeof(expected)))));
+    ASSERT_EQ(
+        crypto_generichash_blake2b_salt_personal(expected, sizeof(expected), nullptr, 0,
+                                                 master.uchar(), master.size(), salt, personal),
+        0);
+    EXPECT_TRUE(DeriveSubkey(master, id)
+                    .Equals(AsBytes(std::string_view(reinterpret_cast<const char*>(expected),
+                                                     sizeof(expected)))));
   }
 }
 

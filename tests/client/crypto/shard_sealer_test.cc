@@ -28,8 +28,8 @@ Bytes Pattern(size_t size, uint8_t seed) {
 
 ShardSealer MakeSealer(SealAlgorithm algorithm, uint8_t key_first = 0x20,
                        uint8_t object_first = 0x40, int k = 4, int m = 2) {
-  auto sealer = ShardSealer::Create(algorithm, CountingKey(key_first),
-                                    CountingObjectId(object_first), k, m);
+  auto sealer =
+      ShardSealer::Create(algorithm, CountingKey(key_first), CountingObjectId(object_first), k, m);
   EXPECT_TRUE(sealer.ok()) << sealer.status();
   return std::move(sealer).value();
 }
@@ -40,14 +40,13 @@ Bytes SealOrDie(const ShardSealer& sealer, const ShardPlace& place, const Bytes&
   return sealed;
 }
 
-absl::StatusCode OpenCode(const ShardSealer& sealer, const ShardPlace& place,
-                          const Bytes& sealed) {
+absl::StatusCode OpenCode(const ShardSealer& sealer, const ShardPlace& place, const Bytes& sealed) {
   Bytes plaintext(sealed.size() - kSealTagBytes);
   return sealer.Open(place, sealed, plaintext).code();
 }
 
-constexpr ShardPlace kPlace{.stripe = 5, .shard_index = 2, .last_stripe = false,
-                            .stripe_bytes = 4096};
+constexpr ShardPlace kPlace{
+    .stripe = 5, .shard_index = 2, .last_stripe = false, .stripe_bytes = 4096};
 
 class ShardSealerTest : public testing::TestWithParam<SealAlgorithm> {};
 
@@ -61,8 +60,8 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, ShardSealerTest,
 
 TEST_P(ShardSealerTest, RoundTripsAllSizes) {
   const ShardSealer sealer = MakeSealer(GetParam());
-  for (size_t size : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{4097},
-                      size_t{1} << 20}) {
+  for (size_t size :
+       {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{4097}, size_t{1} << 20}) {
     const Bytes plaintext = Pattern(size, uint8_t(size));
     const Bytes sealed = SealOrDie(sealer, kPlace, plaintext);
     Bytes opened(size);
@@ -154,9 +153,10 @@ TEST_P(ShardSealerTest, RejectsBadSizesAndIndices) {
 
 TEST(ShardSealerFormatTest, KnownAnswers) {
   const Bytes plaintext = Pattern(40, 9);
-  EXPECT_EQ(HexEncode(SealOrDie(MakeSealer(SealAlgorithm::kAes256Gcm), kPlace, plaintext)),
-            "8f94702282381e1e4a57eab8c723c9062fd253e71e551ddd36e34edefeed8137b7e948b420e80e8a2b1ad075"
-            "b678a8d15d764d8de2eb5375");
+  EXPECT_EQ(
+      HexEncode(SealOrDie(MakeSealer(SealAlgorithm::kAes256Gcm), kPlace, plaintext)),
+      "8f94702282381e1e4a57eab8c723c9062fd253e71e551ddd36e34edefeed8137b7e948b420e80e8a2b1ad075"
+      "b678a8d15d764d8de2eb5375");
   EXPECT_EQ(
       HexEncode(SealOrDie(MakeSealer(SealAlgorithm::kXChaCha20Poly1305), kPlace, plaintext)),
       "2b9b3cdeace0e6d282f346c8155cee0ed9c652876f70355a17f0738d13fdb40f0229cd5bb8bc9594e0750fe0"
@@ -179,12 +179,13 @@ TEST(ShardSealerFormatTest, AesGcmMatchesDocumentedNonceAndAad) {
   int len = 0;
   ASSERT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.uchar(), nonce), 1);
   ASSERT_EQ(EVP_EncryptUpdate(ctx, nullptr, &len,
-                              reinterpret_cast<const unsigned char*>(aad.data()),
-                              int(aad.size())), 1);
+                              reinterpret_cast<const unsigned char*>(aad.data()), int(aad.size())),
+            1);
   ASSERT_EQ(EVP_EncryptUpdate(ctx, reinterpret_cast<unsigned char*>(expected.data()), &len,
-                              reinterpret_cast<const unsigned char*>(plaintext.data()), 77), 1);
-  ASSERT_EQ(EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(expected.data()) + len,
-                                &len), 1);
+                              reinterpret_cast<const unsigned char*>(plaintext.data()), 77),
+            1);
+  ASSERT_EQ(EVP_EncryptFinal_ex(ctx, reinterpret_cast<unsigned char*>(expected.data()) + len, &len),
+            1);
   ASSERT_EQ(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, expected.data() + 77), 1);
   EVP_CIPHER_CTX_free(ctx);
   EXPECT_EQ(HexEncode(SealOrDie(sealer, kPlace, plaintext)), HexEncode(expected));
@@ -220,8 +221,8 @@ TEST(ShardSealerFormatTest, AlgorithmBytesRoundTrip) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   const std::string text((std::istreambuf_iterator<char>(cpuinfo)),
                          std::istreambuf_iterator<char>());
-  const bool has_aes = text.find(" aes ") != std::string::npos &&
-                       text.find(" pclmulqdq ") != std::string::npos;
+  const bool has_aes =
+      text.find(" aes ") != std::string::npos && text.find(" pclmulqdq ") != std::string::npos;
   EXPECT_EQ(PreferredSealAlgorithm(),
             has_aes ? SealAlgorithm::kAes256Gcm : SealAlgorithm::kXChaCha20Poly1305);
 }

@@ -46,9 +46,9 @@ class ShardCodecTest : public testing::Test {
 
   std::unique_ptr<ShardCodec> MakeCodec(SealAlgorithm algorithm = SealAlgorithm::kAes256Gcm,
                                         uint8_t object = 0x40, int k = 4, int m = 2) {
-    auto codec = ShardCodec::Create({.k = k, .m = m, .stripe_bytes = kStripe,
-                                     .algorithm = algorithm},
-                                    ring_, CountingKey(0x20), CountingObjectId(object));
+    auto codec =
+        ShardCodec::Create({.k = k, .m = m, .stripe_bytes = kStripe, .algorithm = algorithm}, ring_,
+                           CountingKey(0x20), CountingObjectId(object));
     EXPECT_TRUE(codec.ok()) << codec.status();
     return std::move(codec).value();
   }
@@ -68,8 +68,7 @@ class ShardCodecTest : public testing::Test {
 // Every combination of up to m missing or corrupted shards (each shard: fine, missing or
 // corrupted) still decodes; faults name exactly the corrupted shards that were tried.
 void ExpectDecodesUnderEveryFaultPattern(const ShardCodec& codec, const StripeInfo& stripe,
-                                         const Bytes& plaintext,
-                                         const std::vector<Bytes>& shards) {
+                                         const Bytes& plaintext, const std::vector<Bytes>& shards) {
   auto workspace = codec.NewWorkspace();
   int patterns = 0;
   for (int code = 0; code < 729; ++code) {  // 3^6 states for 4+2
@@ -83,7 +82,8 @@ void ExpectDecodesUnderEveryFaultPattern(const ShardCodec& codec, const StripeIn
     std::vector<Bytes> damaged = shards;
     for (int i = 0; i < codec.n(); ++i) {
       if (missing & ShardBit(i)) damaged[i].clear();
-      if (corrupted & ShardBit(i)) damaged[i][(i * 7919 + code) % damaged[i].size()] ^= std::byte{4};
+      if (corrupted & ShardBit(i))
+        damaged[i][(i * 7919 + code) % damaged[i].size()] ^= std::byte{4};
     }
     Bytes out(plaintext.size(), std::byte{0xAA});
     auto spans = Spans(damaged);
@@ -103,8 +103,8 @@ void ExpectDecodesUnderEveryFaultPattern(const ShardCodec& codec, const StripeIn
 
 TEST_F(ShardCodecTest, RoundTripsEveryObjectSizeUnderEveryFaultPattern) {
   const auto codec = MakeCodec();
-  for (uint64_t size : {uint64_t{0}, uint64_t{1}, kStripe - 1, kStripe, kStripe + 1,
-                        3 * kStripe + 7}) {
+  for (uint64_t size :
+       {uint64_t{0}, uint64_t{1}, kStripe - 1, kStripe, kStripe + 1, 3 * kStripe + 7}) {
     const Bytes object = RandomBytes(size, uint32_t(size));
     const StripeLayout layout = *StripeLayout::Create(size, kStripe, codec->k());
     for (uint64_t s = 0; s < layout.StripeCount(); ++s) {
@@ -254,12 +254,10 @@ TEST_F(ShardCodecTest, RejectsBadArguments) {
             absl::StatusCode::kInvalidArgument);
   const StripeInfo last{.index = 0, .plaintext_bytes = 100, .last = true};
   spans.pop_back();
-  EXPECT_EQ(codec->EncodeStripe(last, plaintext, spans).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(codec->EncodeStripe(last, plaintext, spans).code(), absl::StatusCode::kInvalidArgument);
   shards[0].pop_back();
   spans.assign(shards.begin(), shards.end());
-  EXPECT_EQ(codec->EncodeStripe(last, plaintext, spans).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(codec->EncodeStripe(last, plaintext, spans).code(), absl::StatusCode::kInvalidArgument);
   Bytes out(99);
   auto workspace = codec->NewWorkspace();
   EXPECT_EQ(codec->DecodeStripe(last, Spans(shards), out, workspace).status.code(),

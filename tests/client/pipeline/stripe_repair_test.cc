@@ -38,8 +38,8 @@ class StripeRepairTest : public ::testing::Test {
     ASSERT_NE(ring_, nullptr);
     std::vector<NodeEndpoint> endpoints;
     for (int i = 0; i < kNodes; ++i) {
-      endpoints.push_back(test::PipelineEndpoint(nodes_[i]->options().node_id, i,
-                                                 nodes_[i]->grpc_address()));
+      endpoints.push_back(
+          test::PipelineEndpoint(nodes_[i]->options().node_id, i, nodes_[i]->grpc_address()));
     }
     RpcOptions rpc;
     rpc.call_timeout = std::chrono::seconds(20);

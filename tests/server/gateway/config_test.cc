@@ -198,7 +198,8 @@ void ExpectRefused(const std::string& toml, const std::string& key) {
 
 constexpr char kHead[] = "data_dir = \"/d\"\nkey_file = \"/k\"\n";
 constexpr char kNode[] =
-    "[[node]]\nid = \"n1\"\nprovider = \"p1\"\naddress = \"a:1\"\ntoken = \"t\"\nplaintext = true\n";
+    "[[node]]\nid = \"n1\"\nprovider = \"p1\"\naddress = \"a:1\"\ntoken = \"t\"\nplaintext = "
+    "true\n";
 
 TEST_F(GatewayConfigTest, RequiredKeys) {
   ExpectRefused(std::string("key_file = \"/k\"\n") + kNode, "data_dir");
@@ -261,8 +262,9 @@ TEST_F(GatewayConfigTest, NodeErrorsNameTheNode) {
   ExpectRefused(kHead + node + "token = \"t\"\nplaintext = true\nweight = \"x\"\n", "weight");
   ExpectRefused(kHead + node + "token = \"t\"\n", "tls_ca_file");
   ExpectRefused(kHead + node + "token = \"t\"\nplaintext = \"yes\"\n", "plaintext");
-  ExpectRefused(std::string(kHead) + "[[node]]\nprovider = \"p\"\naddress = \"a:1\"\ntoken = \"t\"\n"
-                                     "plaintext = true\n",
+  ExpectRefused(std::string(kHead) +
+                    "[[node]]\nprovider = \"p\"\naddress = \"a:1\"\ntoken = \"t\"\n"
+                    "plaintext = true\n",
                 "id");
   ExpectRefused(kHead + node + "token = \"t\"\nplaintext = true\n" + node +
                     "token = \"u\"\nplaintext = true\n",

@@ -216,8 +216,8 @@ TEST_F(StatusTest, SpreadMovesTheSecondShardOfAProviderOntoAFreeProvider) {
   std::map<std::string, std::string> provider_of;
   for (const auto& [id, view] : views_) provider_of[id] = view.provider;
   provider_of["node-g"] = "provider-g";
-  std::set<std::string> usable = {"provider-b", "provider-c", "provider-d", "provider-e",
-                                  "provider-f", "provider-g"};
+  std::set<std::string> usable = {"provider-b", "provider-c", "provider-d",
+                                  "provider-e", "provider-f", "provider-g"};
   PutPiece("one", {{Node('b'), Node('c'), Node('d'), Node('e'), Node('f'), Node('b')},
                    {Node('g'), Node('b'), Node('c'), Node('d'), Node('e'), Node('f')}});
   // Three shards at provider-c and two at provider-d, and three free providers: three move.
@@ -294,8 +294,9 @@ StatusDocument SampleDocument() {
   doc.generated_ms = 1700000000000;
   doc.k = 4;
   doc.m = 2;
-  NodeRow a{"node-a", "provider-a", "127.0.0.1:1", "up", "active", 1699999999000, 0.25,
-            1 << 20, 2 << 20, 3 << 20, 0, 0, 17};
+  NodeRow a{"node-a", "provider-a", "127.0.0.1:1", "up",    "active", 1699999999000,
+            0.25,     1 << 20,      2 << 20,       3 << 20, 0,        0,
+            17};
   NodeRow b{"node-b", "provider-b", "127.0.0.1:2", "down", "draining", 0, 0, 0, 0, 0, 0, 3, 5};
   NodeRow b2 = b;
   b2.id = "node-b2";

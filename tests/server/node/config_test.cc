@@ -107,8 +107,7 @@ TEST(NodeConfigTest, IoEngineAndChunkCountLimit) {
 }
 
 TEST(NodeConfigTest, MissingFileIsNotFound) {
-  EXPECT_EQ(LoadNodeConfig("/nonexistent/node.toml").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadNodeConfig("/nonexistent/node.toml").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(TenantRegistryTest, AuthenticatesByTokenHashOnly) {
@@ -117,10 +116,9 @@ TEST(TenantRegistryTest, AuthenticatesByTokenHashOnly) {
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ((*t)->name, "group-a");
   EXPECT_EQ((*t)->quota_bytes, 100u);
-  for (const char* bad : {"", "Bearer ", "Bearer passwore", "password", "Basic cGFzc3dvcmQ=",
-                          "bearer password", "Bearer password "}) {
-    EXPECT_EQ(tenants.Authenticate(bad).status().code(), absl::StatusCode::kUnauthenticated)
-        << bad;
+  for (const char* bad : {"", "Bearer ", "Bearer passwore", "password",
+                          "Basic cGFzc3dvcmQ=", "bearer password", "Bearer password "}) {
+    EXPECT_EQ(tenants.Authenticate(bad).status().code(), absl::StatusCode::kUnauthenticated) << bad;
   }
 }
 

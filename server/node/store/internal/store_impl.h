@@ -90,8 +90,8 @@ struct SegmentStore::Impl {
   uint64_t active_segment = 0;
   uint64_t active_end = 0;
   uint64_t next_sequence = 1;
-  uint64_t space_budget = 0;  // bytes the puts being staged may still take
-  BufferPool record_pool{size_t{64} << 20};  // the writer's record buffers
+  uint64_t space_budget = 0;                  // bytes the puts being staged may still take
+  BufferPool record_pool{size_t{64} << 20};   // the writer's record buffers
   std::map<uint64_t, uint64_t> segment_live;  // live record bytes per segment
   std::map<uint64_t, uint64_t> segment_size;  // file size of sealed segments
   mutable std::mutex stats_mu;

@@ -48,8 +48,7 @@ TEST(BackupSettingsTest, NodeListReadsNodesOnlyAndIgnoresOtherKeys) {
     EXPECT_EQ((*nodes)[0].spec.id, "n1");
     EXPECT_EQ((*nodes)[0].address, "127.0.0.1:1");
   }
-  EXPECT_EQ(LoadNodeList(tmpl + "/empty.toml").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadNodeList(tmpl + "/empty.toml").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadNodeList(tmpl + "/bad.toml").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadNodeList(tmpl + "/missing.toml").status().code(), absl::StatusCode::kNotFound);
   std::filesystem::remove_all(tmpl);

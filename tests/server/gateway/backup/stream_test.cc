@@ -13,13 +13,14 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 std::string EncodeSnapshot(const Pairs& pairs, size_t flush_bytes, int* flushes = nullptr) {
   std::string out;
-  BackupStreamEncoder enc(BackupKind::kSnapshot,
-                          [&](std::string_view b) {
-                            out.append(b);
-                            if (flushes) ++*flushes;
-                            return absl::OkStatus();
-                          },
-                          flush_bytes);
+  BackupStreamEncoder enc(
+      BackupKind::kSnapshot,
+      [&](std::string_view b) {
+        out.append(b);
+        if (flushes) ++*flushes;
+        return absl::OkStatus();
+      },
+      flush_bytes);
   for (const auto& [k, v] : pairs) EXPECT_TRUE(enc.AddPair(k, v).ok());
   EXPECT_TRUE(enc.Finish().ok());
   EXPECT_EQ(enc.bytes(), out.size());
@@ -41,9 +42,8 @@ absl::StatusOr<Pairs> DecodePairs(std::string_view stream) {
 }
 
 TEST(BackupStreamTest, SnapshotRoundTripsBinaryKeysAndValuesAcrossFlushes) {
-  Pairs pairs = {{std::string("b\0x", 3), std::string("\0\xff", 2)},
-                 {"o", ""},
-                 {std::string(1, '\0'), "v"}};
+  Pairs pairs = {
+      {std::string("b\0x", 3), std::string("\0\xff", 2)}, {"o", ""}, {std::string(1, '\0'), "v"}};
   pairs.emplace_back("big", std::string(10000, 'z'));
   int flushes = 0;
   std::string stream = EncodeSnapshot(pairs, 16, &flushes);

@@ -165,9 +165,7 @@ std::string Body(Exchange& ex) {
 }
 
 // Rejections answered as the gateway does: the status and its reason.
-void Reject(Exchange& ex, int status, const std::string& reason) {
-  (void)ex.Send(status, reason);
-}
+void Reject(Exchange& ex, int status, const std::string& reason) { (void)ex.Send(status, reason); }
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -269,8 +267,9 @@ TEST_F(HttpServerTest, ChunkedRequestBodyHasNoContentLength) {
     (void)ex.Send(200, Body(ex));
   });
   Client c(port());
-  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
   Response r = c.Read();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hello world");
@@ -331,8 +330,9 @@ TEST_F(HttpServerTest, ExpectContinueIsSentWhenTheBodyIsRead) {
     (void)ex.Send(200, Body(ex));
   });
   Client c(port());
-  ASSERT_TRUE(c.Write("PUT /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                      "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Write("PUT /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+              "Expect: 100-continue\r\n\r\n"));
   Response interim = c.Read();
   ASSERT_EQ(interim.status, 100);
   ASSERT_TRUE(c.Write("hello"));
@@ -341,8 +341,9 @@ TEST_F(HttpServerTest, ExpectContinueIsSentWhenTheBodyIsRead) {
   EXPECT_EQ(r.body, "hello");
 
   Client refused(port());
-  ASSERT_TRUE(refused.Write("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                            "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      refused.Write("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                    "Expect: 100-continue\r\n\r\n"));
   Response no = refused.Read();
   EXPECT_EQ(no.status, 403);
   EXPECT_EQ(no.body, "no");
@@ -378,10 +379,10 @@ TEST_F(HttpServerTest, HeaderSectionOverTheLimitIsRefused) {
 
 TEST_F(HttpServerTest, GarbageGets400AndClose) {
   Start(Echo);
-  for (const char* garbage : {"HELLO\r\n\r\n", "GET / HTTP/9.9\r\n\r\n",
-                              "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
-                              "PUT / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
-                              "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"}) {
+  for (const char* garbage :
+       {"HELLO\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+        "PUT / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"}) {
     Client c(port());
     ASSERT_TRUE(c.Write(garbage));
     Response r = c.Read();

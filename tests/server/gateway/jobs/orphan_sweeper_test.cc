@@ -32,7 +32,8 @@ TEST(OrphanLedgerTest, GraceCountsFromTheFirstSweepThatSawTheChunk) {
   OrphanLedger ledger;
   Clock::time_point t0{};
   (void)ledger.Update("n", {"old"}, Unreferenced(), t0, hours(24));
-  EXPECT_TRUE(ledger.Update("n", {"old", "new"}, Unreferenced(), t0 + hours(23), hours(24)).empty());
+  EXPECT_TRUE(
+      ledger.Update("n", {"old", "new"}, Unreferenced(), t0 + hours(23), hours(24)).empty());
   auto due = ledger.Update("n", {"old", "new"}, Unreferenced(), t0 + hours(24), hours(24));
   EXPECT_EQ(due, (std::vector<std::string>{"old"})) << "\"new\" was first seen at 23 h";
   EXPECT_EQ(ledger.candidates(), 2u);
@@ -58,7 +59,8 @@ TEST(OrphanLedgerTest, ChunksOfWritersInFlightAreNeverCandidates) {
   OrphanLedger ledger;
   Clock::time_point t0{};
   (void)ledger.Update("n", {"uploading", "orphan"}, referenced, t0, milliseconds(0));
-  auto due = ledger.Update("n", {"uploading", "orphan"}, referenced, t0 + hours(1), milliseconds(0));
+  auto due =
+      ledger.Update("n", {"uploading", "orphan"}, referenced, t0 + hours(1), milliseconds(0));
   EXPECT_EQ(due, (std::vector<std::string>{"orphan"}));
   in_flight.Remove({"uploading"});
   EXPECT_FALSE(in_flight.Contains("uploading"));
@@ -101,7 +103,9 @@ TEST(ReferencedChunksTest, EveryPlacedShardIsReferencedOnItsOwnNode) {
   }
   NodeChunks refs;
   AddManifestChunks(*ring, m, refs);
-  auto chunk = [&](uint64_t s, int i) { return client::ChunkIdString(ring->ComputeChunkId(id, s, i)); };
+  auto chunk = [&](uint64_t s, int i) {
+    return client::ChunkIdString(ring->ComputeChunkId(id, s, i));
+  };
   EXPECT_EQ(refs["a"], (std::unordered_set<std::string>{chunk(0, 0), chunk(1, 0)}));
   EXPECT_EQ(refs["b"], (std::unordered_set<std::string>{chunk(0, 1)}));
   EXPECT_EQ(refs.count(""), 0u);

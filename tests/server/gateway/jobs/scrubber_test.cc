@@ -69,8 +69,8 @@ TEST(ScrubFindingsTest, RepairsAreOneRecordPerStripeWithTheMarginLeft) {
   client::KeyRing ring = Ring();
   v1::Manifest m = Manifest(1, 3);
   m.set_m(2);
-  std::vector<FoundShard> bad = {{"n0", "", "p", 0, 0}, {"n1", "", "p", 0, 1},
-                                 {"n3", "", "p", 2, 1}};
+  std::vector<FoundShard> bad = {
+      {"n0", "", "p", 0, 0}, {"n1", "", "p", 0, 1}, {"n3", "", "p", 2, 1}};
   // n2 is down: it holds stripe 0's shard 2 and stripe 2's shard 0.
   auto down = [](const std::string& node) { return node == "n2"; };
   auto records = RepairsFor(bad, m, "scrub", down, 1234);
@@ -137,8 +137,7 @@ TEST(ScrubFindingsTest, ProgressJsonReadsBackWhatItWrites) {
 TEST(ScrubFindingsTest, ProgressJsonReaderRefusesWhatIsNotAnObject) {
   EXPECT_EQ(ParseProgressJson("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseProgressJson("[1, 2]").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ParseProgressJson("{\"run\": 3").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseProgressJson("{\"run\": 3").status().code(), absl::StatusCode::kInvalidArgument);
   auto sparse = ParseProgressJson("{\"run\": 3, \"running\": \"yes\", \"bytes\": -1}");
   ASSERT_TRUE(sparse.ok()) << sparse.status();
   EXPECT_EQ(sparse->run, 3u);

@@ -101,7 +101,8 @@ TEST(ManifestCodecTest, RejectsMalformedManifests) {
        [](v1::Manifest& p) { p.mutable_stripes(0)->mutable_nodes()->RemoveLast(); }},
       {"algorithm 0", [](v1::Manifest& p) { p.set_algorithm(0); }},
       {"unknown algorithm", [](v1::Manifest& p) { p.set_algorithm(3); }},
-      {"algorithm past uint8 (would truncate to 1)", [](v1::Manifest& p) { p.set_algorithm(0x101); }},
+      {"algorithm past uint8 (would truncate to 1)",
+       [](v1::Manifest& p) { p.set_algorithm(0x101); }},
   };
   const v1::Manifest good = ToProto(Sample());
   ASSERT_TRUE(FromProto(good).ok());

@@ -1,5 +1,4 @@
 #include "server/gateway/meta/meta_store.h"
-#include "server/gateway/jobs/upload_expiry.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "server/gateway/jobs/upload_expiry.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -42,7 +43,8 @@ class MetaStoreTest : public ::testing::Test {
   // An object record whose manifest is recognisable by `tag`.
   static v1::ObjectRecord Object(const std::string& tag) {
     v1::ObjectRecord r;
-    bool printable = std::all_of(tag.begin(), tag.end(), [](char c) { return c >= ' ' && c < 127; });
+    bool printable =
+        std::all_of(tag.begin(), tag.end(), [](char c) { return c >= ' ' && c < 127; });
     r.set_etag("etag-" + (printable ? tag : std::string("binary")));
     r.set_last_modified_ms(1704164645678);
     r.set_size(tag.size());
@@ -208,18 +210,34 @@ TEST_F(MetaStoreTest, PutCheckSeesTheCurrentRecordAndCanVeto) {
 TEST_F(MetaStoreTest, ListObjectsInByteOrder) {
   MakeBucket("b");
   std::vector<std::string> keys = {
-      "a",          "b",         "a/b",    "a b",          "A",
-      "\xff",       "\xff\xff",  "\x7f",   "\x80",         "caf\xC3\xA9",
-      std::string("\0", 1),      std::string("a\0", 2),    std::string("a\0b", 3),
-      "a\xff",      "a\xff" "b", "ab",     "z",            "/leading",
-      "dir//x",     "dir/",
+      "a",
+      "b",
+      "a/b",
+      "a b",
+      "A",
+      "\xff",
+      "\xff\xff",
+      "\x7f",
+      "\x80",
+      "caf\xC3\xA9",
+      std::string("\0", 1),
+      std::string("a\0", 2),
+      std::string("a\0b", 3),
+      "a\xff",
+      "a\xff"
+      "b",
+      "ab",
+      "z",
+      "/leading",
+      "dir//x",
+      "dir/",
   };
   for (const std::string& k : keys) Put("b", k, k);
   std::vector<std::string> sorted = keys;
   std::sort(sorted.begin(), sorted.end(), [](const std::string& x, const std::string& y) {
-    return std::lexicographical_compare(
-        x.begin(), x.end(), y.begin(), y.end(),
-        [](char c, char d) { return static_cast<unsigned char>(c) < static_cast<unsigned char>(d); });
+    return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(), [](char c, char d) {
+      return static_cast<unsigned char>(c) < static_cast<unsigned char>(d);
+    });
   });
   EXPECT_EQ(Keys("b", "", "", 1000), sorted);
   // Every key reads back exactly, embedded NULs included.
@@ -232,8 +250,8 @@ TEST_F(MetaStoreTest, ListObjectsInByteOrder) {
 
 TEST_F(MetaStoreTest, ListObjectsPrefixStartAndLimit) {
   MakeBucket("b");
-  for (const std::string& k : std::vector<std::string>{"a", "a/1", "a/2", "a/3", "a0", "b/1", std::string("a/\0", 3),
-                              "a/\xff", "a\xff"}) {
+  for (const std::string& k : std::vector<std::string>{"a", "a/1", "a/2", "a/3", "a0", "b/1",
+                                                       std::string("a/\0", 3), "a/\xff", "a\xff"}) {
     Put("b", k, "x");
   }
   using V = std::vector<std::string>;
@@ -411,7 +429,11 @@ TEST_F(MetaStoreTest, ReopenAfterTheQueueEmptiedKeepsCountingUp) {
 
 TEST_F(MetaStoreTest, OpenFailsOnAFileInsteadOfAFolder) {
   std::string file = dir_ + "/not-a-folder";
-  { FILE* f = fopen(file.c_str(), "w"); ASSERT_NE(f, nullptr); fclose(f); }
+  {
+    FILE* f = fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fclose(f);
+  }
   auto s = MetaStore::Open(file);
   EXPECT_FALSE(s.ok());
 }
@@ -434,11 +456,10 @@ TEST(PrefixSuccessorTest, IsGreaterThanEveryExtension) {
   for (const std::string prefix : {"a", "a/", "x\xfe", "\x01\xff"}) {
     std::string next = PrefixSuccessor(prefix);
     auto less = [](const std::string& x, const std::string& y) {
-      return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end(),
-                                          [](char c, char d) {
-                                            return static_cast<unsigned char>(c) <
-                                                   static_cast<unsigned char>(d);
-                                          });
+      return std::lexicographical_compare(
+          x.begin(), x.end(), y.begin(), y.end(), [](char c, char d) {
+            return static_cast<unsigned char>(c) < static_cast<unsigned char>(d);
+          });
     };
     EXPECT_TRUE(less(prefix, next));
     EXPECT_TRUE(less(prefix + "\xff\xff\xff", next));
@@ -498,8 +519,7 @@ absl::StatusOr<v1::ObjectRecord> AllPartsObject(const v1::UploadRecord& u,
 }
 
 TEST_F(MetaStoreTest, UploadNeedsTheBucket) {
-  EXPECT_EQ(store().CreateUpload("nope", "k", Upload("u1", 1)).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().CreateUpload("nope", "k", Upload("u1", 1)).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(MetaStoreTest, UploadPartsListAndCount) {
@@ -523,8 +543,7 @@ TEST_F(MetaStoreTest, UploadPartsListAndCount) {
 
 TEST_F(MetaStoreTest, PartOfAnUnknownUploadIsNotFound) {
   MakeBucket("b");
-  EXPECT_EQ(store().PutPart("b", "k", "nope", Part(1, "p1")).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().PutPart("b", "k", "nope", Part(1, "p1")).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(Refs(store(), "p1"), 0u);
 }
 
@@ -548,8 +567,9 @@ TEST_F(MetaStoreTest, CompleteKeepsUsedPartsAndQueuesTheRest) {
     ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(n, "p" + std::to_string(n))).ok());
   }
   size_t seen = 0;
-  auto skip_two = [&](const v1::UploadRecord& u, const std::vector<v1::ObjectPart>& parts)
-      -> absl::StatusOr<v1::ObjectRecord> {
+  auto skip_two =
+      [&](const v1::UploadRecord& u,
+          const std::vector<v1::ObjectPart>& parts) -> absl::StatusOr<v1::ObjectRecord> {
     seen = parts.size();
     std::vector<v1::ObjectPart> used = {parts[0], parts[2]};
     return AllPartsObject(u, used);
@@ -577,8 +597,10 @@ TEST_F(MetaStoreTest, CompleteErrorsLeaveTheUploadAsItWas) {
   MakeBucket("b");
   ASSERT_TRUE(store().CreateUpload("b", "k", Upload("u1", 1)).ok());
   ASSERT_TRUE(store().PutPart("b", "k", "u1", Part(1, "p1")).ok());
-  auto refuse = [](const v1::UploadRecord&, const std::vector<v1::ObjectPart>&)
-      -> absl::StatusOr<v1::ObjectRecord> { return absl::InvalidArgumentError("InvalidPart"); };
+  auto refuse = [](const v1::UploadRecord&,
+                   const std::vector<v1::ObjectPart>&) -> absl::StatusOr<v1::ObjectRecord> {
+    return absl::InvalidArgumentError("InvalidPart");
+  };
   EXPECT_EQ(store().CompleteUpload("b", "k", "u1", refuse).code(),
             absl::StatusCode::kInvalidArgument);
   // A failed condition on the destination also leaves it.
@@ -613,8 +635,7 @@ TEST_F(MetaStoreTest, AbortQueuesEveryPart) {
   EXPECT_EQ(Refs(store(), "p1"), 0u);
   EXPECT_FALSE(store().GetUpload("b", "k", "u1")->has_value());
   EXPECT_FALSE(*store().AbortUpload("b", "k", "u1"));
-  EXPECT_EQ(store().PutPart("b", "k", "u1", Part(3, "p3")).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().PutPart("b", "k", "u1", Part(3, "p3")).code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(MetaStoreTest, DeleteBucketQueuesThePartsOfUploadsInProgress) {

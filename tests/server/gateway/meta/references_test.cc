@@ -48,8 +48,7 @@ class ReferencesTest : public ::testing::Test {
     return r;
   }
   // Copies src/key to bucket/key, sharing the pieces as CopyObject does.
-  absl::Status Copy(const std::string& src_key, const std::string& bucket,
-                    const std::string& key) {
+  absl::Status Copy(const std::string& src_key, const std::string& bucket, const std::string& key) {
     return store().CopyObject(
         "src", src_key, bucket, key,
         [](const std::optional<v1::ObjectRecord>& source) -> absl::StatusOr<v1::ObjectRecord> {

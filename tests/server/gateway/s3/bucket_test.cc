@@ -9,8 +9,9 @@ namespace mosaic::gateway {
 namespace {
 
 TEST(ValidBucketNameTest, AcceptsS3Names) {
-  for (const std::string& name : std::vector<std::string>{"abc", "a-b", "a.b.c", "123", "my-bucket.example.org", "0a0", "a1-2.b3",
-        std::string(63, 'a'), "1.2.3", "1.2.3.4.5", "xn-abc", "bucket-s3alia"}) {
+  for (const std::string& name : std::vector<std::string>{
+           "abc", "a-b", "a.b.c", "123", "my-bucket.example.org", "0a0", "a1-2.b3",
+           std::string(63, 'a'), "1.2.3", "1.2.3.4.5", "xn-abc", "bucket-s3alia"}) {
     EXPECT_TRUE(ValidBucketName(name)) << name;
   }
 }
@@ -18,20 +19,33 @@ TEST(ValidBucketNameTest, AcceptsS3Names) {
 TEST(ValidBucketNameTest, RejectsWhatS3Rejects) {
   for (const std::string& name : std::vector<std::string>{
            "",
-           "ab",                   // too short
-           std::string(64, 'a'),   // too long
-           "ABC", "aBc",           // upper case
-           "a_b", "a b", "a/b", "a:b", "caf\xC3\xA9",
+           "ab",                  // too short
+           std::string(64, 'a'),  // too long
+           "ABC",
+           "aBc",  // upper case
+           "a_b",
+           "a b",
+           "a/b",
+           "a:b",
+           "caf\xC3\xA9",
            std::string("a\0b", 3),
-           "-ab", "ab-", ".ab", "ab.",  // must start and end with a letter or digit
-           "a..b",                      // adjacent periods
-           "a.-b", "a-.b",              // labels must start and end with a letter or digit
-           "192.168.1.1", "0.0.0.0",    // IP addresses
-           "xn--abc",                   // reserved prefixes
-           "sthree-abc", "sthree-configurator",
+           "-ab",
+           "ab-",
+           ".ab",
+           "ab.",   // must start and end with a letter or digit
+           "a..b",  // adjacent periods
+           "a.-b",
+           "a-.b",  // labels must start and end with a letter or digit
+           "192.168.1.1",
+           "0.0.0.0",  // IP addresses
+           "xn--abc",  // reserved prefixes
+           "sthree-abc",
+           "sthree-configurator",
            "amzn-s3-demo-bucket",
-           "bucket-s3alias",            // reserved suffixes
-           "bucket--ol-s3", "bucket.mrap", "bucket--x-s3",
+           "bucket-s3alias",  // reserved suffixes
+           "bucket--ol-s3",
+           "bucket.mrap",
+           "bucket--x-s3",
        }) {
     EXPECT_FALSE(ValidBucketName(name)) << name;
   }
@@ -86,7 +100,8 @@ TEST(PrincipalTest, NoGrantsOrUnspecifiedRightsAllowNothing) {
   Principal none{"k", {}};
   EXPECT_FALSE(none.Allows("b1", v1::Grant::READ));
   EXPECT_FALSE(none.HasAnyGrantOn("b1"));
-  Principal unspecified{"k", {G("b1", v1::Grant::RIGHT_UNSPECIFIED), G("*", v1::Grant::RIGHT_UNSPECIFIED)}};
+  Principal unspecified{
+      "k", {G("b1", v1::Grant::RIGHT_UNSPECIFIED), G("*", v1::Grant::RIGHT_UNSPECIFIED)}};
   EXPECT_FALSE(unspecified.Allows("b1", v1::Grant::READ));
   EXPECT_FALSE(unspecified.HasAnyGrantOn("b2"));
 }

@@ -1,6 +1,8 @@
 // ListObjects and ListObjectsV2 over a real MetaStore (temp folder), through the handler
 // functions with a recording Exchange: pagination, delimiters, markers, encoding.
 
+#include "server/gateway/s3/list.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -13,7 +15,6 @@
 #include "client/rpc/node_pool.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
-#include "server/gateway/s3/list.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -112,7 +113,8 @@ class ListTest : public ::testing::Test {
     EXPECT_TRUE(doc.load_buffer(ex.body.data(), ex.body.size())) << ex.body;
     pugi::xml_node root = doc.child("ListBucketResult");
     Page p;
-    for (pugi::xml_node c : root.children("Contents")) p.keys.push_back(c.child("Key").text().get());
+    for (pugi::xml_node c : root.children("Contents"))
+      p.keys.push_back(c.child("Key").text().get());
     for (pugi::xml_node c : root.children("CommonPrefixes")) {
       p.prefixes.push_back(c.child("Prefix").text().get());
     }

@@ -73,11 +73,10 @@ TEST(MultipartTest, MalformedCompleteDocuments) {
 TEST(MultipartTest, CompletedObjectTakesTheListedPartsInOrder) {
   v1::UploadRecord upload;
   (*upload.mutable_headers())["content-type"] = "text/plain";
-  std::vector<v1::ObjectPart> stored = {Part(1, kMin, 'a'), Part(2, kMin + 1, 'b'),
-                                        Part(3, 7, 'c'), Part(4, 9, 'd')};
-  auto record = BuildCompletedObject(upload, stored, {Listed(1, 'a'), Listed(2, 'b'),
-                                                      Listed(4, 'd')},
-                                     kMin, 1234);
+  std::vector<v1::ObjectPart> stored = {Part(1, kMin, 'a'), Part(2, kMin + 1, 'b'), Part(3, 7, 'c'),
+                                        Part(4, 9, 'd')};
+  auto record = BuildCompletedObject(upload, stored,
+                                     {Listed(1, 'a'), Listed(2, 'b'), Listed(4, 'd')}, kMin, 1234);
   ASSERT_TRUE(record.ok()) << record.status();
   ASSERT_EQ(record->parts_size(), 3);
   EXPECT_EQ(record->parts(2).number(), 4u);
@@ -130,8 +129,8 @@ TEST(MultipartTest, MultipartEtagIsTheMd5OfTheBinaryMd5s) {
   b.set_etag(HexEncode(AsBytes(md5_b)));
   auto etag = MultipartEtag({a, b});
   ASSERT_TRUE(etag.ok()) << etag.status();
-  EXPECT_EQ(*etag, HexEncode(AsBytes(ComputeDigest(ChecksumAlgorithm::kMd5, md5_a + md5_b))) +
-                       "-2");
+  EXPECT_EQ(*etag,
+            HexEncode(AsBytes(ComputeDigest(ChecksumAlgorithm::kMd5, md5_a + md5_b))) + "-2");
   b.set_etag("not hex");
   EXPECT_FALSE(MultipartEtag({a, b}).ok());
 }
@@ -151,8 +150,7 @@ TEST(MultipartTest, CopySourceAndRange) {
   EXPECT_EQ(range->first, 5u);
   EXPECT_EQ(range->last, 9u);
   EXPECT_EQ(CodeOfStatus(ParseCopySourceRange("bytes=5-10", 10).status()), S3Code::kInvalidRange);
-  EXPECT_EQ(CodeOfStatus(ParseCopySourceRange("bytes=9-5", 10).status()),
-            S3Code::kInvalidArgument);
+  EXPECT_EQ(CodeOfStatus(ParseCopySourceRange("bytes=9-5", 10).status()), S3Code::kInvalidArgument);
   EXPECT_EQ(CodeOfStatus(ParseCopySourceRange("5-9", 10).status()), S3Code::kInvalidArgument);
 }
 

@@ -79,10 +79,11 @@ TEST(ParseRangeTest, MultipleRangesAreIgnored) {
 }
 
 TEST(ParseRangeTest, GarbageIsIgnored) {
-  for (const char* h : {"", "bytes", "bytes=", "bytes=-", "bytes=a-b", "bytes=1-a", "bytes=a-",
-                        "bytes=5-4", "bytes=--1", "bytes=1--2", "bytes=1-2-3", "items=0-1",
-                        "0-1", "bytes 0-1", "bytes=+1-2", "bytes=1-+2", "bytes=- 1",
-                        "bytes=0x10-0x20", "bytes=1.5-2", "bytes=\xff-1"}) {
+  for (const char* h : {"",          "bytes",           "bytes=",      "bytes=-",
+                        "bytes=a-b", "bytes=1-a",       "bytes=a-",    "bytes=5-4",
+                        "bytes=--1", "bytes=1--2",      "bytes=1-2-3", "items=0-1",
+                        "0-1",       "bytes 0-1",       "bytes=+1-2",  "bytes=1-+2",
+                        "bytes=- 1", "bytes=0x10-0x20", "bytes=1.5-2", "bytes=\xff-1"}) {
     ExpectIgnored(h, 100);
   }
 }

@@ -79,11 +79,11 @@ TEST(ObjectHeadersTest, StoresTheStandardHeadersAndUserMetadata) {
 }
 
 TEST(ObjectHeadersTest, AwsChunkedIsNotStoredAsContentEncoding) {
-  for (const auto& [sent, stored] : std::vector<std::pair<std::string, std::string>>{
-           {"gzip, aws-chunked", "gzip"},
-           {"aws-chunked,gzip", "gzip"},
-           {"AWS-CHUNKED, br ,gzip", "br, gzip"},
-           {"gzip", "gzip"}}) {
+  for (const auto& [sent, stored] :
+       std::vector<std::pair<std::string, std::string>>{{"gzip, aws-chunked", "gzip"},
+                                                        {"aws-chunked,gzip", "gzip"},
+                                                        {"AWS-CHUNKED, br ,gzip", "br, gzip"},
+                                                        {"gzip", "gzip"}}) {
     auto record = RecordFromHeaders(Put({{"content-encoding", sent}}));
     ASSERT_TRUE(record.ok());
     EXPECT_EQ(record->headers().at("content-encoding"), stored) << sent;
@@ -107,9 +107,9 @@ TEST(ObjectHeadersTest, UserMetadataIsLimitedTo2KiB) {
   auto over = RecordFromHeaders(Put({{"x-amz-meta-k", std::string(2048, 'v')}}));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(CodeOf(over.status()), S3Code::kMetadataTooLarge);
-  auto many = RecordFromHeaders(
-      Put({{"x-amz-meta-a", std::string(1000, 'v')}, {"x-amz-meta-b", std::string(1000, 'v')},
-           {"x-amz-meta-c", std::string(100, 'v')}}));
+  auto many = RecordFromHeaders(Put({{"x-amz-meta-a", std::string(1000, 'v')},
+                                     {"x-amz-meta-b", std::string(1000, 'v')},
+                                     {"x-amz-meta-c", std::string(100, 'v')}}));
   ASSERT_FALSE(many.ok());
   EXPECT_EQ(CodeOf(many.status()), S3Code::kMetadataTooLarge);
 }

@@ -1,5 +1,4 @@
 #include "server/gateway/s3/router.h"
-#include "server/gateway/s3/sigv4.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +7,7 @@
 #include <vector>
 
 #include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/sigv4.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -76,8 +76,8 @@ TEST(RouterTest, ObjectOperations) {
 }
 
 TEST(RouterTest, SubresourcesAreRecognisedAndNamed) {
-  for (const char* sub : {"acl", "policy", "cors", "lifecycle", "tagging", "website",
-                          "object-lock", "publicAccessBlock"}) {
+  for (const char* sub : {"acl", "policy", "cors", "lifecycle", "tagging", "website", "object-lock",
+                          "publicAccessBlock"}) {
     S3Request r = MustRoute(Req("GET", std::string("/b1?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherBucketSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
@@ -98,17 +98,30 @@ TEST(RouterTest, SubresourcesAreRecognisedAndNamed) {
 }
 
 TEST(RouterTest, ImplementedOperationsAreExactlyTheSupportedOnes) {
-  for (Operation op : {Operation::kListBuckets, Operation::kCreateBucket, Operation::kDeleteBucket,
-                       Operation::kHeadBucket, Operation::kGetBucketLocation,
-                       Operation::kGetBucketVersioning, Operation::kListObjects,
-                       Operation::kListObjectsV2, Operation::kPutObject, Operation::kGetObject,
-                       Operation::kHeadObject, Operation::kDeleteObject,
-                       Operation::kDeleteObjects, Operation::kCopyObject,
-                       Operation::kCreateMultipartUpload, Operation::kUploadPart,
-                       Operation::kUploadPartCopy, Operation::kCompleteMultipartUpload,
-                       Operation::kAbortMultipartUpload, Operation::kListParts,
-                       Operation::kListMultipartUploads, Operation::kGetObjectTagging,
-                       Operation::kPutObjectTagging, Operation::kDeleteObjectTagging,
+  for (Operation op : {Operation::kListBuckets,
+                       Operation::kCreateBucket,
+                       Operation::kDeleteBucket,
+                       Operation::kHeadBucket,
+                       Operation::kGetBucketLocation,
+                       Operation::kGetBucketVersioning,
+                       Operation::kListObjects,
+                       Operation::kListObjectsV2,
+                       Operation::kPutObject,
+                       Operation::kGetObject,
+                       Operation::kHeadObject,
+                       Operation::kDeleteObject,
+                       Operation::kDeleteObjects,
+                       Operation::kCopyObject,
+                       Operation::kCreateMultipartUpload,
+                       Operation::kUploadPart,
+                       Operation::kUploadPartCopy,
+                       Operation::kCompleteMultipartUpload,
+                       Operation::kAbortMultipartUpload,
+                       Operation::kListParts,
+                       Operation::kListMultipartUploads,
+                       Operation::kGetObjectTagging,
+                       Operation::kPutObjectTagging,
+                       Operation::kDeleteObjectTagging,
                        Operation::kGetObjectAttributes}) {
     EXPECT_TRUE(IsImplemented(op)) << OperationName(op);
   }
@@ -222,7 +235,8 @@ TEST(RouterTest, VirtualHostedStyle) {
   EXPECT_EQ(no_port.bucket, "photos");
   EXPECT_EQ(no_port.key, "k x");
 
-  S3Request list = MustRoute(Req("GET", "/?list-type=2", {{"host", "my.dotted.bucket.s3.example.org"}}));
+  S3Request list =
+      MustRoute(Req("GET", "/?list-type=2", {{"host", "my.dotted.bucket.s3.example.org"}}));
   EXPECT_EQ(list.op, Operation::kListObjectsV2);
   EXPECT_EQ(list.bucket, "my.dotted.bucket");
   EXPECT_EQ(list.key, "");
@@ -260,8 +274,8 @@ TEST(RouterTest, VirtualHostMatchIgnoresCase) {
 }
 
 TEST(RouterTest, MalformedEscapesAreErrorsNotCrashes) {
-  for (const char* target : {"/b/%", "/b/%4", "/b/%zz", "/b/%G0", "/b/a%", "/b/%%41",
-                             "/b?prefix=%", "/b?prefix=%4", "/b?%zz=1", "/b/k?x=%0"}) {
+  for (const char* target : {"/b/%", "/b/%4", "/b/%zz", "/b/%G0", "/b/a%", "/b/%%41", "/b?prefix=%",
+                             "/b?prefix=%4", "/b?%zz=1", "/b/k?x=%0"}) {
     auto r = Route(Req("GET", target), kDomain);
     ASSERT_FALSE(r.ok()) << target;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << target;

@@ -51,8 +51,10 @@ std::string Document(const Pairs& tags) {
 TEST(TagsFromHeaderTest, ParsesPairsInOrderAndDecodes) {
   auto tags = TagsFromHeader("b=2&a=one%20two&c=x+y&empty=&bare&k%26=v%3D");
   ASSERT_TRUE(tags.ok()) << tags.status();
-  EXPECT_EQ(AsPairs(*tags), (Pairs{{"b", "2"}, {"a", "one two"}, {"c", "x y"}, {"empty", ""},
-                                   {"bare", ""}, {"k&", "v="}}));
+  EXPECT_EQ(
+      AsPairs(*tags),
+      (Pairs{
+          {"b", "2"}, {"a", "one two"}, {"c", "x y"}, {"empty", ""}, {"bare", ""}, {"k&", "v="}}));
 }
 
 TEST(TagsFromHeaderTest, EmptyHeaderAndEmptyPairsAreNoTags) {
@@ -76,18 +78,18 @@ TEST(TagsFromHeaderTest, EachRuleBroken) {
   std::string ten;
   for (int i = 0; i < 10; ++i) ten += "k" + std::to_string(i) + "=v&";
   EXPECT_TRUE(TagsFromHeader(ten).ok());
-  EXPECT_EQ(CodeOfHeader(ten + "k10=v"), S3Code::kInvalidTag);               // 11 tags
-  EXPECT_EQ(CodeOfHeader("=v"), S3Code::kInvalidTag);                        // empty key
+  EXPECT_EQ(CodeOfHeader(ten + "k10=v"), S3Code::kInvalidTag);  // 11 tags
+  EXPECT_EQ(CodeOfHeader("=v"), S3Code::kInvalidTag);           // empty key
   EXPECT_EQ(CodeOfHeader(std::string(129, 'k') + "=v"), S3Code::kInvalidTag);
   EXPECT_TRUE(TagsFromHeader(std::string(128, 'k') + "=" + std::string(256, 'v')).ok());
   EXPECT_EQ(CodeOfHeader("k=" + std::string(257, 'v')), S3Code::kInvalidTag);
-  EXPECT_EQ(CodeOfHeader("a=1&a=2"), S3Code::kInvalidTag);                   // duplicate
-  EXPECT_EQ(CodeOfHeader("aws:owner=me"), S3Code::kInvalidTag);             // reserved
-  EXPECT_EQ(CodeOfHeader("k=%FF"), S3Code::kInvalidTag);                     // not UTF-8
-  EXPECT_EQ(CodeOfHeader("k=%C0%AF"), S3Code::kInvalidTag);                  // overlong
-  EXPECT_EQ(CodeOfHeader("k=%ED%A0%80"), S3Code::kInvalidTag);               // surrogate
-  EXPECT_EQ(CodeOfHeader("k=%E2%82"), S3Code::kInvalidTag);                  // truncated
-  EXPECT_EQ(CodeOfHeader("k=%zz"), S3Code::kInvalidArgument);                // bad escape
+  EXPECT_EQ(CodeOfHeader("a=1&a=2"), S3Code::kInvalidTag);       // duplicate
+  EXPECT_EQ(CodeOfHeader("aws:owner=me"), S3Code::kInvalidTag);  // reserved
+  EXPECT_EQ(CodeOfHeader("k=%FF"), S3Code::kInvalidTag);         // not UTF-8
+  EXPECT_EQ(CodeOfHeader("k=%C0%AF"), S3Code::kInvalidTag);      // overlong
+  EXPECT_EQ(CodeOfHeader("k=%ED%A0%80"), S3Code::kInvalidTag);   // surrogate
+  EXPECT_EQ(CodeOfHeader("k=%E2%82"), S3Code::kInvalidTag);      // truncated
+  EXPECT_EQ(CodeOfHeader("k=%zz"), S3Code::kInvalidArgument);    // bad escape
 }
 
 TEST(TagsFromHeaderTest, AHostileNumberOfPairsStopsEarly) {
@@ -96,11 +98,11 @@ TEST(TagsFromHeaderTest, AHostileNumberOfPairsStopsEarly) {
 }
 
 TEST(TagsFromXmlTest, ParsesInOrderWithEntitiesAndSpaces) {
-  auto tags = TagsFromXml(Document({{"z", "last &amp; first"}, {"a", " "}, {"m", ""},
-                                     {"\xC3\xA9t\xC3\xA9", "&lt;hot&gt;"}}));
+  auto tags = TagsFromXml(Document(
+      {{"z", "last &amp; first"}, {"a", " "}, {"m", ""}, {"\xC3\xA9t\xC3\xA9", "&lt;hot&gt;"}}));
   ASSERT_TRUE(tags.ok()) << tags.status();
-  EXPECT_EQ(AsPairs(*tags), (Pairs{{"z", "last & first"}, {"a", " "}, {"m", ""},
-                                   {"\xC3\xA9t\xC3\xA9", "<hot>"}}));
+  EXPECT_EQ(AsPairs(*tags),
+            (Pairs{{"z", "last & first"}, {"a", " "}, {"m", ""}, {"\xC3\xA9t\xC3\xA9", "<hot>"}}));
   auto none = TagsFromXml("<Tagging><TagSet/></Tagging>");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
@@ -108,13 +110,13 @@ TEST(TagsFromXmlTest, ParsesInOrderWithEntitiesAndSpaces) {
 
 TEST(TagsFromXmlTest, MalformedDocuments) {
   EXPECT_EQ(CodeOfXml(""), S3Code::kMalformedXML);
-  EXPECT_EQ(CodeOfXml("<Tagging><TagSet>"), S3Code::kMalformedXML);          // unclosed
-  EXPECT_EQ(CodeOfXml("<Other><TagSet/></Other>"), S3Code::kMalformedXML);   // root
-  EXPECT_EQ(CodeOfXml("<Tagging></Tagging>"), S3Code::kMalformedXML);        // no TagSet
+  EXPECT_EQ(CodeOfXml("<Tagging><TagSet>"), S3Code::kMalformedXML);         // unclosed
+  EXPECT_EQ(CodeOfXml("<Other><TagSet/></Other>"), S3Code::kMalformedXML);  // root
+  EXPECT_EQ(CodeOfXml("<Tagging></Tagging>"), S3Code::kMalformedXML);       // no TagSet
   EXPECT_EQ(CodeOfXml("<Tagging><TagSet><Tag><Value>v</Value></Tag></TagSet></Tagging>"),
-            S3Code::kMalformedXML);                                         // no Key
+            S3Code::kMalformedXML);  // no Key
   EXPECT_EQ(CodeOfXml("<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>"),
-            S3Code::kMalformedXML);                                         // no Value
+            S3Code::kMalformedXML);  // no Value
 }
 
 TEST(TagsFromXmlTest, EachRuleBroken) {

@@ -163,8 +163,8 @@ TEST(LoadXmlTest, CommentsCdataAndAttributesAreNotElements) {
 }
 
 TEST(ErrorXmlTest, HasTheFourFields) {
-  std::string xml = ErrorXml("NoSuchKey", "The specified key does not exist.", "/b/a<&>b",
-                             "0123456789ABCDEF");
+  std::string xml =
+      ErrorXml("NoSuchKey", "The specified key does not exist.", "/b/a<&>b", "0123456789ABCDEF");
   EXPECT_TRUE(xml.starts_with(kDeclaration)) << xml;
   pugi::xml_document parsed = Parse(xml);
   pugi::xml_node e = parsed.child("Error");
@@ -211,12 +211,12 @@ TEST(DatesTest, HttpDateRoundTrips) {
 }
 
 TEST(DatesTest, ParseHttpDateRejectsGarbage) {
-  for (const char* text : {"", " ", "GMT", "yesterday", "2024-01-02T03:04:05Z",
-                           "2024-01-02T03:04:05.678Z", "Tue, 02 Jan 2024 03:04:05",
-                           "Tue, 02 Jan 2024 03:04:05 GMT trailing", "Tue, 02 Foo 2024 03:04:05 GMT",
-                           "Tue, 32 Jan 2024 03:04:05 GMT", "Tue, 02 Jan 2024 24:04:05 GMT",
-                           "Tue, 02 Jan 2024 03:60:05 GMT", "Tue, 02 Jan 2024 03:04 GMT",
-                           "Tue, 02 Jan 2024 03:04:05 PST", "1704164645"}) {
+  for (const char* text :
+       {"", " ", "GMT", "yesterday", "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.678Z",
+        "Tue, 02 Jan 2024 03:04:05", "Tue, 02 Jan 2024 03:04:05 GMT trailing",
+        "Tue, 02 Foo 2024 03:04:05 GMT", "Tue, 32 Jan 2024 03:04:05 GMT",
+        "Tue, 02 Jan 2024 24:04:05 GMT", "Tue, 02 Jan 2024 03:60:05 GMT",
+        "Tue, 02 Jan 2024 03:04 GMT", "Tue, 02 Jan 2024 03:04:05 PST", "1704164645"}) {
     EXPECT_EQ(ParseHttpDate(text), -1) << "\"" << text << "\"";
   }
 }

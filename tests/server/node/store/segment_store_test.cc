@@ -28,8 +28,9 @@ class SegmentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The index is a real RocksDB in a temp folder; segment files live in the faulty FS.
-    dir_ = fs::temp_directory_path() / ("mosaic-store-test-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("mosaic-store-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     options_.dir = dir_.string();
@@ -58,8 +59,8 @@ class SegmentStoreTest : public ::testing::Test {
                 [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
-  absl::StatusOr<std::string> Get(const std::string& id, uint64_t offset = 0,
-                                  uint64_t length = 0, const std::string& tenant = "t") {
+  absl::StatusOr<std::string> Get(const std::string& id, uint64_t offset = 0, uint64_t length = 0,
+                                  const std::string& tenant = "t") {
     std::promise<absl::StatusOr<GetResult>> p;
     store_->Get(tenant, id, offset, length, [&](auto r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
@@ -77,7 +78,9 @@ class SegmentStoreTest : public ::testing::Test {
     store_->List(tenant, after, limit, [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
-  std::string SegmentPath(uint64_t n) { return options_.dir + "/segments/" + std::to_string(n) + ".seg"; }
+  std::string SegmentPath(uint64_t n) {
+    return options_.dir + "/segments/" + std::to_string(n) + ".seg";
+  }
 
   fs::path dir_;
   StoreOptions options_;
@@ -288,7 +291,8 @@ TEST_F(SegmentStoreTest, FullDiskIsResourceExhaustedAndCorruptsNothing) {
   }
   // ENOSPC in the middle of a record: the write fails, and the tail is cut back.
   fs_.SetSpaceLimit(fs_.FileSize(SegmentPath(1)) + 20000);
-  EXPECT_EQ(Put("big", RandomBytes(60000, 9)).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(Put("big", RandomBytes(60000, 9)).status().code(),
+            absl::StatusCode::kResourceExhausted);
   for (const auto& [id, data] : chunks) EXPECT_EQ(*Get(id), data);
   Reopen();
   for (const auto& [id, data] : chunks) EXPECT_EQ(*Get(id), data);
