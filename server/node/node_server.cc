@@ -148,7 +148,9 @@ int RunNode(const NodeConfig& config, const std::string& config_path) {
     spdlog::error("TLS: {}", creds.status().ToString());
     return 1;
   }
-  grpc::EnableDefaultHealthCheckService(true);
+  // The health check is the chunk service's (chunk_service.h): gRPC's own would read a
+  // message of up to max_message from any client before answering.
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, *creds, &port);

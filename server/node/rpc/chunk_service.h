@@ -9,6 +9,9 @@
 // gigabytes (issue 18, finding 4). Here a call's metadata is checked first, and its request
 // message is read only once the tenant token is valid; other calls are finished at once with
 // UNAUTHENTICATED (or UNIMPLEMENTED for an unknown method) without reading their body.
+// The standard health check (/grpc.health.v1.Health/Check, tokenless) is answered here too,
+// SERVING, without reading its request; Health/Watch is UNIMPLEMENTED. No other service is
+// registered on the node, so no call's body is read before its token is checked.
 
 #include <grpcpp/generic/async_generic_service.h>
 
