@@ -1,6 +1,11 @@
 #include "bench/fuzz/fuzz_input.h"
 
+#include <stdlib.h>
+
 #include <cctype>
+#include <filesystem>
+
+#include "common/check.h"
 
 namespace mosaic::fuzz {
 
@@ -18,6 +23,16 @@ std::vector<std::pair<std::string, std::string>> HeaderLines(std::string_view te
     out.emplace_back(std::move(name), std::string(value));
   }
   return out;
+}
+
+std::string NewTempDir(const std::string& prefix) {
+  std::error_code ec;
+  std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                   ? std::filesystem::path("/dev/shm")
+                                   : std::filesystem::temp_directory_path();
+  std::string dir = (base / (prefix + "-XXXXXX")).string();
+  CHECK(mkdtemp(dir.data()) != nullptr);
+  return dir;
 }
 
 }  // namespace mosaic::fuzz

@@ -55,4 +55,9 @@ class FuzzInput {
 // to the S3 code (at most 64; lines without a colon are skipped).
 std::vector<std::pair<std::string, std::string>> HeaderLines(std::string_view text);
 
+// A new empty directory named `prefix`-XXXXXX for a target's files: in /dev/shm when there is
+// one (targets that open RocksDB sync on every write, which costs nothing on tmpfs), else in
+// the temporary directory. The caller removes it. Stops the process if it cannot be made.
+std::string NewTempDir(const std::string& prefix);
+
 }  // namespace mosaic::fuzz

@@ -17,6 +17,7 @@
 #include <future>
 #include <string>
 
+#include "bench/fuzz/fuzz_input.h"
 #include "common/aligned_buffer.h"
 #include "common/bytes.h"
 #include "common/check.h"
@@ -111,8 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto h = ParseRecordHeader({bytes, tail.size()}); h.ok()) {
     CHECK(!h->chunk_id.empty() && h->chunk_id.size() <= kMaxChunkIdSize);
   }
-  std::string dir = (std::filesystem::temp_directory_path() / "mosaic-fuzz-XXXXXX").string();
-  CHECK(mkdtemp(dir.data()) != nullptr);
+  std::string dir = mosaic::fuzz::NewTempDir("mosaic-fuzz-segment");
   Recover(dir, tail);
   std::filesystem::remove_all(dir);
   return 0;

@@ -120,6 +120,11 @@ def xml_bodies():
     write("fuzz_s3_xml", "tagging", b"\x02<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
           b"<TagSet><Tag><Key>a</Key><Value>b</Value></Tag><Tag><Key>c</Key><Value></Value></Tag>"
           b"</TagSet></Tagging>")
+    write("fuzz_s3_xml", "create-bucket", b"\x03<CreateBucketConfiguration xmlns="
+          b"\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>eu-west-3"
+          b"</LocationConstraint></CreateBucketConfiguration>")
+    write("fuzz_s3_xml", "create-bucket-bad-region", b"\x03<CreateBucketConfiguration>"
+          b"<LocationConstraint>EU\r\nX-Injected: 1</LocationConstraint></CreateBucketConfiguration>")
 
 
 def record(chunk_id, tenant, payload, sequence):
@@ -180,6 +185,29 @@ def manifests():
     write("fuzz_manifest", "shards-damaged", b"\x04\x01\x40\x01\x03\x05\x07\x02\x10" + bytes(16) + b"\x00\x00")
 
 
+def varstring(b):
+    return varint(len(b)) + b
+
+
+def batch(sequence, count, records):
+    """A RocksDB write batch: sequence (fixed64), count (fixed32), then the records."""
+    return struct.pack("<QI", sequence, count) + b"".join(records)
+
+
+def backup_batches():
+    put = lambda k, v: b"\x01" + varstring(k) + varstring(v)  # kTypeValue
+    delete = lambda k: b"\x00" + varstring(k)  # kTypeDeletion
+    noop = b"\x0d"  # kTypeNoop: the marker a transaction's batch starts with
+    write("fuzz_backup_batch", "put-delete", batch(7, 2, [put(b"b/bucket", b"\x08\x01"),
+                                                         delete(b"o/bucket/key")]))
+    write("fuzz_backup_batch", "transaction", batch(42, 2, [noop, put(b"o/bucket/a", b"x" * 40),
+                                                           put(b"q/d/1", b"")]))
+    write("fuzz_backup_batch", "log-data", batch(3, 1, [b"\x03" + varstring(b"note"),
+                                                       put(b"k/AKID", b"secret")]))
+    write("fuzz_backup_batch", "wrong-count", batch(9, 3, [put(b"a", b"b")]))
+    write("fuzz_backup_batch", "empty", batch(1, 0, []))
+
+
 def configs():
     for name in ("gateway.toml", "node.toml"):
         with open(os.path.join(ROOT, "deploy", name), "rb") as f:
@@ -199,4 +227,5 @@ if __name__ == "__main__":
     xml_bodies()
     node_segment()
     manifests()
+    backup_batches()
     configs()

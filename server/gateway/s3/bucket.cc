@@ -1,6 +1,8 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
 // GetBucketLocation, GetBucketVersioning.
 
+#include "server/gateway/s3/bucket.h"
+
 #include <cstdint>
 #include <map>
 #include <pugixml.hpp>
@@ -135,8 +137,23 @@ absl::Status ListBuckets(Ctx& ctx) {
   return SendXml(ctx, doc.ToString());
 }
 
-// The LocationConstraint of a CreateBucket body, "" when there is none. MalformedXML if the
-// body is not a CreateBucketConfiguration.
+absl::StatusOr<std::string> ParseCreateBucketConfiguration(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return std::string();
+  pugi::xml_document doc;
+  RETURN_IF_ERROR(LoadXml(doc, body, kSmallConfigXml));
+  pugi::xml_node root = doc.child("CreateBucketConfiguration");
+  if (!root) return S3Error(S3Code::kMalformedXML);
+  std::string location = root.child("LocationConstraint").text().as_string();
+  // A region name ("eu-west-3"): it is echoed in a header (x-amz-bucket-region) and stored
+  // in a proto3 string, so neither CR/LF nor bytes that are not UTF-8 may get through.
+  if (location.size() > 64 ||
+      location.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+    return S3Error(S3Code::kInvalidLocationConstraint);
+  }
+  return location;
+}
+
+// The LocationConstraint of a CreateBucket body (ParseCreateBucketConfiguration).
 absl::StatusOr<std::string> ReadLocation(Ctx& ctx) {
   std::string body;
   char buf[4096];
@@ -147,12 +164,7 @@ absl::StatusOr<std::string> ReadLocation(Ctx& ctx) {
     if (body.size() > 64 * 1024) return S3Error(S3Code::kMalformedXML, "body too large");
   }
   RETURN_IF_ERROR(ctx.body.Finish());
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
-  pugi::xml_document doc;
-  RETURN_IF_ERROR(LoadXml(doc, body, kSmallConfigXml));
-  pugi::xml_node root = doc.child("CreateBucketConfiguration");
-  if (!root) return S3Error(S3Code::kMalformedXML);
-  return std::string(root.child("LocationConstraint").text().as_string());
+  return ParseCreateBucketConfiguration(body);
 }
 
 namespace {
@@ -177,12 +189,6 @@ absl::Status CreateBucket(Ctx& ctx) {
   if (!ValidBucketName(ctx.req.bucket)) return S3Error(S3Code::kInvalidBucketName);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
   ASSIGN_OR_RETURN(std::string location, ReadLocation(ctx));
-  // A region name ("eu-west-3"): it is echoed in a header (x-amz-bucket-region) and stored
-  // in a proto3 string, so neither CR/LF nor bytes that are not UTF-8 may get through.
-  if (location.size() > 64 ||
-      location.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
-    return S3Error(S3Code::kInvalidLocationConstraint);
-  }
   v1::BucketRecord record;
   record.set_created_ms(NowMs());
   record.set_region(location.empty() ? ctx.svc.config.region : location);
