@@ -4,13 +4,13 @@
 // address, served at once), head time, header size, idle time and transfer time; plain HTTP
 // or, given a certificate and key, HTTPS only (TLS 1.2 or later).
 //
-// A plain HTTP connection costs no thread until a whole request head has arrived: one I/O
-// thread accepts, and reads the heads of every connection that is new or idle between
-// requests, each under its deadline (head_timeout; idle_timeout between requests). A
-// connection that trickles a head, or never sends one, holds a socket and a few KiB, and
-// only until its deadline. Over TLS, a connection keeps one thread from its handshake on
-// (bounded by head_timeout, then idle_timeout between requests), and the per-address limit
-// is what stops one client from taking them all.
+// A connection costs no thread until a whole request head has arrived: one I/O thread
+// accepts, and reads the heads of every connection that is new or idle between requests, each
+// under its deadline (head_timeout; idle_timeout between requests), over TLS its handshake too
+// (within the head_timeout of a new connection). A connection that trickles a head or a
+// handshake, or never sends one, holds a socket and a few KiB (a TLS one: its TLS state,
+// about 70 KiB), and only until its deadline; the per-address limit bounds how many one
+// client holds.
 // Converts nothing to S3: handlers answer through the Exchange.
 
 #include <chrono>

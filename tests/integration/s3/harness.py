@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -283,6 +284,51 @@ def process_running(pid):
         return len(os.listdir("/proc/%d/task" % pid)) > 1
     except FileNotFoundError:
         return False
+
+
+def start_reopener(sockets, reopen, closed):
+    """Starts a thread that keeps `sockets` open: every 0.5 s (240 rounds at most) each one
+    that `closed(s)` says the peer closed is closed and replaced by `reopen(i)`. Returns a
+    function that stops the thread and waits for it (bounded)."""
+    stop = threading.Event()
+
+    def run():
+        for _ in range(240):
+            if stop.wait(0.5):
+                return
+            for i, s in enumerate(sockets):
+                if not stop.is_set() and closed(s):
+                    s.close()
+                    try:
+                        sockets[i] = reopen(i)
+                    except OSError:
+                        pass  # the old one stays closed; the next round tries again
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def finish():
+        stop.set()
+        thread.join(timeout=120)
+
+    return finish
+
+
+def round_trips(make_client, bucket, prefix, seconds=20, most=100):
+    """PUTs a 100 KB object and GETs it back, each time through a new client (new
+    connections, as new clients would open), for up to `seconds` and `most` times. Returns
+    how many came back whole; fails the calling test on a wrong body (an exception)."""
+    body = pattern(100000, 5)
+    deadline = time.monotonic() + seconds
+    served = 0
+    while time.monotonic() < deadline and served < most:
+        client = make_client()
+        key = "%s%d" % (prefix, served)
+        client.put_object(Bucket=bucket, Key=key, Body=body)
+        if client.get_object(Bucket=bucket, Key=key)["Body"].read() != body:
+            raise AssertionError("%s/%s read back wrong" % (bucket, key))
+        served += 1
+    return served
 
 
 def recv_all(sock, limit=1 << 20):

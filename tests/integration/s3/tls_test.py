@@ -2,12 +2,15 @@
 tls_key_file (a self-signed certificate made with the openssl tool) and a short idle timeout;
 boto3 and `curl --aws-sigv4 --cacert` round trips over HTTPS, plain HTTP to the port answered
 with a clear 400 without hurting the gateway, a client that never finishes its handshake
-dropped after the idle timeout, TLS older than 1.2 refused, and bad TLS settings refused at
-start with a line naming the key or the file; SIGHUP reloads the certificate and key."""
+dropped after the head timeout, TLS older than 1.2 refused, and bad TLS settings refused at
+start with a line naming the key or the file; SIGHUP reloads the certificate and key; and
+(issue 18, finding 2 over TLS) boto3 served while 1,000 connections hang in their handshake
+or with half a request head sent."""
 
 import hashlib
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -23,6 +26,8 @@ import harness
 
 MiB = 1 << 20
 IDLE_TIMEOUT_S = 2
+# Long enough for the test to open its 1,000 slow TLS sockets before the first is dropped.
+HEAD_TIMEOUT_S = 15
 
 
 def make_certificate(directory):
@@ -46,6 +51,9 @@ def with_settings(config_text, top_level, limits=""):
 class TlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:  # the 1,000 slow sockets; the gateway raises its own limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         cls.dev = harness.DevSystem()
         try:
             cls.dev.start()
@@ -57,7 +65,8 @@ class TlsTest(unittest.TestCase):
                 f.write(with_settings(cls.plain_config,
                                       'tls_cert_file = "%s"\ntls_key_file = "%s"\n'
                                       % (cls.cert, cls.key),
-                                      'idle_timeout = "%ds"\n' % IDLE_TIMEOUT_S))
+                                      'idle_timeout = "%ds"\nhead_timeout = "%ds"\n'
+                                      % (IDLE_TIMEOUT_S, HEAD_TIMEOUT_S)))
             cls.dev.restart_gateway()
         except BaseException:
             cls.dev.cleanup()
@@ -131,11 +140,11 @@ class TlsTest(unittest.TestCase):
     def test_a_client_that_never_finishes_its_handshake_is_dropped(self):
         with socket.create_connection(self.dev.host_port, timeout=10) as s:
             s.sendall(b"\x16\x03\x01")  # the start of a TLS record, never continued
-            s.settimeout(IDLE_TIMEOUT_S * 10)
+            s.settimeout(HEAD_TIMEOUT_S * 4)
             self.assertEqual(s.recv(1024), b"", "the gateway did not close the connection")
         # A client that sends nothing at all is dropped the same way.
         with socket.create_connection(self.dev.host_port, timeout=10) as s:
-            s.settimeout(IDLE_TIMEOUT_S * 10)
+            s.settimeout(HEAD_TIMEOUT_S * 4)
             self.assertEqual(s.recv(1024), b"", "the gateway did not close the connection")
         self.assertTrue(self.tls_alive())
 
@@ -155,6 +164,59 @@ class TlsTest(unittest.TestCase):
         for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
             with self.assertRaises(ssl.SSLError, msg=str(old)):
                 handshake(old)
+        self.assertTrue(self.tls_alive())
+
+    HALF_HEAD = b"GET /slow HTTP/1.1\r\nHost: x\r\nX-Never-Ending: "
+    SLOW_SOCKETS = 1000
+    SOURCES = ["127.0.0.%d" % i for i in range(2, 12)]  # 100 each: under the per-address cap
+
+    def open_slow(self, i):
+        """Even i: a TLS record begun and never finished (a hung handshake). Odd i: a finished
+        handshake, then half a request head over TLS. Returns the socket, non-blocking."""
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.settimeout(30)
+        raw.bind((self.SOURCES[i % len(self.SOURCES)], 0))
+        raw.connect(self.dev.host_port)
+        if i % 2 == 0:
+            raw.sendall(b"\x16\x03\x01")
+            raw.setblocking(False)
+            return raw
+        ctx = ssl.create_default_context(cafile=self.cert)
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        s.sendall(self.HALF_HEAD)
+        s.setblocking(False)
+        return s
+
+    @staticmethod
+    def closed(s):
+        """True when the gateway closed s (nothing else is ever sent to it)."""
+        try:
+            return s.recv(4096) == b""
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return False
+        except OSError:
+            return True
+
+    def test_signed_clients_are_served_while_1000_tls_heads_hang(self):
+        """Finding 2 of issue 18 over TLS: a TLS connection held a thread from its accept, so
+        256 hung handshakes took every thread. Handshakes and heads are now read on the I/O
+        thread: 1,000 connections hung in either (reopened when the gateway drops them at its
+        head timeout) and boto3, with a new connection per client, keeps being served."""
+        slow = [self.open_slow(i) for i in range(self.SLOW_SOCKETS)]
+        self.assertEqual(sum(1 for s in slow if self.closed(s)), 0)
+        stop_reopening = harness.start_reopener(slow, self.open_slow, self.closed)
+        try:
+            served = harness.round_trips(lambda: boto3.session.Session().client(
+                "s3", endpoint_url=self.dev.endpoint, region_name="us-east-1",
+                verify=self.cert, aws_access_key_id=self.dev.env["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=self.dev.env["AWS_SECRET_ACCESS_KEY"],
+                config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})),
+                "tls", "slow/k")
+            self.assertGreaterEqual(served, 5)
+        finally:
+            stop_reopening()
+            for s in slow:
+                s.close()
         self.assertTrue(self.tls_alive())
 
 

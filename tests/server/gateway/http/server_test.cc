@@ -8,12 +8,15 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -26,6 +29,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "common/tls_cert.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -61,12 +65,26 @@ class Client {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   }
-  ~Client() { ::close(fd_); }
+  ~Client() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (tls_ != nullptr) SSL_CTX_free(tls_);
+    ::close(fd_);
+  }
   bool connected() const { return connected_; }
+
+  // Makes this a TLS client (without verifying the server: the test's own certificate):
+  // the handshake, then Write and Read go through it. False if the handshake fails.
+  bool StartTls() {
+    tls_ = SSL_CTX_new(TLS_client_method());
+    ssl_ = SSL_new(tls_);
+    SSL_set_fd(ssl_, fd_);
+    return SSL_connect(ssl_) == 1;
+  }
 
   bool Write(std::string_view bytes) {
     while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      ssize_t n = ssl_ != nullptr ? SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()))
+                                  : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (n <= 0) return false;
       bytes.remove_prefix(static_cast<size_t>(n));
     }
@@ -138,7 +156,8 @@ class Client {
  private:
   bool Fill() {
     char chunk[65536];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    ssize_t n =
+        ssl_ != nullptr ? SSL_read(ssl_, chunk, sizeof chunk) : ::recv(fd_, chunk, sizeof chunk, 0);
     if (n <= 0) return false;
     buf_.append(chunk, static_cast<size_t>(n));
     return true;
@@ -146,6 +165,8 @@ class Client {
 
   int fd_ = -1;
   bool connected_ = false;
+  SSL_CTX* tls_ = nullptr;
+  SSL* ssl_ = nullptr;
   std::string buf_;
 };
 
@@ -185,6 +206,20 @@ class HttpServerTest : public ::testing::Test {
     return true;
   }
   uint16_t port() const { return server_->port(); }
+  // Start, over TLS with a new self-signed certificate for 127.0.0.1.
+  void StartTls(HttpServer::Handler handler, HttpLimits limits) {
+    auto identity = tls::MakeSelfSigned("127.0.0.1");
+    ASSERT_TRUE(identity.ok()) << identity.status();
+    std::string dir = ::testing::TempDir() + "/http-tls-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir);
+    HttpTls files{dir + "/cert.pem", dir + "/key.pem"};
+    std::ofstream(files.cert_file) << identity->cert_pem;
+    std::ofstream(files.key_file) << identity->key_pem;
+    auto s = HttpServer::Start("127.0.0.1:0", limits, std::move(handler), Reject, files);
+    std::filesystem::remove_all(dir);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+  }
 
   std::unique_ptr<HttpServer> server_;
 };
@@ -603,6 +638,52 @@ TEST_F(HttpServerTest, HalfSentHeadsHoldNoThread) {
   // The slow ones finish their heads at last and are answered.
   ASSERT_TRUE(slow[0]->Write("1\r\n\r\n"));
   EXPECT_EQ(slow[0]->Read().body, "GET /slow");
+}
+
+// Slowloris over TLS (issue 18, finding 2): a TLS connection held a thread from its accept.
+// Connections that never finish their handshake, and others that send half a head after it,
+// far more than requests may be served at once, now hold no thread: TLS requests are served.
+TEST_F(HttpServerTest, HungTlsHandshakesAndHeadsHoldNoThread) {
+  HttpLimits limits;
+  limits.max_connections = 2;
+  ASSERT_NO_FATAL_FAILURE(StartTls(Echo, limits));
+  auto hung = OpenClients(port(), 30, std::string("\x16\x03\x01", 3));  // a record begun
+  std::vector<std::unique_ptr<Client>> half;
+  for (int i = 0; i < 10; ++i) {
+    half.push_back(std::make_unique<Client>(port()));
+    ASSERT_TRUE(half.back()->StartTls());
+    ASSERT_TRUE(half.back()->Write("GET /slow HTTP/1.1\r\nHost: x\r\nX-Wait: "));
+  }
+  ASSERT_TRUE(WaitForConnections(40));
+  for (int i = 0; i < 3; ++i) {
+    Client c(port());
+    ASSERT_TRUE(c.StartTls()) << "TLS connection " << i << " refused";
+    ASSERT_TRUE(c.Write(Get("/served")));
+    EXPECT_EQ(c.Read().body, "GET /served");
+  }
+  // A half-sent head finishes and is answered; idle again, the connection serves once more.
+  ASSERT_TRUE(half[0]->Write("1\r\n\r\n"));
+  EXPECT_EQ(half[0]->Read().body, "GET /slow");
+  ASSERT_TRUE(half[0]->Write(Get("/again")));
+  EXPECT_EQ(half[0]->Read().body, "GET /again");
+}
+
+TEST_F(HttpServerTest, ATlsHandshakeMustFinishWithinTheHeadTimeout) {
+  HttpLimits limits;
+  limits.head_timeout = 300ms;
+  limits.idle_timeout = 1h;
+  ASSERT_NO_FATAL_FAILURE(StartTls(Echo, limits));
+  Client stalled(port());
+  ASSERT_TRUE(stalled.Write(std::string("\x16\x03\x01", 3)));
+  EXPECT_TRUE(stalled.Closed());  // within the client's 10 s timeout, not the idle hour
+  // Between requests the idle timeout applies (the head timeout from the first byte).
+  Client keep(port());
+  ASSERT_TRUE(keep.StartTls());
+  ASSERT_TRUE(keep.Write(Get("/one")));
+  EXPECT_EQ(keep.Read().status, 200);
+  std::this_thread::sleep_for(600ms);  // longer than the head timeout: still open
+  ASSERT_TRUE(keep.Write(Get("/two")));
+  EXPECT_EQ(keep.Read().body, "GET /two");
 }
 
 TEST_F(HttpServerTest, AHeadMustArriveWithinTheHeadTimeout) {
