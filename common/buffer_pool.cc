@@ -50,6 +50,13 @@ AlignedBuffer BufferPool::Take(size_t size) {
   return b;
 }
 
+std::shared_ptr<AlignedBuffer> BufferPool::TakeShared(size_t size) {
+  return std::shared_ptr<AlignedBuffer>(new AlignedBuffer(Take(size)), [this](AlignedBuffer* b) {
+    Give(std::move(*b));
+    delete b;
+  });
+}
+
 void BufferPool::Give(AlignedBuffer buffer) {
   if (buffer.data() == nullptr) return;
   const int c = ClassOf(buffer.capacity());

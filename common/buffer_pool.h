@@ -13,6 +13,7 @@
 // Thread-safe: one mutex held for a vector push or pop. Take never blocks otherwise.
 
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -33,6 +34,9 @@ class BufferPool {
 
   // A buffer with size() == `size` and capacity() == ClassBytes(size); contents unspecified.
   AlignedBuffer Take(size_t size);
+  // Like Take, shared: the buffer goes back to this pool when the last reference is dropped
+  // (for buffers that another thread, e.g. gRPC sending them, may hold past their user).
+  std::shared_ptr<AlignedBuffer> TakeShared(size_t size);
   // Keeps `buffer` for reuse if its capacity is a size class and the idle bound allows, else
   // frees it. An empty buffer is ignored.
   void Give(AlignedBuffer buffer);

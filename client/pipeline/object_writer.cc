@@ -18,7 +18,9 @@ constexpr size_t kFirstBufferBytes = size_t{64} << 10;
 struct ObjectWriter::Stripe {
   StripeInfo info;
   AlignedBuffer plaintext;
-  AlignedBuffer sealed;  // n slots of shard_bytes
+  // n slots of shard_bytes, back to the pool once the stripe and gRPC are done with it (the
+  // shards are sent from it without a copy).
+  std::shared_ptr<AlignedBuffer> sealed;
   size_t shard_bytes = 0;
   uint64_t cost = 0;  // bytes charged to the budget
   std::string key;    // placement key
@@ -29,7 +31,7 @@ struct ObjectWriter::Stripe {
   absl::Status status;
 
   ConstByteSpan Shard(int slot) const {
-    return {sealed.data() + size_t(slot) * shard_bytes, shard_bytes};
+    return {sealed->data() + size_t(slot) * shard_bytes, shard_bytes};
   }
 };
 
@@ -107,10 +109,10 @@ void ObjectWriter::Dispatch(bool last) {
 
 void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {
   int n = codec_->n();
-  s->sealed = BufferPool::Global().Take(size_t(n) * s->shard_bytes);
+  s->sealed = BufferPool::Global().TakeShared(size_t(n) * s->shard_bytes);
   std::vector<ByteSpan> slots;
   for (int i = 0; i < n; ++i) {
-    slots.push_back({s->sealed.data() + size_t(i) * s->shard_bytes, s->shard_bytes});
+    slots.push_back({s->sealed->data() + size_t(i) * s->shard_bytes, s->shard_bytes});
   }
   absl::Status st =
       codec_->EncodeStripe(s->info, {s->plaintext.data(), s->info.plaintext_bytes}, slots);
@@ -147,7 +149,8 @@ void ObjectWriter::SendShard(std::shared_ptr<Stripe> s, int slot) {
     registered_.push_back(id);
   }
   pipeline_.pool().node(node).Put(
-      id, s->Shard(slot), [this, s, slot](absl::Status st) { ShardDone(s, slot, std::move(st)); });
+      id, s->Shard(slot), [this, s, slot](absl::Status st) { ShardDone(s, slot, std::move(st)); },
+      s->sealed);
 }
 
 // Runs on a gRPC thread: records a durable shard, or moves the shard to the next candidate.
@@ -184,7 +187,7 @@ void ObjectWriter::StripeDone(Stripe& s, absl::Status status) {
   if (status.ok()) {
     for (int node : s.placement) nodes.push_back(pipeline_.pool().node(node).id());
   }
-  BufferPool::Global().Give(std::move(s.sealed));  // before the count drops: the writer may go then
+  s.sealed.reset();  // before the count drops: the writer may go then
   {
     std::lock_guard lock(mu_);
     if (status.ok()) {

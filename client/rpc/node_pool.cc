@@ -1,12 +1,15 @@
 #include "client/rpc/node_pool.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
 #include <map>
 
+#include "client/rpc/chunk_wire.h"
 #include "common/check.h"
 #include "common/crc32c.h"
+#include "common/latch.h"
 #include "common/tls_cert.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
 
@@ -91,6 +94,8 @@ const char* NodeHealthName(NodeHealth h) {
 struct NodeClient::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::ChunkService::Stub> stub;
+  // The same service, for the calls whose shard bytes bypass protobuf (chunk_wire.h).
+  std::unique_ptr<grpc::GenericStub> generic;
   int failures_to_down = 3;
   mutable std::mutex mu;
   NodeStatus status;
@@ -144,6 +149,19 @@ struct NodeClient::Impl {
         consecutive_failures >= failures_to_down ? NodeHealth::kDown : NodeHealth::kSuspect;
   }
 
+  // The status fields a successful check reports.
+  void Update(const v1::NodeInfo& info, double latency_ms) {
+    std::lock_guard lock(mu);
+    status.latency_ms =
+        status.latency_ms == 0 ? latency_ms : 0.8 * status.latency_ms + 0.2 * latency_ms;
+    status.capacity_bytes = info.capacity_bytes();
+    status.free_bytes = info.free_bytes();
+    status.used_bytes = info.tenant().used_bytes();
+    status.quota_bytes = info.tenant().quota_bytes();
+    status.corrupt_chunks.assign(info.scrub().corrupt_chunk_ids().begin(),
+                                 info.scrub().corrupt_chunk_ids().end());
+  }
+
   template <typename Req, typename Resp>
   struct Call {
     grpc::ClientContext ctx;
@@ -157,11 +175,13 @@ NodeClient::NodeClient(NodeEndpoint endpoint, const RpcOptions& options)
   impl_->failures_to_down = options_.failures_to_down;
   impl_->channel = MakeChannel(endpoint_, options_);
   impl_->stub = v1::ChunkService::NewStub(impl_->channel);
+  impl_->generic = std::make_unique<grpc::GenericStub>(impl_->channel);
 }
 
 NodeClient::~NodeClient() {
   impl_->CancelAndWait();
   impl_->stub.reset();
+  impl_->generic.reset();
   impl_->channel.reset();
 }
 
@@ -179,24 +199,62 @@ void Prepare(Call& call, const std::string& token, std::chrono::milliseconds tim
   call.ctx.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 
+const std::string& MethodPath(const char* name) {
+  static const auto* paths = [] {
+    auto* m = new std::map<std::string, std::string, std::less<>>;
+    for (const char* n : {"PutChunk", "GetChunk"}) {
+      (*m)[n] = "/" + std::string(v1::ChunkService::service_full_name()) + "/" + n;
+    }
+    return m;
+  }();
+  return paths->find(name)->second;
+}
+
 }  // namespace
 
 void NodeClient::Record(const absl::Status& s) { impl_->Record(s); }
 
-void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done) {
-  using C = Impl::Call<v1::PutChunkRequest, v1::PutChunkResponse>;
+void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done,
+                     std::shared_ptr<const void> owner) {
+  using C = Impl::Call<grpc::ByteBuffer, grpc::ByteBuffer>;
   auto call = std::make_shared<C>();
   Prepare(*call, endpoint_.token, options_.call_timeout);
-  call->req.set_chunk_id(std::string(chunk_id));
-  call->req.set_data(reinterpret_cast<const char*>(data.data()), data.size());
-  call->req.set_crc32c(Crc32c(data));
+  call->req = wire::PutChunkRequest(chunk_id, data, Crc32c(data), std::move(owner));
   impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
-  impl_->stub->async()->PutChunk(
-      &call->ctx, &call->req, &call->resp,
+  impl_->generic->UnaryCall(
+      &call->ctx, MethodPath("PutChunk"), grpc::StubOptions(), &call->req, &call->resp,
       [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) mutable {
         absl::Status status = FromGrpc(s);
         impl->Record(status);
         (*done)(status);
+        impl->End(std::move(call));
+      });
+}
+
+void NodeClient::GetBuffer(std::string_view chunk_id, uint64_t offset, uint64_t length,
+                           GetBufferDone done, std::chrono::milliseconds timeout) {
+  using C = Impl::Call<grpc::ByteBuffer, grpc::ByteBuffer>;
+  auto call = std::make_shared<C>();
+  Prepare(*call, endpoint_.token, timeout.count() > 0 ? timeout : options_.call_timeout);
+  v1::GetChunkRequest req;
+  req.set_chunk_id(std::string(chunk_id));
+  req.set_offset(offset);
+  req.set_length(length);
+  bool own = false;
+  grpc::Status serialized =
+      grpc::SerializationTraits<v1::GetChunkRequest>::Serialize(req, &call->req, &own);
+  if (!serialized.ok()) return done(FromGrpc(serialized));
+  impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
+  impl_->generic->UnaryCall(
+      &call->ctx, MethodPath("GetChunk"), grpc::StubOptions(), &call->req, &call->resp,
+      [impl = impl_, call, done = Share(std::move(done))](grpc::Status s) mutable {
+        absl::Status status = FromGrpc(s);
+        impl->Record(status);
+        if (status.ok()) {
+          (*done)(wire::GetChunkResponseData(call->resp));
+        } else {
+          (*done)(status);
+        }
         impl->End(std::move(call));
       });
 }
@@ -258,35 +316,49 @@ absl::StatusOr<std::pair<std::vector<std::string>, std::string>> NodeClient::Lis
   return std::make_pair(std::move(ids), call.resp.next_page_token());
 }
 
-absl::Status NodeClient::CheckHealth() {
-  Impl::Call<v1::GetNodeInfoRequest, v1::NodeInfo> call;
-  Prepare(call, endpoint_.token, options_.health_timeout);
+void NodeClient::StartCheck(Done done) {
+  using C = Impl::Call<v1::GetNodeInfoRequest, v1::NodeInfo>;
+  auto call = std::make_shared<C>();
+  Prepare(*call, endpoint_.token, options_.health_timeout);
   auto start = std::chrono::steady_clock::now();
-  absl::Status s = FromGrpc(impl_->stub->GetNodeInfo(&call.ctx, call.req, &call.resp));
-  double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  Record(s);
-  if (!s.ok()) {
-    absl::Status explained = ExplainPinMismatch(endpoint_, s);
-    if (explained.message() != s.message()) {
-      std::lock_guard lock(impl_->mu);
-      if (impl_->logged_mismatch != explained.message()) {
-        impl_->logged_mismatch = std::string(explained.message());
-        spdlog::error("{}", impl_->logged_mismatch);
-      }
+  impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
+  impl_->stub->async()->GetNodeInfo(
+      &call->ctx, &call->req, &call->resp,
+      [impl = impl_, call, start, done = Share(std::move(done))](grpc::Status s) mutable {
+        absl::Status status = FromGrpc(s);
+        impl->Record(status);
+        if (status.ok()) {
+          impl->Update(call->resp, std::chrono::duration<double, std::milli>(
+                                       std::chrono::steady_clock::now() - start)
+                                       .count());
+        }
+        (*done)(status);
+        impl->End(std::move(call));
+      });
+}
+
+absl::Status NodeClient::Explain(absl::Status s) {
+  if (s.ok()) return s;
+  absl::Status explained = ExplainPinMismatch(endpoint_, s);
+  if (explained.message() != s.message()) {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->logged_mismatch != explained.message()) {
+      impl_->logged_mismatch = std::string(explained.message());
+      spdlog::error("{}", impl_->logged_mismatch);
     }
-    return explained;
   }
-  std::lock_guard lock(impl_->mu);
-  NodeStatus& st = impl_->status;
-  st.latency_ms = st.latency_ms == 0 ? ms : 0.8 * st.latency_ms + 0.2 * ms;
-  st.capacity_bytes = call.resp.capacity_bytes();
-  st.free_bytes = call.resp.free_bytes();
-  st.used_bytes = call.resp.tenant().used_bytes();
-  st.quota_bytes = call.resp.tenant().quota_bytes();
-  st.corrupt_chunks.assign(call.resp.scrub().corrupt_chunk_ids().begin(),
-                           call.resp.scrub().corrupt_chunk_ids().end());
-  return absl::OkStatus();
+  return explained;
+}
+
+absl::Status NodeClient::CheckHealth() {
+  auto latch = std::make_shared<Latch>(1);
+  auto result = std::make_shared<absl::Status>();
+  StartCheck([latch, result](absl::Status s) {
+    *result = std::move(s);
+    latch->Done();
+  });
+  latch->Wait();
+  return Explain(*result);
 }
 
 NodeHealth NodeClient::health() const {
@@ -352,12 +424,20 @@ absl::StatusOr<int> NodePool::Add(NodeEndpoint endpoint) {
   return index;
 }
 
+// One check per node, all in flight at once on gRPC's own threads (no thread per node);
+// the pin mismatch explanations, which block, are made here afterwards.
 void NodePool::CheckAll() {
-  std::vector<std::thread> checks;
-  for (int i = 0, n = size(); i < n; ++i) {
-    checks.emplace_back([node = nodes_[i].get()] { (void)node->CheckHealth(); });
+  const int n = size();
+  auto latch = std::make_shared<Latch>(n);
+  auto results = std::make_shared<std::vector<absl::Status>>(n);
+  for (int i = 0; i < n; ++i) {
+    nodes_[i]->StartCheck([latch, results, i](absl::Status s) {
+      (*results)[i] = std::move(s);
+      latch->Done();
+    });
   }
-  for (auto& t : checks) t.join();
+  latch->Wait();
+  for (int i = 0; i < n; ++i) (void)nodes_[i]->Explain((*results)[i]);
 }
 
 }  // namespace mosaic::client

@@ -23,6 +23,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "client/placement/placement.h"
+#include "common/aligned_buffer.h"
 #include "common/bytes.h"
 
 namespace mosaic::client {
@@ -78,13 +79,23 @@ class NodeClient {
   using GetDone = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
   using DeleteDone = absl::AnyInvocable<void(absl::StatusOr<bool>)>;
 
-  // Stores a chunk (with its CRC32C, checked by the node). `data` is copied before Put
-  // returns. Status codes are the node's (proto/mosaic/v1/node.proto).
-  void Put(std::string_view chunk_id, ConstByteSpan data, Done done);
+  using GetBufferDone = absl::AnyInvocable<void(absl::StatusOr<AlignedBuffer>)>;
+
+  // Stores a chunk (with its CRC32C, checked by the node). Status codes are the node's
+  // (proto/mosaic/v1/node.proto). Without an `owner`, `data` is copied once before Put
+  // returns. With one, `data` is sent as it is, without a copy: gRPC keeps a reference to
+  // `owner`, which must keep `data` alive and unchanged, until it no longer needs the bytes
+  // (which may be after `done` ran).
+  void Put(std::string_view chunk_id, ConstByteSpan data, Done done,
+           std::shared_ptr<const void> owner = nullptr);
   // Reads [offset, offset + length) of a chunk (length 0 = all). `deadline` overrides the
   // default call timeout when non-zero.
   void Get(std::string_view chunk_id, uint64_t offset, uint64_t length, GetDone done,
            std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // Like Get, but the bytes arrive in a buffer from BufferPool::Global() (copied once out of
+  // gRPC's receive buffers, into memory already mapped), which `done` should give back.
+  void GetBuffer(std::string_view chunk_id, uint64_t offset, uint64_t length, GetBufferDone done,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   void Delete(std::string_view chunk_id, DeleteDone done);
   // Up to `page_size` chunk ids after `after`; an empty next token ends the listing. Blocks.
   [[nodiscard]] absl::StatusOr<std::pair<std::vector<std::string>, std::string>> List(
@@ -102,13 +113,22 @@ class NodeClient {
   void Record(const absl::Status& s);
 
  private:
+  friend class NodePool;
+  // Starts a health check (GetNodeInfo, health_timeout) without blocking; `done` runs on a
+  // gRPC thread after health and status are updated, with the call's result.
+  void StartCheck(Done done);
+  // Says why a failed check failed when the node presented a certificate other than the
+  // pinned one (blocks up to 2 s to fetch it; logged once per certificate); else `s`.
+  absl::Status Explain(absl::Status s);
+
   struct Impl;
   NodeEndpoint endpoint_;
   RpcOptions options_;
   std::shared_ptr<Impl> impl_;
 };
 
-// All nodes of a deployment, with a background thread that checks their health.
+// All nodes of a deployment, with one background thread that checks their health (the
+// checks of all nodes in flight at once).
 //
 // Nodes can be added while the pool is in use (`mosaic node add`), never taken out: an index
 // once given names the same node for the pool's life, so callers may keep indices, and a
@@ -131,7 +151,7 @@ class NodePool {
   // Appends a node and returns its index. ALREADY_EXISTS if its id is taken;
   // RESOURCE_EXHAUSTED beyond kMaxNodes. Thread-safe (adds are serialised).
   [[nodiscard]] absl::StatusOr<int> Add(NodeEndpoint endpoint);
-  // Runs one health check of every node now, in parallel, and waits for them.
+  // Runs one health check of every node now, all in flight at once, and waits for them.
   void CheckAll();
 
  private:

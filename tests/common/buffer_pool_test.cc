@@ -58,6 +58,16 @@ TEST(BufferPoolTest, PooledBufferGoesBackWhenDropped) {
   EXPECT_EQ(pool.idle_bytes(), BufferPool::ClassBytes(300 << 10));
 }
 
+TEST(BufferPoolTest, SharedBufferGoesBackWithItsLastReference) {
+  BufferPool pool(size_t{16} << 20);
+  std::shared_ptr<AlignedBuffer> a = pool.TakeShared(1 << 20);
+  std::shared_ptr<const void> held_by_send = a;  // as a gRPC slice's owner holds it
+  a.reset();
+  EXPECT_EQ(pool.idle_bytes(), 0u) << "given back while still referenced";
+  held_by_send.reset();
+  EXPECT_EQ(pool.idle_bytes(), size_t{1} << 20);
+}
+
 TEST(AlignedBufferTest, MovedFromBufferIsEmpty) {
   AlignedBuffer a = AlignedBuffer::Mapped(1 << 20);
   AlignedBuffer b = std::move(a);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 
 namespace mosaic::test {
 
@@ -29,6 +30,13 @@ inline void FillPattern(uint64_t seed, uint64_t offset, std::span<std::byte> out
     std::memcpy(out.data() + i, reinterpret_cast<const std::byte*>(&word) + skip, n);
     i += n;
   }
+}
+
+// The pattern's first `size` bytes as a string (for small test messages).
+inline std::string PatternString(uint64_t seed, size_t size) {
+  std::string s(size, '\0');
+  FillPattern(seed, 0, std::as_writable_bytes(std::span(s)));
+  return s;
 }
 
 }  // namespace mosaic::test

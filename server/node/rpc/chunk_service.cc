@@ -9,8 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/buffer_pool.h"
 #include "common/crc32c.h"
 #include "common/version.h"
+#include "server/node/rpc/chunk_messages.h"
 
 namespace mosaic::node {
 namespace {
@@ -93,6 +95,8 @@ struct ChunkServiceImpl::Metrics {
 
 struct ChunkServiceImpl::Method {
   size_t index = 0;  // in Metrics' tables
+  // A bytes field of the request read into Call::payload() instead of the message (0: none).
+  uint32_t payload_field = 0;
   std::function<std::unique_ptr<google::protobuf::Message>()> new_request;
   std::function<std::unique_ptr<google::protobuf::Message>()> new_response;
   std::function<void(Call&, const TenantConfig&)> run;
@@ -128,15 +132,27 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
 
   void OnReadDone(bool ok) override {
     if (!ok) return Reply(absl::InvalidArgumentError("the call carried no request"));
-    grpc::Status parsed = grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
-        &request_buffer_, request_.get());
-    if (!parsed.ok()) {
-      return Reply(absl::InvalidArgumentError("request: " + parsed.error_message()));
+    if (method_->payload_field != 0) {
+      absl::Status parsed =
+          ParseTakingBytes(request_buffer_, method_->payload_field, *request_, payload_);
+      if (!parsed.ok()) return Reply(parsed);
+    } else {
+      grpc::Status parsed = grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
+          &request_buffer_, request_.get());
+      if (!parsed.ok()) {
+        return Reply(absl::InvalidArgumentError("request: " + parsed.error_message()));
+      }
     }
     method_->run(*this, *tenant_);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    BufferPool::Global().Give(std::move(payload_));
+    delete this;
+  }
+
+  // The request's bytes field named by its method's payload_field.
+  ConstByteSpan payload() const { return payload_.span(); }
 
   template <typename Request>
   const Request& request() const {
@@ -148,18 +164,20 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
   }
 
   // Counts the call by method and code, records its latency, and finishes it with the
-  // response when `s` is OK. Call exactly once.
+  // response when `s` is OK. Call exactly once (this or ReplyWith).
   void Reply(const absl::Status& s, uint64_t bytes_in = 0, uint64_t bytes_out = 0) {
-    metrics_.Requests(method_->index, s.code()).Inc();
-    metrics_.latency[method_->index]->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
-    if (bytes_in > 0) metrics_.received.Inc(bytes_in);
-    if (bytes_out > 0) metrics_.sent.Inc(bytes_out);
+    Count(s, bytes_in, bytes_out);
     if (!s.ok()) return Finish(ToGrpc(s));
     bool own = false;
     grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
         *response_, &response_buffer_, &own);
     if (!serialized.ok()) return Finish(serialized);
+    StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+  // Like Reply for OK, with the response already serialized.
+  void ReplyWith(grpc::ByteBuffer response, uint64_t bytes_out) {
+    Count(absl::OkStatus(), 0, bytes_out);
+    response_buffer_ = std::move(response);
     StartWriteAndFinish(&response_buffer_, grpc::WriteOptions(), grpc::Status::OK);
   }
 
@@ -182,6 +200,15 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
   std::unique_ptr<google::protobuf::Message> response_;
   grpc::ByteBuffer request_buffer_;
   grpc::ByteBuffer response_buffer_;
+  AlignedBuffer payload_;  // from BufferPool::Global()
+
+  void Count(const absl::Status& s, uint64_t bytes_in, uint64_t bytes_out) {
+    metrics_.Requests(method_->index, s.code()).Inc();
+    metrics_.latency[method_->index]->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    if (bytes_in > 0) metrics_.received.Inc(bytes_in);
+    if (bytes_out > 0) metrics_.sent.Inc(bytes_out);
+  }
 };
 
 ChunkServiceImpl::ChunkServiceImpl(SegmentStore& store, const TenantRegistry& tenants,
@@ -193,7 +220,7 @@ ChunkServiceImpl::ChunkServiceImpl(SegmentStore& store, const TenantRegistry& te
       handles_(std::make_unique<Metrics>(metrics)),
       node_id_(std::move(node_id)),
       data_dir_(std::move(data_dir)) {
-  AddMethod("PutChunk", &ChunkServiceImpl::PutChunk);
+  AddMethod("PutChunk", &ChunkServiceImpl::PutChunk, /*payload_field=*/2);  // data
   AddMethod("GetChunk", &ChunkServiceImpl::GetChunk);
   AddMethod("DeleteChunk", &ChunkServiceImpl::DeleteChunk);
   AddMethod("StatChunk", &ChunkServiceImpl::StatChunk);
@@ -206,13 +233,15 @@ ChunkServiceImpl::~ChunkServiceImpl() = default;
 template <typename Request, typename Response>
 void ChunkServiceImpl::AddMethod(const char* name,
                                  void (ChunkServiceImpl::*handler)(Call&, const TenantConfig&,
-                                                                   const Request&, Response&)) {
+                                                                   const Request&, Response&),
+                                 uint32_t payload_field) {
   size_t index = methods_.size();
   handles_->names[index] = name;
   handles_->latency[index] = &handles_->registry.GetHistogram(
       "mosaic_node_request_seconds", "Request latency by method.", {{"method", name}});
   Method m;
   m.index = index;
+  m.payload_field = payload_field;
   m.new_request = [] { return std::make_unique<Request>(); };
   m.new_response = [] { return std::make_unique<Response>(); };
   m.run = [this, handler](Call& call, const TenantConfig& tenant) {
@@ -230,7 +259,7 @@ grpc::ServerGenericBidiReactor* ChunkServiceImpl::CreateReactor(
 
 void ChunkServiceImpl::PutChunk(Call& call, const TenantConfig& tenant,
                                 const v1::PutChunkRequest& req, v1::PutChunkResponse& resp) {
-  ConstByteSpan data = AsBytes(req.data());
+  ConstByteSpan data = call.payload();  // req.data() stays empty (Method::payload_field)
   std::optional<uint32_t> crc;
   if (req.has_crc32c()) {
     crc = Crc32c(data);
@@ -252,17 +281,13 @@ void ChunkServiceImpl::PutChunk(Call& call, const TenantConfig& tenant,
 }
 
 void ChunkServiceImpl::GetChunk(Call& call, const TenantConfig& tenant,
-                                const v1::GetChunkRequest& req, v1::GetChunkResponse& resp) {
+                                const v1::GetChunkRequest& req, v1::GetChunkResponse&) {
   store_.Get(tenant.name, req.chunk_id(), req.offset(), req.length(),
-             [&call, &resp](absl::StatusOr<GetResult> r) {
-               uint64_t sent = 0;
-               if (r.ok()) {
-                 sent = r->data.size();
-                 resp.set_data(std::move(r->data));
-                 resp.set_chunk_length(r->chunk_length);
-                 resp.set_chunk_crc32c(r->chunk_crc);
-               }
-               call.Reply(r.status(), 0, sent);
+             [&call](absl::StatusOr<GetResult> r) {
+               if (!r.ok()) return call.Reply(r.status());
+               uint64_t sent = r->data.size();
+               call.ReplyWith(
+                   GetChunkResponseBuffer(std::move(r->data), r->chunk_length, r->chunk_crc), sent);
              });
 }
 

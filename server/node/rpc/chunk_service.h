@@ -56,8 +56,10 @@ class ChunkServiceImpl final : public grpc::CallbackGenericService {
                    v1::NodeInfo& resp);
 
   template <typename Request, typename Response>
-  void AddMethod(const char* name, void (ChunkServiceImpl::*handler)(Call&, const TenantConfig&,
-                                                                     const Request&, Response&));
+  void AddMethod(const char* name,
+                 void (ChunkServiceImpl::*handler)(Call&, const TenantConfig&, const Request&,
+                                                   Response&),
+                 uint32_t payload_field = 0);
 
   SegmentStore& store_;
   const TenantRegistry& tenants_;
