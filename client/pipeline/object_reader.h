@@ -1,13 +1,13 @@
 #pragma once
 // Reads a byte range of an object through the pipeline.
 //
-// Each stripe the range touches is fetched on the pipeline's workers: the k data shards are
-// asked in parallel; a shard that fails, fails its tag, or is slower than the others by the
-// hedge margin is replaced by asking a parity shard, and the stripe is decoded from any k
-// good shards. Stripes are fetched ahead of the consumer within the reader's byte budget and
-// the pipeline's ReadBudget, which all readers share (read_budget.h). A stripe
-// with too few good shards fails promptly with UNAVAILABLE naming the stripe and the nodes
-// tried. Bad shards are reported, with the node that served them, by faults().
+// Each stripe the range touches is fetched without parking a thread (stripe_fetch.h): the k
+// data shards are asked in parallel; a shard that fails, fails its tag, or is slower than the
+// others by the hedge margin is replaced by asking a parity shard, and the stripe is decoded
+// from any k good shards on the pipeline's workers. Stripes are fetched ahead of the consumer
+// within the reader's byte budget and the pipeline's ReadBudget, which all readers share
+// (read_budget.h). A stripe with too few good shards fails promptly with UNAVAILABLE naming the
+// stripe and the nodes tried. Bad shards are reported, with the node that served them, by faults().
 //
 // One thread at a time calls Read (it blocks); fetches run elsewhere.
 
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "client/pipeline/pipeline.h"
 #include "client/pipeline/shard_codec.h"
+#include "client/pipeline/stripe_fetch.h"
 #include "client/pipeline/stripe_layout.h"
 
 namespace mosaic::client {
@@ -50,8 +51,9 @@ class ObjectReader {
   ObjectReader(Pipeline& pipeline, ObjectManifest manifest, std::unique_ptr<ShardCodec> codec,
                StripeLayout layout, StripeLayout::Range range);
 
-  void Prefetch(bool must_progress);
-  void RunFetch(std::shared_ptr<Fetch> f);
+  std::vector<std::shared_ptr<Fetch>> Prefetch(bool must_progress);
+  void StartFetches(std::vector<std::shared_ptr<Fetch>> fetches);
+  void Fetched(std::shared_ptr<Fetch> f, StripeFetchResult r);
 
   Pipeline& pipeline_;
   ObjectManifest manifest_;

@@ -21,6 +21,7 @@
 #include "client/crypto/key_ring.h"
 #include "client/crypto/shard_sealer.h"
 #include "client/pipeline/read_budget.h"
+#include "client/pipeline/timer.h"
 #include "client/placement/placement.h"
 #include "client/rpc/node_pool.h"
 #include "common/bytes.h"
@@ -129,6 +130,8 @@ class Pipeline {
   [[nodiscard]] absl::StatusOr<int> AddNode(NodeEndpoint endpoint);
   const PipelineOptions& options() const { return options_; }
   ThreadPool& workers() { return workers_; }
+  // Wake-ups of stripe fetches (hedging a slow shard, the stripe deadline).
+  Timer& timer() { return timer_; }
   // The read-ahead budget every ObjectReader of this pipeline shares.
   ReadBudget& read_budget() { return read_budget_; }
   // Whether node `node` (its index in pool(), which is also its index in placer(): every
@@ -157,6 +160,7 @@ class Pipeline {
   std::unique_ptr<std::atomic<bool>[]> excluded_;
   ReadBudget read_budget_;
   ThreadPool workers_;
+  Timer timer_;
   InFlightChunks in_flight_;
 };
 

@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
@@ -136,6 +140,53 @@ TEST_F(PipelineHostileTest, SlowNodeIsHedgedAround) {
   EXPECT_LT(took, delay) << "the read waited for the slow node";
   EXPECT_TRUE(faults.empty()) << "a slow shard is not a bad one";
   EXPECT_GE(hostile_->gets(), 1);
+}
+
+// A read waiting on a stalled node holds no thread: with one worker and hedging off, a read of
+// another object (whose shards on the double are parity, never asked) completes while the
+// first read still waits for the double's data shard. A reader that parked the worker until
+// the reply (or stripe_timeout) served the second read only after the first.
+TEST_F(PipelineHostileTest, ReadWaitingOnAStalledNodeParksNoWorker) {
+  std::optional<ObjectManifest> stalled, free;
+  uint64_t free_seed = 0;
+  for (uint64_t seed = 100; seed < 160 && (!stalled || !free); ++seed) {
+    auto m = test::WritePattern(*pipeline_, seed, 200'000);
+    ASSERT_TRUE(m.ok()) << m.status();
+    const auto& nodes = m->stripes[0].nodes;
+    bool data_on_hostile =
+        std::find(nodes.begin(), nodes.begin() + 4, "hostile") != nodes.begin() + 4;
+    if (data_on_hostile) {
+      stalled = *m;
+    } else {
+      free = *m;
+      free_seed = seed;
+    }
+  }
+  ASSERT_TRUE(stalled && free) << "placement never gave both kinds of object";
+  PipelineOptions options = test::SmallStripeOptions();
+  options.worker_threads = 1;
+  options.hedge_margin = 1e6;  // no hedging: the stalled read waits for the double
+  options.hedge_delay = std::chrono::hours(1);
+  options.stripe_timeout = std::chrono::seconds(120);
+  Pipeline one_worker(*ring_, *pool_, options);
+  hostile_->set_behaviour(HostileBehaviour::kSlow, std::chrono::seconds(60));
+  std::atomic<bool> stalled_done{false};
+  std::thread stalled_reader([&] {
+    auto reader = one_worker.NewReader(*stalled, 0, stalled->size);
+    if (reader.ok()) (void)(*reader)->ReadAll();
+    stalled_done = true;
+  });
+  for (int i = 0; i < 1000 && hostile_->gets() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(hostile_->gets(), 1) << "the stalled read never asked the double";
+  auto reader = one_worker.NewReader(*free, 0, free->size);
+  ASSERT_TRUE(reader.ok());
+  absl::Status read = test::VerifyPattern(**reader, free_seed, 0, free->size);
+  EXPECT_TRUE(read.ok()) << read;
+  EXPECT_FALSE(stalled_done) << "the second read waited for the stalled one";
+  hostile_.reset();  // ends the delayed call: the stalled read finishes (or fails) now
+  stalled_reader.join();
 }
 
 }  // namespace

@@ -1,0 +1,62 @@
+#include "client/pipeline/timer.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "common/latch.h"
+
+namespace mosaic::client {
+namespace {
+
+TEST(TimerTest, RunsDueCallbacksInTimeOrder) {
+  Timer timer;
+  auto now = Timer::Clock::now();
+  std::mutex mu;
+  std::vector<int> order;
+  Latch ran(3);
+  // All due already: they run at once, earliest first, whatever the order scheduled.
+  for (int i : {2, 0, 1}) {
+    timer.Schedule(now - std::chrono::seconds(10 - i), [&, i] {
+      std::lock_guard lock(mu);
+      order.push_back(i);
+      ran.Done();
+    });
+  }
+  ran.Wait();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(TimerTest, CancelledCallbackNeverRunsAndIsDropped) {
+  Timer timer;
+  auto owned = std::make_shared<int>(1);
+  auto handle = timer.Schedule(Timer::Clock::now() + std::chrono::hours(1),
+                               [owned] { ADD_FAILURE() << "a cancelled callback ran"; });
+  EXPECT_EQ(timer.pending(), 1u);
+  timer.Cancel(handle);
+  EXPECT_EQ(timer.pending(), 0u);
+  EXPECT_EQ(owned.use_count(), 1) << "the cancelled callback was kept";
+  timer.Cancel(handle);  // twice: nothing
+}
+
+TEST(TimerTest, DestructorDropsPendingCallbacks) {
+  auto owned = std::make_shared<int>(1);
+  {
+    Timer timer;
+    timer.Schedule(Timer::Clock::now() + std::chrono::hours(1), [owned] {});
+    EXPECT_EQ(owned.use_count(), 2);
+  }
+  EXPECT_EQ(owned.use_count(), 1);
+}
+
+TEST(TimerTest, CallbackMayScheduleAnother) {
+  Timer timer;
+  Latch ran(1);
+  timer.Schedule(Timer::Clock::now(),
+                 [&] { timer.Schedule(Timer::Clock::now(), [&] { ran.Done(); }); });
+  ran.Wait();
+}
+
+}  // namespace
+}  // namespace mosaic::client
