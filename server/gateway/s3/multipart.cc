@@ -18,7 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "client/crypto/secret.h"
 #include "client/pipeline/object_writer.h"
-#include "common/aligned_buffer.h"
+#include "common/buffer_pool.h"
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
@@ -114,7 +114,8 @@ absl::StatusOr<std::string> CopyRangeInto(Ctx& ctx, const v1::ObjectRecord& sour
                                           uint64_t length, client::ObjectWriter& writer) {
   Checksummer md5(ChecksumAlgorithm::kMd5);
   ASSIGN_OR_RETURN(auto reader, ObjectDataReader::Open(ctx.svc.pipeline, source, offset, length));
-  AlignedBuffer buffer(kBodyChunk);
+  // Sized to the range (at most kBodyChunk), from the pool: not zeroed, not freshly mapped.
+  PooledBuffer buffer(std::clamp<uint64_t>(length, 4096, kBodyChunk));
   uint64_t total = 0;
   while (true) {
     ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.span()));

@@ -4,7 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "common/aligned_buffer.h"
+#include "common/buffer_pool.h"
 #include "common/bytes.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
@@ -181,7 +181,7 @@ absl::StatusOr<BodyChecksum> ReadBackChecksum(Ctx& ctx, ChecksumAlgorithm alg,
   one.set_size(part.manifest().size());
   ASSIGN_OR_RETURN(auto reader, ObjectDataReader::Open(ctx.svc.pipeline, one, 0, one.size()));
   Checksummer sum(alg);
-  AlignedBuffer buffer(kReadBackChunk);
+  PooledBuffer buffer(kReadBackChunk);  // from the pool: not zeroed, not freshly mapped
   while (true) {
     ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.span()));
     if (n == 0) break;
