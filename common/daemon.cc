@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "absl/synchronization/mutex.h"
+
 namespace mosaic {
 namespace {
 
@@ -22,6 +24,10 @@ void BlockStopSignals() {
   sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 int WaitForStopSignal() {

@@ -10,6 +10,12 @@ namespace mosaic {
 // before starting any), and ignores SIGPIPE.
 void BlockStopSignals();
 
+// Turns off Abseil's Mutex deadlock detection for the process. Debian's Abseil is built with
+// it on: every lock of an absl::Mutex (gRPC's locks are absl::Mutex) then takes one
+// process-wide lock to update a graph of held locks, and records stack traces, which
+// serialises gRPC's threads in the gateway and the nodes. Call first thing in main.
+void DisableMutexDeadlockDetection();
+
 // Waits for SIGTERM or SIGINT (blocked by BlockStopSignals) and returns which.
 int WaitForStopSignal();
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "common/daemon.h"
 #include "common/version.h"
 #include "server/commands.h"
 
@@ -20,6 +21,7 @@ void TuneMalloc() {
 
 int main(int argc, char** argv) {
   TuneMalloc();
+  mosaic::DisableMutexDeadlockDetection();
   CLI::App app{"Mosaic: S3 object storage spread over independent providers", "mosaic"};
   app.require_subcommand(1);
   app.add_subcommand("version", "Print the version")->callback([] {
