@@ -6,19 +6,21 @@
 
 #include "client/pipeline/shard_codec.h"
 #include "client/pipeline/stripe_layout.h"
+#include "common/buffer_pool.h"
 #include "common/bytes.h"
 #include "common/latch.h"
 
 namespace mosaic::client {
 namespace {
 
-// Fetches every shard of the stripe whose node is known, usable and not avoided.
-std::vector<absl::StatusOr<std::string>> FetchShards(
+// Fetches every shard of the stripe whose node is known, usable and not avoided, into
+// buffers from BufferPool::Global() (the caller gives them back).
+std::vector<absl::StatusOr<AlignedBuffer>> FetchShards(
     Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement, uint64_t stripe,
     const std::function<bool(const std::string&)>& avoid) {
   const int n = codec.n();
-  auto out = std::make_shared<std::vector<absl::StatusOr<std::string>>>(
-      n, absl::UnavailableError("not fetched"));
+  auto out = std::make_shared<std::vector<absl::StatusOr<AlignedBuffer>>>();
+  for (int s = 0; s < n; ++s) out->emplace_back(absl::UnavailableError("not fetched"));
   std::vector<int> ask;
   for (int s = 0; s < n; ++s) {
     const std::string& id = placement.nodes[s];
@@ -30,9 +32,9 @@ std::vector<absl::StatusOr<std::string>> FetchShards(
   auto latch = std::make_shared<Latch>(static_cast<int>(ask.size()));
   for (int s : ask) {
     int node = pipeline.pool().IndexOf(placement.nodes[s]);
-    pipeline.pool().node(node).Get(
+    pipeline.pool().node(node).GetBuffer(
         ChunkIdString(codec.ChunkIdOf(stripe, s)), 0, 0,
-        [latch, out, s](absl::StatusOr<std::string> r) {
+        [latch, out, s](absl::StatusOr<AlignedBuffer> r) {
           (*out)[s] = std::move(r);
           latch->Done();
         },
@@ -42,14 +44,18 @@ std::vector<absl::StatusOr<std::string>> FetchShards(
   return std::move(*out);
 }
 
-absl::Status PutShard(Pipeline& pipeline, int node, const std::string& chunk_id,
-                      ConstByteSpan data) {
+// Puts `data` (sent without a copy: gRPC holds `owner` until it is done with the bytes).
+absl::Status PutShard(Pipeline& pipeline, int node, const std::string& chunk_id, ConstByteSpan data,
+                      std::shared_ptr<const void> owner) {
   auto latch = std::make_shared<Latch>(1);
   auto status = std::make_shared<absl::Status>();
-  pipeline.pool().node(node).Put(chunk_id, data, [latch, status](absl::Status s) {
-    *status = std::move(s);
-    latch->Done();
-  });
+  pipeline.pool().node(node).Put(
+      chunk_id, data,
+      [latch, status](absl::Status s) {
+        *status = std::move(s);
+        latch->Done();
+      },
+      std::move(owner));
   latch->Wait();
   return *status;
 }
@@ -95,25 +101,27 @@ StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manife
   std::vector<ConstByteSpan> sealed(n);
   for (int s = 0; s < n; ++s) {
     if (fetched[s].ok()) {
-      sealed[s] = AsBytes(*fetched[s]);
+      sealed[s] = fetched[s]->span();
     } else if (fetched[s].status().code() == absl::StatusCode::kNotFound ||
                fetched[s].status().code() == absl::StatusCode::kDataLoss) {
       result.faults.push_back({stripe, s, placement.nodes[s], fetched[s].status()});
     }
   }
   size_t shard_bytes = (*codec)->SealedShardBytes(info.plaintext_bytes);
-  std::vector<std::string> rebuilt(n);
+  std::vector<std::shared_ptr<AlignedBuffer>> rebuilt(n);  // pooled, overwritten whole
   std::vector<ByteSpan> out(n);
   for (int s : shards) {
-    rebuilt[s].resize(shard_bytes);
-    out[s] = {reinterpret_cast<std::byte*>(rebuilt[s].data()), shard_bytes};
+    rebuilt[s] = BufferPool::Global().TakeShared(shard_bytes);
+    out[s] = rebuilt[s]->span();
   }
   ShardCodec::Workspace workspace = (*codec)->NewWorkspace();
   StripeReadResult read = (*codec)->RebuildShards(info, sealed, wanted, out, workspace);
   for (const ShardFault& f : read.faults) {
     result.faults.push_back({stripe, f.shard_index, placement.nodes[f.shard_index], f.status});
   }
-  fetched.clear();  // the sources are no longer needed
+  for (auto& f : fetched) {  // the sources are no longer needed
+    if (f.ok()) BufferPool::Global().Give(std::move(*f));
+  }
   if (!read.status.ok()) {
     result.status = read.status;
     return result;
@@ -141,7 +149,7 @@ StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manife
     for (;;) {
       int node = placer->NextCandidate(placement_key, where, s, tried, usable);
       if (node < 0) break;
-      absl::Status put = PutShard(pipeline, node, chunk_id, AsBytes(rebuilt[s]));
+      absl::Status put = PutShard(pipeline, node, chunk_id, rebuilt[s]->span(), rebuilt[s]);
       if (put.ok()) {
         r.status = absl::OkStatus();
         r.node_id = pipeline.pool().node(node).id();
