@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "client/pipeline/object_reader.h"
 #include "client/pipeline/object_writer.h"
@@ -129,6 +130,19 @@ absl::StatusOr<std::unique_ptr<ObjectReader>> Pipeline::NewReader(const ObjectMa
   ASSIGN_OR_RETURN(StripeLayout::Range range, layout.MapByteRange(offset, length));
   return std::unique_ptr<ObjectReader>(
       new ObjectReader(*this, manifest, std::move(codec), layout, range));
+}
+
+ObjectManifest ShardsLeft(const ObjectManifest& manifest, const std::vector<BadShard>& failed) {
+  ObjectManifest left = manifest;
+  std::set<std::pair<uint64_t, int>> keep;
+  for (const BadShard& f : failed) keep.insert({f.stripe, f.shard_index});
+  for (uint64_t s = 0; s < left.stripes.size(); ++s) {
+    std::vector<std::string>& nodes = left.stripes[s].nodes;
+    for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
+      if (!keep.contains({s, i})) nodes[i].clear();
+    }
+  }
+  return left;
 }
 
 std::vector<BadShard> Pipeline::Delete(const ObjectManifest& manifest) {

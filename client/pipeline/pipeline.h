@@ -78,6 +78,10 @@ struct BadShard {
   absl::Status status;
 };
 
+// `manifest` with only the shards in `failed` still placed (every other node id ""): what
+// is left to delete after Pipeline::Delete returned `failed`. Pure.
+ObjectManifest ShardsLeft(const ObjectManifest& manifest, const std::vector<BadShard>& failed);
+
 class ObjectWriter;
 class ObjectReader;
 
@@ -113,11 +117,12 @@ class Pipeline {
       const ObjectManifest& manifest, uint64_t offset, uint64_t length);
 
   // Deletes every shard of the object. Returns the shards that could not be deleted
-  // (node down, …) so that the caller can queue them for retry; a shard already missing is
-  // not a failure; a shard whose node id is "" is skipped (already deleted). Blocks until
-  // every node answered or timed out. At most kMaxDeletesInFlight deletes are outstanding.
+  // (node down, …) so that the caller can queue them for retry (ShardsLeft); a shard already
+  // missing is not a failure; a shard whose node id is "" is skipped (already deleted). Blocks
+  // until every node answered or timed out. At most kMaxDeletesInFlight deletes are
+  // outstanding.
   static constexpr size_t kMaxDeletesInFlight = 64;
-  std::vector<BadShard> Delete(const ObjectManifest& manifest);
+  [[nodiscard]] std::vector<BadShard> Delete(const ObjectManifest& manifest);
 
   const KeyRing& ring() const { return ring_; }
   NodePool& pool() { return pool_; }

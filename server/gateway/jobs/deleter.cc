@@ -16,6 +16,15 @@ constexpr int64_t kMaxBackoffMs = 10 * 60 * 1000;
 
 }  // namespace
 
+absl::Status DeleteOrQueue(MetaStore& meta, client::Pipeline& pipeline,
+                           const client::ObjectManifest& manifest) {
+  std::vector<client::BadShard> failed = pipeline.Delete(manifest);
+  if (failed.empty()) return absl::OkStatus();
+  spdlog::warn("{} shards of unreferenced data not deleted yet ({}): queued for deletion",
+               failed.size(), failed.front().status.ToString());
+  return meta.QueueDeletion(ToProto(client::ShardsLeft(manifest, failed)));
+}
+
 Deleter::Deleter(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry)
     : Worker("deleter", {.idle_wait = kIdlePoll}),
       meta_(meta),
@@ -57,14 +66,7 @@ size_t Deleter::RunOnce() {
     } else if (!failed.empty()) {
       // Keep only the shards that are left: a deleted shard's node becomes "".
       v1::DeletionRecord next = record;
-      std::set<std::pair<uint64_t, int>> left;
-      for (const auto& f : failed) left.insert({f.stripe, f.shard_index});
-      auto* stripes = next.mutable_manifest()->mutable_stripes();
-      for (int s = 0; s < stripes->size(); ++s) {
-        for (int i = 0; i < (*stripes)[s].nodes_size(); ++i) {
-          if (!left.contains({uint64_t(s), i})) (*stripes)[s].set_nodes(i, "");
-        }
-      }
+      *next.mutable_manifest() = ToProto(client::ShardsLeft(*manifest, failed));
       next.set_attempts(record.attempts() + 1);
       int64_t backoff =
           std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, next.attempts()));

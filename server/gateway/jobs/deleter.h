@@ -10,6 +10,13 @@
 
 namespace mosaic::gateway {
 
+// Deletes the shards of data no record names (a PUT or part whose commit failed) now, and
+// queues what a node did not confirm on the deletion queue, so that it is retried instead of
+// waiting for the orphan sweep. Returns the queueing's error (the shards left are then the
+// orphan sweep's). Blocks like Pipeline::Delete.
+[[nodiscard]] absl::Status DeleteOrQueue(MetaStore& meta, client::Pipeline& pipeline,
+                                         const client::ObjectManifest& manifest);
+
 // A Worker (common/worker.h) named "deleter": a pass every 2 s, and at once on Wake() (after
 // queueing work). Run by a WorkerRunner; all references must outlive it.
 class Deleter final : public Worker {

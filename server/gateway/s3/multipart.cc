@@ -9,6 +9,8 @@
 
 #include "server/gateway/s3/multipart.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <pugixml.hpp>
@@ -20,6 +22,7 @@
 #include "client/pipeline/object_writer.h"
 #include "common/buffer_pool.h"
 #include "common/status.h"
+#include "server/gateway/jobs/deleter.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/copy.h"
@@ -155,7 +158,11 @@ absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& uploa
     committed = ctx.svc.meta.PutPart(ctx.req.bucket, ctx.req.key, upload.upload_id(), part);
   }
   if (!committed.ok()) {
-    ctx.svc.pipeline.Delete(manifest);  // durable but unreferenced
+    // The data is durable but unreferenced: deleted now, what a node did not confirm queued.
+    if (absl::Status s = DeleteOrQueue(ctx.svc.meta, ctx.svc.pipeline, manifest); !s.ok()) {
+      spdlog::warn("unreferenced data of {}/{} left to the orphan sweep: {}", ctx.req.bucket,
+                   ctx.req.key, s.ToString());
+    }
     if (committed.code() == absl::StatusCode::kNotFound && !IsS3Error(committed)) {
       return S3Error(S3Code::kNoSuchUpload);
     }

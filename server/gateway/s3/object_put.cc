@@ -4,11 +4,14 @@
 
 #include "server/gateway/s3/object_put.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "client/pipeline/object_writer.h"
 #include "common/buffer_pool.h"
 #include "common/status.h"
+#include "server/gateway/jobs/deleter.h"
 #include "server/gateway/meta/manifest_codec.h"
 #include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/errors.h"
@@ -131,8 +134,11 @@ absl::Status PutObject(Ctx& ctx) {
   absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record,
                                                   WriteConditions(ctx.ex.request()));
   if (!committed.ok()) {
-    // The data is durable but unreferenced: hand it to the deletion queue's nodes now.
-    ctx.svc.pipeline.Delete(manifest);
+    // The data is durable but unreferenced: deleted now, what a node did not confirm queued.
+    if (absl::Status s = DeleteOrQueue(ctx.svc.meta, ctx.svc.pipeline, manifest); !s.ok()) {
+      spdlog::warn("unreferenced data of {}/{} left to the orphan sweep: {}", ctx.req.bucket,
+                   ctx.req.key, s.ToString());
+    }
     if (committed.code() == absl::StatusCode::kNotFound && !IsS3Error(committed)) {
       return S3Error(S3Code::kNoSuchBucket);
     }
