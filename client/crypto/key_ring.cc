@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "client/crypto/metadata_seal.h"
 #include "common/check.h"
 #include "common/status.h"
 
@@ -29,6 +30,22 @@ std::array<unsigned char, 1 + sizeof(KeyId) + sizeof(ObjectId)> WrapAad(const Ke
   std::memcpy(aad.data() + 1, key_id.data(), key_id.size());
   std::memcpy(aad.data() + 1 + key_id.size(), object.data(), object.size());
   return aad;
+}
+
+// Associated data of an inherited chunk-id key sealed under the metadata subkey.
+constexpr std::string_view kInheritedAad = "mosaic inherited chunk-id key";
+
+ChunkId KeyedChunkId(const SecretBytes& key, const ObjectId& object, uint64_t stripe,
+                     int shard_index) {
+  std::array<std::byte, sizeof(ObjectId) + 8 + 1> input;
+  std::memcpy(input.data(), object.data(), object.size());
+  StoreLE64(input.data() + object.size(), stripe);
+  input.back() = std::byte(shard_index);
+  ChunkId id;
+  CHECK(crypto_generichash(reinterpret_cast<unsigned char*>(id.data()), id.size(),
+                           reinterpret_cast<const unsigned char*>(input.data()), input.size(),
+                           key.uchar(), key.size()) == 0);
+  return id;
 }
 
 }  // namespace
@@ -57,23 +74,51 @@ absl::StatusOr<KeyRing> KeyRing::FromMasterKey(const SecretBytes& master) {
   RETURN_IF_ERROR(InitSodium());
   KeyRing ring;
   ring.wrapping_key_ = DeriveSubkey(master, SubkeyId::kDataKeyWrapping);
-  ring.chunk_id_key_ = DeriveSubkey(master, SubkeyId::kChunkId);
+  ring.own_chunk_id_key_ = DeriveSubkey(master, SubkeyId::kChunkId);
+  ring.chunk_id_key_ = SecretBytes::CopyOf(ring.own_chunk_id_key_.span());
   ring.metadata_key_ = DeriveSubkey(master, SubkeyId::kMetadata);
   SecretBytes id_key = DeriveSubkey(master, SubkeyId::kKeyId);
   std::memcpy(ring.key_id_.data(), id_key.data(), ring.key_id_.size());
   return ring;
 }
 
+KeyRing KeyRing::Clone() const {
+  KeyRing copy;
+  copy.wrapping_key_ = SecretBytes::CopyOf(wrapping_key_.span());
+  copy.chunk_id_key_ = SecretBytes::CopyOf(chunk_id_key_.span());
+  copy.own_chunk_id_key_ = SecretBytes::CopyOf(own_chunk_id_key_.span());
+  copy.metadata_key_ = SecretBytes::CopyOf(metadata_key_.span());
+  copy.inherited_ = inherited_;
+  copy.key_id_ = key_id_;
+  return copy;
+}
+
 ChunkId KeyRing::ComputeChunkId(const ObjectId& object, uint64_t stripe, int shard_index) const {
-  std::array<std::byte, sizeof(ObjectId) + 8 + 1> input;
-  std::memcpy(input.data(), object.data(), object.size());
-  StoreLE64(input.data() + object.size(), stripe);
-  input.back() = std::byte(shard_index);
-  ChunkId id;
-  CHECK(crypto_generichash(reinterpret_cast<unsigned char*>(id.data()), id.size(),
-                           reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-                           chunk_id_key_.uchar(), chunk_id_key_.size()) == 0);
-  return id;
+  return KeyedChunkId(chunk_id_key_, object, stripe, shard_index);
+}
+
+ChunkId KeyRing::ComputeOwnChunkId(const ObjectId& object, uint64_t stripe, int shard_index) const {
+  return KeyedChunkId(own_chunk_id_key_, object, stripe, shard_index);
+}
+
+std::string KeyRing::SealChunkIdKeyFor(const KeyRing& to) const {
+  return SealMetadata(to, AsStringView(chunk_id_key_.span()), kInheritedAad);
+}
+
+std::string KeyRing::SealedChunkIdKey() const {
+  return inherited_ ? SealChunkIdKeyFor(*this) : std::string();
+}
+
+absl::Status KeyRing::InheritChunkIdKey(std::string_view sealed) {
+  ASSIGN_OR_RETURN(std::string key, OpenMetadata(*this, sealed, kInheritedAad));
+  if (key.size() != kKeyBytes) {
+    sodium_memzero(key.data(), key.size());
+    return absl::InvalidArgumentError("not a sealed chunk-id key");
+  }
+  chunk_id_key_ = SecretBytes::CopyOf(AsBytes(key));
+  sodium_memzero(key.data(), key.size());
+  inherited_ = !chunk_id_key_.Equals(own_chunk_id_key_.span());
+  return absl::OkStatus();
 }
 
 std::string KeyRing::WrapDataKey(const SecretBytes& data_key, const ObjectId& object) const {

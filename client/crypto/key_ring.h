@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,13 +57,34 @@ class KeyRing {
   // dropping it). INVALID_ARGUMENT unless `master` holds exactly kKeyBytes bytes.
   [[nodiscard]] static absl::StatusOr<KeyRing> FromMasterKey(const SecretBytes& master);
 
+  // A copy in new guarded memory (to inherit a chunk-id key without touching this ring).
+  KeyRing Clone() const;
+
   const KeyId& key_id() const { return key_id_; }
   // The subkey that encrypts metadata backups.
   const SecretBytes& metadata_key() const { return metadata_key_; }
 
   // Chunk id of shard `shard_index` of stripe `stripe` of `object`:
-  // BLAKE2b-256(key = chunk-id subkey, object id ‖ LE64(stripe) ‖ u8(shard_index)).
+  // BLAKE2b-256(key = chunk-id key, object id ‖ LE64(stripe) ‖ u8(shard_index)). The chunk-id
+  // key is the master key's chunk-id subkey, or the one inherited from the master key this
+  // one replaced (InheritChunkIdKey): chunk ids never change, so rotating the master key
+  // rewrites no data.
   ChunkId ComputeChunkId(const ObjectId& object, uint64_t stripe, int shard_index) const;
+  // As ComputeChunkId, always under this master key's own chunk-id subkey: for what must be
+  // found with this key file alone (the backup root's slots, backup/root.h).
+  ChunkId ComputeOwnChunkId(const ObjectId& object, uint64_t stripe, int shard_index) const;
+
+  // Master-key rotation (docs/formats/crypto.md, "Rotation"). The chunk-id key sealed under
+  // `to`'s metadata subkey, for `to` to inherit.
+  std::string SealChunkIdKeyFor(const KeyRing& to) const;
+  // "" when this ring uses its own chunk-id subkey; else its inherited chunk-id key sealed
+  // under its own metadata subkey (what InheritChunkIdKey takes).
+  std::string SealedChunkIdKey() const;
+  // Uses the chunk-id key in `sealed` (SealChunkIdKeyFor(this ring)) from now on. DATA_LOSS
+  // if it does not open under this key, INVALID_ARGUMENT if it is not a sealed key. Not
+  // thread-safe: call before the ring is shared.
+  [[nodiscard]] absl::Status InheritChunkIdKey(std::string_view sealed);
+  bool inherits_chunk_id_key() const { return inherited_; }
 
   // Wraps `data_key` (kKeyBytes, CHECKed) for `object` with XChaCha20-Poly1305 under a random
   // nonce; the associated data binds the format version, this key id and the object id.
@@ -79,7 +101,9 @@ class KeyRing {
   KeyRing() = default;
 
   SecretBytes wrapping_key_;
-  SecretBytes chunk_id_key_;
+  SecretBytes chunk_id_key_;      // used for data: own or inherited
+  SecretBytes own_chunk_id_key_;  // derived from the master key
+  bool inherited_ = false;
   SecretBytes metadata_key_;
   KeyId key_id_{};
 };

@@ -23,6 +23,7 @@
 #include "server/gateway/jobs/repairer.h"
 #include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/upload_expiry.h"
+#include "server/gateway/key_rotation.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/s3/body.h"
@@ -263,6 +264,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->ring = std::make_unique<client::KeyRing>(std::move(ring));
   ::mkdir(config.data_dir.c_str(), 0700);
   ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.data_dir + "/meta"));
+  // The key must be the one the metadata is under (not a retired one, no rotation half-done).
+  RETURN_IF_ERROR(ApplyKeyState(*impl->meta, *impl->ring));
   // The config's nodes, then those added at runtime (`mosaic node add`, kept in metadata).
   std::vector<client::NodeEndpoint> nodes = config.nodes;
   ASSIGN_OR_RETURN(auto added, NodeStates::AddedEndpoints(*impl->meta, *impl->ring));

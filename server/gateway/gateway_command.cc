@@ -17,6 +17,8 @@
 #include "server/gateway/admin_client.h"
 #include "server/gateway/config.h"
 #include "server/gateway/gateway.h"
+#include "server/gateway/key_rotation.h"
+#include "server/gateway/meta/meta_store.h"
 #include "server/gateway/s3/router.h"
 #include "server/gateway/s3/sigv4.h"
 
@@ -74,8 +76,50 @@ gateway::AdminTarget gateway::AdminTargetOrExit(const std::string& config_path) 
 
 namespace {
 
+// `mosaic key rotate-master`: the gateway must be stopped (its metadata store is opened here).
+int RotateMaster(const std::string& config_path, const std::string& new_key_file, size_t batch) {
+  gateway::GatewayConfig config = LoadOrExit(config_path);
+  client::KeyRing old_ring = OpenKeyOrExit(config.key_file, -1);
+  client::KeyRing new_ring = OpenKeyOrExit(new_key_file, -1);
+  auto meta = gateway::MetaStore::Open(config.data_dir + "/meta");
+  if (!meta.ok()) {
+    std::fprintf(stderr,
+                 "mosaic key rotate-master: cannot open the gateway's metadata (stop the gateway "
+                 "first): %s\n",
+                 meta.status().ToString().c_str());
+    return 1;
+  }
+  auto report = gateway::RotateMasterKey(
+      **meta, old_ring, new_ring, config.nodes, config.pipeline,
+      [](const std::string& line) {
+        std::printf("rotate-master: %s\n", line.c_str());
+        std::fflush(stdout);
+        return true;
+      },
+      gateway::RotationOptions{.batch = batch});
+  if (!report.ok()) {
+    std::fprintf(stderr, "mosaic key rotate-master: %s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  if (report->already_done) {
+    std::printf("the metadata is under the new master key already: nothing to do\n");
+  } else {
+    std::printf("rotated: %llu pieces, %llu access keys, %llu node tokens re-sealed\n",
+                static_cast<unsigned long long>(report->pieces_seen),
+                static_cast<unsigned long long>(report->access_keys),
+                static_cast<unsigned long long>(report->node_tokens));
+  }
+  std::printf(
+      "set key_file = \"%s\" in %s and start the gateway: the old key file is refused from now "
+      "on\n",
+      new_key_file.c_str(), config_path.c_str());
+  return 0;
+}
+
 void AddKeyCommands(CLI::App& app) {
-  CLI::App* key = app.add_subcommand("key", "Manage S3 access keys (the gateway must run)");
+  CLI::App* key = app.add_subcommand(
+      "key",
+      "Manage S3 access keys (the gateway must run) and rotate the master key (it must not)");
   key->require_subcommand(1);
   // `mosaic key create NAME --config FILE` as well as `mosaic key --config FILE create NAME`:
   // the subcommands below inherit this and hand --config up to `key`.
@@ -117,6 +161,19 @@ void AddKeyCommands(CLI::App& app) {
   });
   key->add_subcommand("list", "List access keys and their rights")->callback([=] {
     std::printf("%s", Admin(*config, "GET", "/admin/v1/keys").c_str());
+  });
+  CLI::App* rotate = key->add_subcommand(
+      "rotate-master",
+      "Rewrap every data key and re-seal the metadata and its backup under a new master key "
+      "(no data is rewritten; stop the gateway first; run it again to finish after a kill)");
+  auto new_key = std::make_shared<std::string>();
+  auto batch = std::make_shared<size_t>(256);
+  rotate->add_option("--new", *new_key, "The new master key file (made with mosaic keygen)")
+      ->required();
+  rotate->add_option("--batch", *batch, "Pieces rewrapped per committed step (default 256)");
+  rotate->callback([=] {
+    int rc = RotateMaster(*config, *new_key, *batch);
+    if (rc != 0) throw CLI::RuntimeError(rc);
   });
   CLI::App* del = key->add_subcommand("delete", "Delete an access key");
   auto id = std::make_shared<std::string>();

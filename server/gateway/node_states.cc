@@ -53,8 +53,6 @@ absl::Status QueueStripe(MetaStore& meta, const std::string& piece_id, const v1:
 }
 
 // A node's sealed token is bound to its id.
-std::string TokenAad(const std::string& node_id) { return "node-token/" + node_id; }
-
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -87,6 +85,8 @@ absl::Status CheckEndpoint(const client::NodeEndpoint& e) {
 }
 
 }  // namespace
+
+std::string NodeTokenAad(const std::string& node_id) { return "node-token/" + node_id; }
 
 const char* NodeStateName(v1::NodeStateRecord::State state) {
   switch (state) {
@@ -173,7 +173,7 @@ absl::StatusOr<std::vector<client::NodeEndpoint>> NodeStates::AddedEndpoints(
     client::NodeEndpoint endpoint;
     endpoint.spec = {id, e.provider(), e.site(), e.weight()};
     endpoint.address = e.address();
-    auto token = client::OpenMetadata(ring, e.sealed_token(), TokenAad(id));
+    auto token = client::OpenMetadata(ring, e.sealed_token(), NodeTokenAad(id));
     if (!token.ok()) {
       return absl::DataLossError("the token of node " + id +
                                  " (added with `mosaic node add`) does not open with this key: " +
@@ -299,7 +299,7 @@ absl::StatusOr<NodeStates::Change> NodeStates::Add(client::NodeEndpoint endpoint
   e->set_site(endpoint.spec.site);
   e->set_weight(endpoint.spec.weight);
   e->set_address(endpoint.address);
-  e->set_sealed_token(client::SealMetadata(pipeline_.ring(), endpoint.token, TokenAad(id)));
+  e->set_sealed_token(client::SealMetadata(pipeline_.ring(), endpoint.token, NodeTokenAad(id)));
   e->set_plaintext(endpoint.plaintext);
   e->set_tls_ca_pem(endpoint.tls_ca_pem);
   e->set_tls_server_name(endpoint.tls_server_name);

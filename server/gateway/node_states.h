@@ -44,6 +44,9 @@ struct QueuedStripes {
 
 const char* NodeStateName(v1::NodeStateRecord::State state);  // "active", "draining", …
 
+// The associated data a runtime-added node's token is sealed with (NodeEndpointRecord).
+std::string NodeTokenAad(const std::string& node_id);
+
 // Provider spread: queues for repair (reason "spread") the shards of stripes that sit on a
 // provider holding another shard of the same stripe while a provider with a usable node holds
 // none of it, at most one shard per such free provider. This happens after repairs made

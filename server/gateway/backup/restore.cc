@@ -103,6 +103,13 @@ absl::Status Rebuild(client::Pipeline& pipeline, MetaStore& store, const v1::Bac
              " write batches replayed");
   }
   report.increments = root.increments_size();
+  // A backup taken by a master-key rotation records its clean-up as pending: that is the
+  // rotating gateway's to finish, not the restored one's.
+  ASSIGN_OR_RETURN(std::optional<v1::KeyStateRecord> keys, store.GetKeyState());
+  if (keys && keys->cleanup_pending()) {
+    keys->set_cleanup_pending(false);
+    RETURN_IF_ERROR(store.PutKeyState(*keys));
+  }
   // The restored backup is this store's backup now: the orphan sweep spares its objects,
   // and the identity (none) makes the gateway's first cycle a new snapshot.
   v1::BackupState state;
@@ -219,16 +226,27 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const 
            FormatUtcMs(root->backup_ms()) + " on " + std::to_string(report.nodes_with_root) +
            " of " + std::to_string(search.nodes) + " nodes: a snapshot and " +
            std::to_string(root->increments_size()) + " increments");
+  // After a master-key rotation the data's chunk ids are under the chunk-id key the first
+  // master key had, which the root carries sealed under this one.
+  std::unique_ptr<client::KeyRing> inherited;
+  std::unique_ptr<client::Pipeline> rotated;
+  client::Pipeline* reading = &pipeline;
+  if (!root->sealed_chunk_id_key().empty()) {
+    inherited = std::make_unique<client::KeyRing>(pipeline.ring().Clone());
+    RETURN_IF_ERROR(inherited->InheritChunkIdKey(root->sealed_chunk_id_key()));
+    rotated = std::make_unique<client::Pipeline>(*inherited, pipeline.pool(), pipeline.options());
+    reading = rotated.get();
+  }
   ::mkdir(into.c_str(), 0700);
   {
     ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, MetaStore::Open(meta_dir));
-    RETURN_IF_ERROR(Rebuild(pipeline, *store, *root, report, progress));
+    RETURN_IF_ERROR(Rebuild(*reading, *store, *root, report, progress));
   }
   // Reopened: the store reads its counters (deletion queue, repair backlog) at Open.
   ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, MetaStore::Open(meta_dir));
   RETURN_IF_ERROR(Count(*store, report));
   progress("verifying the shards of every piece on the nodes");
-  RETURN_IF_ERROR(Verify(pipeline, *store, report, progress));
+  RETURN_IF_ERROR(Verify(*reading, *store, report, progress));
   return report;
 }
 

@@ -28,7 +28,7 @@ std::string RootSlotChunkId(const client::KeyRing& ring, int slot, std::string_v
   std::array<uint8_t, 32> digest = Sha256(AsBytes(text));
   client::ObjectId id{};
   std::memcpy(id.data(), digest.data(), id.size());
-  return client::ChunkIdString(ring.ComputeChunkId(id, static_cast<uint64_t>(slot), 0));
+  return client::ChunkIdString(ring.ComputeOwnChunkId(id, static_cast<uint64_t>(slot), 0));
 }
 
 std::string SealRoot(const client::KeyRing& ring, const v1::BackupRoot& root, int slot) {

@@ -28,8 +28,9 @@ inline constexpr int kRootSlots = 2;
 int RootSlotOf(uint64_t generation);
 
 // The raw chunk id of root slot `slot` (0 or 1, CHECKed) on node `node_id` (its id in the
-// node list): KeyRing::ComputeChunkId of a reserved object id, the first 16 bytes of
-// SHA-256("mosaic root slot\0" + node_id), with stripe = slot and shard 0, so the same keyed
+// node list): KeyRing::ComputeOwnChunkId (the master key's own chunk-id subkey even after a
+// rotation: the root is found with the key file alone) of a reserved object id, the first 16 bytes
+// of SHA-256("mosaic root slot\0" + node_id), with stripe = slot and shard 0, so the same keyed
 // BLAKE2b as every chunk id. Random object ids collide with it with probability 2^-128.
 std::string RootSlotChunkId(const client::KeyRing& ring, int slot, std::string_view node_id);
 

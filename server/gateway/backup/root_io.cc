@@ -8,20 +8,28 @@
 #include "server/gateway/backup/root.h"
 
 namespace mosaic::gateway {
+namespace {
+
+// What the callbacks of one fan-out to the nodes share: a latch for its `calls` answers, and
+// the result with a count per node, under `mu`.
+template <typename Value>
+struct FanOut {
+  explicit FanOut(int calls) : latch(calls) {}
+  Latch latch;
+  std::mutex mu;
+  Value value;
+  std::vector<int> per_node;
+};
+
+}  // namespace
 
 RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRing& ring,
                                     const v1::BackupRoot& root,
                                     const std::function<bool(int)>& holds) {
   int slot = RootSlotOf(root.generation());
   auto sealed = std::make_shared<const std::string>(SealRoot(ring, root, slot));
-  struct Shared {
-    explicit Shared(int calls) : latch(calls) {}
-    Latch latch;
-    std::mutex mu;
-    RootWriteReport report;
-  };
   const int n = pool.size();
-  auto shared = std::make_shared<Shared>(n);
+  auto shared = std::make_shared<FanOut<RootWriteReport>>(n);
   for (int i = 0; i < n; ++i) {
     client::NodeClient* node = &pool.node(i);
     auto id = std::make_shared<const std::string>(RootSlotChunkId(ring, slot, node->id()));
@@ -33,11 +41,11 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
       node->Delete(*id, [shared](absl::StatusOr<bool>) { shared->latch.Done(); });
       continue;
     }
-    ++shared->report.nodes;
+    ++shared->value.nodes;
     auto fail = [shared, node](const absl::Status& s) {
       {
         std::lock_guard lock(shared->mu);
-        shared->report.failures.push_back(node->id() + ": " + s.ToString());
+        shared->value.failures.push_back(node->id() + ": " + s.ToString());
       }
       shared->latch.Done();
     };
@@ -47,7 +55,7 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
         if (!put.ok()) return fail(put);
         {
           std::lock_guard lock(shared->mu);
-          ++shared->report.written;
+          ++shared->value.written;
         }
         shared->latch.Done();
       });
@@ -55,40 +63,22 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
   }
   shared->latch.Wait();
   std::lock_guard lock(shared->mu);
-  return shared->report;
+  return shared->value;
 }
 
-RootSearch FindRoots(client::NodePool& pool, const client::KeyRing& ring) {
-  struct Shared {
-    explicit Shared(int calls) : latch(calls) {}
-    Latch latch;
-    std::mutex mu;
-    RootSearch search;
-    std::vector<int> answered;  // slots answered, per node
-  };
-  auto shared = std::make_shared<Shared>(pool.size() * kRootSlots);
-  shared->search.nodes = pool.size();
-  shared->answered.assign(pool.size(), 0);
-  for (int slot = 0; slot < kRootSlots; ++slot) {
-    for (int i = 0; i < pool.size(); ++i) {
-      client::NodeClient* node = &pool.node(i);
-      node->Get(
-          RootSlotChunkId(ring, slot, node->id()), 0, 0,
-          [shared, node, i, slot, &ring](absl::StatusOr<std::string> got) {
+RootWriteReport DeleteRootsEverywhere(client::NodePool& pool, const client::KeyRing& ring) {
+  auto shared = std::make_shared<FanOut<RootWriteReport>>(pool.size() * kRootSlots);
+  shared->value.nodes = pool.size();
+  shared->per_node.assign(pool.size(), 0);
+  for (int i = 0; i < pool.size(); ++i) {
+    client::NodeClient* node = &pool.node(i);
+    for (int slot = 0; slot < kRootSlots; ++slot) {
+      node->Delete(
+          RootSlotChunkId(ring, slot, node->id()), [shared, node, i](absl::StatusOr<bool> deleted) {
             {
               std::lock_guard lock(shared->mu);
-              if (got.ok() || absl::IsNotFound(got.status())) {
-                ++shared->answered[i];
-              } else {
-                shared->search.failures.push_back(node->id() + ": " + got.status().ToString());
-              }
-              if (got.ok()) {
-                auto root = OpenRoot(ring, *got, slot);
-                if (root.ok()) {
-                  shared->search.roots.push_back(*std::move(root));
-                } else {
-                  ++shared->search.unopenable;
-                }
+              if (!deleted.ok() && shared->per_node[i]++ == 0) {
+                shared->value.failures.push_back(node->id() + ": " + deleted.status().ToString());
               }
             }
             shared->latch.Done();
@@ -97,8 +87,43 @@ RootSearch FindRoots(client::NodePool& pool, const client::KeyRing& ring) {
   }
   shared->latch.Wait();
   std::lock_guard lock(shared->mu);
-  for (int a : shared->answered) shared->search.reached += a > 0 ? 1 : 0;
-  return shared->search;
+  for (int f : shared->per_node) shared->value.written += f == 0 ? 1 : 0;
+  return shared->value;
+}
+
+RootSearch FindRoots(client::NodePool& pool, const client::KeyRing& ring) {
+  auto shared = std::make_shared<FanOut<RootSearch>>(pool.size() * kRootSlots);
+  shared->value.nodes = pool.size();
+  shared->per_node.assign(pool.size(), 0);
+  for (int slot = 0; slot < kRootSlots; ++slot) {
+    for (int i = 0; i < pool.size(); ++i) {
+      client::NodeClient* node = &pool.node(i);
+      node->Get(RootSlotChunkId(ring, slot, node->id()), 0, 0,
+                [shared, node, i, slot, &ring](absl::StatusOr<std::string> got) {
+                  {
+                    std::lock_guard lock(shared->mu);
+                    if (got.ok() || absl::IsNotFound(got.status())) {
+                      ++shared->per_node[i];
+                    } else {
+                      shared->value.failures.push_back(node->id() + ": " + got.status().ToString());
+                    }
+                    if (got.ok()) {
+                      auto root = OpenRoot(ring, *got, slot);
+                      if (root.ok()) {
+                        shared->value.roots.push_back(*std::move(root));
+                      } else {
+                        ++shared->value.unopenable;
+                      }
+                    }
+                  }
+                  shared->latch.Done();
+                });
+    }
+  }
+  shared->latch.Wait();
+  std::lock_guard lock(shared->mu);
+  for (int a : shared->per_node) shared->value.reached += a > 0 ? 1 : 0;
+  return shared->value;
 }
 
 }  // namespace mosaic::gateway

@@ -29,6 +29,11 @@ RootWriteReport WriteRootEverywhere(client::NodePool& pool, const client::KeyRin
                                     const v1::BackupRoot& root,
                                     const std::function<bool(int)>& holds);
 
+// Deletes both root slots of `ring` on every node (master-key rotation: the retired key must
+// find no backup). `written` counts the nodes that confirmed both deletions (a slot already
+// empty counts); `failures` names the others.
+RootWriteReport DeleteRootsEverywhere(client::NodePool& pool, const client::KeyRing& ring);
+
 struct RootSearch {
   int nodes = 0;
   int reached = 0;                    // nodes that answered at least one slot (found or NOT_FOUND)

@@ -251,6 +251,8 @@ absl::Status MetadataBackup::Cycle() {
   }
   root.set_generation(generation + 1);
   root.set_backup_ms(started_ms);
+  // After a master-key rotation a restore needs the inherited chunk-id key to find the data.
+  root.set_sealed_chunk_id_key(pipeline_.ring().SealedChunkIdKey());
   root.clear_nodes();
   for (int i = 0; i < pipeline_.pool().size(); ++i) {
     const client::NodeEndpoint& e = pipeline_.pool().node(i).endpoint();

@@ -194,6 +194,19 @@ class MetaStore {
                                             const std::optional<v1::DeletionRecord>& retry);
   uint64_t DeletionBacklog() const;
 
+  // Master key (key_rotation.h; meta_keys.cc). The key state row: which master key the
+  // metadata is under, and a rotation in progress.
+  [[nodiscard]] absl::StatusOr<std::optional<v1::KeyStateRecord>> GetKeyState() const;
+  [[nodiscard]] absl::Status PutKeyState(const v1::KeyStateRecord& state);
+  // Replaces the wrapped data key of each piece of `piece_ids` with what `rewrap` returns
+  // for its manifest (nullopt: leave it), in one transaction with their rows locked (pieces
+  // gone meanwhile are skipped). Returns how many changed; `rewrap`'s error is returned and
+  // nothing is written.
+  using RewrapKey =
+      std::function<absl::StatusOr<std::optional<std::string>>(const v1::Manifest& manifest)>;
+  [[nodiscard]] absl::StatusOr<uint64_t> RewrapPieces(const std::vector<std::string>& piece_ids,
+                                                      const RewrapKey& rewrap);
+
   // Metadata backup (jobs/metadata_backup.h, backup/restore.h; meta_backup.cc). Raw keys and
   // values: the backup copies every record, whatever its kind.
   //

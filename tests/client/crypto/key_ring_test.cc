@@ -121,6 +121,32 @@ TEST(KeyRingTest, RewrapMovesKeyToNewMasterWithoutChangingIt) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// Rotation: the new key inherits the old chunk-id key, so chunk ids (and the data) stay;
+// its own chunk ids (the backup root's slots) are its own.
+TEST(KeyRingTest, InheritedChunkIdKeyKeepsChunkIdsAcrossRotation) {
+  const KeyRing old_ring = MakeRing(1);
+  KeyRing new_ring = MakeRing(2);
+  const ObjectId object = CountingObjectId(7);
+  EXPECT_TRUE(new_ring.SealedChunkIdKey().empty()) << "its own key: nothing to carry";
+  EXPECT_NE(new_ring.ComputeChunkId(object, 3, 1), old_ring.ComputeChunkId(object, 3, 1));
+  ASSERT_TRUE(new_ring.InheritChunkIdKey(old_ring.SealChunkIdKeyFor(new_ring)).ok());
+  EXPECT_TRUE(new_ring.inherits_chunk_id_key());
+  EXPECT_EQ(new_ring.ComputeChunkId(object, 3, 1), old_ring.ComputeChunkId(object, 3, 1));
+  EXPECT_EQ(new_ring.ComputeOwnChunkId(object, 3, 1), MakeRing(2).ComputeChunkId(object, 3, 1));
+  // What it records opens for the next start of the same key, and chains to a third key.
+  KeyRing restarted = MakeRing(2);
+  ASSERT_TRUE(restarted.InheritChunkIdKey(new_ring.SealedChunkIdKey()).ok());
+  EXPECT_EQ(restarted.ComputeChunkId(object, 0, 0), old_ring.ComputeChunkId(object, 0, 0));
+  KeyRing third = MakeRing(3);
+  ASSERT_TRUE(third.InheritChunkIdKey(restarted.SealChunkIdKeyFor(third)).ok());
+  EXPECT_EQ(third.ComputeChunkId(object, 0, 0), old_ring.ComputeChunkId(object, 0, 0));
+  // Sealed for another key: refused.
+  KeyRing other = MakeRing(4);
+  EXPECT_EQ(other.InheritChunkIdKey(old_ring.SealChunkIdKeyFor(new_ring)).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(other.inherits_chunk_id_key());
+}
+
 TEST(KeyRingTest, EveryFlippedBitOfAWrappedKeyIsDetected) {
   const KeyRing ring = MakeRing();
   const ObjectId object = NewObjectId();

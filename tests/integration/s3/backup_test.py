@@ -109,13 +109,16 @@ def counted(output, label):
     return int(m.group(1)) if m else None
 
 
-class BackupDrillTest(harness.DevTestCase):
+class GatewaysTestCase(harness.DevTestCase):
+    """A `mosaic dev` system (backup every second), a work folder, and the gateways a test
+    starts itself, stopped at the end."""
     dev_args = ("--backup-lag", "1s")
+    work_prefix = "mosaic-restore-it-"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.work = tempfile.mkdtemp(prefix="mosaic-restore-it-")
+        cls.work = tempfile.mkdtemp(prefix=cls.work_prefix)
         cls.gateways = []
 
     @classmethod
@@ -139,6 +142,8 @@ class BackupDrillTest(harness.DevTestCase):
             aws_secret_access_key=secret or self.dev.env["AWS_SECRET_ACCESS_KEY"],
             config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
 
+
+class BackupDrillTest(GatewaysTestCase):
     # --- the data ---------------------------------------------------------------------
 
     def populate(self):

@@ -50,6 +50,7 @@ class HostileCluster {
     client::RpcOptions rpc;
     rpc.call_timeout = std::chrono::seconds(20);
     rpc.health_interval = std::chrono::hours(1);
+    c->endpoints_ = endpoints;
     c->pool_ = std::make_unique<client::NodePool>(endpoints, rpc);
     client::PipelineOptions options = mosaic::test::SmallStripeOptions();
     options.stripe_timeout = std::chrono::seconds(30);
@@ -104,6 +105,9 @@ class HostileCluster {
   MetaStore& meta() { return *meta_; }
   const std::string& dir() const { return dir_; }
   client::Pipeline& pipeline() { return *pipeline_; }
+  // The master key ring the pipeline uses, and the doubles as a node list.
+  client::KeyRing& ring() { return *ring_; }
+  const std::vector<client::NodeEndpoint>& endpoints() const { return endpoints_; }
 
  private:
   HostileCluster() = default;
@@ -126,6 +130,7 @@ class HostileCluster {
 
   std::string dir_;
   std::vector<std::unique_ptr<mosaic::test::HostileNode>> nodes_;
+  std::vector<client::NodeEndpoint> endpoints_;
   std::unique_ptr<client::KeyRing> ring_;
   std::unique_ptr<client::NodePool> pool_;
   std::unique_ptr<client::Pipeline> pipeline_;
