@@ -48,7 +48,10 @@ std::string StoredContentEncoding(std::string_view value) {
 absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
   v1::ObjectRecord record;
   size_t user_bytes = 0;
-  for (const auto& [name, value] : request.headers) {
+  for (const auto& header : request.headers) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const std::string& name = header.first;
+    const std::string& value = header.second;
     bool stored = name.starts_with("x-amz-meta-") ||
                   std::any_of(std::begin(kStored), std::end(kStored),
                               [&](const StoredHeader& h) { return name == h.name; });
