@@ -245,6 +245,9 @@ Connection::Connection(std::unique_ptr<asio::io_context> ioc, asio::ip::tcp::soc
                    : Stream(std::in_place_type<beast::tcp_stream>, std::move(socket))),
       limits_(limits),
       draining_(draining) {
+  // Not with nothing received: memcpy of null pointers is undefined even for 0 bytes (UBSan
+  // reported it for every TLS connection, whose buffer has no room yet).
+  if (received.empty()) return;
   auto room = buffer_.prepare(received.size());
   std::memcpy(room.data(), received.data(), received.size());
   buffer_.commit(received.size());
