@@ -126,6 +126,12 @@ absl::StatusOr<std::string> ObjectReader::ReadAll() {
 // last thing it does is drop running_ under mu_: the destructor may run once it has.
 void ObjectReader::Fetched(std::shared_ptr<Fetch> f, StripeFetchResult r) {
   {
+    // The faults first: a consumer that sees this stripe done may finish reading and ask
+    // faults() at once.
+    std::lock_guard lock(mu_);
+    faults_.insert(faults_.end(), r.faults.begin(), r.faults.end());
+  }
+  {
     std::lock_guard lock(f->mu);
     f->status = std::move(r.status);
     f->plaintext = std::move(r.plaintext);
@@ -133,7 +139,6 @@ void ObjectReader::Fetched(std::shared_ptr<Fetch> f, StripeFetchResult r) {
   }
   f->cv.notify_all();
   std::lock_guard lock(mu_);
-  faults_.insert(faults_.end(), r.faults.begin(), r.faults.end());
   --running_;
   cv_.notify_all();
 }
