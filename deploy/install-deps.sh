@@ -20,6 +20,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the format check (deploy/check-format.sh, ctest format_check)
   clang-format-14
+  # promtool, for the example alert rules (deploy/alerts/check.sh, ctest alert_rules)
+  prometheus
 )
 # The AWS SDK for JavaScript test (tests/integration/js) needs node and npm. A machine with
 # NodeSource's nodejs already has its own npm (Debian's npm would conflict with it), so

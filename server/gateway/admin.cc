@@ -13,6 +13,7 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "server/gateway/config.h"
+#include "server/gateway/drain_safety.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/s3/router.h"
@@ -112,8 +113,13 @@ void HandleStatus(Gateway& gateway, Exchange& ex) {
   (void)ex.Send(200, StatusJson(*doc));
 }
 
-// POST /admin/v1/nodes/ID/drain|remove|activate; `rest` is "ID/verb".
-void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest) {
+std::string SurvivesJson(const std::optional<int>& survives) {
+  return survives ? std::to_string(*survives) : "null";
+}
+
+// POST /admin/v1/nodes/ID/drain|remove|activate[?force=1]; `rest` is "ID/verb". A drain or
+// remove that UnsafeReason refuses answers 412 with the reason unless forced.
+void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest, bool force) {
   size_t slash = rest.rfind('/');
   if (slash == std::string_view::npos || slash == 0) {
     return (void)ex.Send(404, "expected /admin/v1/nodes/ID/drain|remove|activate\n");
@@ -130,17 +136,34 @@ void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest) {
     return (void)ex.Send(404, "unknown node action \"" + std::string(verb) + "\"\n");
   auto id = PercentDecode(rest.substr(0, slash), false);
   if (!id.ok()) return (void)ex.Send(400, "bad node id\n");
+  std::optional<DrainImpact> impact;
+  if (state != v1::NodeStateRecord::ACTIVE) {
+    auto computed = gateway.status().ImpactOfDrain(*id);
+    if (!computed.ok()) {
+      return (void)ex.Send(HttpStatusOf(computed.status()),
+                           std::string(computed.status().message()) + "\n");
+    }
+    impact = *std::move(computed);
+    std::string unsafe = UnsafeReason(*impact, gateway.status().DefaultShards(), std::string(verb));
+    if (!unsafe.empty() && !force) return (void)ex.Send(412, unsafe + "\n");
+  }
   auto change = gateway.node_states().Set(*id, state);
   if (!change.ok()) {
     return (void)ex.Send(HttpStatusOf(change.status()),
                          std::string(change.status().message()) + "\n");
   }
   ex.SetHeader("Content-Type", "application/json");
-  (void)ex.Send(200, "{\"node\": " + JsonString(*id) +
-                         ", \"state\": " + JsonString(NodeStateName(change->record.state())) +
-                         ", \"stripes_queued\": " + std::to_string(change->stripes_queued) +
-                         ", \"shards\": " + std::to_string(change->record.shards_when_changed()) +
-                         "}\n");
+  std::string body = "{\"node\": " + JsonString(*id) +
+                     ", \"state\": " + JsonString(NodeStateName(change->record.state())) +
+                     ", \"stripes_queued\": " + std::to_string(change->stripes_queued) +
+                     ", \"shards\": " + std::to_string(change->record.shards_when_changed());
+  if (impact) {
+    body += ", \"survives_before\": " + SurvivesJson(impact->survives_before) +
+            ", \"survives_after\": " + SurvivesJson(impact->survives_after) +
+            ", \"stripes_doubled\": " + std::to_string(impact->stripes_doubled) +
+            ", \"tolerance\": " + JsonString(ToleranceText(*impact, std::string(verb)));
+  }
+  (void)ex.Send(200, body + "}\n");
 }
 
 // The body of a small admin request (a JSON document); at most `limit` bytes.
@@ -272,11 +295,13 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   if (ex.request().method == "POST" && path == "/admin/v1/nodes") {
     return HandleNodeAdd(gateway, ex);
   }
-  if (ex.request().method == "POST" && path.starts_with("/admin/v1/nodes/")) {
-    return HandleNodeState(gateway, ex, path.substr(16));
-  }
   auto req = Route(ex.request(), "");
   if (!req.ok()) return (void)ex.Send(400, "bad request\n");
+  if (ex.request().method == "POST" && path.starts_with("/admin/v1/nodes/")) {
+    auto force = req->query.find("force");
+    return HandleNodeState(gateway, ex, path.substr(16),
+                           force != req->query.end() && force->second == "1");
+  }
   if (HandleScrubAdmin(gateway.scrubber(), gateway.sweeper(), ex, *req)) return;
   HandleKeys(gateway, ex, *req);
 }

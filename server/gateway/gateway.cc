@@ -69,6 +69,7 @@ struct Gateway::Impl {
   std::unique_ptr<RepairerSink> repair_sink;
   std::unique_ptr<NodeStates> node_states;
   std::unique_ptr<StatusService> status;
+  std::unique_ptr<SafetyScanner> safety_scanner;
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
   std::string admin_token;
@@ -369,6 +370,9 @@ void Gateway::Impl::CreateJobs() {
   status->SetBackupProgress(
       [b = backup.get()] { return BackupViewFromJob(b->progress(), UnixNowMs()); });
   status->SetWorkers([this] { return workers.Statuses(); });
+  status->SetFailures([d = detector.get()] { return FailureViewFromDetector(*d); });
+  safety_scanner = std::make_unique<SafetyScanner>(*status, std::chrono::seconds(30));
+  status->ExportMetrics(registry);
 }
 
 void Gateway::Impl::StartJobs() {
@@ -380,6 +384,7 @@ void Gateway::Impl::StartJobs() {
   workers.Run(*repairer);
   workers.Run(*detector);
   workers.Run(*backup);
+  workers.Run(*safety_scanner);
 }
 
 absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,

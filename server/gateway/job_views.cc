@@ -32,4 +32,14 @@ BackupView BackupViewFromJob(const MetadataBackup::Progress& progress, int64_t n
   return v;
 }
 
+FailureView FailureViewFromDetector(const FailureDetector& detector) {
+  FailureView view;
+  view.declared_down = detector.DownNodes();
+  for (const auto& [id, at] : detector.DeclaresDownAt()) {
+    view.declare_down_at_ms[id] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+  }
+  return view;
+}
+
 }  // namespace mosaic::gateway

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "server/gateway/jobs/failure_detector.h"
 #include "server/gateway/jobs/metadata_backup.h"
 #include "server/gateway/jobs/repairer.h"
 #include "server/gateway/status.h"
@@ -15,5 +16,7 @@ namespace mosaic::gateway {
 RepairProgressView RepairProgressFromRepairer(const Repairer::Progress& progress);
 // The lag is `now_ms` − covered_ms (unknown before the first backup). Pure.
 BackupView BackupViewFromJob(const MetadataBackup::Progress& progress, int64_t now_ms);
+// The nodes declared down, and when the unreachable others will be.
+FailureView FailureViewFromDetector(const FailureDetector& detector);
 
 }  // namespace mosaic::gateway

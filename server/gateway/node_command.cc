@@ -1,9 +1,11 @@
 // `mosaic node add ID --provider P --address A --token-file F …` and `mosaic node
 // drain|remove|undrain ID --config FILE [--wait]`: clients of the running gateway's admin API
 // (POST /admin/v1/nodes and /admin/v1/nodes/ID/drain|remove|activate; GET /admin/v1/status
-// to follow a drain). Exit codes: 0 done, 1 the gateway cannot be asked (or --wait timed
-// out), 2 bad input (config, unknown node id, a removed node, a node to add that is invalid,
-// already listed or does not answer).
+// to follow a drain). A drain or remove says the data's tolerance before and after (on stderr;
+// stdout is the gateway's JSON answer) and is refused without --force when it is unsafe
+// (drain_safety.h). Exit codes: 0 done, 1 the gateway cannot be asked (or --wait timed out),
+// 2 bad input (config, unknown node id, a removed node, a node to add that is invalid,
+// already listed or does not answer), 3 refused as unsafe (the reason on stderr).
 
 #include <unistd.h>
 
@@ -90,16 +92,32 @@ int WaitForDrain(const gateway::AdminTarget& t, const std::string& node,
   }
 }
 
+// "node-b drain: the data survives the loss of 2 providers now, 1 after the drain", from the
+// gateway's answer (nothing when it has no tolerance, as for undrain).
+void ShowTolerance(const std::string& answer, const std::string& node, const std::string& action) {
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(answer, ec);
+  if (ec || !doc.is_object()) return;
+  const boost::json::value* tolerance = doc.as_object().if_contains("tolerance");
+  if (tolerance == nullptr || !tolerance->is_string()) return;
+  std::fprintf(stderr, "%s %s: the data %s\n", node.c_str(), action.c_str(),
+               std::string(tolerance->as_string()).c_str());
+}
+
 void AddNodeAction(CLI::App& node, const std::string& name, const std::string& action,
                    const std::string& help, bool can_wait) {
   CLI::App* cmd = node.add_subcommand(name, help);
   auto config = std::make_shared<std::string>();
   auto id = std::make_shared<std::string>();
   auto wait = std::make_shared<bool>(false);
+  auto force = std::make_shared<bool>(false);
   auto timeout = std::make_shared<std::string>("24h");
   cmd->add_option("id", *id, "Node id (as in the gateway's node list)")->required();
   cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
   if (can_wait) {
+    cmd->add_flag("--force", *force,
+                  "Go ahead even when another node is unreachable or fewer than k+m providers "
+                  "would be left (the data then survives fewer provider losses)");
     cmd->add_flag("--wait,-w", *wait, "Show progress until the node holds no shard");
     cmd->add_option("--timeout", *timeout, "Give up waiting after this long (e.g. 30m)")
         ->capture_default_str();
@@ -108,9 +126,15 @@ void AddNodeAction(CLI::App& node, const std::string& name, const std::string& a
     auto limit = ParseDuration(*timeout);
     if (!limit.ok()) throw CLI::ValidationError("--timeout", std::string(limit.status().message()));
     gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
-    auto answer =
-        gateway::AdminRequest(t.address, t.token, "POST",
-                              "/admin/v1/nodes/" + gateway::UriEncode(*id, false) + "/" + action);
+    auto answer = gateway::AdminRequest(t.address, t.token, "POST",
+                                        "/admin/v1/nodes/" + gateway::UriEncode(*id, false) + "/" +
+                                            action + (*force ? "?force=1" : ""));
+    if (!answer.ok() && answer.status().message().find("answered 412: ") != std::string::npos) {
+      std::string why(answer.status().message());
+      constexpr std::string_view kRefused = "answered 412: ";
+      std::fprintf(stderr, "mosaic: %s", why.substr(why.find(kRefused) + kRefused.size()).c_str());
+      throw CLI::RuntimeError(3);
+    }
     if (!answer.ok()) {
       // 404: no such node; 409: a removed node cannot be drained or activated.
       bool bad_input = answer.status().code() == absl::StatusCode::kNotFound ||
@@ -118,6 +142,7 @@ void AddNodeAction(CLI::App& node, const std::string& name, const std::string& a
       FailCommand(bad_input ? 2 : 1, answer.status());
     }
     std::printf("%s", answer->c_str());
+    ShowTolerance(*answer, *id, action);
     int rc = *wait ? WaitForDrain(t, *id, *limit) : 0;
     // `mosaic node` runs a storage node when no subcommand of its own ends the process.
     throw CLI::RuntimeError(rc);

@@ -52,6 +52,16 @@ absl::Status QueueStripe(MetaStore& meta, const std::string& piece_id, const v1:
   return absl::OkStatus();
 }
 
+// A node may take a spread shard when it has room: below its quota and its disk's free space
+// by this margin (unknown figures, 0, do not stop it).
+constexpr uint64_t kSpreadRoomBytes = uint64_t{64} << 20;
+
+bool HasRoom(const client::NodeStatus& st) {
+  bool under_quota = st.quota_bytes == 0 || st.used_bytes + kSpreadRoomBytes <= st.quota_bytes;
+  bool disk_free = st.capacity_bytes == 0 || st.free_bytes >= kSpreadRoomBytes;
+  return under_quota && disk_free;
+}
+
 // A node's sealed token is bound to its id.
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
@@ -322,20 +332,21 @@ absl::StatusOr<NodeStates::Change> NodeStates::Add(client::NodeEndpoint endpoint
   return result;
 }
 
-void NodeStates::SpreadIfProvidersGrew(bool force) {
+void NodeStates::Spread(bool force) {
   std::map<std::string, std::string> provider_of;
   std::set<std::string> usable;
   client::NodePool& pool = pipeline_.pool();
   for (int i = 0, n = pool.size(); i < n; ++i) {
     const client::NodeSpec& spec = pool.node(i).endpoint().spec;
     provider_of[spec.id] = spec.provider;
-    if (pipeline_.Usable(i)) usable.insert(spec.provider);
+    if (pipeline_.Usable(i) && HasRoom(pool.node(i).status())) usable.insert(spec.provider);
   }
   {
     std::lock_guard lock(mu_);
     bool grew = usable.size() > spread_providers_;
     spread_providers_ = usable.size();
-    if (!grew && !force) return;
+    // While repairs are queued they may be the spread's own: wait for them to finish.
+    if (!grew && !force && meta_.RepairBacklog() > 0) return;
   }
   std::lock_guard change(change_mu_);
   auto queued = QueueSpreadStripes(meta_, provider_of, usable);
@@ -346,7 +357,7 @@ void NodeStates::SpreadIfProvidersGrew(bool force) {
     return;
   }
   if (*queued > 0) {
-    spdlog::info("{} stripes share a provider while {} providers are usable: queued to spread",
+    spdlog::info("{} stripes share a provider while {} providers can take shards: queued to spread",
                  *queued, usable.size());
   }
 }
@@ -359,7 +370,7 @@ absl::StatusOr<WorkResult> NodeStates::Step() {
     spread_now_ = false;
   }
   SweepOnce(first_sweep_);
-  SpreadIfProvidersGrew(force);
+  Spread(force);
   first_sweep_ = false;
   return WorkResult::Idle();
 }

@@ -67,7 +67,7 @@ class NodeStates final : public Worker {
   // sweeper's first step queues their stripes again (resumable after a crash in the middle
   // of a drain request). Errors of the metadata store.
   [[nodiscard]] absl::Status Start();
-  // One sweep (and a spread scan when providers grew or Add asked); then idle.
+  // One sweep and a spread scan (Spread); then idle.
   absl::StatusOr<WorkResult> Step() override;
 
   std::map<std::string, v1::NodeStateRecord> States() const;
@@ -100,9 +100,12 @@ class NodeStates final : public Worker {
  private:
   void ApplyExclusions();  // mu_ held
   void SweepOnce(bool first);
-  // Runs QueueSpreadStripes when more providers are usable than at the last run (or when
-  // asked by Add); change_mu_ not held.
-  void SpreadIfProvidersGrew(bool force);
+  // Runs QueueSpreadStripes over the providers with a usable node that has room (quota and
+  // disk): when asked by Add, when more providers can take shards than at the last run, and
+  // at every sweep while the repair queue is empty. So a stripe that had to put two shards at
+  // one provider (too few providers, a full node, a drain) moves back as soon as a provider
+  // can take a shard (added, back, quota raised), without a restart. change_mu_ not held.
+  void Spread(bool force);
 
   MetaStore& meta_;
   client::Pipeline& pipeline_;

@@ -14,16 +14,23 @@ namespace {
 
 constexpr size_t kPiecesPerPage = 1000;
 
-const char* HealthName(client::NodeHealth h) {
-  switch (h) {
-    case client::NodeHealth::kUp:
-      return "up";
-    case client::NodeHealth::kSuspect:
-      return "suspect";
-    case client::NodeHealth::kDown:
-      return "down";
+// The node's health in status words: up, unreachable, declared down.
+std::string HealthOf(const std::string& id, client::NodeHealth h, const FailureView& failures) {
+  if (h == client::NodeHealth::kUp) return "up";
+  return failures.declared_down.contains(id) ? "declared down" : "unreachable";
+}
+
+// True when two shards or more of the stripe are at one provider (nodes not in `nodes` are
+// providers of their own).
+bool UnderSpread(const v1::StripePlacement& placement, const NodeViews& nodes) {
+  std::set<std::string> providers;
+  for (const std::string& node : placement.nodes()) {
+    auto it = nodes.find(node);
+    if (!providers.insert(it == nodes.end() ? "?" + node : it->second.provider).second) {
+      return true;
+    }
   }
-  return "unknown";
+  return false;
 }
 
 // Counts one stripe into `report`.
@@ -34,7 +41,15 @@ void CountStripe(const v1::Manifest& manifest, int stripe, const NodeViews& node
   for (const std::string& node : placement.nodes()) {
     if (!node.empty()) ++report.shards_by_node[node];
   }
+  if (UnderSpread(placement, nodes)) ++report.under_spread;
   std::vector<int> bad = UnhealthyShards(manifest, stripe, nodes, ring);
+  for (int i : bad) {
+    auto it = i < placement.nodes_size() ? nodes.find(placement.nodes(i)) : nodes.end();
+    if (it != nodes.end() && it->second.unreachable) {
+      ++report.at_risk;
+      break;
+    }
+  }
   const int n = static_cast<int>(manifest.k() + manifest.m());
   const int k = static_cast<int>(manifest.k());
   if (n - static_cast<int>(bad.size()) < k) {
@@ -57,7 +72,8 @@ void CountStripe(const v1::Manifest& manifest, int stripe, const NodeViews& node
 }  // namespace
 
 NodeViews CurrentNodeViews(const client::NodePool& pool,
-                           const std::map<std::string, v1::NodeStateRecord>& states) {
+                           const std::map<std::string, v1::NodeStateRecord>& states,
+                           const std::set<std::string>& declared_down) {
   NodeViews views;
   for (int i = 0; i < pool.size(); ++i) {
     const client::NodeClient& node = pool.node(i);
@@ -65,8 +81,10 @@ NodeViews CurrentNodeViews(const client::NodePool& pool,
     view.provider = node.endpoint().spec.provider;
     client::NodeStatus status = node.status();
     auto state = states.find(node.id());
-    view.healthy = status.health != client::NodeHealth::kDown &&
-                   (state == states.end() || state->second.state() != v1::NodeStateRecord::REMOVED);
+    bool removed = state != states.end() && state->second.state() == v1::NodeStateRecord::REMOVED;
+    bool up = status.health == client::NodeHealth::kUp;
+    view.healthy = up && !removed;
+    view.unreachable = !up && !removed && !declared_down.contains(node.id());
     view.corrupt_chunks.insert(status.corrupt_chunks.begin(), status.corrupt_chunks.end());
   }
   return views;
@@ -99,6 +117,19 @@ std::vector<int> UnhealthyShards(const v1::Manifest& manifest, int stripe, const
   return bad;
 }
 
+absl::StatusOr<bool> ForEachPiece(
+    const MetaStore& meta, std::chrono::steady_clock::time_point deadline,
+    const std::function<void(const std::string& id, const v1::Manifest& manifest)>& fn) {
+  std::string after;
+  while (true) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ASSIGN_OR_RETURN(auto page, meta.ListPieces(after, kPiecesPerPage));
+    for (const auto& [id, piece] : page) fn(id, piece.manifest());
+    if (page.size() < kPiecesPerPage) return true;
+    after = page.back().first;
+  }
+}
+
 uint64_t SafetyReport::healthy() const {
   auto it = missing.find(0);
   return it == missing.end() ? 0 : it->second;
@@ -109,24 +140,14 @@ absl::StatusOr<SafetyReport> ComputeSafety(const MetaStore& meta, const NodeView
                                            std::chrono::steady_clock::time_point deadline) {
   auto start = std::chrono::steady_clock::now();
   SafetyReport report;
-  std::string after;
-  while (true) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      report.complete = false;
-      break;
-    }
-    ASSIGN_OR_RETURN(auto page, meta.ListPieces(after, kPiecesPerPage));
-    for (const auto& [id, piece] : page) {
-      const v1::Manifest& manifest = piece.manifest();
-      ++report.pieces;
-      report.bytes += manifest.size();
-      for (int s = 0; s < manifest.stripes_size(); ++s) {
-        CountStripe(manifest, s, nodes, ring, report);
-      }
-    }
-    if (page.size() < kPiecesPerPage) break;
-    after = page.back().first;
-  }
+  ASSIGN_OR_RETURN(report.complete,
+                   ForEachPiece(meta, deadline, [&](const std::string&, const v1::Manifest& m) {
+                     ++report.pieces;
+                     report.bytes += m.size();
+                     for (int s = 0; s < m.stripes_size(); ++s) {
+                       CountStripe(m, s, nodes, ring, report);
+                     }
+                   }));
   report.computed_ms = UnixNowMs();
   report.scan_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -153,26 +174,49 @@ void StatusService::SetWorkers(std::function<std::vector<WorkerStatus>()> source
   workers_source_ = std::move(source);
 }
 
+void StatusService::SetFailures(std::function<FailureView()> source) {
+  std::lock_guard lock(source_mu_);
+  failure_source_ = std::move(source);
+}
+
+FailureView StatusService::Failures() {
+  std::lock_guard lock(source_mu_);
+  return failure_source_ ? failure_source_() : FailureView();
+}
+
 void StatusService::SetRepairProgress(std::function<RepairProgressView()> source) {
   std::lock_guard lock(source_mu_);
   repair_source_ = std::move(source);
+}
+
+absl::StatusOr<SafetyReport> StatusService::ScanLocked() {
+  NodeViews views = CurrentNodeViews(pipeline_.pool(), states_.States(), Failures().declared_down);
+  ASSIGN_OR_RETURN(SafetyReport report,
+                   ComputeSafety(meta_, views, pipeline_.ring(),
+                                 std::chrono::steady_clock::now() + options_.scan_bound));
+  latest_ = report;
+  return report;
 }
 
 absl::StatusOr<SafetyReport> StatusService::Safety() {
   std::lock_guard lock(mu_);
   auto now = std::chrono::steady_clock::now();
   if (cached_ && now - cached_at_ < options_.cache_for) return *cached_;
-  NodeViews views = CurrentNodeViews(pipeline_.pool(), states_.States());
-  ASSIGN_OR_RETURN(SafetyReport report,
-                   ComputeSafety(meta_, views, pipeline_.ring(), now + options_.scan_bound));
+  ASSIGN_OR_RETURN(SafetyReport report, ScanLocked());
   cached_ = report;
   cached_at_ = std::chrono::steady_clock::now();
   return report;
 }
 
+absl::StatusOr<SafetyReport> StatusService::Rescan() {
+  std::lock_guard lock(mu_);
+  return ScanLocked();
+}
+
 absl::StatusOr<StatusDocument> StatusService::Document() {
   ASSIGN_OR_RETURN(SafetyReport safety, Safety());
   std::map<std::string, v1::NodeStateRecord> states = states_.States();
+  FailureView failures = Failures();
   StatusDocument doc;
   doc.generated_ms = UnixNowMs();
   doc.k = pipeline_.options().k;
@@ -194,8 +238,12 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
     row.id = node.id();
     row.provider = node.endpoint().spec.provider;
     row.address = node.endpoint().address;
-    row.health = HealthName(st.health);
+    row.health = HealthOf(row.id, st.health, failures);
     row.state = state_of(row.id);
+    if (auto at = failures.declare_down_at_ms.find(row.id);
+        row.health == "unreachable" && at != failures.declare_down_at_ms.end()) {
+      row.declared_down_in_s = std::max<double>(0, double(at->second - doc.generated_ms) / 1000);
+    }
     auto seen = st.last_seen.time_since_epoch();
     row.last_seen_ms =
         seen.count() == 0 ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(seen).count();

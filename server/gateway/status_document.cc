@@ -35,11 +35,13 @@ json::object NodeJson(const NodeRow& n) {
   o["quota_bytes"] = n.quota_bytes;
   o["corrupt_chunks"] = n.corrupt_chunks;
   o["shards"] = Optional(n.shards);
+  o["declared_down_in_s"] = Optional(n.declared_down_in_s);
   return o;
 }
 
 json::object SafetyJson(const SafetyReport& s) {
   json::object o;
+  o["objects_and_parts"] = s.pieces;
   o["pieces"] = s.pieces;
   o["bytes"] = s.bytes;
   o["stripes"] = s.stripes;
@@ -50,6 +52,8 @@ json::object SafetyJson(const SafetyReport& s) {
   }
   o["missing"] = std::move(missing);
   o["lost"] = s.lost;
+  o["at_risk"] = s.at_risk;
+  o["under_spread"] = s.under_spread;
   o["survives_provider_losses"] =
       s.losses_survived ? json::value(*s.losses_survived) : json::value(nullptr);
   o["complete"] = s.complete;
@@ -112,12 +116,13 @@ NodeRow ParseNode(const json::object& o, const std::string& provider) {
   n.quota_bytes = CountOr0(o, "quota_bytes");
   n.corrupt_chunks = CountOr0(o, "corrupt_chunks");
   n.shards = Count(o, "shards");
+  n.declared_down_in_s = Number(o, "declared_down_in_s");
   return n;
 }
 
 SafetyReport ParseSafety(const json::object& o) {
   SafetyReport s;
-  s.pieces = CountOr0(o, "pieces");
+  s.pieces = Count(o, "objects_and_parts").value_or(CountOr0(o, "pieces"));
   s.bytes = CountOr0(o, "bytes");
   s.stripes = CountOr0(o, "stripes");
   if (uint64_t healthy = CountOr0(o, "healthy"); healthy > 0) s.missing[0] = healthy;
@@ -128,6 +133,8 @@ SafetyReport ParseSafety(const json::object& o) {
     }
   }
   s.lost = CountOr0(o, "lost");
+  s.at_risk = CountOr0(o, "at_risk");
+  s.under_spread = CountOr0(o, "under_spread");
   if (auto survives = Number(o, "survives_provider_losses")) {
     s.losses_survived = static_cast<int>(*survives);
   }
@@ -163,14 +170,25 @@ std::string Pad(std::string s, size_t width) {
   return s;
 }
 
+// "unreachable (declared down in 42s)", "declared down, repairing", "up (3 corrupt)".
+std::string HealthText(const NodeRow& n) {
+  std::string out = n.health;
+  if (n.health == "unreachable" && n.declared_down_in_s) {
+    out += " (declared down in " + Duration(*n.declared_down_in_s) + ")";
+  } else if (n.health == "declared down" && n.shards) {
+    out += *n.shards > 0 ? ", repairing" : ", repaired";
+  }
+  if (n.corrupt_chunks) out += " (" + Thousands(n.corrupt_chunks) + " corrupt)";
+  return out;
+}
+
 std::string NodeTable(const std::vector<NodeRow>& nodes, int64_t now_ms) {
   std::vector<std::vector<std::string>> rows = {{"PROVIDER", "NODE", "HEALTH", "STATE", "LAST SEEN",
                                                  "LATENCY", "USED", "FREE", "QUOTA", "SHARDS"}};
   for (const NodeRow& n : nodes) {
     char latency[32];
     std::snprintf(latency, sizeof latency, "%.1f ms", n.latency_ms);
-    std::string health =
-        n.health + (n.corrupt_chunks ? " (" + Thousands(n.corrupt_chunks) + " corrupt)" : "");
+    std::string health = HealthText(n);
     rows.push_back({n.provider, n.id, health, n.state, Ago(n.last_seen_ms, now_ms),
                     n.last_seen_ms > 0 ? latency : "-", FormatSize(n.used_bytes),
                     n.capacity_bytes ? FormatSize(n.free_bytes) : "-",
@@ -211,6 +229,12 @@ std::string SafetyText(const SafetyReport& s) {
       }
     }
     if (s.lost > 0) out += ", " + Thousands(s.lost) + " LOST (fewer than k shards left)";
+  }
+  if (s.at_risk > 0) {
+    out += ", " + Thousands(s.at_risk) + " at risk (a shard on an unreachable node)";
+  }
+  if (s.under_spread > 0) {
+    out += ", " + Thousands(s.under_spread) + " under-spread (two shards at one provider)";
   }
   out += SurvivesText(s);
   if (!s.complete) out += " (scan cut short: partial counts)";
@@ -402,9 +426,9 @@ absl::StatusOr<StatusDocument> ParseStatusJson(std::string_view text) {
 std::string StatusText(const StatusDocument& doc, int64_t now_ms) {
   std::string out = NodeTable(doc.nodes, now_ms) + "\n";
   const SafetyReport& s = doc.safety;
-  out += "Data:      " + Plural(s.pieces, "piece", "pieces") + ", " + FormatSize(s.bytes) + " in " +
-         Plural(s.stripes, "stripe", "stripes") + " (default profile " + std::to_string(doc.k) +
-         "+" + std::to_string(doc.m) + ")\n";
+  out += "Data:      " + Plural(s.pieces, "object or part", "objects and parts") + ", " +
+         FormatSize(s.bytes) + " in " + Plural(s.stripes, "stripe", "stripes") +
+         " (default profile " + std::to_string(doc.k) + "+" + std::to_string(doc.m) + ")\n";
   out += "Safety:    " + SafetyText(s) + "\n";
   out += "Repair:    " + RepairText(doc.repair) + "\n";
   out +=

@@ -43,6 +43,19 @@ std::set<std::string> FailureDetector::DownNodes() const {
   return down_;
 }
 
+std::map<std::string, std::chrono::system_clock::time_point> FailureDetector::DeclaresDownAt()
+    const {
+  std::map<std::string, std::chrono::system_clock::time_point> out;
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < pool_.size(); ++i) {
+    const client::NodeClient& node = pool_.node(i);
+    client::NodeStatus st = node.status();
+    if (st.health == client::NodeHealth::kUp || down_.contains(node.id())) continue;
+    out[node.id()] = std::max(st.last_seen, started_) + down_after_;
+  }
+  return out;
+}
+
 size_t FailureDetector::RunOnce(std::chrono::system_clock::time_point now) {
   std::set<std::string> fresh, down;
   {

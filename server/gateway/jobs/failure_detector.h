@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -39,6 +40,9 @@ class FailureDetector final : public Worker {
   size_t RunOnce(std::chrono::system_clock::time_point now);
   // Nodes declared down (and queued) so far.
   std::set<std::string> DownNodes() const;
+  // The nodes the pool does not see up and that are not declared down yet, each with the
+  // time it will be declared down (at a check at or after it). For `mosaic status`.
+  std::map<std::string, std::chrono::system_clock::time_point> DeclaresDownAt() const;
 
  private:
   // Queues every stripe with a shard on one of `nodes`; `down` = every node declared down.

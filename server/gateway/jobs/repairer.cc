@@ -162,6 +162,19 @@ void Repairer::DeleteChunk(const std::string& node_id, const client::ObjectManif
   pipeline_.pool().node(node).Delete(id, [](absl::StatusOr<bool>) {});
 }
 
+bool Repairer::SharesProvider(const std::vector<std::string>& placement, int slot,
+                              const std::string& node_id) const {
+  auto provider = [this](const std::string& id) {
+    int i = pipeline_.pool().IndexOf(id);
+    return i < 0 ? "?" + id : pipeline_.pool().node(i).endpoint().spec.provider;
+  };
+  const std::string mine = provider(node_id);
+  for (int i = 0; i < static_cast<int>(placement.size()); ++i) {
+    if (i != slot && provider(placement[i]) == mine) return true;
+  }
+  return false;
+}
+
 bool Repairer::Repair(const v1::RepairRecord& entry) {
   const std::string& piece_id = entry.piece_id();
   auto finish = [&] {
@@ -230,6 +243,13 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
       continue;
     }
     const std::string& old = placement[s.shard_index];
+    if (entry.reason() == "spread" && SharesProvider(placement, s.shard_index, s.node_id)) {
+      // No provider free of the stripe took it: moving would not spread anything.
+      spdlog::info("repair: piece {} stripe {} shard {} stays on {}: no free provider took it",
+                   Hex(piece_id), entry.stripe(), s.shard_index, old);
+      DeleteChunk(s.node_id, *manifest, entry.stripe(), s.shard_index);
+      continue;
+    }
     absl::Status moved = meta_.MoveShard(piece_id, entry.stripe(), s.shard_index, old, s.node_id);
     if (!moved.ok()) {
       // The piece was deleted, or the shard moved by someone else: what we wrote is unused.

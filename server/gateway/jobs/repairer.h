@@ -15,6 +15,10 @@
 // Rate: at most `bytes_per_second` of rebuilt shards written, averaged by a token bucket
 // (one second of burst). Up to 4 stripes are repaired at once (each waits on the nodes).
 //
+// A "spread" entry (node_states.h) only moves a shard to a provider holding no other shard of
+// the stripe; when none takes it, the shard stays and the written copy is deleted (the next
+// spread scan tries again).
+//
 // Read faults: ReportBadShards queues the stripes whose shards a GET found corrupt
 // (DATA_LOSS) or missing (NOT_FOUND) with reason "read"; timeouts are not faults of the data.
 //
@@ -84,6 +88,9 @@ class Repairer final : public Worker {
  private:
   // Repairs one entry; true if it is finished (not put back for a retry).
   bool Repair(const v1::RepairRecord& entry);
+  // True when `node_id` is at a provider holding another shard of the stripe than `slot`.
+  bool SharesProvider(const std::vector<std::string>& placement, int slot,
+                      const std::string& node_id) const;
   void Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left, const std::string& why);
   void DeleteChunk(const std::string& node_id, const client::ObjectManifest& manifest,
                    uint64_t stripe, int shard);

@@ -129,6 +129,30 @@ TEST(PlacementTest, NextCandidatePrefersAnUnusedProvider) {
   }
 }
 
+// A drain (issue 19): the draining node is not usable; its shard goes to the one provider of
+// seven holding no shard of the stripe, and only when that one is not usable either does it
+// double up, at a provider holding one shard.
+TEST(PlacementTest, DrainGoesToTheFreeProviderAndDoublesOnlyWithoutOne) {
+  Placer placer(Nodes(7, 1));
+  for (int s = 0; s < 100; ++s) {
+    std::string key = "d" + std::to_string(s);
+    auto placement = placer.Place(key, 6, All());
+    int free = -1;
+    for (int i = 0; i < 7; ++i) {
+      if (std::count(placement.begin(), placement.end(), i) == 0) free = i;
+    }
+    ASSERT_GE(free, 0);
+    const int draining = placement[s % 6];
+    auto usable = [&](int i) { return i != draining; };
+    EXPECT_EQ(placer.NextCandidate(key, placement, s % 6, {}, usable), free);
+    auto no_free = [&](int i) { return i != draining && i != free; };
+    int doubled = placer.NextCandidate(key, placement, s % 6, {}, no_free);
+    ASSERT_GE(doubled, 0);
+    EXPECT_NE(doubled, draining);
+    EXPECT_EQ(std::count(placement.begin(), placement.end(), doubled), 1);
+  }
+}
+
 TEST(PlacementTest, NextCandidateSharesANodeRatherThanFail) {
   Placer placer(Nodes(3, 1));
   auto placement = placer.Place("k", 3, All());

@@ -81,17 +81,7 @@ class ProviderLossDrill(harness.DevTestCase):
         return node["id"]
 
     def wait_status(self, predicate, what, timeout_s=180):
-        last = {}
-
-        def check():
-            last["doc"] = self.dev.status()
-            return predicate(last["doc"])
-
-        try:
-            harness.poll(check, timeout_s, 0.5, what=what)
-        except AssertionError:
-            raise AssertionError("%s; last status: %s" % (what, json.dumps(last.get("doc"))))
-        return last["doc"]
+        return harness.wait_status(self.dev, predicate, what, timeout_s)
 
     def test_destroy_add_repair_destroy_two_more(self):
         s3 = self.dev.client()
@@ -109,8 +99,9 @@ class ProviderLossDrill(harness.DevTestCase):
         # Step 1: provider-a is gone for good. While it is down and not yet repaired, no
         # stripe is lost and none misses more than one shard.
         gone = self.destroy("provider-a")
-        doc = self.wait_status(lambda d: harness.nodes_of(d)[gone]["health"] == "down",
-                               "node %s seen down" % gone, 60)
+        doc = self.wait_status(
+            lambda d: harness.nodes_of(d)[gone]["health"] == "declared down",
+            "node %s declared down" % gone, 60)
         self.assertEqual(doc["safety"]["lost"], 0)
         self.assertTrue(set(doc["safety"]["missing"]) <= {"1"}, doc["safety"])
         self.assertEqual(doc["safety"]["stripes"], stripes)
@@ -159,8 +150,8 @@ class ProviderLossDrill(harness.DevTestCase):
             self.destroy(provider)
         self.read_all(s3, bucket, digests)
         doc = self.wait_status(
-            lambda d: sum(1 for n in harness.nodes_of(d).values() if n["health"] == "down") == 3,
-            "three nodes seen down", 60)
+            lambda d: sum(1 for n in harness.nodes_of(d).values() if n["health"] != "up") == 3,
+            "three nodes seen unreachable", 60)
         self.assertEqual(doc["safety"]["lost"], 0)
 
 

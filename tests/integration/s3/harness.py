@@ -261,6 +261,24 @@ def nodes_of(doc):
     return {n["id"]: dict(n, provider=p["name"]) for p in doc["providers"] for n in p["nodes"]}
 
 
+def wait_status(dev, predicate, what, timeout_s=180, check=None):
+    """Polls dev.status() until predicate(doc) is true (check(doc), when given, runs on every
+    document seen); returns that document. The assertion names the last document seen."""
+    last = {}
+
+    def step():
+        last["doc"] = dev.status()
+        if check:
+            check(last["doc"])
+        return predicate(last["doc"])
+
+    try:
+        poll(step, timeout_s, 0.5, what=what)
+    except TimeoutError:
+        raise AssertionError("%s; last status: %s" % (what, json.dumps(last.get("doc"))))
+    return last["doc"]
+
+
 def terminate(proc, timeout_s):
     """SIGTERM to a process we started, SIGKILL if it is not gone after timeout_s."""
     if proc.poll() is not None:

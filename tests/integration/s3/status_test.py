@@ -35,7 +35,9 @@ class HealthAndLossTest(harness.DevTestCase):
         objects = put_objects(self.s3, "safety", 8)
         doc = self.dev.status()
         safety = doc["safety"]
-        self.assertEqual(safety["pieces"], 8)
+        self.assertEqual(safety["objects_and_parts"], 8)
+        self.assertEqual(safety["at_risk"], 0)
+        self.assertEqual(safety["under_spread"], 0)
         self.assertEqual(safety["bytes"], sum(len(b) for b in objects.values()))
         self.assertEqual(safety["stripes"], 8 + 2)  # the two 5 MiB objects have 2 stripes
         self.assertEqual(safety["healthy"], safety["stripes"])
@@ -57,7 +59,7 @@ class HealthAndLossTest(harness.DevTestCase):
         workers = {w["name"]: w for w in doc["workers"]}
         self.assertEqual(set(workers), {"node states", "deleter", "upload expiry",
                                         "scrub findings", "deep scrub", "orphan sweep", "repair",
-                                        "failure detector", "metadata backup"})
+                                        "failure detector", "metadata backup", "safety scan"})
         for w in workers.values():
             self.assertIn(w["state"], ("starting", "busy", "throttled", "idle"), w)
             self.assertEqual(w["errors_in_a_row"], 0, w)
@@ -71,23 +73,30 @@ class HealthAndLossTest(harness.DevTestCase):
         self.assertGreater(held, 0)
         os.kill(victim["pid"], signal.SIGKILL)
 
-        # The pool checks every 2 s and calls a node DOWN after 3 failures.
+        # The pool checks every 2 s: the node is unreachable at its first missed check, its
+        # shards count as missing and their stripes as at risk at once, long before
+        # node_down_after (10 minutes here) declares it down.
         def degraded():
             d = self.dev.status()
-            down = harness.nodes_of(d)[victim["id"]]["health"] == "down"
-            return d if down and d["safety"]["missing"].get("1") else None
+            row = harness.nodes_of(d)[victim["id"]]
+            return d if row["health"] == "unreachable" and d["safety"]["missing"].get("1") else None
 
-        doc = harness.poll(degraded, 60, 0.5, what="the killed node to count as down")
+        doc = harness.poll(degraded, 60, 0.5, what="the killed node to count as unreachable")
         safety = doc["safety"]
         self.assertEqual(safety["missing"], {"1": held})
+        self.assertEqual(safety["at_risk"], held)
         self.assertEqual(safety["healthy"], safety["stripes"] - held)
         self.assertEqual(safety["lost"], 0)
         self.assertEqual(safety["survives_provider_losses"], 1)
+        left = harness.nodes_of(doc)[victim["id"]]["declared_down_in_s"]
+        self.assertTrue(0 < left <= 600, left)
         text = self.dev.mosaic("status").stdout
         self.assertIn("%d missing 1 shard" % held, text)
+        self.assertIn("%d at risk (a shard on an unreachable node)" % held, text)
         self.assertIn("survives the loss of 1 provider", text)
+        self.assertNotIn("all %d stripes healthy" % safety["stripes"], text)
         row = [line for line in text.splitlines() if victim["id"] in line]
-        self.assertTrue(row and "down" in row[0], text)
+        self.assertTrue(row and "unreachable (declared down in " in row[0], text)
         for key, body in objects.items():
             self.assertTrue(self.s3.get_object(Bucket="safety", Key=key)["Body"].read() == body)
 
@@ -149,9 +158,20 @@ class DrainTest(harness.DevTestCase):
         worker.start()
         try:
             harness.poll(lambda: done[0] >= 3 or errors, 60, what="the load to start")
+            # Six providers for 4+2: a drain leaves five, so shards must double up. Refused
+            # unless forced, saying the tolerance before and after (issue 19).
             r = self.dev.mosaic("node", "drain", victim)
+            self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+            self.assertIn("only 5 providers would be left for 6 shards", r.stderr)
+            self.assertIn("survives the loss of 2 providers now, 1 provider after the drain",
+                          r.stderr)
+            self.assertEqual(harness.nodes_of(self.dev.status())[victim]["state"], "active")
+            r = self.dev.mosaic("node", "drain", victim, "--force")
             self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("survives the loss of 2 providers now, 1 provider after the drain",
+                          r.stderr)
             answer = json.loads(r.stdout)
+            self.assertEqual((answer["survives_before"], answer["survives_after"]), (2, 1))
             self.assertEqual(answer["state"], "draining")
             # The load may have added stripes since `before`: one shard of each on the node.
             self.assertGreaterEqual(answer["shards"], before)
@@ -163,8 +183,8 @@ class DrainTest(harness.DevTestCase):
             self.assertEqual([d["node"] for d in doc["drains"]], [victim])
             self.assertEqual(doc["drains"][0]["shards_at_start"], before)
             self.assertTrue(self.repair_runs())
-            r = self.dev.mosaic("node", "drain", victim, "--wait", "--timeout", "150s",
-                           timeout=200)
+            r = self.dev.mosaic("node", "drain", victim, "--force", "--wait", "--timeout",
+                                "150s", timeout=200)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertIn("holds no shard", r.stdout)
             self.assertIn("shards moved", r.stdout)  # plain progress lines: not a terminal
@@ -191,6 +211,8 @@ class DrainTest(harness.DevTestCase):
         # A removed node stays removed, across a gateway restart, and cannot come back.
         gone = self.dev.processes("node")[4]["id"]
         r = self.dev.mosaic("node", "remove", gone)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        r = self.dev.mosaic("node", "remove", gone, "--force")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.dev.restart_gateway()
         harness.poll(self.dev.alive, 30, what="the restarted gateway")

@@ -15,6 +15,7 @@
 
 #include "client/crypto/metadata_seal.h"
 #include "client/crypto/secret.h"
+#include "server/gateway/drain_safety.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
 
@@ -112,6 +113,84 @@ TEST_F(StatusTest, DownNodeLeavesStripesMissingOneAndSurvivingOne) {
   EXPECT_EQ(r.healthy(), 1u);
   // Worst stripe: "one" has 5 healthy shards on 5 providers: 1 more loss keeps 4.
   EXPECT_EQ(r.losses_survived, 1);
+}
+
+TEST_F(StatusTest, UnreachableNodeCountsAsMissingAndItsStripesAsAtRisk) {
+  PutPiece("one", {AllSix(), AllSix()});
+  PutPiece("two", {{Node('b'), Node('c'), Node('d'), Node('e'), Node('f'), Node('b')}});
+  // Not seen up, not declared down yet: what CurrentNodeViews makes of it.
+  views_[Node('a')].healthy = false;
+  views_[Node('a')].unreachable = true;
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.at_risk, 2u);  // the two stripes with a shard on node-a
+  EXPECT_EQ(r.missing[1], 2u);
+  EXPECT_EQ(r.healthy(), 1u);
+  EXPECT_EQ(r.losses_survived, 1);  // five healthy shards left on five providers
+  // Declared down: still missing, no longer at risk (being repaired).
+  views_[Node('a')].unreachable = false;
+  r = Scan();
+  EXPECT_EQ(r.at_risk, 0u);
+  EXPECT_EQ(r.missing[1], 2u);
+}
+
+TEST_F(StatusTest, TwoShardsAtOneProviderAreUnderSpreadAndOneLossOfTwo) {
+  PutPiece("one", {AllSix()});
+  EXPECT_EQ(Scan().under_spread, 0u);
+  EXPECT_EQ(Scan().losses_survived, 2);
+  // Two shards at provider-b (on one node): six shards at five providers, but losing
+  // provider-b and then any other leaves 3 < k.
+  PutPiece("two", {{Node('a'), Node('b'), Node('c'), Node('d'), Node('e'), Node('b')}});
+  SafetyReport r = Scan();
+  EXPECT_EQ(r.under_spread, 1u);
+  EXPECT_EQ(r.healthy(), 2u);
+  EXPECT_EQ(r.losses_survived, 1);
+}
+
+TEST_F(StatusTest, DrainWhileANodeIsUnreachableDoublesUpAndIsRefused) {
+  PutPiece("one", {AllSix(), AllSix()});
+  views_[Node('a')].healthy = false;
+  views_[Node('a')].unreachable = true;
+  std::set<std::string> usable = {"provider-c", "provider-d", "provider-e", "provider-f"};
+  auto impact = ComputeDrainImpact(*meta_, views_, *ring_, Node('b'), usable,
+                                   std::chrono::steady_clock::now() + kNoDeadline);
+  ASSERT_TRUE(impact.ok()) << impact.status();
+  EXPECT_EQ(impact->survives_before, 1);
+  // node-b's shard goes to one of c..f: five shards at four providers, one holding two.
+  EXPECT_EQ(impact->survives_after, 0);
+  EXPECT_EQ(impact->stripes_moved, 2u);
+  EXPECT_EQ(impact->stripes_doubled, 2u);
+  impact->unreachable = {Node('a')};
+  std::string why = UnsafeReason(*impact, 6, "drain");
+  EXPECT_NE(why.find("node node-a is unreachable"), std::string::npos) << why;
+  EXPECT_NE(why.find("only 4 providers would be left for 6 shards"), std::string::npos) << why;
+  EXPECT_NE(why.find("survives the loss of 1 provider now, 0 providers after the drain"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("--force"), std::string::npos) << why;
+}
+
+TEST_F(StatusTest, DrainOntoAFreeProviderKeepsTheToleranceAndIsSafe) {
+  views_[Node('g')].provider = "provider-g";
+  PutPiece("one", {AllSix(), AllSix()});
+  std::set<std::string> usable = {"provider-a", "provider-c", "provider-d",
+                                  "provider-e", "provider-f", "provider-g"};
+  auto impact = ComputeDrainImpact(*meta_, views_, *ring_, Node('b'), usable,
+                                   std::chrono::steady_clock::now() + kNoDeadline);
+  ASSERT_TRUE(impact.ok()) << impact.status();
+  EXPECT_EQ(impact->survives_before, 2);
+  EXPECT_EQ(impact->survives_after, 2);
+  EXPECT_EQ(impact->stripes_doubled, 0u);
+  EXPECT_EQ(UnsafeReason(*impact, 6, "drain"), "");
+  EXPECT_EQ(ToleranceText(*impact, "remove"),
+            "survives the loss of 2 providers now, 2 providers after the remove");
+  // One provider fewer: every stripe must double up.
+  usable.erase("provider-g");
+  impact = ComputeDrainImpact(*meta_, views_, *ring_, Node('b'), usable,
+                              std::chrono::steady_clock::now() + kNoDeadline);
+  ASSERT_TRUE(impact.ok());
+  EXPECT_EQ(impact->survives_after, 1);
+  EXPECT_EQ(impact->stripes_doubled, 2u);
+  EXPECT_NE(UnsafeReason(*impact, 6, "drain"), "");
 }
 
 TEST_F(StatusTest, StripeBelowKIsLostAndUnknownNodesCountAsMissing) {
@@ -296,8 +375,9 @@ StatusDocument SampleDocument() {
   doc.m = 2;
   NodeRow a{"node-a", "provider-a", "127.0.0.1:1", "up",    "active", 1699999999000,
             0.25,     1 << 20,      2 << 20,       3 << 20, 0,        0,
-            17};
-  NodeRow b{"node-b", "provider-b", "127.0.0.1:2", "down", "draining", 0, 0, 0, 0, 0, 0, 3, 5};
+            17,       std::nullopt};
+  NodeRow b{"node-b", "provider-b", "127.0.0.1:2", "declared down", "draining", 0, 0, 0, 0, 0, 0, 3,
+            5,        std::nullopt};
   NodeRow b2 = b;
   b2.id = "node-b2";
   b2.state = "active";
@@ -307,6 +387,8 @@ StatusDocument SampleDocument() {
   doc.safety.stripes = 1234;
   doc.safety.missing = {{0, 1200}, {1, 30}, {2, 3}};
   doc.safety.lost = 1;
+  doc.safety.at_risk = 7;
+  doc.safety.under_spread = 9;
   doc.safety.losses_survived = -1;
   doc.safety.shards_by_node = {{"node-a", 17}};
   doc.repair.backlog = 33;
@@ -340,6 +422,9 @@ TEST(StatusDocumentTest, JsonHasTheDocumentedShape) {
   EXPECT_EQ(safety.at("missing").at("2").to_number<int>(), 3);
   EXPECT_FALSE(safety.at("missing").as_object().contains("0"));
   EXPECT_EQ(safety.at("lost").to_number<int>(), 1);
+  EXPECT_EQ(safety.at("at_risk").to_number<int>(), 7);
+  EXPECT_EQ(safety.at("under_spread").to_number<int>(), 9);
+  EXPECT_EQ(safety.at("objects_and_parts").to_number<int>(), 10);
   EXPECT_EQ(safety.at("survives_provider_losses").to_number<int>(), -1);
   EXPECT_EQ(o.at("backlog").at("repair").at("count").to_number<int>(), 33);
   EXPECT_EQ(o.at("backlog").at("deletion").at("count").to_number<int>(), 4);
@@ -370,6 +455,9 @@ TEST(StatusDocumentTest, JsonRoundTrips) {
   EXPECT_EQ(back->nodes[0].shards, 17u);
   EXPECT_EQ(back->safety.missing, doc.safety.missing);
   EXPECT_EQ(back->safety.losses_survived, -1);
+  EXPECT_EQ(back->safety.at_risk, 7u);
+  EXPECT_EQ(back->safety.under_spread, 9u);
+  EXPECT_EQ(back->safety.pieces, 10u);
   EXPECT_EQ(back->repair.done, 12u);
   EXPECT_EQ(back->repair.eta_seconds, 130.0);
   ASSERT_EQ(back->drains.size(), 1u);
@@ -425,9 +513,13 @@ TEST(StatusDocumentTest, TextSummarisesSafety) {
   StatusDocument doc = SampleDocument();
   std::string text = StatusText(doc, doc.generated_ms);
   EXPECT_NE(text.find("1,200 of 1,234 stripes healthy, 30 missing 1 shard, 3 missing 2 shards, "
-                      "1 LOST"),
+                      "1 LOST (fewer than k shards left), 7 at risk (a shard on an unreachable "
+                      "node), 9 under-spread (two shards at one provider)"),
             std::string::npos)
       << text;
+  EXPECT_NE(text.find("Data:      10 objects and parts"), std::string::npos) << text;
+  EXPECT_EQ(text.find("piece"), std::string::npos) << text;
+  EXPECT_NE(text.find("declared down, repairing"), std::string::npos) << text;
   EXPECT_NE(text.find("node-b (draining): 120 shards left of 400, 70% moved"), std::string::npos)
       << text;
   EXPECT_NE(text.find("33 stripes queued (12 shards repaired since start, 1.0 MiB/s, "
@@ -438,6 +530,8 @@ TEST(StatusDocumentTest, TextSummarisesSafety) {
 
   doc.safety.missing = {{0, 1234}};
   doc.safety.lost = 0;
+  doc.safety.at_risk = 0;
+  doc.safety.under_spread = 0;
   doc.safety.losses_survived = 2;
   text = StatusText(doc, doc.generated_ms);
   EXPECT_NE(text.find("all 1,234 stripes healthy; survives the loss of 2 providers"),
@@ -445,6 +539,20 @@ TEST(StatusDocumentTest, TextSummarisesSafety) {
       << text;
   doc.safety.losses_survived = 1;
   EXPECT_NE(StatusText(doc, 0).find("survives the loss of 1 provider\n"), std::string::npos);
+}
+
+TEST(StatusDocumentTest, UnreachableNodeShowsTheTimeBeforeItIsDeclaredDown) {
+  StatusDocument doc = SampleDocument();
+  doc.nodes[0].health = "unreachable";
+  doc.nodes[0].declared_down_in_s = 42.3;
+  doc.nodes[2].shards = 0;
+  auto back = ParseStatusJson(StatusJson(doc));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->nodes[0].declared_down_in_s, 42.3);
+  EXPECT_FALSE(back->nodes[1].declared_down_in_s.has_value());
+  std::string text = StatusText(*back, doc.generated_ms);
+  EXPECT_NE(text.find("unreachable (declared down in 43s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("declared down, repaired"), std::string::npos) << text;
 }
 
 TEST(StatusDocumentTest, Thousands) {
