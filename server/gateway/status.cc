@@ -189,8 +189,25 @@ void StatusService::SetRepairProgress(std::function<RepairProgressView()> source
   repair_source_ = std::move(source);
 }
 
-absl::StatusOr<SafetyReport> StatusService::ScanLocked() {
-  NodeViews views = CurrentNodeViews(pipeline_.pool(), states_.States(), Failures().declared_down);
+namespace {
+
+// What the scan's result depends on besides the metadata: which nodes are healthy, which
+// unreachable. A cached report is stale as soon as it changes (a node just went missing).
+std::string ViewsKey(const NodeViews& views) {
+  std::string key;
+  for (const auto& [id, v] : views) {
+    key += id +
+           (v.healthy       ? "+"
+            : v.unreachable ? "?"
+                            : "-") +
+           std::to_string(v.corrupt_chunks.size()) + ";";
+  }
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<SafetyReport> StatusService::ScanLocked(const NodeViews& views) {
   ASSIGN_OR_RETURN(SafetyReport report,
                    ComputeSafety(meta_, views, pipeline_.ring(),
                                  std::chrono::steady_clock::now() + options_.scan_bound));
@@ -201,16 +218,19 @@ absl::StatusOr<SafetyReport> StatusService::ScanLocked() {
 absl::StatusOr<SafetyReport> StatusService::Safety() {
   std::lock_guard lock(mu_);
   auto now = std::chrono::steady_clock::now();
-  if (cached_ && now - cached_at_ < options_.cache_for) return *cached_;
-  ASSIGN_OR_RETURN(SafetyReport report, ScanLocked());
+  NodeViews views = CurrentNodeViews(pipeline_.pool(), states_.States(), Failures().declared_down);
+  std::string key = ViewsKey(views);
+  if (cached_ && now - cached_at_ < options_.cache_for && key == cached_key_) return *cached_;
+  ASSIGN_OR_RETURN(SafetyReport report, ScanLocked(views));
   cached_ = report;
   cached_at_ = std::chrono::steady_clock::now();
+  cached_key_ = std::move(key);
   return report;
 }
 
 absl::StatusOr<SafetyReport> StatusService::Rescan() {
   std::lock_guard lock(mu_);
-  return ScanLocked();
+  return ScanLocked(CurrentNodeViews(pipeline_.pool(), states_.States(), Failures().declared_down));
 }
 
 absl::StatusOr<StatusDocument> StatusService::Document() {

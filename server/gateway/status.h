@@ -193,10 +193,10 @@ std::string Thousands(uint64_t n);
 class NodeStates;
 struct DrainImpact;  // drain_safety.h
 
-// Builds status documents for the admin API. The safety scan is cached for `cache_for`
-// (status may be asked every second by `mosaic node drain --wait`) and bounded by
-// `scan_bound`. Thread-safe: one scan at a time; callers arriving during a scan wait for it
-// and share its result. Borrows everything (it must outlive this).
+// Builds status documents for the admin API. The safety scan is cached for `cache_for` while
+// no node's health changes (status may be asked every second by `mosaic node drain --wait`)
+// and bounded by `scan_bound`. Thread-safe: one scan at a time; callers arriving during a scan wait
+// for it and share its result. Borrows everything (it must outlive this).
 class StatusService {
  public:
   struct Options {
@@ -249,6 +249,7 @@ class StatusService {
   std::optional<SafetyReport> cached_;  // for Safety()'s callers
   std::optional<SafetyReport> latest_;  // of any scan (Rescan's too), for the metrics
   std::chrono::steady_clock::time_point cached_at_;
+  std::string cached_key_;  // the node health it was computed under: another one is stale
   std::mutex source_mu_;
   std::function<RepairProgressView()> repair_source_;
   std::function<BackupView()> backup_source_;
@@ -256,7 +257,7 @@ class StatusService {
   std::function<FailureView()> failure_source_;
 
   FailureView Failures();
-  absl::StatusOr<SafetyReport> ScanLocked();  // mu_ held
+  absl::StatusOr<SafetyReport> ScanLocked(const NodeViews& views);  // mu_ held
   void RefreshMetrics();
 
   struct Gauges;
