@@ -1,7 +1,9 @@
 #include "client/crypto/key_file.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -91,9 +93,33 @@ absl::Status WriteNewFile(const std::string& path, ConstByteSpan bytes) {
   return status;
 }
 
+// "uid 0 (root)".
+std::string UserName(uid_t uid) {
+  const passwd* pw = ::getpwuid(uid);
+  return "uid " + std::to_string(uid) +
+         (pw != nullptr ? " (" + std::string(pw->pw_name) + ")" : "");
+}
+
+// Why `path` cannot be opened, with what to do: the commonest restore surprise is a key copy
+// owned by root read by the service's user.
+absl::Status OpenError(int err, const std::string& path) {
+  struct stat st {};
+  if (err == EACCES && ::stat(path.c_str(), &st) == 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+    return absl::PermissionDeniedError("cannot read the key file " + path + ": it belongs to " +
+                                       UserName(st.st_uid) + " with mode " + mode +
+                                       ", and this runs as " + UserName(::geteuid()) +
+                                       ": give this user a copy (sudo install -o USER -m 0600 " +
+                                       path + " NEW_PATH) or run as the file's owner");
+  }
+  if (err == ENOENT) return absl::NotFoundError("the key file " + path + " does not exist");
+  return ErrnoToStatus(err, "open " + path);
+}
+
 absl::StatusOr<SecretBytes> ReadKeyFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus(errno, "open " + path);
+  if (fd < 0) return OpenError(errno, path);
   SecretBytes buffer(kMaxKeyFileBytes + 1);
   size_t size = 0;
   int err = 0;
@@ -337,6 +363,15 @@ absl::StatusOr<SecretBytes> FindPassphrase(const std::string& path,
 }
 
 }  // namespace
+
+std::string KeyFileModeWarning(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return "";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+  return "the key file " + path + " has mode " + mode +
+         ": other users of this machine may read it; chmod 600 " + path;
+}
 
 PassphraseSources ProcessPassphraseSources(int fd, bool read_pipe) {
   PassphraseSources sources;

@@ -44,8 +44,13 @@ inline constexpr size_t kMaxPassphraseBytes = 1024;
     const std::string& path, const SecretBytes& passphrase,
     PassphraseCost cost = kDefaultPassphraseCost);
 
+// A warning when `path` may be read by users other than its owner (mode & 077), naming the
+// mode and the fix; "" otherwise (or when it cannot be stat'ed: loading then says why).
+std::string KeyFileModeWarning(const std::string& path);
+
 // Loads a key file and returns its key ring. `passphrase` is needed only for passphrase-mode
 // files (pass an empty one otherwise). NOT_FOUND if the file does not exist;
+// PERMISSION_DENIED naming its owner, its mode and this process's user if it cannot be read;
 // INVALID_ARGUMENT if it is not a key file we can read; FAILED_PRECONDITION if it needs a
 // passphrase and none was given; PERMISSION_DENIED if the passphrase is wrong; DATA_LOSS if a
 // raw key does not match its recorded key id.

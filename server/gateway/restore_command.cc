@@ -17,10 +17,13 @@ namespace {
 
 int Restore(const std::string& key_file, int passphrase_fd, const std::string& nodes_file,
             const std::string& into) {
+  if (std::string warning = client::KeyFileModeWarning(key_file); !warning.empty()) {
+    std::fprintf(stderr, "mosaic restore: warning: %s\n", warning.c_str());
+  }
   // A passphrase-mode key file: as for the gateway, or the first line of stdin.
   auto ring = client::OpenKeyFile(key_file, client::ProcessPassphraseSources(passphrase_fd, true));
   if (!ring.ok()) {
-    std::fprintf(stderr, "mosaic restore: %s\n", ring.status().ToString().c_str());
+    std::fprintf(stderr, "mosaic restore: %s\n", std::string(ring.status().message()).c_str());
     return 2;
   }
   auto nodes = gateway::LoadNodeList(nodes_file);

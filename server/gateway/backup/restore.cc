@@ -170,8 +170,9 @@ absl::Status Verify(client::Pipeline& pipeline, const MetaStore& store, RestoreR
     int index = pipeline.pool().IndexOf(node_id);
     if (index < 0) {
       report.shards_unverified += chunks.size();
-      report.missing_examples.push_back(node_id + ": not in the node list, " +
-                                        std::to_string(chunks.size()) + " shards not checked");
+      report.missing_examples.push_back(node_id + ": not in the node list given, " +
+                                        std::to_string(chunks.size()) +
+                                        " shards not checked (see below)");
       continue;
     }
     auto listed = ListAll(pipeline.pool().node(index));
@@ -220,7 +221,10 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const 
   report.generation = root->generation();
   report.backup_ms = root->backup_ms();
   for (const auto& n : root->nodes()) {
-    if (pipeline.pool().IndexOf(n.id()) < 0) report.nodes_not_listed.push_back(n.id());
+    if (pipeline.pool().IndexOf(n.id()) < 0) {
+      report.nodes_not_listed.push_back(n.id() + " (provider " + n.provider() + ", " + n.address() +
+                                        ")");
+    }
   }
   progress("found backup generation " + std::to_string(root->generation()) + " of " +
            FormatUtcMs(root->backup_ms()) + " on " + std::to_string(report.nodes_with_root) +
@@ -274,6 +278,13 @@ std::string RestoreSummary(const RestoreReport& r) {
   }
   for (const auto& n : r.nodes_not_listed) {
     line("  node " + n + " was in the backed-up gateway's node list but not in --nodes");
+  }
+  if (!r.nodes_not_listed.empty()) {
+    line("  what to do: if those nodes still run, add their [[node]] tables (address, token,");
+    line("  certificate) to the --nodes file and restore again into a new folder; if they are");
+    line("  gone, start the gateway anyway: reads work around their shards (up to m per");
+    line("  stripe), and `mosaic scrub --config FILE --wait` queues every stripe that has one");
+    line("  for repair onto the other providers (`mosaic status` shows the progress)");
   }
   line("backup time " + FormatUtcMs(r.backup_ms) + " (" + std::to_string(r.backup_ms) +
        " ms): objects written after " + FormatUtcMs(r.backup_ms) + " are not in this backup");

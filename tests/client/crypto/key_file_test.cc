@@ -59,6 +59,19 @@ TEST_F(KeyFileTest, WritesModeSixHundredAndLoadsTheSameKey) {
   EXPECT_NE(ReadFile(path).find("kind: raw"), std::string::npos);
 }
 
+TEST_F(KeyFileTest, ModeWarningNamesTheModeAndTheFix) {
+  const std::string path = Path("master.key");
+  ASSERT_TRUE(WriteNewKeyFile(path).ok());
+  EXPECT_EQ(KeyFileModeWarning(path), "");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  EXPECT_EQ(KeyFileModeWarning(path), "the key file " + path +
+                                          " has mode 0644: other users of this machine may read "
+                                          "it; chmod 600 " +
+                                          path);
+  auto missing = LoadKeyFile(Path("missing"), SecretBytes());
+  EXPECT_EQ(missing.status().message(), "the key file " + Path("missing") + " does not exist");
+}
+
 TEST_F(KeyFileTest, RefusesToOverwrite) {
   const std::string path = Path("master.key");
   ASSERT_TRUE(WriteNewKeyFile(path).ok());

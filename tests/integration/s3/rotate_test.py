@@ -138,6 +138,29 @@ class RotateMasterTest(GatewaysTestCase):
         self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
         self.assertIn("no backup found for this key", out.stderr)
 
+    def test_restore_names_an_unreadable_key_file(self):
+        """The key copy owned by root, restore run as another user: the message says whose the
+        file is, its mode, who runs, and the fix (issue 20)."""
+        key = os.path.join(self.work, "root-only.key")
+        subprocess.run([harness.BINARY, "keygen", "--out", key], check=True,
+                       capture_output=True, timeout=60)
+        os.chmod(self.work, 0o755)
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                              harness.BINARY, "restore", "--key", key, "--nodes",
+                              self.dev.gateway["config"], "--into",
+                              os.path.join(self.work, "never")],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn("cannot read the key file %s: it belongs to uid 0 (root) with mode 0600, "
+                      "and this runs as uid 65534" % key, out.stderr)
+        self.assertIn("sudo install -o USER -m 0600", out.stderr)
+        os.chmod(key, 0o644)
+        out = subprocess.run([harness.BINARY, "restore", "--key", key, "--nodes",
+                              self.dev.gateway["config"], "--into",
+                              os.path.join(self.work, "never")],
+                             capture_output=True, text=True, timeout=120)
+        self.assertIn("warning: the key file %s has mode 0644" % key, out.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
