@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "server/gateway/backup/restore.h"
 #include "server/gateway/config.h"
 #include "server/gateway/job_views.h"
 #include "server/gateway/status.h"
@@ -32,6 +33,19 @@ TEST(BackupSettingsTest, BackupLagDefaultsToAMinuteAndMustBePositive) {
   EXPECT_EQ(c->backup_lag, std::chrono::seconds(5));
   EXPECT_EQ(ParseGatewayConfig("backup_lag = \"0s\"\n" + base).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BackupSettingsTest, RestoreSummaryAdvisesOnNodesMissingFromTheList) {
+  RestoreReport report;
+  EXPECT_EQ(RestoreSummary(report).find("what to do"), std::string::npos);
+  report.nodes_not_listed.push_back("coop-f-1 (provider coop-f, 10.0.0.6:7000)");
+  const std::string summary = RestoreSummary(report);
+  EXPECT_NE(summary.find("node coop-f-1 (provider coop-f, 10.0.0.6:7000) was in the backed-up "
+                         "gateway's node list but not in --nodes"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("add their [[node]] tables"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("mosaic scrub --config FILE --wait"), std::string::npos) << summary;
 }
 
 TEST(BackupSettingsTest, NodeListReadsNodesOnlyAndIgnoresOtherKeys) {
