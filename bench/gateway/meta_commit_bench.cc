@@ -57,7 +57,7 @@ v1::ObjectRecord Object(const std::string& id) {
 void BM_PutObjectCommit(benchmark::State& state) {
   for (auto _ : state) {
     std::string id = "piece-" + std::to_string(g->next++);
-    absl::Status s = g->store->PutObject("bench", "key/" + id, Object(id));
+    absl::Status s = g->store->PutObject("bench", "key/" + id, Object(id)).status();
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
   }
   state.SetItemsProcessed(state.iterations());

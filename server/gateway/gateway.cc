@@ -171,6 +171,22 @@ absl::Status Gateway::Impl::Dispatch(Operation op, Ctx& ctx) {
       return DeleteObjectTagging(ctx);
     case Operation::kGetObjectAttributes:
       return GetObjectAttributes(ctx);
+    case Operation::kPutBucketVersioning:
+      return PutBucketVersioning(ctx);
+    case Operation::kListObjectVersions:
+      return ListObjectVersions(ctx);
+    case Operation::kPutObjectLockConfiguration:
+      return PutObjectLockConfiguration(ctx);
+    case Operation::kGetObjectLockConfiguration:
+      return GetObjectLockConfiguration(ctx);
+    case Operation::kPutObjectRetention:
+      return PutObjectRetention(ctx);
+    case Operation::kGetObjectRetention:
+      return GetObjectRetention(ctx);
+    case Operation::kPutObjectLegalHold:
+      return PutObjectLegalHold(ctx);
+    case Operation::kGetObjectLegalHold:
+      return GetObjectLegalHold(ctx);
     default:
       return S3Error(S3Code::kNotImplemented,
                      std::string(OperationName(op)) +

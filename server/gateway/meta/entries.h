@@ -12,6 +12,22 @@ struct ObjectEntry {
   v1::ObjectRecord record;
 };
 
+// A version of an object (ListObjectVersions): the current object, an older version, or a
+// delete marker (record.delete_marker); `latest` for the key's newest version.
+struct VersionEntry {
+  std::string key;
+  v1::ObjectRecord record;
+  bool latest = false;
+};
+
+// What a DELETE of an object (or of one of its versions) did. `version_id` as S3 shows it:
+// "" in a bucket never versioned, "null" for the null version.
+struct DeletedVersion {
+  bool existed = false;        // something was deleted or a marker written
+  bool delete_marker = false;  // the version written or deleted is a delete marker
+  std::string version_id;
+};
+
 struct UploadEntry {
   std::string bucket;
   std::string key;

@@ -2,7 +2,9 @@
 
 #include <tuple>
 
+#include "common/clock.h"
 #include "common/status.h"
+#include "server/gateway/meta/internal/versioning.h"
 #include "server/gateway/meta/rocks_backend.h"
 #include "server/gateway/meta/tables/access_keys.h"
 #include "server/gateway/meta/tables/buckets.h"
@@ -13,6 +15,7 @@
 #include "server/gateway/meta/tables/pieces.h"
 #include "server/gateway/meta/tables/repair_queue.h"
 #include "server/gateway/meta/tables/uploads.h"
+#include "server/gateway/meta/tables/versions.h"
 
 // Every operation is one transaction over the tables (meta/tables/, key schema in each
 // header and in docs/architecture.md). Locking, so that each rule holds under concurrency
@@ -53,10 +56,10 @@ v1::CompletedUploadRecord Completed(const std::string& bucket, const std::string
   return c;
 }
 
-absl::Status RequireBucket(Transaction& t, const std::string& bucket) {
+absl::StatusOr<v1::BucketRecord> RequireBucket(Transaction& t, const std::string& bucket) {
   ASSIGN_OR_RETURN(auto b, meta::buckets::Get(t, bucket, kShared));
   if (!b) return absl::NotFoundError("no bucket " + bucket);
-  return absl::OkStatus();
+  return *std::move(b);
 }
 
 }  // namespace
@@ -120,7 +123,8 @@ absl::Status MetaStore::DeleteBucket(const std::string& name) {
     ASSIGN_OR_RETURN(auto existing, meta::buckets::Get(t, name, kExclusive));
     if (!existing) return absl::NotFoundError("no bucket " + name);
     ASSIGN_OR_RETURN(auto objects, objects::List(t, name, "", "", 1));
-    if (!objects.empty()) {
+    ASSIGN_OR_RETURN(auto versions, meta::versions::List(t, name, "", "", 1));
+    if (!objects.empty() || !versions.empty()) {
       return absl::FailedPreconditionError("bucket " + name + " is not empty");
     }
     RETURN_IF_ERROR(meta::buckets::Delete(t, name));
@@ -153,43 +157,65 @@ absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetObject(const std::
   return record;
 }
 
-absl::Status MetaStore::CommitObject(Transaction& t, pieces::References& refs, Tally& tally,
-                                     const std::string& bucket, const std::string& key,
-                                     const v1::ObjectRecord& record, const PutCheck& check) {
-  RETURN_IF_ERROR(RequireBucket(t, bucket));
+absl::StatusOr<std::string> MetaStore::CommitObject(Transaction& t, pieces::References& refs,
+                                                    Tally& tally, const std::string& bucket,
+                                                    const std::string& key,
+                                                    const v1::ObjectRecord& record,
+                                                    const PutCheck& check) {
+  ASSIGN_OR_RETURN(v1::BucketRecord b, RequireBucket(t, bucket));
   ASSIGN_OR_RETURN(auto old, objects::Get(t, bucket, key, kExclusive));
   if (check) RETURN_IF_ERROR(check(old));
-  RETURN_IF_ERROR(objects::Put(t, bucket, key, record));
-  refs.Add(record, +1);
-  if (old) refs.Add(*old, -1);
-  return ApplyReferences(t, refs, tally);
+  std::string version_id;
+  v1::ObjectRecord versioned;  // the record as committed, referenced by `refs` until applied
+  if (b.versioning() == v1::BucketRecord::UNVERSIONED) {
+    RETURN_IF_ERROR(objects::Put(t, bucket, key, record));
+    refs.Add(record, +1);
+    if (old) refs.Add(*old, -1);
+  } else {
+    versioned = record;
+    ASSIGN_OR_RETURN(version_id, CommitVersion(t, refs, b, bucket, key, old, versioned));
+  }
+  RETURN_IF_ERROR(ApplyReferences(t, refs, tally));
+  return version_id;
 }
 
-absl::Status MetaStore::PutObject(const std::string& bucket, const std::string& key,
-                                  const v1::ObjectRecord& record, const PutCheck& check) {
-  return Write([&](Transaction& t, Tally& tally) {
+absl::StatusOr<std::string> MetaStore::PutObject(const std::string& bucket, const std::string& key,
+                                                 const v1::ObjectRecord& record,
+                                                 const PutCheck& check) {
+  std::string version_id;
+  RETURN_IF_ERROR(Write([&](Transaction& t, Tally& tally) -> absl::Status {
     pieces::References refs;
-    return CommitObject(t, refs, tally, bucket, key, record, check);
-  });
+    ASSIGN_OR_RETURN(version_id, CommitObject(t, refs, tally, bucket, key, record, check));
+    return absl::OkStatus();
+  }));
+  return version_id;
 }
 
-absl::Status MetaStore::CopyObject(const std::string& src_bucket, const std::string& src_key,
-                                   const std::string& bucket, const std::string& key,
-                                   const CopyBuild& build, const PutCheck& check) {
-  return Write([&](Transaction& t, Tally& tally) -> absl::Status {
+absl::StatusOr<std::string> MetaStore::CopyObject(const std::string& src_bucket,
+                                                  const std::string& src_key,
+                                                  const std::string& bucket, const std::string& key,
+                                                  const CopyBuild& build, const PutCheck& check,
+                                                  const std::optional<std::string>& src_version) {
+  std::string version_id;
+  RETURN_IF_ERROR(Write([&](Transaction& t, Tally& tally) -> absl::Status {
     // Both rows locked, in key order (two copies crossing do not deadlock): the source's
     // pieces stay referenced until this commits.
     if (std::tie(bucket, key) < std::tie(src_bucket, src_key)) {
       RETURN_IF_ERROR(objects::Get(t, bucket, key, kExclusive).status());
     }
     ASSIGN_OR_RETURN(auto source, objects::Get(t, src_bucket, src_key, kExclusive));
+    if (src_version) {
+      ASSIGN_OR_RETURN(source, meta::FindVersion(t, src_bucket, src_key, source, *src_version));
+    }
     if (source) {
       for (auto& part : *source->mutable_parts()) RETURN_IF_ERROR(pieces::Hydrate(t, part));
     }
     ASSIGN_OR_RETURN(v1::ObjectRecord record, build(source));
     pieces::References refs;
-    return CommitObject(t, refs, tally, bucket, key, record, check);
-  });
+    ASSIGN_OR_RETURN(version_id, CommitObject(t, refs, tally, bucket, key, record, check));
+    return absl::OkStatus();
+  }));
+  return version_id;
 }
 
 absl::StatusOr<bool> MetaStore::SetTags(const std::string& bucket, const std::string& key,
@@ -207,17 +233,9 @@ absl::StatusOr<bool> MetaStore::SetTags(const std::string& bucket, const std::st
 }
 
 absl::StatusOr<bool> MetaStore::DeleteObject(const std::string& bucket, const std::string& key) {
-  bool found = false;
-  RETURN_IF_ERROR(Write([&](Transaction& t, Tally& tally) -> absl::Status {
-    ASSIGN_OR_RETURN(auto old, objects::Get(t, bucket, key, kExclusive));
-    found = old.has_value();
-    if (!old) return absl::OkStatus();
-    RETURN_IF_ERROR(objects::Delete(t, bucket, key));
-    pieces::References refs;
-    refs.Add(*old, -1);
-    return ApplyReferences(t, refs, tally);
-  }));
-  return found;
+  ASSIGN_OR_RETURN(DeletedVersion deleted,
+                   DeleteVersion(bucket, key, std::nullopt, false, UnixNowMs()));
+  return deleted.existed;
 }
 
 absl::StatusOr<std::vector<ObjectEntry>> MetaStore::ListObjects(const std::string& bucket,
@@ -230,7 +248,7 @@ absl::StatusOr<std::vector<ObjectEntry>> MetaStore::ListObjects(const std::strin
 absl::Status MetaStore::CreateUpload(const std::string& bucket, const std::string& key,
                                      const v1::UploadRecord& record) {
   return Write([&](Transaction& t, Tally&) -> absl::Status {
-    RETURN_IF_ERROR(RequireBucket(t, bucket));
+    RETURN_IF_ERROR(RequireBucket(t, bucket).status());
     return uploads::Put(t, bucket, key, record);
   });
 }
@@ -288,10 +306,13 @@ absl::StatusOr<std::vector<v1::ObjectPart>> MetaStore::DropUpload(Transaction& t
   return parts;
 }
 
-absl::Status MetaStore::CompleteUpload(const std::string& bucket, const std::string& key,
-                                       const std::string& upload_id, const CompleteBuild& build,
-                                       const PutCheck& check) {
-  return Write([&](Transaction& t, Tally& tally) -> absl::Status {
+absl::StatusOr<std::string> MetaStore::CompleteUpload(const std::string& bucket,
+                                                      const std::string& key,
+                                                      const std::string& upload_id,
+                                                      const CompleteBuild& build,
+                                                      const PutCheck& check) {
+  std::string version_id;
+  RETURN_IF_ERROR(Write([&](Transaction& t, Tally& tally) -> absl::Status {
     ASSIGN_OR_RETURN(auto upload, uploads::Get(t, bucket, key, upload_id, kExclusive));
     if (!upload) return absl::NotFoundError("no upload " + upload_id);
     ASSIGN_OR_RETURN(std::vector<v1::ObjectPart> parts, DropUpload(t, bucket, key, upload_id));
@@ -300,8 +321,10 @@ absl::Status MetaStore::CompleteUpload(const std::string& bucket, const std::str
     RETURN_IF_ERROR(meta::completed_uploads::Put(t, Completed(bucket, key, upload_id, record)));
     pieces::References refs;
     for (const auto& part : parts) refs.Add(part, -1);
-    return CommitObject(t, refs, tally, bucket, key, record, check);
-  });
+    ASSIGN_OR_RETURN(version_id, CommitObject(t, refs, tally, bucket, key, record, check));
+    return absl::OkStatus();
+  }));
+  return version_id;
 }
 
 absl::StatusOr<std::optional<v1::CompletedUploadRecord>> MetaStore::GetCompletedUpload(

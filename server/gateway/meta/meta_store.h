@@ -72,23 +72,72 @@ class MetaStore {
   // the current record (nullopt if none) and may veto the write with its status (conditional
   // writes). NOT_FOUND if the bucket does not exist.
   using PutCheck = std::function<absl::Status(const std::optional<v1::ObjectRecord>&)>;
-  [[nodiscard]] absl::Status PutObject(const std::string& bucket, const std::string& key,
-                                       const v1::ObjectRecord& record,
-                                       const PutCheck& check = nullptr);
+  // In a versioned bucket (docs/architecture.md, "Versions") the record becomes a new
+  // version and the one it replaces an older version; in a suspended one it is the null
+  // version, replacing the null version there was. Returns the version id as S3 shows it
+  // ("" in a bucket never versioned, "null" for the null version); the same for CopyObject
+  // and CompleteUpload.
+  [[nodiscard]] absl::StatusOr<std::string> PutObject(const std::string& bucket,
+                                                      const std::string& key,
+                                                      const v1::ObjectRecord& record,
+                                                      const PutCheck& check = nullptr);
   // Copies with the source's and destination's rows locked: `build` gets the source record (nullopt
   // if there is none) and returns the record to commit under (bucket, key), sharing the source's
   // pieces or not; its error vetoes the copy. `check` as for PutObject, on the destination.
   using CopyBuild =
       std::function<absl::StatusOr<v1::ObjectRecord>(const std::optional<v1::ObjectRecord>&)>;
-  [[nodiscard]] absl::Status CopyObject(const std::string& src_bucket, const std::string& src_key,
-                                        const std::string& bucket, const std::string& key,
-                                        const CopyBuild& build, const PutCheck& check = nullptr);
+  // `src_version` (S3's id, "null" included) copies that version instead of the current
+  // object (a delete marker reaches `build` as a record with delete_marker set).
+  [[nodiscard]] absl::StatusOr<std::string> CopyObject(
+      const std::string& src_bucket, const std::string& src_key, const std::string& bucket,
+      const std::string& key, const CopyBuild& build, const PutCheck& check = nullptr,
+      const std::optional<std::string>& src_version = std::nullopt);
   // Replaces the tags of an existing object (its data untouched); false if there is none.
   [[nodiscard]] absl::StatusOr<bool> SetTags(const std::string& bucket, const std::string& key,
                                              const std::vector<v1::Tag>& tags);
-  // Deletes the object and queues its data; returns whether it existed.
+  // Deletes the object and queues its data; returns whether it existed. In a versioned
+  // bucket it writes a delete marker instead (DeleteVersion without a version id).
   [[nodiscard]] absl::StatusOr<bool> DeleteObject(const std::string& bucket,
                                                   const std::string& key);
+
+  // Versions (versions table, meta_versions.cc). Version ids as S3 shows them ("null" for
+  // the null version). A bucket's versioning changes with UpdateBucket.
+  //
+  // DELETE with or without a version id: without one, a versioned bucket gets a delete
+  // marker (a suspended one the null marker, replacing the null version); with one, that
+  // version is removed for good (its data queued once nothing refers to it) and the next
+  // newest becomes current. A version under Object Lock (legal hold, or retained until after
+  // `now_ms`: COMPLIANCE always, GOVERNANCE unless `bypass_governance`) is refused with
+  // PERMISSION_DENIED. A version id that is not there deletes nothing (existed false);
+  // INVALID_ARGUMENT for an id that is malformed.
+  [[nodiscard]] absl::StatusOr<DeletedVersion> DeleteVersion(
+      const std::string& bucket, const std::string& key,
+      const std::optional<std::string>& version_id, bool bypass_governance, int64_t now_ms);
+  // A version (an object or a delete marker), nullopt if there is none; with no version id
+  // the key's newest version, a delete marker included. INVALID_ARGUMENT for a malformed id.
+  [[nodiscard]] absl::StatusOr<std::optional<v1::ObjectRecord>> GetVersion(
+      const std::string& bucket, const std::string& key,
+      const std::optional<std::string>& version_id,
+      Hydration hydration = Hydration::kManifests) const;
+  // Changes a version's record in place (tags, retention, legal hold; not its data) with its
+  // key locked; `change` may veto with its status. No version id: the current object. False
+  // if there is no such version.
+  using VersionChange = std::function<absl::Status(v1::ObjectRecord&)>;
+  [[nodiscard]] absl::StatusOr<bool> UpdateVersion(const std::string& bucket,
+                                                   const std::string& key,
+                                                   const std::optional<std::string>& version_id,
+                                                   const VersionChange& change);
+  // Up to `limit` versions of `bucket` whose key starts with `prefix`, in key order and
+  // newest first within a key, from key `from_key` on (inclusive); with `after_version`
+  // (an S3 id), only versions of `from_key` older than that one, then the keys after it.
+  // Reads O(limit) rows.
+  [[nodiscard]] absl::StatusOr<std::vector<VersionEntry>> ListVersions(
+      const std::string& bucket, const std::string& prefix, const std::string& from_key,
+      const std::optional<std::string>& after_version, size_t limit) const;
+  // Changes a bucket's record (versioning, Object Lock configuration) with it locked;
+  // `change` may veto. NOT_FOUND if there is no such bucket.
+  using BucketChange = std::function<absl::Status(v1::BucketRecord&)>;
+  [[nodiscard]] absl::Status UpdateBucket(const std::string& name, const BucketChange& change);
   // Up to `limit` objects of `bucket` whose key starts with `prefix` and is >= `start`, in
   // byte order of key.
   [[nodiscard]] absl::StatusOr<std::vector<ObjectEntry>> ListObjects(const std::string& bucket,
@@ -126,10 +175,11 @@ class MetaStore {
   // upload does not exist; `check` as for PutObject.
   using CompleteBuild = std::function<absl::StatusOr<v1::ObjectRecord>(
       const v1::UploadRecord&, const std::vector<v1::ObjectPart>&)>;
-  [[nodiscard]] absl::Status CompleteUpload(const std::string& bucket, const std::string& key,
-                                            const std::string& upload_id,
-                                            const CompleteBuild& build,
-                                            const PutCheck& check = nullptr);
+  [[nodiscard]] absl::StatusOr<std::string> CompleteUpload(const std::string& bucket,
+                                                           const std::string& key,
+                                                           const std::string& upload_id,
+                                                           const CompleteBuild& build,
+                                                           const PutCheck& check = nullptr);
   // A completed upload's record (CompleteUpload writes it with the object, from the record
   // `build` returned: its ETag, size, last_modified_ms and parts' numbers and ETags), nullopt
   // when the id never completed here or its record expired.
@@ -246,9 +296,18 @@ class MetaStore {
   absl::Status Write(const std::function<absl::Status(meta::Transaction&, Tally&)>& body);
   absl::Status ApplyReferences(meta::Transaction& t, meta::pieces::References& refs, Tally& tally);
   // Commits `record` (with its references, added to `refs`) over what (bucket, key) holds.
-  absl::Status CommitObject(meta::Transaction& t, meta::pieces::References& refs, Tally& tally,
-                            const std::string& bucket, const std::string& key,
-                            const v1::ObjectRecord& record, const PutCheck& check);
+  // Returns the version id as PutObject does.
+  absl::StatusOr<std::string> CommitObject(meta::Transaction& t, meta::pieces::References& refs,
+                                           Tally& tally, const std::string& bucket,
+                                           const std::string& key, const v1::ObjectRecord& record,
+                                           const PutCheck& check);
+  // CommitObject in a bucket that is or was versioned (meta_versions.cc): fills in the
+  // record's version, which must outlive `refs`' Apply (it holds its new pieces).
+  absl::StatusOr<std::string> CommitVersion(meta::Transaction& t, meta::pieces::References& refs,
+                                            const v1::BucketRecord& b, const std::string& bucket,
+                                            const std::string& key,
+                                            const std::optional<v1::ObjectRecord>& old,
+                                            v1::ObjectRecord& record);
   // Locks the upload, deletes it and its part records; returns the parts (as stored).
   absl::StatusOr<std::vector<v1::ObjectPart>> DropUpload(meta::Transaction& t,
                                                          const std::string& bucket,

@@ -12,6 +12,8 @@
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_get.h"
+#include "server/gateway/s3/object_options.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -122,11 +124,12 @@ std::string AttributesXml(const v1::ObjectRecord& record, const AttributesReques
 absl::Status GetObjectAttributes(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
   ASSIGN_OR_RETURN(AttributesRequest req, ParseAttributesRequest(ctx.ex.request()));
-  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(ctx.req.bucket, ctx.req.key));
-  if (!record) {
-    RETURN_IF_ERROR(RequireBucket(ctx).status());
-    return S3Error(S3Code::kNoSuchKey);
-  }
+  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
+  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version,
+                                            MetaStore::Hydration::kManifests));
+  if (!record) return VersionMissing(ctx, version);
+  SetVersionHeaders(ctx.ex, *record, version.has_value());
+  if (record->delete_marker()) return S3Error(S3Code::kMethodNotAllowed);
   RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record->etag(), record->last_modified_ms()));
   ctx.ex.SetHeader("Last-Modified", HttpDate(record->last_modified_ms()));
   return SendXml(ctx, AttributesXml(*record, req));

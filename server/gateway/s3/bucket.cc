@@ -1,5 +1,5 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
-// GetBucketLocation, GetBucketVersioning.
+// GetBucketLocation (Put/GetBucketVersioning: versioning.cc).
 
 #include "server/gateway/s3/bucket.h"
 
@@ -8,7 +8,9 @@
 #include <pugixml.hpp>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "common/bytes.h"
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
@@ -193,6 +195,12 @@ absl::Status CreateBucket(Ctx& ctx) {
   record.set_created_ms(NowMs());
   record.set_region(location.empty() ? ctx.svc.config.region : location);
   record.set_owner_key_id(ctx.who.key_id);
+  // Object Lock needs versioning, on for good (PutBucketVersioning refuses to suspend it).
+  if (absl::EqualsIgnoreCase(ToAbsl(ctx.ex.request().Header("x-amz-bucket-object-lock-enabled")),
+                             "true")) {
+    record.set_object_lock(true);
+    record.set_versioning(v1::BucketRecord::ENABLED);
+  }
   absl::Status s = ctx.svc.meta.CreateBucket(ctx.req.bucket, record);
   if (s.code() == absl::StatusCode::kAlreadyExists) return AlreadyExists(ctx);
   RETURN_IF_ERROR(s);
@@ -226,13 +234,6 @@ absl::Status GetBucketLocation(Ctx& ctx) {
   if (bucket.region() != "us-east-1") {
     doc.root().append_child(pugi::node_pcdata).set_value(bucket.region().c_str());
   }
-  return SendXml(ctx, doc.ToString());
-}
-
-absl::Status GetBucketVersioning(Ctx& ctx) {
-  RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
-  RETURN_IF_ERROR(RequireBucket(ctx).status());
-  XmlDoc doc("VersioningConfiguration");  // never enabled: no Status element
   return SendXml(ctx, doc.ToString());
 }
 

@@ -11,9 +11,11 @@
 #include "server/gateway/s3/multipart.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_lock.h"
 #include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/object_put.h"
 #include "server/gateway/s3/tagging.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -52,7 +54,8 @@ absl::StatusOr<CopyPlan> Plan(Ctx& ctx) {
   }
   RETURN_IF_ERROR(CheckWriteOptions(request));
   if (plan.source.bucket == ctx.req.bucket && plan.source.key == ctx.req.key &&
-      !plan.replace_metadata && !plan.replace_tags && !AsksForStorageOptions(request)) {
+      !plan.source.version && !plan.replace_metadata && !plan.replace_tags &&
+      !AsksForStorageOptions(request)) {
     return S3Error(S3Code::kInvalidRequest,
                    "This copy request is illegal because it is trying to copy an object to "
                    "itself without changing the object's metadata, storage class, website "
@@ -62,13 +65,13 @@ absl::StatusOr<CopyPlan> Plan(Ctx& ctx) {
 }
 
 // Rights and buckets: READ on the source bucket, WRITE on the destination, both existing.
-absl::Status CheckAccess(Ctx& ctx, const CopySource& source) {
+absl::StatusOr<v1::BucketRecord> CheckAccess(Ctx& ctx, const CopySource& source) {
   if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   if (!ctx.who.Allows(source.bucket, v1::Grant::READ)) return S3Error(S3Code::kAccessDenied);
   ASSIGN_OR_RETURN(auto source_bucket, ctx.svc.meta.GetBucket(source.bucket));
   if (!source_bucket) return S3Error(S3Code::kNoSuchBucket, "The source bucket does not exist");
-  return RequireBucket(ctx).status();
+  return RequireBucket(ctx);
 }
 
 // The record to commit: the source's data (its pieces, ETag, size and checksum shared
@@ -81,10 +84,26 @@ v1::ObjectRecord CopiedRecord(const CopyPlan& plan, const v1::ObjectRecord& sour
   }
   if (plan.replace_tags) record.mutable_tags()->Assign(plan.tags.begin(), plan.tags.end());
   record.set_last_modified_ms(NowMs());
+  // A new version of its own, without the source's Object Lock (the copy's comes from the
+  // request or the destination bucket's default).
+  record.clear_version_id();
+  record.clear_version_order();
+  record.clear_lock_mode();
+  record.clear_retain_until_ms();
+  record.clear_legal_hold();
   return record;
 }
 
 }  // namespace
+
+absl::Status CheckCopySourceVersion(const v1::ObjectRecord& source,
+                                    const std::optional<std::string>& version) {
+  if (!source.delete_marker()) return absl::OkStatus();
+  if (!version) return S3Error(S3Code::kNoSuchKey);
+  return S3Error(S3Code::kInvalidRequest,
+                 "The source of a copy request may not specifically refer to a delete marker by "
+                 "version id.");
+}
 
 absl::Status CheckCopySourceConditions(const RequestView& request, const v1::ObjectRecord& source) {
   // The same rules as a GET's If-* headers (RFC 7232 order), under other names.
@@ -105,22 +124,30 @@ absl::Status CheckCopySourceConditions(const RequestView& request, const v1::Obj
 
 absl::Status CopyObject(Ctx& ctx) {
   ASSIGN_OR_RETURN(CopyPlan plan, Plan(ctx));
-  RETURN_IF_ERROR(CheckAccess(ctx, plan.source));
+  ASSIGN_OR_RETURN(v1::BucketRecord bucket, CheckAccess(ctx, plan.source));
   const RequestView& request = ctx.ex.request();
+  ASSIGN_OR_RETURN(LockRequest lock, LockFromHeaders(request, bucket, false));
   v1::ObjectRecord committed;
+  std::string source_version;
   auto build =
       [&](const std::optional<v1::ObjectRecord>& source) -> absl::StatusOr<v1::ObjectRecord> {
-    if (!source) return S3Error(S3Code::kNoSuchKey);
+    if (!source) return S3Error(plan.source.version ? S3Code::kNoSuchVersion : S3Code::kNoSuchKey);
+    RETURN_IF_ERROR(CheckCopySourceVersion(*source, plan.source.version));
     RETURN_IF_ERROR(CheckCopySourceConditions(request, *source));
+    if (!source->version_id().empty() || plan.source.version) source_version = ShownId(*source);
     committed = CopiedRecord(plan, *source);
+    if (lock.any) ApplyLock(lock, committed);
     return committed;
   };
-  absl::Status s = ctx.svc.meta.CopyObject(plan.source.bucket, plan.source.key, ctx.req.bucket,
-                                           ctx.req.key, build, WriteConditions(request));
-  if (s.code() == absl::StatusCode::kNotFound && !IsS3Error(s)) {
+  absl::StatusOr<std::string> s =
+      ctx.svc.meta.CopyObject(plan.source.bucket, plan.source.key, ctx.req.bucket, ctx.req.key,
+                              build, WriteConditions(request), plan.source.version);
+  if (s.status().code() == absl::StatusCode::kNotFound && !IsS3Error(s.status())) {
     return S3Error(S3Code::kNoSuchBucket);  // deleted since CheckAccess
   }
-  RETURN_IF_ERROR(s);
+  RETURN_IF_ERROR(VersionError(s.status()));
+  if (!s->empty()) ctx.ex.SetHeader("x-amz-version-id", *s);
+  if (!source_version.empty()) ctx.ex.SetHeader("x-amz-copy-source-version-id", source_version);
   EchoEncryption(ctx.ex);
   XmlDoc doc("CopyObjectResult");
   XmlDoc::Add(doc.root(), "LastModified", Iso8601(committed.last_modified_ms()));

@@ -7,12 +7,14 @@
 #include <pugixml.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "common/status.h"
 #include "server/gateway/s3/checksum.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/request_body.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -71,14 +73,27 @@ absl::StatusOr<DeleteRequest> ParseDelete(std::string_view body) {
 
 namespace {
 
-// Deletes one entry; a key that does not exist is deleted already (S3 answers the same).
-absl::Status DeleteOne(Ctx& ctx, const DeleteEntry& e) {
-  if (e.key.empty()) return S3Error(S3Code::kInvalidArgument, "The key must not be empty");
-  if (e.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
-  if (e.has_version_id && e.version_id != "null") {
-    return S3Error(S3Code::kInvalidArgument, "Invalid version id specified");
+// x-amz-bypass-governance-retention: true, from a key allowed to bypass (OWNER on the
+// bucket); a key without that right gets AccessDenied for asking.
+absl::StatusOr<bool> BypassGovernance(Ctx& ctx) {
+  std::string_view value = ctx.ex.request().Header("x-amz-bypass-governance-retention");
+  if (!absl::EqualsIgnoreCase(ToAbsl(value), "true")) return false;
+  if (!ctx.who.Allows(ctx.req.bucket, v1::Grant::OWNER)) return S3Error(S3Code::kAccessDenied);
+  return true;
+}
+
+// Deletes one key or version; a key or version that does not exist is deleted already (S3
+// answers the same). Without a version id, a versioned bucket gets a delete marker.
+absl::StatusOr<DeletedVersion> DeleteOne(Ctx& ctx, const std::string& key,
+                                         const std::optional<std::string>& version, bool bypass) {
+  if (key.empty()) return S3Error(S3Code::kInvalidArgument, "The key must not be empty");
+  if (key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
+  if (version && version->empty()) {
+    return S3Error(S3Code::kInvalidArgument, "Version id cannot be the empty string");
   }
-  return ctx.svc.meta.DeleteObject(ctx.req.bucket, e.key).status();
+  auto deleted = ctx.svc.meta.DeleteVersion(ctx.req.bucket, key, version, bypass, NowMs());
+  if (!deleted.ok()) return VersionError(deleted.status());
+  return deleted;
 }
 
 }  // namespace
@@ -86,8 +101,11 @@ absl::Status DeleteOne(Ctx& ctx, const DeleteEntry& e) {
 absl::Status DeleteObject(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   RETURN_IF_ERROR(RequireBucket(ctx).status());
-  RETURN_IF_ERROR(CheckVersionId(ctx.req.query));
-  RETURN_IF_ERROR(ctx.svc.meta.DeleteObject(ctx.req.bucket, ctx.req.key).status());
+  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
+  ASSIGN_OR_RETURN(bool bypass, BypassGovernance(ctx));
+  ASSIGN_OR_RETURN(DeletedVersion deleted, DeleteOne(ctx, ctx.req.key, version, bypass));
+  if (deleted.delete_marker) ctx.ex.SetHeader("x-amz-delete-marker", "true");
+  if (!deleted.version_id.empty()) ctx.ex.SetHeader("x-amz-version-id", deleted.version_id);
   return ctx.ex.Send(204, "");
 }
 
@@ -100,13 +118,21 @@ absl::Status DeleteObjects(Ctx& ctx) {
   }
   ASSIGN_OR_RETURN(std::string body, ReadWholeBody(ctx, kMaxDeleteBodyBytes));
   ASSIGN_OR_RETURN(DeleteRequest request, ParseDelete(body));
+  ASSIGN_OR_RETURN(bool bypass, BypassGovernance(ctx));
   XmlDoc doc("DeleteResult");
   for (const DeleteEntry& e : request.entries) {
-    absl::Status s = DeleteOne(ctx, e);
+    std::optional<std::string> version;
+    if (e.has_version_id) version = e.version_id;
+    absl::StatusOr<DeletedVersion> deleted = DeleteOne(ctx, e.key, version, bypass);
+    absl::Status s = deleted.status();
     if (s.ok() && request.quiet) continue;
     pugi::xml_node entry = doc.root().append_child(s.ok() ? "Deleted" : "Error");
     XmlDoc::Add(entry, "Key", e.key);
     if (e.has_version_id) XmlDoc::Add(entry, "VersionId", e.version_id);
+    if (s.ok() && deleted->delete_marker) {
+      XmlDoc::Add(entry, "DeleteMarker", "true");
+      if (!e.has_version_id) XmlDoc::Add(entry, "DeleteMarkerVersionId", deleted->version_id);
+    }
     if (!s.ok()) {
       const S3ErrorInfo& info = InfoOf(CodeOf(s));
       XmlDoc::Add(entry, "Code", info.code);

@@ -69,6 +69,14 @@ const S3ErrorInfo kTable[] = {
     {"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
     {"InvalidStorageClass", 400, "The storage class you specified is not valid"},
     {"InvalidLocationConstraint", 400, "The specified location constraint is not valid."},
+    {"NoSuchVersion", 404,
+     "The version ID specified in the request does not match an existing version."},
+    {"InvalidBucketState", 409, "The request is not valid with the current state of the bucket."},
+    {"ObjectLockConfigurationNotFoundError", 404,
+     "Object Lock configuration does not exist for this bucket"},
+    {"NoSuchObjectLockConfiguration", 404,
+     "The specified object does not have a ObjectLock configuration"},
+    {"InvalidRetentionPeriod", 400, "The retention period specified is not valid."},
 };
 
 absl::StatusCode CanonicalFor(int http_status) {
@@ -96,7 +104,7 @@ absl::StatusCode CanonicalFor(int http_status) {
 }
 
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-                  static_cast<size_t>(S3Code::kInvalidLocationConstraint) + 1,
+                  static_cast<size_t>(S3Code::kInvalidRetentionPeriod) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace

@@ -58,6 +58,11 @@ enum class S3Code {
   kInvalidPartNumber,
   kInvalidStorageClass,
   kInvalidLocationConstraint,
+  kNoSuchVersion,
+  kInvalidBucketState,
+  kObjectLockConfigurationNotFoundError,
+  kNoSuchObjectLockConfiguration,
+  kInvalidRetentionPeriod,
 };
 
 struct S3ErrorInfo {

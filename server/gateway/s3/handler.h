@@ -102,7 +102,15 @@ absl::Status ListMultipartUploads(Ctx& ctx);
 absl::Status GetObjectTagging(Ctx& ctx);  // tagging.cc
 absl::Status PutObjectTagging(Ctx& ctx);
 absl::Status DeleteObjectTagging(Ctx& ctx);
-absl::Status GetObjectAttributes(Ctx& ctx);  // attributes.cc
+absl::Status GetObjectAttributes(Ctx& ctx);         // attributes.cc
+absl::Status PutBucketVersioning(Ctx& ctx);         // versioning.cc
+absl::Status ListObjectVersions(Ctx& ctx);          // list.cc
+absl::Status PutObjectLockConfiguration(Ctx& ctx);  // object_lock.cc
+absl::Status GetObjectLockConfiguration(Ctx& ctx);
+absl::Status PutObjectRetention(Ctx& ctx);
+absl::Status GetObjectRetention(Ctx& ctx);
+absl::Status PutObjectLegalHold(Ctx& ctx);
+absl::Status GetObjectLegalHold(Ctx& ctx);
 
 // S3's bucket naming rules (3–63 characters of a-z, 0-9, '.', '-', …).
 bool ValidBucketName(const std::string& name);

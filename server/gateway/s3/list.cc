@@ -12,6 +12,7 @@
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/sigv4.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -45,51 +46,75 @@ absl::StatusOr<int> MaxKeys(const Ctx& ctx) {
 
 std::atomic<uint64_t> records_read{0};
 
+// The common prefix `key` folds into (up to and with the first delimiter after `prefix`), or
+// "" when it is listed on its own.
+std::string CommonPrefixOf(const std::string& key, const std::string& prefix,
+                           const std::string& delimiter) {
+  if (delimiter.empty()) return "";
+  size_t pos = key.find(delimiter, prefix.size());
+  return pos == std::string::npos ? "" : key.substr(0, pos + delimiter.size());
+}
+
 // Lists from `start` (inclusive). Keys under a common prefix fold into it and are skipped
 // in one seek. With a delimiter, reads start with one record after every seek and double
 // while the records read are listed: the records read past a common prefix (and wasted)
 // are never more than those listed since the last seek, so a page reads O(max-keys)
 // records however many keys fold into each of its prefixes (issue 14).
-absl::StatusOr<Listing> Collect(Ctx& ctx, const std::string& prefix, const std::string& delimiter,
-                                std::string start, int max_keys) {
-  Listing out;
-  if (max_keys == 0) return out;  // S3: nothing listed, and not truncated
+// The paging loop of ListObjects and ListObjectVersions. `fetch(limit)` reads up to `limit`
+// entries from the current position; `fold(p)` lists common prefix p and moves the position
+// past its keys (false: nothing can follow); `take(e)` lists entry e and moves the position
+// after it. Returns whether the page is truncated.
+template <typename Entry, typename Fetch, typename Fold, typename Take>
+absl::StatusOr<bool> Page(const std::string& prefix, const std::string& delimiter, int max_keys,
+                          const Fetch& fetch, const Fold& fold, const Take& take) {
   int count = 0;
   size_t batch = delimiter.empty() ? kScanBatch : 1;
-  while (true) {
+  while (max_keys > 0) {  // max-keys 0: nothing listed, and not truncated (S3)
     // One more than the page holds: the record that tells it is truncated.
     size_t limit = std::min(batch, static_cast<size_t>(max_keys - count) + 1);
-    ASSIGN_OR_RETURN(auto entries, ctx.svc.meta.ListObjects(ctx.req.bucket, prefix, start, limit));
-    records_read += entries.size();
+    ASSIGN_OR_RETURN(std::vector<Entry> entries, fetch(limit));
     bool reseek = false;
-    for (ObjectEntry& e : entries) {
-      std::string prefix_of_key;
-      if (!delimiter.empty()) {
-        size_t pos = e.key.find(delimiter, prefix.size());
-        if (pos != std::string::npos) prefix_of_key = e.key.substr(0, pos + delimiter.size());
-      }
-      if (count == max_keys) {
-        out.truncated = true;
-        return out;
-      }
+    for (Entry& e : entries) {
+      if (count == max_keys) return true;
       ++count;
+      std::string prefix_of_key = CommonPrefixOf(e.key, prefix, delimiter);
       if (!prefix_of_key.empty()) {
-        out.prefixes.push_back(prefix_of_key);
-        out.last = prefix_of_key;
-        out.last_is_prefix = true;
-        start = PrefixSuccessor(prefix_of_key);
-        if (start.empty()) return out;
+        if (!fold(prefix_of_key)) return false;
         reseek = true;
         break;  // re-seek past the folded keys
       }
-      out.last = e.key;
-      out.last_is_prefix = false;
-      start = e.key + std::string(1, '\0');
-      out.contents.push_back(std::move(e));
+      take(e);
     }
-    if (!reseek && entries.size() < limit) return out;  // the end of the listing
+    if (!reseek && entries.size() < limit) return false;  // the end of the listing
     batch = reseek ? 1 : std::min(batch * 2, kScanBatch);
   }
+  return false;
+}
+
+absl::StatusOr<Listing> Collect(Ctx& ctx, const std::string& prefix, const std::string& delimiter,
+                                std::string start, int max_keys) {
+  Listing out;
+  auto fetch = [&](size_t limit) -> absl::StatusOr<std::vector<ObjectEntry>> {
+    ASSIGN_OR_RETURN(auto entries, ctx.svc.meta.ListObjects(ctx.req.bucket, prefix, start, limit));
+    records_read += entries.size();
+    return entries;
+  };
+  auto fold = [&](const std::string& p) {
+    out.prefixes.push_back(p);
+    out.last = p;
+    out.last_is_prefix = true;
+    start = PrefixSuccessor(p);
+    return !start.empty();
+  };
+  auto take = [&](ObjectEntry& e) {
+    out.last = e.key;
+    out.last_is_prefix = false;
+    start = e.key + std::string(1, '\0');
+    out.contents.push_back(std::move(e));
+  };
+  ASSIGN_OR_RETURN(out.truncated,
+                   Page<ObjectEntry>(prefix, delimiter, max_keys, fetch, fold, take));
+  return out;
 }
 
 std::string Encode(const Ctx& ctx, const std::string& s) {
@@ -192,6 +217,107 @@ absl::Status ListObjects(Ctx& ctx) {
     XmlDoc::Add(doc.root(), "NextMarker", Encode(ctx, l.last));
   }
   AddContents(ctx, doc, l, true);
+  return SendXml(ctx, doc.ToString());
+}
+
+namespace {
+
+struct VersionListing {
+  std::vector<VersionEntry> versions;
+  std::vector<std::string> prefixes;
+  bool truncated = false;
+  std::string next_key, next_version;  // where the next page starts (truncated only)
+};
+
+// Collect's way for versions: a page of (key, version) in key order, newest first within a
+// key, folding keys into common prefixes with a re-seek past each.
+absl::StatusOr<VersionListing> CollectVersions(Ctx& ctx, const std::string& prefix,
+                                               const std::string& delimiter, std::string from,
+                                               std::optional<std::string> after, int max_keys) {
+  VersionListing out;
+  auto fetch = [&](size_t limit) {
+    return ctx.svc.meta.ListVersions(ctx.req.bucket, prefix, from, after, limit);
+  };
+  auto fold = [&](const std::string& p) {
+    out.prefixes.push_back(p);
+    out.next_key = p;
+    out.next_version.clear();
+    from = PrefixSuccessor(p);
+    after.reset();
+    return !from.empty();
+  };
+  auto take = [&](VersionEntry& e) {
+    out.next_key = from = e.key;
+    out.next_version = ShownId(e.record);
+    after = out.next_version;
+    out.versions.push_back(std::move(e));
+  };
+  ASSIGN_OR_RETURN(out.truncated,
+                   Page<VersionEntry>(prefix, delimiter, max_keys, fetch, fold, take));
+  return out;
+}
+
+void AddVersions(Ctx& ctx, XmlDoc& doc, const VersionListing& l) {
+  for (const VersionEntry& e : l.versions) {
+    const v1::ObjectRecord& r = e.record;
+    auto v = doc.root().append_child(r.delete_marker() ? "DeleteMarker" : "Version");
+    XmlDoc::Add(v, "Key", Encode(ctx, e.key));
+    XmlDoc::Add(v, "VersionId", ShownId(r));
+    XmlDoc::Add(v, "IsLatest", e.latest ? "true" : "false");
+    XmlDoc::Add(v, "LastModified", Iso8601(r.last_modified_ms()));
+    if (!r.delete_marker()) {
+      XmlDoc::Add(v, "ETag", "\"" + r.etag() + "\"");
+      XmlDoc::Add(v, "Size", std::to_string(r.size()));
+      XmlDoc::Add(v, "StorageClass", "STANDARD");
+    }
+    auto o = v.append_child("Owner");
+    XmlDoc::Add(o, "ID", ctx.who.key_id);
+    XmlDoc::Add(o, "DisplayName", ctx.who.key_id);
+  }
+  for (const std::string& p : l.prefixes) {
+    XmlDoc::Add(doc.root().append_child("CommonPrefixes"), "Prefix", Encode(ctx, p));
+  }
+}
+
+}  // namespace
+
+absl::Status ListObjectVersions(Ctx& ctx) {
+  RETURN_IF_ERROR(Prepare(ctx));
+  ASSIGN_OR_RETURN(int max_keys, MaxKeys(ctx));
+  std::string prefix = Param(ctx, "prefix"), delimiter = Param(ctx, "delimiter");
+  std::string key_marker = Param(ctx, "key-marker");
+  std::string version_marker = Param(ctx, "version-id-marker");
+  if (!version_marker.empty() && key_marker.empty()) {
+    return S3Error(S3Code::kInvalidArgument,
+                   "A version-id marker cannot be specified without a key marker.");
+  }
+  std::string from = key_marker.empty() ? "" : key_marker + std::string(1, '\0');
+  std::optional<std::string> after;
+  if (!version_marker.empty()) {
+    from = key_marker;
+    after = version_marker;
+  } else if (!delimiter.empty() && key_marker.size() > prefix.size() &&
+             key_marker.starts_with(prefix) &&
+             key_marker.find(delimiter, prefix.size()) == key_marker.size() - delimiter.size()) {
+    from = std::max(from, PrefixSuccessor(key_marker));  // a common prefix (ListObjects')
+  }
+  auto listed = CollectVersions(ctx, prefix, delimiter, from, after, max_keys);
+  if (!listed.ok()) return VersionError(listed.status());
+  const VersionListing& l = *listed;
+  XmlDoc doc("ListVersionsResult");
+  XmlDoc::Add(doc.root(), "Name", ctx.req.bucket);
+  XmlDoc::Add(doc.root(), "Prefix", Encode(ctx, prefix));
+  XmlDoc::Add(doc.root(), "KeyMarker", Encode(ctx, key_marker));
+  XmlDoc::Add(doc.root(), "VersionIdMarker", version_marker);
+  if (l.truncated) {
+    XmlDoc::Add(doc.root(), "NextKeyMarker", Encode(ctx, l.next_key));
+    if (!l.next_version.empty()) XmlDoc::Add(doc.root(), "NextVersionIdMarker", l.next_version);
+  }
+  XmlDoc::Add(doc.root(), "MaxKeys", std::to_string(max_keys));
+  if (!delimiter.empty()) XmlDoc::Add(doc.root(), "Delimiter", Encode(ctx, delimiter));
+  XmlDoc::Add(doc.root(), "IsTruncated", l.truncated ? "true" : "false");
+  if (Param(ctx, "encoding-type") == "url") XmlDoc::Add(doc.root(), "EncodingType", "url");
+  AddVersions(ctx, doc, l);
   return SendXml(ctx, doc.ToString());
 }
 

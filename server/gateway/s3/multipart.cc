@@ -31,11 +31,13 @@
 #include "server/gateway/s3/object_data.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_lock.h"
 #include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/object_put.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/sigv4.h"
 #include "server/gateway/s3/tagging.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -175,11 +177,14 @@ absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& uploa
 absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
   ASSIGN_OR_RETURN(CopySource src, ParseCopySource(ctx.ex.request().Header("x-amz-copy-source")));
   if (!ctx.who.Allows(src.bucket, v1::Grant::READ)) return S3Error(S3Code::kAccessDenied);
-  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(src.bucket, src.key));
+  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, src.bucket, src.key, src.version,
+                                            MetaStore::Hydration::kManifests));
   if (!record) {
     ASSIGN_OR_RETURN(auto bucket, ctx.svc.meta.GetBucket(src.bucket));
-    return S3Error(bucket ? S3Code::kNoSuchKey : S3Code::kNoSuchBucket);
+    if (!bucket) return S3Error(S3Code::kNoSuchBucket);
+    return S3Error(src.version ? S3Code::kNoSuchVersion : S3Code::kNoSuchKey);
   }
+  RETURN_IF_ERROR(CheckCopySourceVersion(*record, src.version));
   RETURN_IF_ERROR(CheckCopySourceConditions(ctx.ex.request(), *record));
   return *record;
 }
@@ -335,6 +340,9 @@ absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(const v1::UploadRecord& up
   *record.mutable_headers() = upload.headers();
   *record.mutable_user_metadata() = upload.user_metadata();
   *record.mutable_tags() = upload.tags();
+  record.set_lock_mode(upload.lock_mode());
+  record.set_retain_until_ms(upload.retain_until_ms());
+  record.set_legal_hold(upload.legal_hold());
   return record;
 }
 
@@ -345,11 +353,8 @@ absl::StatusOr<CopySource> ParseCopySource(std::string_view header) {
     query = header.substr(q + 1);
   }
   if (!query.empty()) {
-    if (!query.starts_with("versionId=")) {
+    if (!query.starts_with("versionId=") || query.size() == 10) {
       return S3Error(S3Code::kInvalidArgument, "Invalid x-amz-copy-source query");
-    }
-    if (query.substr(10) != "null") {
-      return S3Error(S3Code::kInvalidArgument, "The specified version does not exist");
     }
   }
   absl::StatusOr<std::string> decoded = PercentDecode(path, false);
@@ -362,6 +367,9 @@ absl::StatusOr<CopySource> ParseCopySource(std::string_view header) {
   CopySource source;
   source.bucket = decoded->substr(start, slash - start);
   source.key = decoded->substr(slash + 1);
+  if (!query.empty()) {
+    ASSIGN_OR_RETURN(source.version, PercentDecode(query.substr(10), false));
+  }
   return source;
 }
 
@@ -394,10 +402,14 @@ absl::StatusOr<CopyRange> ParseCopySourceRange(std::string_view header, uint64_t
 absl::Status CreateMultipartUpload(Ctx& ctx) {
   if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
-  RETURN_IF_ERROR(RequireBucket(ctx).status());
+  ASSIGN_OR_RETURN(v1::BucketRecord bucket, RequireBucket(ctx));
   RETURN_IF_ERROR(CheckWriteOptions(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectRecord stored, RecordFromHeaders(ctx.ex.request()));
+  ASSIGN_OR_RETURN(LockRequest lock, LockFromHeaders(ctx.ex.request(), bucket, false));
   v1::UploadRecord upload;
+  upload.set_lock_mode(lock.mode);
+  upload.set_retain_until_ms(lock.retain_until_ms);
+  upload.set_legal_hold(lock.legal_hold);
   upload.set_upload_id(NewUploadId());
   upload.set_initiated_ms(NowMs());
   *upload.mutable_headers() = stored.headers();
@@ -476,14 +488,15 @@ absl::Status CompleteMultipartUpload(Ctx& ctx) {
     done = record;
     return record;
   };
-  absl::Status completed =
+  absl::StatusOr<std::string> completed =
       ctx.svc.meta.CompleteUpload(ctx.req.bucket, ctx.req.key, Param(ctx, "uploadId"), build,
                                   WriteConditions(ctx.ex.request()));
-  if (completed.code() == absl::StatusCode::kNotFound && !IsS3Error(completed)) {
+  if (completed.status().code() == absl::StatusCode::kNotFound && !IsS3Error(completed.status())) {
     RETURN_IF_ERROR(RequireBucket(ctx).status());
     return RepeatedComplete(ctx, listed);
   }
-  RETURN_IF_ERROR(completed);
+  RETURN_IF_ERROR(VersionError(completed.status()));
+  if (!completed->empty()) ctx.ex.SetHeader("x-amz-version-id", *completed);
   return SendCompleteResult(ctx, done.etag(), &done);
 }
 

@@ -59,11 +59,12 @@ struct CompletedPart {
 [[nodiscard]] absl::StatusOr<std::string> MultipartEtag(const std::vector<v1::ObjectPart>& parts);
 
 // The object named by x-amz-copy-source: "bucket/key" or "/bucket/key", percent-encoded,
-// optionally followed by "?versionId=null" (the only version Mosaic has). InvalidArgument
-// when malformed or for another version id.
+// optionally followed by "?versionId=<id>" (the version to copy). InvalidArgument when
+// malformed.
 struct CopySource {
   std::string bucket;
   std::string key;
+  std::optional<std::string> version;
 };
 [[nodiscard]] absl::StatusOr<CopySource> ParseCopySource(std::string_view header);
 

@@ -16,7 +16,9 @@
 #include "server/gateway/s3/object_checksum.h"
 #include "server/gateway/s3/object_data.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_lock.h"
 #include "server/gateway/s3/object_options.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -38,12 +40,17 @@ std::optional<uint64_t> BytePos(std::string_view s) {
   return v;
 }
 
+// The object or the version asked for. A delete marker: 404 NoSuchKey when it is the key's
+// newest version, 405 MethodNotAllowed when asked for by id, with its headers either way.
 absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx, MetaStore::Hydration hydration) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
-  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(ctx.req.bucket, ctx.req.key, hydration));
-  if (!record) {
-    RETURN_IF_ERROR(RequireBucket(ctx).status());
-    return S3Error(S3Code::kNoSuchKey);
+  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
+  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version, hydration));
+  if (!record) return VersionMissing(ctx, version);
+  SetVersionHeaders(ctx.ex, *record, version.has_value());
+  if (record->delete_marker()) {
+    ctx.ex.SetHeader("Last-Modified", HttpDate(record->last_modified_ms()));
+    return S3Error(S3Code::kMethodNotAllowed);
   }
   return *record;
 }
@@ -127,7 +134,6 @@ absl::Status CheckReadConditions(Ctx& ctx, const v1::ObjectRecord& record) {
 
 absl::Status Serve(Ctx& ctx, bool with_body) {
   RETURN_IF_ERROR(CheckReadEncryption(ctx.ex.request()));
-  RETURN_IF_ERROR(CheckVersionId(ctx.req.query));
   // A HEAD needs the pieces' manifests (their sizes) only for ?partNumber: one row read.
   bool manifests = with_body || ctx.req.query.contains("partNumber");
   ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx, manifests ? MetaStore::Hydration::kManifests
@@ -136,6 +142,7 @@ absl::Status Serve(Ctx& ctx, bool with_body) {
   uint64_t size = record.size();
   ASSIGN_OR_RETURN(Selection sel, Select(ctx, record));
   SetObjectHeaders(ctx.ex, record, ctx.req.query);
+  SetLockHeaders(ctx.ex, record);
   EchoEncryption(ctx.ex);
   SetChecksumHeaders(ctx, record, sel);
   uint64_t offset = sel.offset;

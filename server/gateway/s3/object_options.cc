@@ -85,10 +85,14 @@ absl::Status CheckReadEncryption(const RequestView& request) {
                  "The encryption parameters are not applicable to this object.");
 }
 
-absl::Status CheckVersionId(const std::map<std::string, std::string>& query) {
+absl::StatusOr<std::optional<std::string>> VersionParam(
+    const std::map<std::string, std::string>& query) {
   auto it = query.find("versionId");
-  if (it == query.end() || it->second == "null") return absl::OkStatus();
-  return S3Error(S3Code::kInvalidArgument, "Invalid version id specified");
+  if (it == query.end()) return std::nullopt;
+  if (it->second.empty()) {
+    return S3Error(S3Code::kInvalidArgument, "Version id cannot be the empty string");
+  }
+  return it->second;
 }
 
 void EchoEncryption(Exchange& ex) { ex.SetHeader(kSse, kAes256); }

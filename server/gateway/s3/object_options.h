@@ -13,9 +13,11 @@
 // names S3 knows are accepted (and stored as STANDARD), any other is InvalidStorageClass.
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "server/gateway/http/exchange.h"
 #include "server/gateway/s3/request.h"
 
@@ -35,9 +37,10 @@ bool AsksForStorageOptions(const RequestView& request);
 // client's key, which no Mosaic object is: InvalidRequest, as S3 answers for such an object.
 [[nodiscard]] absl::Status CheckReadEncryption(const RequestView& request);
 
-// A versionId parameter names a version; versioning is never enabled, so the only version
-// is "null": InvalidArgument ("Invalid version id specified") for any other value.
-[[nodiscard]] absl::Status CheckVersionId(const std::map<std::string, std::string>& query);
+// The versionId parameter (a version id, "null" for the null version), nullopt when there is
+// none; InvalidArgument for an empty one, as S3.
+[[nodiscard]] absl::StatusOr<std::optional<std::string>> VersionParam(
+    const std::map<std::string, std::string>& query);
 
 // Adds x-amz-server-side-encryption: AES256 to the response.
 void EchoEncryption(Exchange& ex);

@@ -18,8 +18,10 @@
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_get.h"
 #include "server/gateway/s3/object_headers.h"
+#include "server/gateway/s3/object_lock.h"
 #include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/tagging.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -28,11 +30,12 @@ namespace {
 constexpr size_t kMaxKeyBytes = 1024;
 constexpr size_t kBodyChunk = 1 << 20;
 
-absl::Status CheckRequest(Ctx& ctx) {
+absl::StatusOr<v1::BucketRecord> CheckRequest(Ctx& ctx) {
   if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
-  RETURN_IF_ERROR(RequireBucket(ctx).status());
-  return CheckDeclaredLength(ctx);
+  ASSIGN_OR_RETURN(v1::BucketRecord bucket, RequireBucket(ctx));
+  RETURN_IF_ERROR(CheckDeclaredLength(ctx));
+  return bucket;
 }
 
 }  // namespace
@@ -102,12 +105,14 @@ MetaStore::PutCheck WriteConditions(const RequestView& request) {
 }
 
 absl::Status PutObject(Ctx& ctx) {
-  RETURN_IF_ERROR(CheckRequest(ctx));
+  ASSIGN_OR_RETURN(v1::BucketRecord bucket, CheckRequest(ctx));
   RETURN_IF_ERROR(CheckWriteOptions(ctx.ex.request()));
+  ASSIGN_OR_RETURN(LockRequest lock, LockFromHeaders(ctx.ex.request(), bucket, true));
   ASSIGN_OR_RETURN(std::string content_md5, ContentMd5(ctx.ex.request()));
   ASSIGN_OR_RETURN(v1::ObjectRecord record, RecordFromHeaders(ctx.ex.request()));
   ASSIGN_OR_RETURN(auto tags, TagsFromHeader(ctx.ex.request().Header("x-amz-tagging")));
   record.mutable_tags()->Assign(tags.begin(), tags.end());
+  if (lock.any) ApplyLock(lock, record);
   ASSIGN_OR_RETURN(auto writer, ctx.svc.pipeline.NewWriter());
   auto md5 = StreamBody(ctx, *writer);
   if (md5.ok() && !content_md5.empty() && *md5 != content_md5) {
@@ -131,19 +136,21 @@ absl::Status PutObject(Ctx& ctx) {
     record.mutable_checksum()->set_digest(checksum->second);
     piece->set_checksum(checksum->second);
   }
-  absl::Status committed = ctx.svc.meta.PutObject(ctx.req.bucket, ctx.req.key, record,
-                                                  WriteConditions(ctx.ex.request()));
+  absl::StatusOr<std::string> committed = ctx.svc.meta.PutObject(
+      ctx.req.bucket, ctx.req.key, record, WriteConditions(ctx.ex.request()));
   if (!committed.ok()) {
     // The data is durable but unreferenced: deleted now, what a node did not confirm queued.
     if (absl::Status s = DeleteOrQueue(ctx.svc.meta, ctx.svc.pipeline, manifest); !s.ok()) {
       spdlog::warn("unreferenced data of {}/{} left to the orphan sweep: {}", ctx.req.bucket,
                    ctx.req.key, s.ToString());
     }
-    if (committed.code() == absl::StatusCode::kNotFound && !IsS3Error(committed)) {
+    if (committed.status().code() == absl::StatusCode::kNotFound &&
+        !IsS3Error(committed.status())) {
       return S3Error(S3Code::kNoSuchBucket);
     }
-    return committed;
+    return VersionError(committed.status());
   }
+  if (!committed->empty()) ctx.ex.SetHeader("x-amz-version-id", *committed);
   ctx.ex.SetHeader("ETag", "\"" + record.etag() + "\"");
   EchoEncryption(ctx.ex);
   if (checksum) {

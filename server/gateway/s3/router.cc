@@ -38,6 +38,14 @@ constexpr const char* kNames[] = {
     "PutObjectTagging",
     "DeleteObjectTagging",
     "GetObjectAttributes",
+    "PutBucketVersioning",
+    "ListObjectVersions",
+    "PutObjectLockConfiguration",
+    "GetObjectLockConfiguration",
+    "PutObjectRetention",
+    "GetObjectRetention",
+    "PutObjectLegalHold",
+    "GetObjectLegalHold",
     "BucketSubresource",
     "ObjectSubresource",
     "Unknown",
@@ -63,13 +71,26 @@ absl::StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view q
 }
 
 // Bucket subresources S3 has and Mosaic does not implement.
-constexpr const char* kBucketSubresources[] = {
-    "acl",        "policy",         "cors",         "lifecycle",           "tagging",
-    "website",    "logging",        "notification", "replication",         "encryption",
-    "accelerate", "requestPayment", "object-lock",  "ownershipControls",   "publicAccessBlock",
-    "analytics",  "metrics",        "inventory",    "intelligent-tiering", "policyStatus"};
-constexpr const char* kObjectSubresources[] = {"acl",     "retention", "legal-hold",
-                                               "torrent", "restore",   "select"};
+constexpr const char* kBucketSubresources[] = {"acl",
+                                               "policy",
+                                               "cors",
+                                               "lifecycle",
+                                               "tagging",
+                                               "website",
+                                               "logging",
+                                               "notification",
+                                               "replication",
+                                               "encryption",
+                                               "accelerate",
+                                               "requestPayment",
+                                               "ownershipControls",
+                                               "publicAccessBlock",
+                                               "analytics",
+                                               "metrics",
+                                               "inventory",
+                                               "intelligent-tiering",
+                                               "policyStatus"};
+constexpr const char* kObjectSubresources[] = {"acl", "torrent", "restore", "select"};
 
 template <size_t N>
 std::string FindSubresource(const std::map<std::string, std::string>& q,
@@ -84,23 +105,22 @@ Operation BucketOperation(const std::string& method, S3Request& r) {
   const auto& q = r.query;
   r.subresource = FindSubresource(q, kBucketSubresources);
   if (!r.subresource.empty()) return Operation::kOtherBucketSubresource;
+  if (q.contains("object-lock")) {
+    if (method == "PUT") return Operation::kPutObjectLockConfiguration;
+    if (method == "GET") return Operation::kGetObjectLockConfiguration;
+    return Operation::kUnknown;
+  }
   if (method == "GET") {
     if (q.contains("location")) return Operation::kGetBucketLocation;
     if (q.contains("versioning")) return Operation::kGetBucketVersioning;
     if (q.contains("uploads")) return Operation::kListMultipartUploads;
-    if (q.contains("versions")) {
-      r.subresource = "versions";
-      return Operation::kOtherBucketSubresource;
-    }
+    if (q.contains("versions")) return Operation::kListObjectVersions;
     auto lt = q.find("list-type");
     if (lt != q.end() && lt->second == "2") return Operation::kListObjectsV2;
     return Operation::kListObjects;
   }
   if (method == "PUT") {
-    if (q.contains("versioning")) {
-      r.subresource = "versioning";
-      return Operation::kOtherBucketSubresource;
-    }
+    if (q.contains("versioning")) return Operation::kPutBucketVersioning;
     return Operation::kCreateBucket;
   }
   if (method == "DELETE") return Operation::kDeleteBucket;
@@ -114,6 +134,16 @@ Operation ObjectOperation(const RequestView& req, S3Request& r) {
   const std::string& method = req.method;
   r.subresource = FindSubresource(q, kObjectSubresources);
   if (!r.subresource.empty()) return Operation::kOtherObjectSubresource;
+  if (q.contains("retention")) {
+    if (method == "PUT") return Operation::kPutObjectRetention;
+    if (method == "GET") return Operation::kGetObjectRetention;
+    return Operation::kUnknown;
+  }
+  if (q.contains("legal-hold")) {
+    if (method == "PUT") return Operation::kPutObjectLegalHold;
+    if (method == "GET") return Operation::kGetObjectLegalHold;
+    return Operation::kUnknown;
+  }
   if (q.contains("tagging")) {
     if (method == "GET") return Operation::kGetObjectTagging;
     if (method == "PUT") return Operation::kPutObjectTagging;

@@ -39,6 +39,14 @@ enum class Operation {
   kPutObjectTagging,
   kDeleteObjectTagging,
   kGetObjectAttributes,
+  kPutBucketVersioning,         // versioning.cc
+  kListObjectVersions,          // list.cc
+  kPutObjectLockConfiguration,  // object_lock.cc
+  kGetObjectLockConfiguration,
+  kPutObjectRetention,
+  kGetObjectRetention,
+  kPutObjectLegalHold,
+  kGetObjectLegalHold,
   // Recognised, not implemented (501):
   kOtherBucketSubresource,  // acl, policy, cors, lifecycle, tagging, … on a bucket
   kOtherObjectSubresource,  // acl, tagging, retention, … on an object

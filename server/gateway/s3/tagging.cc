@@ -10,8 +10,10 @@
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/router.h"
+#include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -53,10 +55,25 @@ v1::Tag MakeTag(std::string key, std::string value) {
   return tag;
 }
 
-// NoSuchBucket or NoSuchKey for an object that is not there.
-absl::Status Missing(Ctx& ctx) {
-  RETURN_IF_ERROR(RequireBucket(ctx).status());
-  return S3Error(S3Code::kNoSuchKey);
+// Sets the tags of the object or of the version asked for (a delete marker has none:
+// MethodNotAllowed), and answers with `status`.
+absl::Status SetTags(Ctx& ctx, const std::vector<v1::Tag>& tags, int status) {
+  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
+  v1::ObjectRecord changed;
+  auto found = ctx.svc.meta.UpdateVersion(ctx.req.bucket, ctx.req.key, version,
+                                          [&](v1::ObjectRecord& record) -> absl::Status {
+                                            if (record.delete_marker()) {
+                                              return S3Error(S3Code::kMethodNotAllowed);
+                                            }
+                                            record.clear_tags();
+                                            for (const auto& tag : tags) *record.add_tags() = tag;
+                                            changed = record;
+                                            return absl::OkStatus();
+                                          });
+  if (!found.ok()) return VersionError(found.status());
+  if (!*found) return VersionMissing(ctx, version);
+  SetVersionHeaders(ctx.ex, changed, version.has_value());
+  return ctx.ex.Send(status, "");
 }
 
 }  // namespace
@@ -140,8 +157,12 @@ std::string TaggingXml(const google::protobuf::RepeatedPtrField<v1::Tag>& tags) 
 
 absl::Status GetObjectTagging(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
-  ASSIGN_OR_RETURN(auto record, ctx.svc.meta.GetObject(ctx.req.bucket, ctx.req.key));
-  if (!record) return Missing(ctx);
+  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
+  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version,
+                                            MetaStore::Hydration::kNone));
+  if (!record) return VersionMissing(ctx, version);
+  SetVersionHeaders(ctx.ex, *record, version.has_value());
+  if (record->delete_marker()) return S3Error(S3Code::kMethodNotAllowed);
   return SendXml(ctx, TaggingXml(record->tags()));
 }
 
@@ -149,16 +170,12 @@ absl::Status PutObjectTagging(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
   ASSIGN_OR_RETURN(std::string body, ReadWholeBody(ctx, kMaxTaggingBodyBytes));
   ASSIGN_OR_RETURN(std::vector<v1::Tag> tags, TagsFromXml(body));
-  ASSIGN_OR_RETURN(bool found, ctx.svc.meta.SetTags(ctx.req.bucket, ctx.req.key, tags));
-  if (!found) return Missing(ctx);
-  return ctx.ex.Send(200, "");
+  return SetTags(ctx, tags, 200);
 }
 
 absl::Status DeleteObjectTagging(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
-  ASSIGN_OR_RETURN(bool found, ctx.svc.meta.SetTags(ctx.req.bucket, ctx.req.key, {}));
-  if (!found) return Missing(ctx);
-  return ctx.ex.Send(204, "");
+  return SetTags(ctx, {}, 204);
 }
 
 }  // namespace mosaic::gateway

@@ -81,7 +81,7 @@ class ErrorsTest(harness.DevTestCase):
     def test_unimplemented_operations(self):
         for call, kwargs in ((self.s3.get_bucket_acl, {"Bucket": "err"}),
                              (self.s3.get_object_acl, {"Bucket": "err", "Key": "there"}),
-                             (self.s3.get_object_retention, {"Bucket": "err", "Key": "there"}),
+                             (self.s3.get_bucket_cors, {"Bucket": "err"}),
                              (self.s3.get_bucket_policy, {"Bucket": "err"})):
             self.assertEqual(self.error_code(call, **kwargs), ("NotImplemented", 501),
                              call.__name__)

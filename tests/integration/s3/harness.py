@@ -255,6 +255,16 @@ class DevSystem:
         env["AWS_ENDPOINT_URL"] = self.endpoint
         return env
 
+    def rclone_env(self):
+        """tool_env() with an rclone remote named `mosaic` on this system (no config file)."""
+        env = self.tool_env()
+        env.update({"RCLONE_CONFIG_MOSAIC_TYPE": "s3", "RCLONE_CONFIG_MOSAIC_PROVIDER": "Other",
+                    "RCLONE_CONFIG_MOSAIC_ENDPOINT": self.endpoint,
+                    "RCLONE_CONFIG_MOSAIC_ACCESS_KEY_ID": self.env["AWS_ACCESS_KEY_ID"],
+                    "RCLONE_CONFIG_MOSAIC_SECRET_ACCESS_KEY": self.env["AWS_SECRET_ACCESS_KEY"],
+                    "RCLONE_CONFIG_MOSAIC_REGION": "us-east-1", "RCLONE_CONFIG": "/dev/null"})
+        return env
+
 
 def nodes_of(doc):
     """The nodes of a status document by id, each with its provider's name."""

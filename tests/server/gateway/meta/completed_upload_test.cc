@@ -44,7 +44,7 @@ class CompletedUploadTest : public StoreFixture {
       *r.add_parts() = parts[2];
       return r;
     };
-    return store().CompleteUpload("b", key, id, build, check);
+    return store().CompleteUpload("b", key, id, build, check).status();
   }
 };
 

@@ -59,7 +59,7 @@ class MetaStoreTest : public ::testing::Test {
     ASSERT_TRUE(store().CreateBucket(name, Bucket(1)).ok());
   }
   void Put(const std::string& bucket, const std::string& key, const std::string& tag) {
-    absl::Status s = store().PutObject(bucket, key, Object(tag));
+    absl::Status s = store().PutObject(bucket, key, Object(tag)).status();
     ASSERT_TRUE(s.ok()) << s;
   }
   std::vector<std::string> Keys(const std::string& bucket, const std::string& prefix,
@@ -137,7 +137,8 @@ TEST_F(MetaStoreTest, BucketsWithSharedPrefixesAreSeparate) {
 }
 
 TEST_F(MetaStoreTest, PutNeedsTheBucket) {
-  EXPECT_EQ(store().PutObject("nope", "k", Object("1")).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().PutObject("nope", "k", Object("1")).status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_TRUE(QueuedIds().empty());
 }
 
@@ -188,7 +189,7 @@ TEST_F(MetaStoreTest, PutCheckSeesTheCurrentRecordAndCanVeto) {
   };
   ASSERT_TRUE(store().PutObject("b", "k", Object("one"), absent).ok());
   EXPECT_EQ(calls, 1);
-  absl::Status vetoed = store().PutObject("b", "k", Object("two"), absent);
+  absl::Status vetoed = store().PutObject("b", "k", Object("two"), absent).status();
   EXPECT_EQ(vetoed.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(vetoed.message(), "exists");
   EXPECT_EQ(calls, 2);
@@ -601,20 +602,20 @@ TEST_F(MetaStoreTest, CompleteErrorsLeaveTheUploadAsItWas) {
                    const std::vector<v1::ObjectPart>&) -> absl::StatusOr<v1::ObjectRecord> {
     return absl::InvalidArgumentError("InvalidPart");
   };
-  EXPECT_EQ(store().CompleteUpload("b", "k", "u1", refuse).code(),
+  EXPECT_EQ(store().CompleteUpload("b", "k", "u1", refuse).status().code(),
             absl::StatusCode::kInvalidArgument);
   // A failed condition on the destination also leaves it.
   Put("b", "k", "existing");
   auto veto = [](const std::optional<v1::ObjectRecord>& current) {
     return current ? absl::FailedPreconditionError("exists") : absl::OkStatus();
   };
-  EXPECT_EQ(store().CompleteUpload("b", "k", "u1", AllPartsObject, veto).code(),
+  EXPECT_EQ(store().CompleteUpload("b", "k", "u1", AllPartsObject, veto).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(store().GetUpload("b", "k", "u1")->has_value());
   EXPECT_EQ(PartNumbers(store(), "u1", 0), std::vector<uint32_t>{1});
   EXPECT_EQ(Refs(store(), "p1"), 1u);
   EXPECT_TRUE(QueuedIds().empty());
-  EXPECT_EQ(store().CompleteUpload("b", "k", "nope", AllPartsObject).code(),
+  EXPECT_EQ(store().CompleteUpload("b", "k", "nope", AllPartsObject).status().code(),
             absl::StatusCode::kNotFound);
   // Completing over an existing object queues that object's data.
   ASSERT_TRUE(store().CompleteUpload("b", "k", "u1", AllPartsObject).ok());

@@ -63,7 +63,9 @@ TEST_F(RacingWritersTest, OfRacingIfNoneMatchWritersExactlyOneWins) {
         return current ? absl::FailedPreconditionError("PreconditionFailed") : absl::OkStatus();
       };
       absl::Status s =
-          store().PutObject("b", key, Object(key + "-" + std::to_string(i)), if_none_match);
+          store()
+              .PutObject("b", key, Object(key + "-" + std::to_string(i)), if_none_match)
+              .status();
       if (s.ok()) ++won;
       if (s.code() == absl::StatusCode::kFailedPrecondition) ++refused;
     });
@@ -95,13 +97,14 @@ TEST_F(RacingWritersTest, SharedPiecesAreCountedExactlyUnderRacingOverwritesCopi
         }
         case 1: {
           std::string from = "k" + std::to_string(rng() % kKeys);
-          absl::Status s = store().CopyObject("b", from, "b", key,
-                                              [](const std::optional<v1::ObjectRecord>& source)
-                                                  -> absl::StatusOr<v1::ObjectRecord> {
-                                                if (!source)
-                                                  return absl::NotFoundError("NoSuchKey");
-                                                return *source;
-                                              });
+          absl::Status s = store()
+                               .CopyObject("b", from, "b", key,
+                                           [](const std::optional<v1::ObjectRecord>& source)
+                                               -> absl::StatusOr<v1::ObjectRecord> {
+                                             if (!source) return absl::NotFoundError("NoSuchKey");
+                                             return *source;
+                                           })
+                               .status();
           EXPECT_TRUE(s.ok() || absl::IsNotFound(s)) << s;
           break;
         }

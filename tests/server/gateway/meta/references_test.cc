@@ -49,14 +49,16 @@ class ReferencesTest : public ::testing::Test {
   }
   // Copies src/key to bucket/key, sharing the pieces as CopyObject does.
   absl::Status Copy(const std::string& src_key, const std::string& bucket, const std::string& key) {
-    return store().CopyObject(
-        "src", src_key, bucket, key,
-        [](const std::optional<v1::ObjectRecord>& source) -> absl::StatusOr<v1::ObjectRecord> {
-          if (!source) return absl::NotFoundError("no source");
-          v1::ObjectRecord copy = *source;
-          (*copy.mutable_user_metadata())["copied"] = "yes";
-          return copy;
-        });
+    return store()
+        .CopyObject(
+            "src", src_key, bucket, key,
+            [](const std::optional<v1::ObjectRecord>& source) -> absl::StatusOr<v1::ObjectRecord> {
+              if (!source) return absl::NotFoundError("no source");
+              v1::ObjectRecord copy = *source;
+              (*copy.mutable_user_metadata())["copied"] = "yes";
+              return copy;
+            })
+        .status();
   }
   uint64_t Refs(const std::string& id) {
     auto n = store().References(id);
@@ -161,14 +163,17 @@ TEST_F(ReferencesTest, FailedBuildOrCheckCommitsNothing) {
   ASSERT_TRUE(store().PutObject("src", "a", TwoPieces("p")).ok());
   absl::Status missing = Copy("none", "dst", "b");
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
-  absl::Status vetoed = store().CopyObject(
-      "src", "a", "dst", "b",
-      [](const std::optional<v1::ObjectRecord>& s) -> absl::StatusOr<v1::ObjectRecord> {
-        return *s;
-      },
-      [](const std::optional<v1::ObjectRecord>&) {
-        return absl::FailedPreconditionError("vetoed");
-      });
+  absl::Status vetoed =
+      store()
+          .CopyObject(
+              "src", "a", "dst", "b",
+              [](const std::optional<v1::ObjectRecord>& s) -> absl::StatusOr<v1::ObjectRecord> {
+                return *s;
+              },
+              [](const std::optional<v1::ObjectRecord>&) {
+                return absl::FailedPreconditionError("vetoed");
+              })
+          .status();
   EXPECT_EQ(vetoed.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(store().GetObject("dst", "b")->has_value());
   EXPECT_EQ(Refs("p-1"), 1u);

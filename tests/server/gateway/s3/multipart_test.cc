@@ -143,7 +143,13 @@ TEST(MultipartTest, CopySourceAndRange) {
   auto plain = ParseCopySource("b/k?versionId=null");
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(plain->key, "k");
-  EXPECT_FALSE(ParseCopySource("b/k?versionId=3").ok());
+  EXPECT_EQ(plain->version, "null");
+  auto versioned = ParseCopySource("b/k?versionId=0000000000000001deadbeef");
+  ASSERT_TRUE(versioned.ok()) << versioned.status();
+  EXPECT_EQ(versioned->version, "0000000000000001deadbeef");
+  EXPECT_EQ(ParseCopySource("b/k")->version, std::nullopt);
+  EXPECT_FALSE(ParseCopySource("b/k?versionId=").ok());
+  EXPECT_FALSE(ParseCopySource("b/k?other=3").ok());
   EXPECT_FALSE(ParseCopySource("bucket-only").ok());
   auto range = ParseCopySourceRange("bytes=5-9", 10);
   ASSERT_TRUE(range.ok()) << range.status();

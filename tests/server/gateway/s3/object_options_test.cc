@@ -63,12 +63,13 @@ TEST(ObjectOptionsTest, ReadsRefuseCustomerKeys) {
   EXPECT_EQ(CodeOf(s), S3Code::kInvalidRequest);
 }
 
-TEST(ObjectOptionsTest, OnlyTheNullVersionExists) {
-  EXPECT_TRUE(CheckVersionId({}).ok());
-  EXPECT_TRUE(CheckVersionId({{"versionId", "null"}}).ok());
-  absl::Status s = CheckVersionId({{"versionId", "3HL4kqtJlcpXroDTDmJ"}});
+TEST(ObjectOptionsTest, VersionParamIsAbsentOrNotEmpty) {
+  EXPECT_EQ(*VersionParam({}), std::nullopt);
+  EXPECT_EQ(*VersionParam({{"versionId", "null"}}), "null");
+  EXPECT_EQ(*VersionParam({{"versionId", "3HL4kqtJlcpXroDTDmJ"}}), "3HL4kqtJlcpXroDTDmJ");
+  auto s = VersionParam({{"versionId", ""}});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(CodeOf(s), S3Code::kInvalidArgument);
+  EXPECT_EQ(CodeOf(s.status()), S3Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -76,20 +76,14 @@ TEST(RouterTest, ObjectOperations) {
 }
 
 TEST(RouterTest, SubresourcesAreRecognisedAndNamed) {
-  for (const char* sub : {"acl", "policy", "cors", "lifecycle", "tagging", "website", "object-lock",
-                          "publicAccessBlock"}) {
+  for (const char* sub :
+       {"acl", "policy", "cors", "lifecycle", "tagging", "website", "publicAccessBlock"}) {
     S3Request r = MustRoute(Req("GET", std::string("/b1?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherBucketSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
     EXPECT_FALSE(IsImplemented(r.op));
   }
-  S3Request versions = MustRoute(Req("GET", "/b1?versions"));
-  EXPECT_EQ(versions.op, Operation::kOtherBucketSubresource);
-  EXPECT_EQ(versions.subresource, "versions");
-  S3Request put_versioning = MustRoute(Req("PUT", "/b1?versioning"));
-  EXPECT_EQ(put_versioning.op, Operation::kOtherBucketSubresource);
-  EXPECT_EQ(put_versioning.subresource, "versioning");
-  for (const char* sub : {"acl", "retention", "legal-hold", "restore", "select"}) {
+  for (const char* sub : {"acl", "restore", "select"}) {
     S3Request r = MustRoute(Req("PUT", std::string("/b1/k?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherObjectSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
@@ -132,6 +126,22 @@ TEST(RouterTest, ImplementedOperationsAreExactlyTheSupportedOnes) {
   EXPECT_STREQ(OperationName(Operation::kListObjectsV2), "ListObjectsV2");
   EXPECT_STREQ(OperationName(Operation::kCompleteMultipartUpload), "CompleteMultipartUpload");
   EXPECT_STREQ(OperationName(Operation::kUnknown), "Unknown");
+}
+
+TEST(RouterTest, VersionsAndObjectLock) {
+  EXPECT_EQ(OpOf("GET", "/b1?versions"), Operation::kListObjectVersions);
+  EXPECT_EQ(OpOf("PUT", "/b1?versioning"), Operation::kPutBucketVersioning);
+  EXPECT_EQ(OpOf("PUT", "/b1?object-lock"), Operation::kPutObjectLockConfiguration);
+  EXPECT_EQ(OpOf("GET", "/b1?object-lock"), Operation::kGetObjectLockConfiguration);
+  EXPECT_EQ(OpOf("PUT", "/b1/k?retention&versionId=x"), Operation::kPutObjectRetention);
+  EXPECT_EQ(OpOf("GET", "/b1/k?retention"), Operation::kGetObjectRetention);
+  EXPECT_EQ(OpOf("PUT", "/b1/k?legal-hold"), Operation::kPutObjectLegalHold);
+  EXPECT_EQ(OpOf("GET", "/b1/k?legal-hold"), Operation::kGetObjectLegalHold);
+  EXPECT_EQ(OpOf("DELETE", "/b1/k?retention"), Operation::kUnknown);
+  for (Operation op : {Operation::kListObjectVersions, Operation::kPutBucketVersioning,
+                       Operation::kPutObjectRetention, Operation::kGetObjectLegalHold}) {
+    EXPECT_TRUE(IsImplemented(op)) << OperationName(op);
+  }
 }
 
 TEST(RouterTest, ObjectTaggingAndAttributes) {

@@ -1,0 +1,76 @@
+#include "server/gateway/meta/tables/versions.h"
+
+#include <algorithm>
+
+#include "server/gateway/meta/tables/pieces.h"
+
+namespace mosaic::gateway::meta::versions {
+namespace {
+constexpr char kTag = 'v';
+
+std::string KeyPrefix(const std::string& bucket, const std::string& key) {
+  std::string k = BucketPrefix(bucket) + key;
+  k.push_back('\0');
+  return k;
+}
+
+std::string EncodeBE64(uint64_t v) {
+  return EncodeBE32(uint32_t(v >> 32)) + EncodeBE32(uint32_t(v));
+}
+
+}  // namespace
+
+std::string BucketPrefix(const std::string& bucket) {
+  std::string k(1, kTag);
+  k += bucket;
+  k.push_back('\0');
+  return k;
+}
+
+std::string RowKey(const std::string& bucket, const std::string& key, uint64_t order) {
+  // Inverted: the newest version (the greatest order) sorts first.
+  return KeyPrefix(bucket, key) + EncodeBE64(~order);
+}
+
+absl::StatusOr<std::optional<v1::ObjectRecord>> Get(Transaction& t, const std::string& bucket,
+                                                    const std::string& key, uint64_t order) {
+  return GetRow<v1::ObjectRecord>(t, RowKey(bucket, key, order), "version");
+}
+
+absl::Status Put(Transaction& t, const std::string& bucket, const std::string& key,
+                 const v1::ObjectRecord& record) {
+  return t.Put(RowKey(bucket, key, record.version_order()), pieces::Stored(record));
+}
+
+absl::Status Delete(Transaction& t, const std::string& bucket, const std::string& key,
+                    uint64_t order) {
+  return t.Delete(RowKey(bucket, key, order));
+}
+
+absl::StatusOr<std::vector<v1::ObjectRecord>> OfKey(Transaction& t, const std::string& bucket,
+                                                    const std::string& key, size_t limit) {
+  std::string prefix = KeyPrefix(bucket, key);
+  ASSIGN_OR_RETURN(auto rows, ScanRows<v1::ObjectRecord>(t, prefix, prefix, limit, "version"));
+  std::vector<v1::ObjectRecord> out;
+  out.reserve(rows.size());
+  for (auto& [k, record] : rows) out.push_back(std::move(record));
+  return out;
+}
+
+absl::StatusOr<std::vector<VersionEntry>> List(Transaction& t, const std::string& bucket,
+                                               const std::string& prefix, const std::string& from,
+                                               size_t limit) {
+  std::string base = BucketPrefix(bucket);
+  ASSIGN_OR_RETURN(
+      auto rows, ScanRows<v1::ObjectRecord>(t, base + prefix, std::max(base + prefix, from), limit,
+                                            "version"));
+  std::vector<VersionEntry> out;
+  out.reserve(rows.size());
+  for (auto& [k, record] : rows) {
+    // <base> <key> NUL <8 bytes>
+    out.push_back({k.substr(base.size(), k.size() - base.size() - 9), std::move(record), false});
+  }
+  return out;
+}
+
+}  // namespace mosaic::gateway::meta::versions

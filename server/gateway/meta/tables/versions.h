@@ -1,0 +1,42 @@
+#pragma once
+// Table of object versions that are not the current object: `v` <bucket> NUL <key> NUL
+// <~version_order, 8 bytes big-endian> -> ObjectRecord (pieces by id only, as objects.h).
+// A key's rows sort newest first, and keys in S3's byte order (keys never contain NUL), so
+// ListObjectVersions reads one range. The current version of a key, when it is an object,
+// is the `o` row (objects.h), never here; a delete marker, and every older version, is here.
+// Writers of a key's versions hold its `o` row locked (objects::Get with a lock), which
+// guards the key's `v` rows too.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proto/mosaic/v1/meta.pb.h"
+#include "server/gateway/meta/entries.h"
+#include "server/gateway/meta/row.h"
+
+namespace mosaic::gateway::meta::versions {
+
+// The first byte of every row's key, and the prefix of all rows of `bucket`.
+std::string BucketPrefix(const std::string& bucket);
+// The key of the row of (bucket, key) with `order`.
+std::string RowKey(const std::string& bucket, const std::string& key, uint64_t order);
+
+absl::StatusOr<std::optional<v1::ObjectRecord>> Get(Transaction& t, const std::string& bucket,
+                                                    const std::string& key, uint64_t order);
+// Stores `record` under its version_order.
+absl::Status Put(Transaction& t, const std::string& bucket, const std::string& key,
+                 const v1::ObjectRecord& record);
+absl::Status Delete(Transaction& t, const std::string& bucket, const std::string& key,
+                    uint64_t order);
+// Up to `limit` versions of `key`, newest first.
+absl::StatusOr<std::vector<v1::ObjectRecord>> OfKey(Transaction& t, const std::string& bucket,
+                                                    const std::string& key, size_t limit);
+// Up to `limit` rows of `bucket` whose key starts with `prefix`, from the row key `from`
+// (inclusive; "" = the first), in (key, newest first) order. `latest` is left false.
+absl::StatusOr<std::vector<VersionEntry>> List(Transaction& t, const std::string& bucket,
+                                               const std::string& prefix, const std::string& from,
+                                               size_t limit);
+
+}  // namespace mosaic::gateway::meta::versions
