@@ -88,7 +88,7 @@ class HostileCluster {
     v1::ObjectRecord record;
     record.set_size(size);
     *record.add_parts()->mutable_manifest() = ToProto(*manifest);
-    if (absl::Status s = meta_->PutObject("b", key, record); !s.ok()) return s;
+    if (absl::Status s = meta_->PutObject("b", key, record).status(); !s.ok()) return s;
     if (absl::Status s = AllUp(); !s.ok()) return s;
     return manifest;
   }
