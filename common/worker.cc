@@ -45,6 +45,7 @@ std::string_view WorkerStateName(WorkerState state) {
 
 std::string WorkerStatusLine(const WorkerStatus& s) {
   std::string out = s.name + ": " + std::string(WorkerStateName(s.state));
+  if (s.standby) out = s.name + ": standby, led by " + (s.leader.empty() ? "nobody yet" : s.leader);
   if (s.state == WorkerState::kBackoff) {
     out += " after " + std::to_string(s.errors_in_a_row) +
            (s.errors_in_a_row == 1 ? " error" : " errors");
@@ -64,6 +65,11 @@ Worker::Worker(std::string name, Options options) : name_(std::move(name)), opti
   status_.name = name_;
 }
 
+void Worker::SetGate(Gate gate) {
+  std::lock_guard lock(mu_);
+  gate_ = std::move(gate);
+}
+
 void Worker::Wake() {
   {
     std::lock_guard lock(mu_);
@@ -74,9 +80,14 @@ void Worker::Wake() {
 
 WorkerStatus Worker::status() const {
   std::string detail = Detail();  // the job's own lock, not ours
+  // Leadership as it is now, also while the worker waits (its gate is set before Run).
+  bool standby = gate_.leads && !gate_.leads();
+  std::string leader = gate_.leader ? gate_.leader() : "";
   std::lock_guard lock(mu_);
   WorkerStatus s = status_;
   s.detail = std::move(detail);
+  s.standby = standby;
+  s.leader = std::move(leader);
   return s;
 }
 
@@ -150,6 +161,16 @@ void Worker::Run(Waiter& waiter) {
     status_.next_step_ms = -1;
     if (stopping_) break;
     woken_ = false;
+    if (gate_.leads) {
+      lock.unlock();
+      bool leads = gate_.leads();
+      lock.lock();
+      if (!leads) {
+        status_.state = WorkerState::kIdle;
+        wait = options_.idle_wait;
+        continue;
+      }
+    }
     status_.state = WorkerState::kBusy;
     lock.unlock();
     absl::StatusOr<WorkResult> result = StepCaught();

@@ -60,9 +60,12 @@ struct WorkerStatus {
   uint32_t errors_in_a_row = 0;
   uint64_t steps = 0;         // steps run
   int64_t next_step_ms = -1;  // wait before the next step when it was scheduled; -1: none
+  // With a gate (Worker::SetGate): whether another process leads the job, and who leads it.
+  bool standby = false;
+  std::string leader;
 };
 // "repair: idle (next in 2 s); 3 stripes queued", "deleter: backoff after 2 errors (next in
-// 4 s): UNAVAILABLE: …".
+// 4 s): UNAVAILABLE: …", "repair: standby, led by gw-b (next in 10 s)".
 std::string WorkerStatusLine(const WorkerStatus& status);
 
 // How a worker's thread waits. The real one waits on the condition variable with a timeout.
@@ -97,6 +100,16 @@ class Worker {
   virtual std::string Detail() const { return ""; }
 
   const std::string& name() const { return name_; }
+  // Leadership (issue 17: one leader per job among gateways sharing a database): with a gate,
+  // a step runs only while `leads()` is true; otherwise the worker stands by (status
+  // `standby`, naming `leader()`) and asks again after its idle interval or when woken (the
+  // lease's keeper wakes it when this process becomes the leader). Both are called on the
+  // worker's thread, without the worker's lock, and must not block long. Set before Run.
+  struct Gate {
+    std::function<bool()> leads;
+    std::function<std::string()> leader;
+  };
+  void SetGate(Gate gate);
   // Ends the current wait (idle, throttled, backoff, or a Pause) so that work starts now; a
   // wake during a step makes the next step run at once. Any thread; never blocks long.
   void Wake();
@@ -125,6 +138,7 @@ class Worker {
   bool woken_ = false;
   WorkerStatus status_;
   std::string detail_;
+  Gate gate_;
 };
 
 // A worker made of functions, for jobs with more than one loop.

@@ -11,6 +11,8 @@ packages=(
   libsodium-dev liburing-dev libisal-dev libboost1.81-dev libtomlplusplus-dev
   libspdlog-dev libcli11-dev libpugixml-dev libssl-dev libbenchmark-dev libgtest-dev
   libgmock-dev
+  # metadata on PostgreSQL (issue 17): libpq for the gateway, the server for dev and tests
+  libpq-dev postgresql-15
   # test tools: real clients and process helpers
   curl python3 procps
   # onboarding tests: the openssl tool, and ip for the network-namespace demo

@@ -2,7 +2,8 @@
 // nodes under named fake providers and an S3 gateway on 127.0.0.1. The first run creates a
 // master key and an access key; later runs on the same folder keep data and credentials.
 // Writes DIR/dev.env (AWS_* variables) and DIR/dev.json (every process, for scripts and
-// fault drills).
+// fault drills). With --metadata postgresql it also runs a PostgreSQL of its own in
+// DIR/postgres (meta/local_postgres.h) and --gateways N gateways on it, each on its own port.
 
 #include <signal.h>
 #include <sys/random.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -24,6 +26,7 @@
 #include "common/sha256.h"
 #include "server/commands.h"
 #include "server/gateway/admin_client.h"
+#include "server/gateway/meta/local_postgres.h"
 
 namespace mosaic {
 namespace {
@@ -114,22 +117,29 @@ bool WaitReady(DevNode& n) {
   return false;
 }
 
+// The dev system's metadata: RocksDB in each gateway's folder, or the dev PostgreSQL.
+struct DevMetadata {
+  std::optional<gateway::meta::LocalPostgres> postgres;
+  std::string dsn;  // "" = RocksDB
+};
+
 struct Credentials {
   std::string id;
   std::string secret;
 };
 
-void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& nodes,
-                        const std::string& token, int port, const std::string& node_down_after,
-                        const std::string& backup_lag) {
+void WriteGatewayConfig(const std::string& dir, const DevNode& gw,
+                        const std::vector<DevNode>& nodes, const std::string& token, int port,
+                        const std::string& node_down_after, const std::string& backup_lag,
+                        const DevMetadata& metadata) {
   // The config holds the node tokens: readable by its owner only, from its first byte.
-  std::string path = dir + "/gateway/gateway.toml";
+  std::string path = gw.dir + "/gateway.toml";
   std::ofstream(path, std::ios::trunc).close();
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
   std::ofstream out(path, std::ios::trunc);
   out << "listen = \"127.0.0.1:" << port << "\"\n"
       << "admin_listen = \"127.0.0.1:0\"\n"
-      << "data_dir = \"" << dir << "/gateway\"\n"
+      << "data_dir = \"" << gw.dir << "\"\n"
       << "key_file = \"" << dir << "/master.key\"\n"
       << "region = \"us-east-1\"\n";
   if (!node_down_after.empty()) {
@@ -138,6 +148,9 @@ void WriteGatewayConfig(const std::string& dir, const std::vector<DevNode>& node
         << "failure_check_interval = \"1s\"\n";
   }
   if (!backup_lag.empty()) out << "backup_lag = \"" << backup_lag << "\"\n";
+  if (!metadata.dsn.empty()) {
+    out << "[metadata]\nbackend = \"postgresql\"\ndsn = \"" << metadata.dsn << "\"\n";
+  }
   out << "[erasure]\nk = 4\nm = 2\n";
   for (const DevNode& n : nodes) {
     out << "[[node]]\nid = \"" << n.id << "\"\nprovider = \"" << n.provider << "\"\n"
@@ -173,10 +186,22 @@ Credentials DevCredentials(const std::string& dir, const DevNode& gateway) {
 }
 
 void WriteDescription(const std::string& dir, const std::vector<DevNode>& procs,
-                      const Credentials& creds, const std::string& endpoint) {
+                      const Credentials& creds, const std::vector<std::string>& endpoints,
+                      const DevMetadata& metadata) {
+  const std::string& endpoint = endpoints.front();
   std::ofstream json(dir + "/dev.json", std::ios::trunc);
-  json << "{\n  \"endpoint\": \"" << endpoint << "\",\n  \"region\": \"us-east-1\",\n"
-       << "  \"processes\": [\n";
+  json << "{\n  \"endpoint\": \"" << endpoint << "\",\n  \"endpoints\": [";
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    json << (i ? ", " : "") << "\"" << endpoints[i] << "\"";
+  }
+  json << "],\n  \"region\": \"us-east-1\",\n";
+  if (metadata.postgres) {
+    json << "  \"database\": {\"backend\": \"postgresql\", \"dsn\": \"" << metadata.dsn
+         << "\", \"dir\": \"" << metadata.postgres->dir() << "\"},\n";
+  } else {
+    json << "  \"database\": {\"backend\": \"rocksdb\"},\n";
+  }
+  json << "  \"processes\": [\n";
   for (size_t i = 0; i < procs.size(); ++i) {
     const DevNode& n = procs[i];
     bool node = n.role == "node";
@@ -189,12 +214,15 @@ void WriteDescription(const std::string& dir, const std::vector<DevNode>& procs,
   json << "  ]\n}\n";
   std::ofstream env(dir + "/dev.env", std::ios::trunc);
   env << "AWS_ENDPOINT_URL=" << endpoint << "\nAWS_ACCESS_KEY_ID=" << creds.id
-      << "\nAWS_SECRET_ACCESS_KEY=" << creds.secret << "\nAWS_DEFAULT_REGION=us-east-1\n";
+      << "\nAWS_SECRET_ACCESS_KEY=" << creds.secret << "\nAWS_DEFAULT_REGION=us-east-1\n"
+      << "MOSAIC_ENDPOINTS=\"";
+  for (size_t i = 0; i < endpoints.size(); ++i) env << (i ? " " : "") << endpoints[i];
+  env << "\"\n";
   chmod((dir + "/dev.env").c_str(), 0600);
 }
 
-// Stops the gateway first (it finishes its requests), then the nodes.
-void StopAll(const std::vector<DevNode>& procs) {
+// Stops the gateways first (they finish their requests), then the nodes, then the database.
+void StopAll(const std::vector<DevNode>& procs, DevMetadata* metadata = nullptr) {
   for (auto it = procs.rbegin(); it != procs.rend(); ++it) {
     if (it->pid <= 0) continue;
     kill(it->pid, SIGTERM);
@@ -203,23 +231,77 @@ void StopAll(const std::vector<DevNode>& procs) {
   for (const DevNode& n : procs) {
     if (n.pid > 0 && n.role == "node") waitpid(n.pid, nullptr, 0);
   }
+  if (metadata && metadata->postgres) {
+    if (auto s = metadata->postgres->Stop(); !s.ok()) {
+      std::fprintf(stderr, "mosaic dev: %s\n", s.ToString().c_str());
+    }
+  }
 }
 
-void StartOrFail(std::vector<DevNode>& procs, DevNode& n) {
+// The dev PostgreSQL in DIR/postgres, started, with its database `mosaic`. Run as `nobody`
+// when we are root: DIR must then be enterable by others (only its folder's name is needed;
+// the secrets in it stay owner-only).
+DevMetadata StartDevPostgres(const std::string& dir) {
+  DevMetadata m;
+  if (geteuid() == 0) {
+    fs::permissions(dir, fs::perms::others_exec, fs::perm_options::add);
+  }
+  auto pg = gateway::meta::LocalPostgres::Start(dir + "/postgres", {});
+  absl::Status created = pg.ok() ? pg->CreateDatabase("mosaic") : pg.status();
+  if (!created.ok()) {
+    std::fprintf(stderr, "mosaic dev: PostgreSQL: %s\n", created.ToString().c_str());
+    throw CLI::RuntimeError(1);
+  }
+  m.dsn = pg->Dsn("mosaic");
+  m.postgres = std::move(*pg);
+  return m;
+}
+
+void StartOrFail(std::vector<DevNode>& procs, DevNode& n, DevMetadata* metadata = nullptr) {
   if (!WaitReady(n)) {
     std::fprintf(stderr, "mosaic dev: %s did not start; see its log in %s\n", n.id.c_str(),
                  n.dir.c_str());
-    StopAll(procs);
+    StopAll(procs, metadata);
     throw CLI::RuntimeError(1);
   }
 }
 
-void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, int port,
-            const std::string& node_down_after, const std::string& backup_lag) {
+struct DevOptions {
+  int providers = 6;
+  int nodes_per_provider = 1;
+  int port = 9000;
+  std::string node_down_after;
+  std::string backup_lag;
+  int gateways = 1;
+  std::string metadata = "rocksdb";
+};
+
+// Starts the gateways (the first on --port, the others on free ports), each in its own
+// folder (DIR/gateway, DIR/gateway-2, …), all on the dev metadata.
+void StartGateways(const std::string& dir, const DevOptions& o, const std::string& token,
+                   std::vector<DevNode>& procs, DevMetadata& metadata) {
+  std::vector<DevNode> nodes = procs;
+  for (int g = 0; g < o.gateways; ++g) {
+    DevNode gw;
+    gw.role = "gateway";
+    gw.id = g == 0 ? "gateway" : "gateway-" + std::to_string(g + 1);
+    gw.dir = dir + "/" + gw.id;
+    fs::create_directories(gw.dir);
+    // The gateway's folder holds its metadata, admin token and config: its owner's only.
+    fs::permissions(gw.dir, fs::perms::owner_all, fs::perm_options::replace);
+    WriteGatewayConfig(dir, gw, nodes, token, g == 0 ? o.port : 0, o.node_down_after, o.backup_lag,
+                       metadata);
+    Launch(gw, gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
+    procs.push_back(gw);
+    // One at a time: the first creates (migrates) the schema.
+    StartOrFail(procs, procs.back(), &metadata);
+  }
+}
+
+void RunDev(const std::string& dir_arg, const DevOptions& o) {
+  int providers = o.providers, nodes_per_provider = o.nodes_per_provider;
   std::string dir = fs::absolute(dir_arg).string();
-  fs::create_directories(dir + "/gateway");
-  // The gateway's folder holds its metadata, admin token and config: its owner's only.
-  fs::permissions(dir + "/gateway", fs::perms::owner_all, fs::perm_options::replace);
+  fs::create_directories(dir);
   std::string token_path = dir + "/.token";
   std::string token = fs::exists(token_path) ? Slurp(token_path) : RandomHex(32);
   {
@@ -251,20 +333,20 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
       procs.push_back(n);
     }
   }
-  for (DevNode& n : procs) StartOrFail(procs, n);
-  DevNode gw;
-  gw.role = "gateway";
-  gw.id = "gateway";
-  gw.dir = dir + "/gateway";
-  WriteGatewayConfig(dir, procs, token, port, node_down_after, backup_lag);
-  Launch(gw, gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
-  procs.push_back(gw);
-  StartOrFail(procs, procs.back());
-  Credentials creds = DevCredentials(dir, procs.back());
-  std::string endpoint = "http://" + procs.back().grpc_addr;
-  WriteDescription(dir, procs, creds, endpoint);
+  DevMetadata metadata;
+  if (o.metadata == "postgresql") metadata = StartDevPostgres(dir);
+  for (DevNode& n : procs) StartOrFail(procs, n, &metadata);
+  StartGateways(dir, o, token, procs, metadata);
+  size_t first_gateway = procs.size() - o.gateways;
+  Credentials creds = DevCredentials(dir, procs[first_gateway]);
+  std::vector<std::string> endpoints;
+  for (size_t i = first_gateway; i < procs.size(); ++i) {
+    endpoints.push_back("http://" + procs[i].grpc_addr);
+  }
+  const std::string& endpoint = endpoints.front();
+  WriteDescription(dir, procs, creds, endpoints, metadata);
   std::printf(
-      "mosaic dev: S3 gateway at %s over %d nodes at %d providers (4+2)\n\n"
+      "mosaic dev: S3 gateway at %s over %d nodes at %d providers (4+2)\n%s\n"
       "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n"
       "Try it (the same variables are in %s/dev.env):\n"
       "  set -a; . %s/dev.env; set +a\n"
@@ -272,13 +354,18 @@ void RunDev(const std::string& dir_arg, int providers, int nodes_per_provider, i
       "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 cp README.md s3://demo/\n"
       "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 ls s3://demo/\n\n"
       "Processes are listed in %s/dev.json. Ctrl-C stops everything.\n",
-      endpoint.c_str(), providers * nodes_per_provider, providers, creds.id.c_str(),
-      creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
+      endpoint.c_str(), providers * nodes_per_provider, providers,
+      o.gateways > 1 || metadata.postgres
+          ? ("  " + std::to_string(o.gateways) + " gateway(s), metadata in " + o.metadata +
+             (o.gateways > 1 ? "; all endpoints in MOSAIC_ENDPOINTS" : "") + "\n")
+                .c_str()
+          : "",
+      creds.id.c_str(), creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
   std::printf("mosaic dev: stopping\n");
-  StopAll(procs);
+  StopAll(procs, &metadata);
 }
 
 }  // namespace
@@ -303,8 +390,24 @@ void AddDevCommand(CLI::App& app) {
   dev->add_option("--backup-lag", *backup_lag,
                   "Back the gateway's metadata up to the nodes this often (e.g. 1s; for tests "
                   "of restore). Default: the gateway's 60s");
-  dev->callback(
-      [=] { RunDev(*dir, *providers, *per_provider, *port, *node_down_after, *backup_lag); });
+  auto gateways = std::make_shared<int>(1);
+  dev->add_option("--gateways", *gateways,
+                  "S3 gateways serving the same buckets (more than one needs --metadata "
+                  "postgresql); the first on --port, the others on free ports")
+      ->check(CLI::Range(1, 8));
+  auto metadata = std::make_shared<std::string>("rocksdb");
+  dev->add_option("--metadata", *metadata,
+                  "Where the gateways keep metadata: rocksdb (in the gateway's folder) or "
+                  "postgresql (a PostgreSQL of its own in DIR/postgres, on a Unix socket)")
+      ->check(CLI::IsMember({"rocksdb", "postgresql"}))
+      ->capture_default_str();
+  dev->callback([=] {
+    if (*gateways > 1 && *metadata != "postgresql") {
+      throw CLI::ValidationError("--gateways", "more than one gateway needs --metadata postgresql");
+    }
+    RunDev(*dir, DevOptions{*providers, *per_provider, *port, *node_down_after, *backup_lag,
+                            *gateways, *metadata});
+  });
 }
 
 }  // namespace mosaic

@@ -158,6 +158,40 @@ absl::Status ParseSections(const toml::table& root, GatewayConfig& c) {
   return ParseNodes(root, c);
 }
 
+absl::Status ParseMetadata(const toml::table& root, GatewayConfig& c) {
+  ASSIGN_OR_RETURN(const toml::table* section, Section(root, "metadata"));
+  if (section == nullptr) return absl::OkStatus();
+  const toml::table& t = *section;
+  RETURN_IF_ERROR(OnlyKnownKeys(t,
+                                {"backend", "dsn", "password_file", "pool_size", "lock_timeout",
+                                 "statement_timeout", "connect_timeout"},
+                                "metadata."));
+  std::string backend = "rocksdb";
+  RETURN_IF_ERROR(Get(t, "backend", backend, "metadata."));
+  meta::PgOptions& pg = c.metadata.postgres;
+  RETURN_IF_ERROR(Get(t, "dsn", pg.dsn, "metadata."));
+  RETURN_IF_ERROR(Get(t, "password_file", pg.password_file, "metadata."));
+  int64_t pool = pg.pool_size;
+  RETURN_IF_ERROR(Get(t, "pool_size", pool, "metadata."));
+  if (pool < 1 || pool > 1000) return Bad("metadata.pool_size", "expected 1 to 1000");
+  pg.pool_size = static_cast<int>(pool);
+  for (auto [key, value] : {std::pair{"lock_timeout", &pg.lock_timeout},
+                            std::pair{"statement_timeout", &pg.statement_timeout},
+                            std::pair{"connect_timeout", &pg.connect_timeout}}) {
+    RETURN_IF_ERROR(GetDuration(t, key, *value, "metadata."));
+    if (value->count() <= 0) return Bad(std::string("metadata.") + key, "must be positive");
+  }
+  if (backend == "postgresql") {
+    c.metadata.backend = MetadataConfig::Backend::kPostgres;
+    if (pg.dsn.empty()) return Bad("metadata.dsn", "is required with backend = \"postgresql\"");
+  } else if (backend == "rocksdb") {
+    if (!pg.dsn.empty()) return Bad("metadata.dsn", "needs backend = \"postgresql\"");
+  } else {
+    return Bad("metadata.backend", "expected \"rocksdb\" or \"postgresql\"");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseRepairKeys(const toml::table& root, GatewayConfig& c) {
   RETURN_IF_ERROR(GetSize(root, "repair_bytes_per_second", c.repair_bytes_per_second, ""));
   RETURN_IF_ERROR(GetDuration(root, "node_down_after", c.node_down_after, ""));
@@ -212,7 +246,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "deep_scrub_interval",
                                  "backup_lag",
                                  "tls_cert_file",
-                                 "tls_key_file"},
+                                 "tls_key_file",
+                                 "metadata"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
@@ -237,6 +272,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   if (c.data_dir.empty()) return Bad("data_dir", "is required");
   if (c.key_file.empty()) return Bad("key_file", "is required");
   RETURN_IF_ERROR(ParseSections(root, c));
+  RETURN_IF_ERROR(ParseMetadata(root, c));
   if (c.nodes.empty()) return Bad("node", "at least one [[node]] is required");
   return c;
 }

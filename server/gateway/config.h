@@ -10,6 +10,7 @@
 #include "client/pipeline/pipeline.h"
 #include "client/rpc/node_pool.h"
 #include "server/gateway/http/server.h"
+#include "server/gateway/meta/metadata_config.h"
 
 namespace mosaic::gateway {
 
@@ -47,6 +48,8 @@ struct GatewayConfig {
   // serves HTTPS only.
   HttpTls tls;
   HttpLimits http;
+  // [metadata]: RocksDB in data_dir/meta (the default), or PostgreSQL.
+  MetadataConfig metadata;
   client::PipelineOptions pipeline;
   std::vector<client::NodeEndpoint> nodes;
 };

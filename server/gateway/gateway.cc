@@ -24,6 +24,7 @@
 #include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/key_rotation.h"
+#include "server/gateway/meta/lease.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/s3/body.h"
@@ -51,6 +52,9 @@ class RepairerSink final : public RepairSink {
 
 }  // namespace
 
+// A job's leader that stops renewing is replaced after this long (meta/lease.h).
+constexpr std::chrono::milliseconds kLeaseTtl = std::chrono::seconds(6);
+
 struct Gateway::Impl {
   GatewayConfig config;
   std::unique_ptr<client::KeyRing> ring;
@@ -73,6 +77,8 @@ struct Gateway::Impl {
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
   std::string admin_token;
+  // With metadata that other gateways share: one leader per job (meta/lease.h).
+  std::unique_ptr<LeaseKeeper> leases;
   // Runs every job above. Stopped (Shutdown) before any member goes: a job's thread may
   // call into another job (the failure detector wakes the repairer), so no job may be
   // destroyed while any thread runs — also when Start fails half-way (a taken port).
@@ -280,7 +286,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   impl->config = config;
   impl->ring = std::make_unique<client::KeyRing>(std::move(ring));
   ::mkdir(config.data_dir.c_str(), 0700);
-  ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.data_dir + "/meta"));
+  ASSIGN_OR_RETURN(impl->meta, MetaStore::Open(config.metadata, config.data_dir + "/meta"));
   // The key must be the one the metadata is under (not a retired one, no rotation half-done).
   RETURN_IF_ERROR(ApplyKeyState(*impl->meta, *impl->ring));
   // The config's nodes, then those added at runtime (`mosaic node add`, kept in metadata).
@@ -392,6 +398,17 @@ void Gateway::Impl::CreateJobs() {
 }
 
 void Gateway::Impl::StartJobs() {
+  if (meta->shared()) {
+    // Gateways sharing the database run each job once, on its lease's holder; the node
+    // states (a cache of drains) are followed by every gateway.
+    leases = std::make_unique<LeaseKeeper>(*meta, GatewayName(config.data_dir), kLeaseTtl);
+    for (Worker* w : std::initializer_list<Worker*>{deleter.get(), expiry.get(), sweeper.get(),
+                                                    repairer.get(), detector.get(), backup.get()}) {
+      leases->Guard(*w);
+    }
+    for (Worker* w : scrubber->workers()) leases->Guard(*w);
+    workers.Run(*leases);
+  }
   workers.Run(*node_states);
   workers.Run(*deleter);
   workers.Run(*expiry);

@@ -289,7 +289,9 @@ json::array WorkersJson(const std::vector<WorkerStatus>& workers) {
                                {"last_error", w.last_error},
                                {"errors_in_a_row", w.errors_in_a_row},
                                {"steps", w.steps},
-                               {"next_step_ms", w.next_step_ms}});
+                               {"next_step_ms", w.next_step_ms},
+                               {"standby", w.standby},
+                               {"leader", w.leader}});
   }
   return out;
 }
@@ -308,6 +310,9 @@ WorkerStatus ParseWorker(const json::object& o) {
   w.errors_in_a_row = static_cast<uint32_t>(CountOr0(o, "errors_in_a_row"));
   w.steps = CountOr0(o, "steps");
   w.next_step_ms = Field(o, "next_step_ms") != nullptr ? Int(o, "next_step_ms") : -1;
+  const json::value* standby = Field(o, "standby");
+  w.standby = standby != nullptr && standby->is_bool() && standby->get_bool();
+  w.leader = Text(o, "leader");
   return w;
 }
 

@@ -211,6 +211,28 @@ TEST(WorkerTest, WakeEndsTheWaitAndStepsAgain) {
   EXPECT_EQ(w.steps.load(), 2);
 }
 
+TEST(WorkerTest, AGatedWorkerStandsByUntilItLeadsAndSaysWhoLeads) {
+  FakeWaiter waiter;
+  ScriptedWorker w(Opts(), {});
+  std::atomic<bool> leads{false};
+  w.SetGate({[&] { return leads.load(); }, [] { return std::string("gw-b"); }});
+  WorkerRunner runner(waiter);
+  runner.Run(w);
+  ASSERT_TRUE(waiter.AwaitWaits(1));
+  EXPECT_EQ(w.steps.load(), 0);  // another gateway leads: no step
+  EXPECT_EQ(waiter.delays()[0], seconds(10));
+  WorkerStatus s = w.status();
+  EXPECT_TRUE(s.standby);
+  EXPECT_EQ(s.leader, "gw-b");
+  EXPECT_NE(WorkerStatusLine(s).find("standby, led by gw-b"), std::string::npos)
+      << WorkerStatusLine(s);
+  leads = true;
+  w.Wake();  // as the lease keeper does when this gateway takes the lease
+  ASSERT_TRUE(waiter.AwaitWaits(2));
+  EXPECT_EQ(w.steps.load(), 1);
+  EXPECT_FALSE(w.status().standby);
+}
+
 TEST(WorkerTest, FirstWaitComesBeforeTheFirstStep) {
   FakeWaiter waiter;
   Worker::Options o = Opts();

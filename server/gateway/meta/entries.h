@@ -1,6 +1,7 @@
 #pragma once
 // Rows of listings, as MetaStore and its tables return them.
 
+#include <cstdint>
 #include <string>
 
 #include "proto/mosaic/v1/meta.pb.h"
@@ -26,6 +27,13 @@ struct DeletedVersion {
   bool existed = false;        // something was deleted or a marker written
   bool delete_marker = false;  // the version written or deleted is a delete marker
   std::string version_id;
+};
+
+// A background job's lease (meta/lease.h): the gateway that holds it and its heartbeat
+// count, which the holder raises at every renewal.
+struct LeaseEntry {
+  std::string holder;
+  uint64_t beat = 0;
 };
 
 struct UploadEntry {

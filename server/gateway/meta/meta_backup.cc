@@ -1,5 +1,7 @@
 // MetaStore's raw access for the metadata backup and restore (meta_store.h, "Metadata
-// backup"): snapshots, the write-ahead log since a sequence, the backup state record.
+// backup"): snapshots, the write-ahead log since a sequence, the backup state record. With
+// RocksDB through the database itself; with PostgreSQL through transactions (its backups are
+// snapshots, and restore writes rows in transactions).
 #include <rocksdb/db.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/utilities/transaction_db.h>
@@ -11,6 +13,7 @@
 #include "common/status.h"
 #include "server/gateway/meta/internal/rocks.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/meta/pg_backend.h"
 #include "server/gateway/meta/rocks_backend.h"
 #include "server/gateway/meta/tables/backup_state.h"
 
@@ -118,10 +121,34 @@ rocksdb::WriteOptions SyncedWrite() {
   return o;
 }
 
+// A write batch's rows, in order (nullopt: deleted), for a backend that is not RocksDB.
+class Rows : public rocksdb::WriteBatch::Handler {
+ public:
+  std::vector<std::pair<std::string, std::optional<std::string>>> rows;
+  void Put(const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    rows.emplace_back(key.ToString(), value.ToString());
+  }
+  void Delete(const rocksdb::Slice& key) override {
+    rows.emplace_back(key.ToString(), std::nullopt);
+  }
+  void SingleDelete(const rocksdb::Slice& key) override { Delete(key); }
+  rocksdb::Status MarkNoop(bool) override { return rocksdb::Status::OK(); }
+};
+
+meta::RocksBackend* Rocks(meta::Backend& b) { return dynamic_cast<meta::RocksBackend*>(&b); }
+
 }  // namespace
 
 absl::StatusOr<uint64_t> MetaStore::VisitSnapshot(const RawVisit& visit) const {
-  rocksdb::DB& db = backend_->db();
+  if (Rocks(*backend_) == nullptr) {
+    RETURN_IF_ERROR(backend_->Snapshot()->Scan(
+        "", "", [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
+          RETURN_IF_ERROR(visit(key, value));
+          return true;
+        }));
+    return 0;
+  }
+  rocksdb::DB& db = Rocks(*backend_)->db();
   const rocksdb::Snapshot* snapshot = db.GetSnapshot();
   uint64_t sequence = snapshot->GetSequenceNumber();
   rocksdb::ReadOptions options;
@@ -142,7 +169,10 @@ absl::StatusOr<uint64_t> MetaStore::VisitSnapshot(const RawVisit& visit) const {
 
 absl::StatusOr<uint64_t> MetaStore::VisitUpdatesSince(uint64_t after,
                                                       const BatchVisit& visit) const {
-  rocksdb::DB& db = backend_->db();
+  if (Rocks(*backend_) == nullptr) {
+    return absl::FailedPreconditionError("the PostgreSQL metadata's backups are snapshots");
+  }
+  rocksdb::DB& db = Rocks(*backend_)->db();
   if (db.GetLatestSequenceNumber() <= after) return after;
   std::unique_ptr<rocksdb::TransactionLogIterator> it;
   rocksdb::Status s = db.GetUpdatesSince(after + 1, &it);
@@ -173,8 +203,9 @@ absl::StatusOr<uint64_t> MetaStore::VisitUpdatesSince(uint64_t after,
 }
 
 absl::StatusOr<std::string> MetaStore::Identity() const {
+  if (auto* pg = dynamic_cast<meta::PgBackend*>(backend_.get())) return pg->Identity();
   std::string id;
-  RETURN_IF_ERROR(FromRocks(backend_->db().GetDbIdentity(id), "identity"));
+  RETURN_IF_ERROR(FromRocks(Rocks(*backend_)->db().GetDbIdentity(id), "identity"));
   return id;
 }
 
@@ -187,11 +218,18 @@ absl::Status MetaStore::PutBackupState(const v1::BackupState& state) {
 }
 
 absl::Status MetaStore::PutRaw(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  if (Rocks(*backend_) == nullptr) {
+    return backend_->Run([&](meta::Transaction& t) -> absl::Status {
+      for (const auto& [key, value] : pairs) RETURN_IF_ERROR(t.Put(key, value));
+      return absl::OkStatus();
+    });
+  }
   rocksdb::WriteBatch batch;
   for (const auto& [key, value] : pairs) {
     RETURN_IF_ERROR(FromRocks(batch.Put(S(key), S(value)), "restore batch"));
   }
-  return FromRocks(backend_->db().GetBaseDB()->Write(SyncedWrite(), &batch), "restore write");
+  return FromRocks(Rocks(*backend_)->db().GetBaseDB()->Write(SyncedWrite(), &batch),
+                   "restore write");
 }
 
 absl::Status MetaStore::ApplyBatch(std::string_view bytes) {
@@ -207,7 +245,18 @@ absl::Status MetaStore::ApplyBatch(std::string_view bytes) {
   if (check.two_phase) {
     return absl::DataLossError("restore: a write batch with two-phase-commit markers");
   }
-  return FromRocks(backend_->db().GetBaseDB()->Write(SyncedWrite(), &batch), "restore replay");
+  if (Rocks(*backend_) == nullptr) {
+    Rows rows;
+    RETURN_IF_ERROR(FromRocks(batch.Iterate(&rows), "restore replay"));
+    return backend_->Run([&](meta::Transaction& t) -> absl::Status {
+      for (const auto& [key, value] : rows.rows) {
+        RETURN_IF_ERROR(value ? t.Put(key, *value) : t.Delete(key));
+      }
+      return absl::OkStatus();
+    });
+  }
+  return FromRocks(Rocks(*backend_)->db().GetBaseDB()->Write(SyncedWrite(), &batch),
+                   "restore replay");
 }
 
 }  // namespace mosaic::gateway

@@ -5,15 +5,18 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/gateway/meta/internal/versioning.h"
+#include "server/gateway/meta/pg_backend.h"
 #include "server/gateway/meta/rocks_backend.h"
 #include "server/gateway/meta/tables/access_keys.h"
 #include "server/gateway/meta/tables/buckets.h"
 #include "server/gateway/meta/tables/completed_uploads.h"
 #include "server/gateway/meta/tables/deletion_queue.h"
+#include "server/gateway/meta/tables/leases.h"
 #include "server/gateway/meta/tables/node_states.h"
 #include "server/gateway/meta/tables/objects.h"
 #include "server/gateway/meta/tables/pieces.h"
 #include "server/gateway/meta/tables/repair_queue.h"
+#include "server/gateway/meta/tables/sequences.h"
 #include "server/gateway/meta/tables/uploads.h"
 #include "server/gateway/meta/tables/versions.h"
 
@@ -71,22 +74,56 @@ std::string PrefixSuccessor(std::string prefix) {
   return prefix;
 }
 
-MetaStore::MetaStore(std::unique_ptr<meta::RocksBackend> backend) : backend_(std::move(backend)) {}
+MetaStore::MetaStore(std::unique_ptr<meta::Backend> backend) : backend_(std::move(backend)) {}
 MetaStore::~MetaStore() = default;
 
 absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   ASSIGN_OR_RETURN(auto backend, meta::RocksBackend::Open(dir));
+  return Open(std::move(backend));
+}
+
+absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const MetadataConfig& config,
+                                                           const std::string& dir) {
+  if (config.backend == MetadataConfig::Backend::kRocksDb) return Open(dir);
+  ASSIGN_OR_RETURN(auto backend, meta::PgBackend::Open(config.postgres));
+  return Open(std::move(backend));
+}
+
+absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(std::unique_ptr<meta::Backend> backend) {
   auto store = std::unique_ptr<MetaStore>(new MetaStore(std::move(backend)));
+  store->shared_ = dynamic_cast<meta::RocksBackend*>(store->backend_.get()) == nullptr;
   // The deletion queue continues after its last entry.
   auto t = store->backend_->Snapshot();
   ASSIGN_OR_RETURN(auto deletions, meta::deletion_queue::Count(*t));
   store->next_deletion_ = deletions.last + 1;
+  store->claimed_end_ = store->next_deletion_;  // nothing claimed yet
   store->backlog_ = deletions.count;
   ASSIGN_OR_RETURN(store->repair_backlog_, meta::repair_queue::Count(*t));
   return store;
 }
 
-uint64_t MetaStore::NextSequence() { return next_deletion_.fetch_add(1); }
+absl::StatusOr<uint64_t> MetaStore::NextSequence() {
+  if (!shared_) return next_deletion_.fetch_add(1);
+  std::lock_guard lock(claim_mu_);
+  if (next_deletion_ >= claimed_end_) {
+    ASSIGN_OR_RETURN(uint64_t first, ClaimSequences());
+    next_deletion_ = first;
+    claimed_end_ = first + meta::sequences::kBlock;
+  }
+  return next_deletion_.fetch_add(1);
+}
+
+absl::StatusOr<uint64_t> MetaStore::ClaimSequences() {
+  // Its own short transaction (on another connection): the claim row is hot, and must not
+  // stay locked for the whole of the transaction that needs a sequence.
+  uint64_t first = 0;
+  RETURN_IF_ERROR(backend_->Run([&](Transaction& t) -> absl::Status {
+    ASSIGN_OR_RETURN(first,
+                     meta::sequences::Claim(t, meta::sequences::kDeletion, next_deletion_.load()));
+    return absl::OkStatus();
+  }));
+  return first;
+}
 
 absl::Status MetaStore::Write(const std::function<absl::Status(Transaction&, Tally&)>& body) {
   Tally tally;
@@ -412,12 +449,32 @@ absl::StatusOr<bool> MetaStore::DeleteKey(const std::string& id) {
   return found;
 }
 
+absl::StatusOr<std::optional<LeaseEntry>> MetaStore::GetLease(const std::string& job) const {
+  return meta::leases::Get(*backend_->Snapshot(), job, /*lock=*/false);
+}
+
+absl::StatusOr<bool> MetaStore::SwapLease(const std::string& job, uint64_t expected_beat,
+                                          const LeaseEntry& lease) {
+  bool swapped = false;
+  RETURN_IF_ERROR(backend_->Run([&](Transaction& t) -> absl::Status {
+    ASSIGN_OR_RETURN(auto current, meta::leases::Get(t, job, /*lock=*/true));
+    swapped = (current ? current->beat : 0) == expected_beat;
+    return swapped ? meta::leases::Put(t, job, lease) : absl::OkStatus();
+  }));
+  return swapped;
+}
+
+absl::StatusOr<std::map<std::string, LeaseEntry>> MetaStore::Leases() const {
+  return meta::leases::List(*backend_->Snapshot());
+}
+
 absl::Status MetaStore::QueueDeletion(const v1::Manifest& manifest) {
-  return Write([&](Transaction& t, Tally& tally) {
+  return Write([&](Transaction& t, Tally& tally) -> absl::Status {
     v1::DeletionRecord d;
     *d.mutable_manifest() = manifest;
     ++tally.queued;
-    return meta::deletion_queue::Put(t, NextSequence(), d);
+    ASSIGN_OR_RETURN(uint64_t seq, NextSequence());
+    return meta::deletion_queue::Put(t, seq, d);
   });
 }
 
@@ -434,7 +491,10 @@ absl::Status MetaStore::FinishDeletion(uint64_t seq,
     ASSIGN_OR_RETURN(bool exists, meta::deletion_queue::Lock(t, seq));
     if (!exists) return absl::OkStatus();
     RETURN_IF_ERROR(meta::deletion_queue::Delete(t, seq));
-    if (retry) return meta::deletion_queue::Put(t, NextSequence(), *retry);
+    if (retry) {
+      ASSIGN_OR_RETURN(uint64_t next, NextSequence());
+      return meta::deletion_queue::Put(t, next, *retry);
+    }
     --tally.queued;
     return absl::OkStatus();
   });

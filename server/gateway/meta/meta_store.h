@@ -3,8 +3,9 @@
 // their parts, completed uploads, access keys, node states, and the queues of repairs and of
 // object data to delete on the nodes. Records are protobuf messages
 // (proto/mosaic/v1/meta.proto), one table each (meta/tables/, one file per table, key schema
-// in docs/architecture.md), over one transaction type (meta/txn.h) that RocksDB implements
-// (meta/rocks_backend.h).
+// in docs/architecture.md), over one transaction type (meta/txn.h) that RocksDB (embedded,
+// one gateway: meta/rocks_backend.h) and PostgreSQL (shared by several gateways:
+// meta/pg_backend.h) implement.
 //
 // Pieces of data (ObjectPart manifests) are counted: every object record and every part
 // record of an upload in progress holds one reference to each piece it names. A piece whose
@@ -27,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,9 +38,10 @@
 #include "proto/mosaic/v1/backup.pb.h"
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/meta/entries.h"
+#include "server/gateway/meta/metadata_config.h"
 
 namespace mosaic::gateway::meta {
-class RocksBackend;
+class Backend;
 class Transaction;
 namespace pieces {
 class References;
@@ -49,7 +52,15 @@ namespace mosaic::gateway {
 
 class MetaStore {
  public:
+  // RocksDB in folder `dir` (created if missing).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<MetaStore>> Open(const std::string& dir);
+  // The backend `config` names: RocksDB in `dir`, or the PostgreSQL database (connected and
+  // migrated: PgBackend::Open's errors).
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MetaStore>> Open(const MetadataConfig& config,
+                                                                       const std::string& dir);
+  // Over a backend opened already.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<MetaStore>> Open(
+      std::unique_ptr<meta::Backend> backend);
   ~MetaStore();
 
   // Buckets.
@@ -227,6 +238,16 @@ class MetaStore {
                                           const v1::NodeStateRecord& record);
   [[nodiscard]] absl::StatusOr<std::map<std::string, v1::NodeStateRecord>> NodeStates() const;
 
+  // Whether other gateways may share this metadata (PostgreSQL): background jobs then run
+  // under leases (meta/lease.h). RocksDB belongs to one gateway.
+  bool shared() const { return shared_; }
+  // Background jobs' leases, by job. SwapLease writes `lease` if the job's lease still has
+  // heartbeat `expected_beat` (0: none yet) and returns whether it did (a compare-and-set).
+  [[nodiscard]] absl::StatusOr<std::optional<LeaseEntry>> GetLease(const std::string& job) const;
+  [[nodiscard]] absl::StatusOr<bool> SwapLease(const std::string& job, uint64_t expected_beat,
+                                               const LeaseEntry& lease);
+  [[nodiscard]] absl::StatusOr<std::map<std::string, LeaseEntry>> Leases() const;
+
   // Access keys.
   [[nodiscard]] absl::Status PutKey(const v1::AccessKeyRecord& r);
   [[nodiscard]] absl::StatusOr<std::optional<v1::AccessKeyRecord>> GetKey(
@@ -261,19 +282,22 @@ class MetaStore {
   // values: the backup copies every record, whatever its kind.
   //
   // Visits every key and value at one consistent snapshot, in key order, and returns the
-  // snapshot's sequence number. A visitor error stops the walk and is returned.
+  // snapshot's sequence number (PostgreSQL: 0). A visitor error stops the walk and is
+  // returned.
   using RawVisit = std::function<absl::Status(std::string_view key, std::string_view value)>;
   [[nodiscard]] absl::StatusOr<uint64_t> VisitSnapshot(const RawVisit& visit) const;
   // The write batches committed after sequence `after`, in order, from the write-ahead log:
   // `visit` gets each batch's first sequence, its bytes, and whether it only wrote the backup
   // state (the backup's own bookkeeping). Returns the last sequence visited (`after` if
   // none). FAILED_PRECONDITION when the log no longer reaches back to `after` + 1 (the
-  // caller takes a new snapshot).
+  // caller takes a new snapshot); always with PostgreSQL, whose log is not read: its
+  // backups are snapshots.
   using BatchVisit = std::function<absl::Status(uint64_t first_sequence, std::string_view batch,
                                                 bool backup_state_only)>;
   [[nodiscard]] absl::StatusOr<uint64_t> VisitUpdatesSince(uint64_t after,
                                                            const BatchVisit& visit) const;
-  // RocksDB's identity of this database (a restored copy has another).
+  // The database's identity (RocksDB's, or PostgreSQL's mosaic_identity; a restored copy
+  // has another).
   [[nodiscard]] absl::StatusOr<std::string> Identity() const;
   [[nodiscard]] absl::StatusOr<std::optional<v1::BackupState>> GetBackupState() const;
   [[nodiscard]] absl::Status PutBackupState(const v1::BackupState& state);
@@ -290,8 +314,12 @@ class MetaStore {
     int64_t queued = 0;   // deletion queue entries
     int64_t repairs = 0;  // repair queue entries
   };
-  explicit MetaStore(std::unique_ptr<meta::RocksBackend> backend);
-  uint64_t NextSequence();
+  explicit MetaStore(std::unique_ptr<meta::Backend> backend);
+  // The deletion queue's next sequence. With a database that other gateways share, from a
+  // block of sequences claimed in the database (ClaimSequences), so that no two gateways
+  // write the same entry.
+  absl::StatusOr<uint64_t> NextSequence();
+  absl::StatusOr<uint64_t> ClaimSequences();
   // Runs `body` in a transaction (retried on lock conflicts), then applies its tally.
   absl::Status Write(const std::function<absl::Status(meta::Transaction&, Tally&)>& body);
   absl::Status ApplyReferences(meta::Transaction& t, meta::pieces::References& refs, Tally& tally);
@@ -314,8 +342,11 @@ class MetaStore {
                                                          const std::string& key,
                                                          const std::string& upload_id);
 
-  std::unique_ptr<meta::RocksBackend> backend_;
+  std::unique_ptr<meta::Backend> backend_;
+  bool shared_ = false;  // PostgreSQL: other gateways write too
   std::atomic<uint64_t> next_deletion_{1};
+  std::mutex claim_mu_;
+  uint64_t claimed_end_ = 0;  // one past the claimed block's last sequence (shared_ only)
   std::atomic<uint64_t> backlog_{0};
   std::atomic<uint64_t> repair_backlog_{0};
 };

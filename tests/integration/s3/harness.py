@@ -3,12 +3,15 @@
 Starts the real `mosaic dev --dir TMP --port 0` (6 `mosaic node` processes and one
 `mosaic gateway`), waits for DIR/dev.env by bounded polling, and stops it with SIGTERM.
 The binary comes from the MOSAIC_BINARY environment variable (set by CTest).
+MOSAIC_TEST_DEV_ARGS adds `mosaic dev` arguments to every system: CTest's *_pg tests run
+the same modules with "--metadata postgresql" (issue 17).
 Run with /usr/bin/python3 (Debian's python3-boto3).
 """
 
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -62,7 +65,8 @@ class DevSystem:
         self.dir = directory or tempfile.mkdtemp(prefix="mosaic-s3-it-")
         self.proc = None
         self.extra = []  # processes we started ourselves (a restarted gateway)
-        self.dev_args = list(dev_args)  # more `mosaic dev` arguments (--providers 7, …)
+        # more `mosaic dev` arguments (--providers 7, …), and those of the environment
+        self.dev_args = list(dev_args) + shlex.split(os.environ.get("MOSAIC_TEST_DEV_ARGS", ""))
 
     def start(self):
         for name in ("dev.env", "dev.json"):

@@ -127,6 +127,35 @@ TEST_F(GatewayConfigTest, MinimalConfigTakesDefaults) {
   EXPECT_TRUE(c->nodes[0].tls_ca_pem.empty());
 }
 
+TEST_F(GatewayConfigTest, MetadataIsRocksDbUnlessPostgresqlIsConfigured) {
+  auto c = ParseGatewayConfig(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->metadata.backend, MetadataConfig::Backend::kRocksDb);
+  auto pg = ParseGatewayConfig(std::string(kMinimal) + R"(
+[metadata]
+backend = "postgresql"
+dsn = "host=/run/postgresql dbname=mosaic"
+password_file = "/etc/mosaic/db-password"
+pool_size = 4
+statement_timeout = "1s"
+)");
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  EXPECT_EQ(pg->metadata.backend, MetadataConfig::Backend::kPostgres);
+  EXPECT_EQ(pg->metadata.postgres.dsn, "host=/run/postgresql dbname=mosaic");
+  EXPECT_EQ(pg->metadata.postgres.password_file, "/etc/mosaic/db-password");
+  EXPECT_EQ(pg->metadata.postgres.pool_size, 4);
+  EXPECT_EQ(pg->metadata.postgres.statement_timeout, std::chrono::seconds(1));
+  for (const char* bad :
+       {"backend = \"postgresql\"\n", "dsn = \"host=/x\"\n", "backend = \"mysql\"\n",
+        "backend = \"postgresql\"\ndsn = \"x\"\npool_size = 0\n",
+        "backend = \"postgresql\"\ndsn = \"x\"\nhost = \"y\"\n"}) {
+    auto refused = ParseGatewayConfig(std::string(kMinimal) + "[metadata]\n" + bad);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("metadata"), std::string::npos) << refused.status();
+  }
+}
+
 TEST_F(GatewayConfigTest, S3TlsKeysGoTogether) {
   EXPECT_FALSE(ParseGatewayConfig(kMinimal)->tls.enabled());
   auto both =

@@ -53,8 +53,8 @@ void References::Add(const v1::ObjectRecord& record, int delta) {
   for (const auto& part : record.parts()) Add(part, delta);
 }
 
-absl::StatusOr<uint64_t> References::Apply(Transaction& t,
-                                           const std::function<uint64_t()>& next_sequence) {
+absl::StatusOr<uint64_t> References::Apply(
+    Transaction& t, const std::function<absl::StatusOr<uint64_t>()>& next_sequence) {
   uint64_t queued = 0;
   for (const auto& [id, change] : deltas_) {
     const auto& [delta, manifest] = change;
@@ -78,7 +78,8 @@ absl::StatusOr<uint64_t> References::Apply(Transaction& t,
     RETURN_IF_ERROR(t.Delete(Key(id)));
     v1::DeletionRecord d;
     *d.mutable_manifest() = piece->manifest();
-    RETURN_IF_ERROR(deletion_queue::Put(t, next_sequence(), d));
+    ASSIGN_OR_RETURN(uint64_t seq, next_sequence());
+    RETURN_IF_ERROR(deletion_queue::Put(t, seq, d));
     ++queued;
   }
   return queued;

@@ -56,7 +56,8 @@ class References {
   // count reaches zero for deletion under `next_sequence()`. A piece already stored keeps
   // its stored manifest (repair may have moved shards since the caller read it). Returns
   // the number of pieces queued.
-  absl::StatusOr<uint64_t> Apply(Transaction& t, const std::function<uint64_t()>& next_sequence);
+  absl::StatusOr<uint64_t> Apply(Transaction& t,
+                                 const std::function<absl::StatusOr<uint64_t>()>& next_sequence);
 
  private:
   std::map<std::string, std::pair<int64_t, const v1::Manifest*>> deltas_;

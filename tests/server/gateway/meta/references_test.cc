@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "server/gateway/meta/meta_store.h"
+#include "tests/server/gateway/meta/test_store.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -20,7 +21,7 @@ class ReferencesTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "references_test.XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    auto s = MetaStore::Open(dir_);
+    auto s = OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     v1::BucketRecord bucket;
@@ -280,7 +281,7 @@ TEST_F(ReferencesTest, RepairQueueOrdersByMarginAndMergesStripes) {
   EXPECT_EQ((*pending)[1].attempts(), 1u);
   // The queue and its count survive a restart.
   store_.reset();
-  auto reopened = MetaStore::Open(dir_);
+  auto reopened = OpenTestStore(dir_);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   store_ = std::move(*reopened);
   EXPECT_EQ(store().RepairBacklog(), 2u);

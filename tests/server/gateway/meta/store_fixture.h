@@ -1,6 +1,7 @@
 #pragma once
-// A MetaStore in a temporary folder for the metadata tests, and a way to write that folder
-// with plain RocksDB first (rows in the store's key layout, as an older gateway left them).
+// A MetaStore in a temporary folder for the metadata tests (test_store.h: or its PostgreSQL
+// database), and a way to write that folder with plain RocksDB first (rows in the store's key
+// layout, as an older gateway left them; with PostgreSQL, the restore's raw write).
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -10,8 +11,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "server/gateway/meta/meta_store.h"
+#include "tests/server/gateway/meta/test_store.h"
 
 namespace mosaic::gateway {
 
@@ -29,7 +33,7 @@ class StoreFixture : public ::testing::Test {
   // (Re)opens the store on the folder.
   void OpenStore() {
     store_.reset();
-    auto s = MetaStore::Open(dir_);
+    auto s = OpenTestStore(dir_);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
@@ -39,6 +43,15 @@ class StoreFixture : public ::testing::Test {
   // value)` inside `fill`.
   using Put = std::function<void(const std::string& key, const std::string& value)>;
   void WriteRaw(const std::function<void(const Put&)>& fill) {
+    if (kTestOnPostgres) {  // the same rows, through the restore's raw write
+      std::vector<std::pair<std::string, std::string>> rows;
+      fill(
+          [&](const std::string& key, const std::string& value) { rows.emplace_back(key, value); });
+      auto s = OpenTestStore(dir_);
+      ASSERT_TRUE(s.ok()) << s.status();
+      ASSERT_TRUE((*s)->PutRaw(rows).ok());
+      return;
+    }
     rocksdb::Options options;
     options.create_if_missing = true;
     rocksdb::DB* raw = nullptr;

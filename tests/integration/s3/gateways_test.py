@@ -1,0 +1,149 @@
+"""Two gateways on one PostgreSQL database (issue 17): `mosaic dev --gateways 2 --metadata
+postgresql`. Racing If-None-Match writers spread over both gateways: exactly one wins;
+a multipart upload's parts go through both and it completes through one; an access key made
+on one works on the other at once; each background job has one leader, and when the
+leader's gateway is killed (-9) the other takes its jobs over.
+
+Run: MOSAIC_BINARY=build/mosaic /usr/bin/python3 tests/integration/s3/gateways_test.py
+"""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import unittest
+
+import boto3
+from botocore.config import Config
+
+# Before the harness reads it: every system here has its metadata in PostgreSQL.
+os.environ["MOSAIC_TEST_DEV_ARGS"] = "--metadata postgresql"
+import harness  # noqa: E402
+from harness import pattern, poll  # noqa: E402
+
+MiB = 1 << 20
+
+
+class TwoGatewaysTest(harness.DevTestCase):
+    dev_args = ("--gateways", "2")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.endpoints = cls.dev.env["MOSAIC_ENDPOINTS"].strip('"').split()
+
+    def client(self, i, **config):
+        config.setdefault("retries", {"max_attempts": 1})
+        config.setdefault("s3", {"addressing_style": "path"})
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoints[i], region_name="us-east-1",
+            aws_access_key_id=self.dev.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.dev.env["AWS_SECRET_ACCESS_KEY"],
+            config=Config(**config))
+
+    def test_dev_describes_both_gateways_and_the_database(self):
+        self.assertEqual(len(self.endpoints), 2)
+        self.assertEqual(self.dev.env["AWS_ENDPOINT_URL"], self.endpoints[0])
+        self.assertEqual(len(self.dev.processes("gateway")), 2)
+        self.assertEqual(self.dev.description["database"]["backend"], "postgresql")
+
+    def test_of_racing_if_none_match_writers_on_both_gateways_exactly_one_wins(self):
+        self.client(0).create_bucket(Bucket="race")
+        for round_ in range(3):
+            key = "k%d" % round_
+            results = [None] * 8
+            barrier = threading.Barrier(8, timeout=60)
+
+            def write(i):
+                c = self.client(i % 2)
+
+                def add(request, **_):
+                    del request.headers["If-None-Match"]
+                    request.headers["If-None-Match"] = "*"
+
+                c.meta.events.register("before-sign.s3.PutObject", add)
+                barrier.wait()
+                try:
+                    c.put_object(Bucket="race", Key=key, Body=b"writer %d" % i)
+                    results[i] = "won"
+                except c.exceptions.ClientError as e:
+                    results[i] = e.response["Error"]["Code"]
+
+            threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            self.assertEqual(results.count("won"), 1, results)
+            self.assertEqual(results.count("PreconditionFailed"), 7, results)
+            winner = results.index("won")
+            for i in (0, 1):
+                body = self.client(i).get_object(Bucket="race", Key=key)["Body"].read()
+                self.assertEqual(body, b"writer %d" % winner)
+
+    def test_parts_through_both_gateways_complete_through_one(self):
+        a, b = self.client(0), self.client(1)
+        a.create_bucket(Bucket="parts")
+        up = a.create_multipart_upload(Bucket="parts", Key="big")["UploadId"]
+        one, two = pattern(5 * MiB, 1), pattern(1 * MiB, 2)
+        e1 = a.upload_part(Bucket="parts", Key="big", UploadId=up, PartNumber=1, Body=one)["ETag"]
+        e2 = b.upload_part(Bucket="parts", Key="big", UploadId=up, PartNumber=2, Body=two)["ETag"]
+        listed = b.list_parts(Bucket="parts", Key="big", UploadId=up)["Parts"]
+        self.assertEqual([p["PartNumber"] for p in listed], [1, 2])
+        b.complete_multipart_upload(
+            Bucket="parts", Key="big", UploadId=up,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1},
+                                       {"PartNumber": 2, "ETag": e2}]})
+        self.assertEqual(a.get_object(Bucket="parts", Key="big")["Body"].read(), one + two)
+        listing = a.list_objects_v2(Bucket="parts")["Contents"]
+        self.assertEqual([o["Key"] for o in listing], ["big"])
+
+    def test_a_key_made_on_one_gateway_works_on_the_other_at_once(self):
+        key_id, secret = self.dev.create_key("second", grants=[("*", "owner")])
+        c = boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoints[1], region_name="us-east-1",
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        c.create_bucket(Bucket="keyed")
+        c.put_object(Bucket="keyed", Key="x", Body=b"x")
+        self.assertEqual(self.client(0).get_object(Bucket="keyed", Key="x")["Body"].read(), b"x")
+
+    def zz_leaders(self, gateway):
+        """{job: standby?} of one gateway's workers, from `mosaic status --json`."""
+        r = subprocess.run([harness.BINARY, "status", "--json", "--config", gateway["config"]],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            return None
+        return {w["name"]: w.get("standby", False) for w in json.loads(r.stdout)["workers"]}
+
+    def test_zz_each_job_has_one_leader_and_the_other_takes_over_after_a_kill(self):
+        first, second = self.dev.processes("gateway")
+
+        def one_leader():
+            a, b = self.zz_leaders(first), self.zz_leaders(second)
+            if not a or not b or "repair" not in a:
+                return None
+            jobs = [j for j in a if j not in ("node states", "leases") and j in b]
+            if all(a[j] != b[j] for j in jobs):  # one standby, one leader, for each
+                return a
+            return None
+
+        led = poll(one_leader, 60, 0.5, "one leader per job")
+        self.assertIn("repair", led)
+        # Kill the gateway that leads the repair job: the other leads every job within
+        # seconds (the lease's time, 6 s, and a heartbeat).
+        leader, other = (second, first) if led["repair"] else (first, second)
+        os.kill(leader["pid"], signal.SIGKILL)
+
+        def all_led():
+            jobs = self.zz_leaders(other)
+            return jobs if jobs and not any(jobs.values()) else None
+
+        jobs = poll(all_led, 90, 0.5, "the other gateway to lead every job")
+        self.assertIn("repair", jobs)
+        self.assertIn("metadata backup", jobs)
+
+
+if __name__ == "__main__":
+    unittest.main()
