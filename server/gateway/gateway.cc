@@ -400,7 +400,8 @@ void Gateway::Impl::CreateJobs() {
 void Gateway::Impl::StartJobs() {
   if (meta->shared()) {
     // Gateways sharing the database run each job once, on its lease's holder; the node
-    // states (a cache of drains) are followed by every gateway.
+    // states (a cache of drains) are followed by every gateway, and every gateway's safety
+    // scanner refreshes its own status metrics (it only reads).
     leases = std::make_unique<LeaseKeeper>(*meta, GatewayName(config.data_dir), kLeaseTtl);
     for (Worker* w : std::initializer_list<Worker*>{deleter.get(), expiry.get(), sweeper.get(),
                                                     repairer.get(), detector.get(), backup.get()}) {
