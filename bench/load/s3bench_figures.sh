@@ -9,12 +9,7 @@
 #       build/bench/load/pipeline_load [RUNS]
 set -euo pipefail
 mosaic=$(realpath "$1") s3bench=$(realpath "$2") pipeline_load=$(realpath "$3") runs=${4:-3}
-dir=$(mktemp -d /var/tmp/s3bench.XXXXXX)
-"$mosaic" dev --dir "$dir" --port 0 >"$dir/dev.out" 2>&1 &
-dev=$!
-trap 'kill $dev 2>/dev/null; wait $dev 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 600); do [ -s "$dir/dev.json" ] && break; sleep 0.1; done
-[ -s "$dir/dev.json" ] || { echo "mosaic dev did not start; see $dir/dev.out" >&2; exit 1; }
+. "$(dirname "$0")/start_dev.sh"
 config="$dir/gateway/gateway.toml"
 [ -f "$config" ] || config=$(grep -o '"config": "[^"]*gateway.toml"' "$dir/dev.json" | cut -d'"' -f4)
 for workload in "67108864 16 4" "65536 200 8"; do

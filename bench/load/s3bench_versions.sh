@@ -8,12 +8,7 @@
 #   bench/load/s3bench_versions.sh build/mosaic build/bench/load/s3bench [ROUNDS]
 set -euo pipefail
 mosaic=$(realpath "$1") s3bench=$(realpath "$2") rounds=${3:-3}
-dir=$(mktemp -d /var/tmp/s3bench.XXXXXX)
-"$mosaic" dev --dir "$dir" --port 0 >"$dir/dev.out" 2>&1 &
-dev=$!
-trap 'kill $dev 2>/dev/null; wait $dev 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 600); do [ -s "$dir/dev.json" ] && break; sleep 0.1; done
-[ -s "$dir/dev.json" ] || { echo "mosaic dev did not start; see $dir/dev.out" >&2; exit 1; }
+. "$(dirname "$0")/start_dev.sh"
 /usr/bin/python3 - "$dir/dev.env" <<'PY'
 import sys, boto3
 env = dict(l.strip().split("=", 1) for l in open(sys.argv[1]) if "=" in l)
