@@ -182,10 +182,11 @@ class DevSystem:
         if destroy:
             shutil.rmtree(node["dir"])
 
-    def start_node(self, node_id, provider):
+    def start_node(self, node_id, provider, quota=None):
         """Starts one more `mosaic node` (the dev tenant and token, plaintext on loopback) in
         DIR/extra/NODE_ID, as a new provider would; returns its process entry (id, provider,
-        dir, pid, address). It is not in the gateway's node list until `mosaic node add`."""
+        dir, pid, address). It is not in the gateway's node list until `mosaic node add`.
+        `quota` ("100MiB") limits the dev tenant there (set_quota changes it later)."""
         with open(os.path.join(self.dir, ".token")) as f:
             token = f.readline().strip()
         d = os.path.join(self.dir, "extra", node_id)
@@ -197,6 +198,8 @@ class DevSystem:
                     '[storage]\nsegment_size = "64MiB"\nreserved_free = "64MiB"\n'
                     '[[tenant]]\nname = "dev"\ntoken_sha256 = "%s"\n'
                     % (node_id, d, hashlib.sha256(token.encode()).hexdigest()))
+            if quota:
+                f.write('quota = "%s"\n' % quota)
         log = open(os.path.join(d, "node.log"), "ab")
         p = subprocess.Popen([BINARY, "node", "--config", config],
                              stdout=log, stderr=subprocess.STDOUT)
@@ -217,6 +220,15 @@ class DevSystem:
                 "address": addr, "config": config}
         self.description["processes"].append(node)
         return node
+
+    def set_quota(self, node, quota):
+        """Sets the dev tenant's quota of a node start_node started, as a provider would:
+        edits its node.toml, then SIGHUP (the node reloads its tenants)."""
+        with open(node["config"]) as f:
+            lines = [line for line in f.read().splitlines() if not line.startswith("quota = ")]
+        with open(node["config"], "w") as f:
+            f.write("\n".join(lines) + '\nquota = "%s"\n' % quota)
+        os.kill(node["pid"], signal.SIGHUP)
 
     def mosaic(self, *args, timeout=60):
         """`mosaic ARGS --config <the gateway's config>` (a command against the running
