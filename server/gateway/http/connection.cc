@@ -390,6 +390,13 @@ bool Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rej
   return false;
 }
 
+void Connection::Interrupt() {
+  asio::post(*ioc_, [this] {
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  });
+}
+
 std::pair<tcp::socket, std::unique_ptr<Slot>> Connection::Park(asio::io_context& ioc) {
   return {MoveSocket(tcp().socket(), ioc), std::move(slot_)};
 }

@@ -4,7 +4,6 @@
 // with a whole head a thread of its own to serve it (internal/connection.h).
 #include "server/gateway/http/server.h"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -444,13 +443,17 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   });
   impl_->accept_thread.join();
   std::unique_lock lock(impl_->mu);
-  // Idle keep-alive connections are closed at once; requests in progress get `grace`.
+  // Idle keep-alive connections are closed at once; requests in progress get `grace`. Each
+  // connection shuts its own socket down, on its own thread (Interrupt): `mu` keeps it alive
+  // meanwhile (a connection leaves `connections` under `mu` before it is destroyed), and one
+  // that leaves after this sees `stopping` and is not handed back to the I/O thread, so the
+  // shutdown never reaches a socket that has moved on.
   for (Connection* c : impl_->connections) {
-    if (!c->busy) ::shutdown(c->native_handle(), SHUT_RDWR);
+    if (!c->busy) c->Interrupt();
   }
   impl_->cv.wait_for(lock, grace, [&] { return impl_->threads == 0; });
-  // Whoever is left is idle or stuck: cut them off (shutdown(2) wakes their thread).
-  for (Connection* c : impl_->connections) ::shutdown(c->native_handle(), SHUT_RDWR);
+  // Whoever is left is idle or stuck: cut them off (the shutdown wakes their I/O).
+  for (Connection* c : impl_->connections) c->Interrupt();
   impl_->cv.wait(lock, [&] { return impl_->threads == 0; });
 }
 

@@ -96,7 +96,14 @@ class Connection final : public Exchange {
   bool Serve(const HttpServer::Handler& handler, const HttpServer::Rejecter& reject);
   // After Serve returned true: the socket, moved to `ioc` (the head waiters'), and the slot.
   std::pair<asio::ip::tcp::socket, std::unique_ptr<Slot>> Park(asio::io_context& ioc);
+  // Only on the thread that owns the connection (the I/O thread, while it waits for a head).
   int native_handle() { return tcp().socket().native_handle(); }
+  // Any thread, while the connection is alive (the server: while it is registered, under the
+  // server's mutex): asks the connection's own thread to shut its socket down both ways, which
+  // ends the I/O it waits for at once, or else the next it starts. Posted to the connection's
+  // io_context, never done from the caller's thread: that thread may be closing the socket
+  // (a timeout closes it inside Beast), and a descriptor number read here could be reused.
+  void Interrupt();
   // True while a request is being handled (between its head and its response's end).
   std::atomic<bool> busy{false};
 

@@ -782,6 +782,40 @@ TEST_F(HttpServerTest, StopLetsARequestInProgressFinish) {
   ASSERT_EQ(stopped.wait_for(kClientTimeout), std::future_status::ready);
 }
 
+// A request whose client stalls in the middle of its body holds Stop() for its grace only,
+// not for the transfer timeout: Stop() asks the connection's thread, asleep in its read, to
+// shut the socket down (issue 18: Stop once shut descriptors down from its own thread while
+// the connection's thread could be closing them, a data race under TSan).
+TEST_F(HttpServerTest, StopCutsAStalledUploadAfterItsGrace) {
+  std::promise<absl::Status> read;
+  std::atomic<bool> entered{false};
+  HttpLimits limits;
+  limits.transfer_timeout = std::chrono::hours(1);
+  Start(
+      [&](Exchange& ex) {
+        entered = true;
+        std::byte buf[64];
+        absl::StatusOr<size_t> n;
+        while ((n = ex.ReadBody({buf, sizeof buf})).ok() && *n > 0) {
+        }
+        read.set_value(n.status());
+        (void)ex.Send(200, "");
+      },
+      limits);
+  Client c(port());
+  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n012"));
+  auto deadline = std::chrono::steady_clock::now() + kClientTimeout;
+  while (!entered && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(entered);
+  auto stopped = std::async(std::launch::async, [&] { server_->Stop(100ms); });
+  ASSERT_EQ(stopped.wait_for(kClientTimeout), std::future_status::ready);
+  auto status = read.get_future();
+  ASSERT_EQ(status.wait_for(0s), std::future_status::ready);
+  EXPECT_FALSE(status.get().ok());  // the body never came whole
+  EXPECT_EQ(c.ReadToEnd().find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_EQ(server_->active_connections(), 0u);
+}
+
 TEST_F(HttpServerTest, StartRefusesBadAddresses) {
   EXPECT_FALSE(HttpServer::Start("not-an-address:1", {}, Echo, Reject).ok());
   EXPECT_FALSE(HttpServer::Start("127.0.0.1", {}, Echo, Reject).ok());
