@@ -132,8 +132,9 @@ size_t Repairer::RunOnce() {
   return done.load();
 }
 
-void Repairer::Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left,
+void Repairer::Retry(const v1::RepairRecord& taken, const std::vector<uint32_t>& left,
                      const std::string& why) {
+  v1::RepairRecord entry = taken;
   entry.clear_shards();
   for (uint32_t s : left) entry.add_shards(s);
   entry.set_attempts(entry.attempts() + 1);
@@ -147,7 +148,7 @@ void Repairer::Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left,
     std::lock_guard lock(mu_);
     ++failures_;
   }
-  if (auto s = meta_.FinishRepair(entry.piece_id(), entry.stripe(), entry); !s.ok()) {
+  if (auto s = meta_.FinishRepair(taken, entry); !s.ok()) {
     spdlog::error("repair queue: {}", s.ToString());
   }
 }
@@ -160,6 +161,16 @@ void Repairer::DeleteChunk(const std::string& node_id, const client::ObjectManif
       client::ChunkIdString(pipeline_.ring().ComputeChunkId(manifest.object_id, stripe, shard));
   // Best effort: a chunk left behind is an orphan for the sweep, never a wrong read.
   pipeline_.pool().node(node).Delete(id, [](absl::StatusOr<bool>) {});
+}
+
+bool Repairer::ShardIsOn(const std::string& piece_id, uint64_t stripe, int shard,
+                         const std::string& node_id) const {
+  auto piece = meta_.GetPiece(piece_id);
+  if (!piece.ok()) return true;  // unknown: keep the chunk
+  if (!piece->has_value()) return false;
+  const v1::Manifest& m = (*piece)->manifest();
+  return stripe < uint64_t(m.stripes_size()) && shard < m.stripes(int(stripe)).nodes_size() &&
+         m.stripes(int(stripe)).nodes(shard) == node_id;
 }
 
 bool Repairer::SharesProvider(const std::vector<std::string>& placement, int slot,
@@ -178,7 +189,7 @@ bool Repairer::SharesProvider(const std::vector<std::string>& placement, int slo
 bool Repairer::Repair(const v1::RepairRecord& entry) {
   const std::string& piece_id = entry.piece_id();
   auto finish = [&] {
-    if (auto s = meta_.FinishRepair(piece_id, entry.stripe(), std::nullopt); !s.ok()) {
+    if (auto s = meta_.FinishRepair(entry, std::nullopt); !s.ok()) {
       spdlog::error("repair queue: {}", s.ToString());
       return false;
     }
@@ -252,10 +263,16 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
     }
     absl::Status moved = meta_.MoveShard(piece_id, entry.stripe(), s.shard_index, old, s.node_id);
     if (!moved.ok()) {
-      // The piece was deleted, or the shard moved by someone else: what we wrote is unused.
-      DeleteChunk(s.node_id, *manifest, entry.stripe(), s.shard_index);
-      if (moved.code() != absl::StatusCode::kNotFound &&
-          moved.code() != absl::StatusCode::kFailedPrecondition) {
+      // The piece was deleted, or the shard moved by someone else: what we wrote is unused —
+      // unless the other repair chose this same node (same chunk id). When the write's outcome
+      // is unknown (a lost database connection), the chunk may be in use: the orphan sweep,
+      // which checks the references, decides later.
+      bool settled = moved.code() == absl::StatusCode::kNotFound ||
+                     moved.code() == absl::StatusCode::kFailedPrecondition;
+      if (settled && !ShardIsOn(piece_id, entry.stripe(), s.shard_index, s.node_id)) {
+        DeleteChunk(s.node_id, *manifest, entry.stripe(), s.shard_index);
+      }
+      if (!settled) {
         left.push_back(uint32_t(s.shard_index));
         why = moved.ToString();
       }

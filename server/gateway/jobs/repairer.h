@@ -89,9 +89,14 @@ class Repairer final : public Worker {
   // Repairs one entry; true if it is finished (not put back for a retry).
   bool Repair(const v1::RepairRecord& entry);
   // True when `node_id` is at a provider holding another shard of the stripe than `slot`.
+  // Whether the piece's current placement has `shard` of `stripe` on `node_id` (true when
+  // the metadata cannot be read: the caller then keeps the chunk).
+  bool ShardIsOn(const std::string& piece_id, uint64_t stripe, int shard,
+                 const std::string& node_id) const;
   bool SharesProvider(const std::vector<std::string>& placement, int slot,
                       const std::string& node_id) const;
-  void Retry(v1::RepairRecord entry, const std::vector<uint32_t>& left, const std::string& why);
+  void Retry(const v1::RepairRecord& taken, const std::vector<uint32_t>& left,
+             const std::string& why);
   void DeleteChunk(const std::string& node_id, const client::ObjectManifest& manifest,
                    uint64_t stripe, int shard);
   // Waits (interruptibly) until the token bucket allows writing again; false when stopping.

@@ -410,7 +410,7 @@ absl::StatusOr<std::vector<std::pair<std::string, v1::PieceRecord>>> MetaStore::
 
 absl::Status MetaStore::MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
                                   const std::string& from_node, const std::string& to_node) {
-  return Write([&](Transaction& t, Tally&) -> absl::Status {
+  return Write([&](Transaction& t, Tally& tally) -> absl::Status {
     ASSIGN_OR_RETURN(auto piece, pieces::Get(t, piece_id, kExclusive));
     if (!piece) return absl::NotFoundError("the piece is gone");
     auto* stripes = piece->mutable_manifest()->mutable_stripes();
@@ -423,7 +423,11 @@ absl::Status MetaStore::MoveShard(const std::string& piece_id, uint64_t stripe, 
       return absl::FailedPreconditionError("the shard moved meanwhile");
     }
     (*nodes)[shard] = to_node;
-    return pieces::Put(t, piece_id, *piece);
+    RETURN_IF_ERROR(pieces::Put(t, piece_id, *piece));
+    ASSIGN_OR_RETURN(bool dequeued,
+                     meta::repair_queue::DropShard(t, piece_id, stripe, uint32_t(shard)));
+    if (dequeued) --tally.repairs;
+    return absl::OkStatus();
   });
 }
 
@@ -514,10 +518,10 @@ absl::StatusOr<std::vector<v1::RepairRecord>> MetaStore::PendingRepairs(size_t l
   return meta::repair_queue::Pending(*backend_->Snapshot(), limit);
 }
 
-absl::Status MetaStore::FinishRepair(const std::string& piece_id, uint64_t stripe,
+absl::Status MetaStore::FinishRepair(const v1::RepairRecord& taken,
                                      const std::optional<v1::RepairRecord>& retry) {
   return Write([&](Transaction& t, Tally& tally) -> absl::Status {
-    ASSIGN_OR_RETURN(bool removed, meta::repair_queue::Finish(t, piece_id, stripe, retry));
+    ASSIGN_OR_RETURN(bool removed, meta::repair_queue::Finish(t, taken, retry));
     if (removed) --tally.repairs;
     return absl::OkStatus();
   });

@@ -214,8 +214,10 @@ class MetaStore {
   [[nodiscard]] absl::StatusOr<std::vector<std::pair<std::string, v1::PieceRecord>>> ListPieces(
       const std::string& after, size_t limit) const;
   // Repair: shard `shard` of stripe `stripe` of the piece now lives on `to_node` instead of
-  // `from_node`. NOT_FOUND if the piece is gone (its data was deleted meanwhile: the caller
-  // deletes what it wrote), FAILED_PRECONDITION if the shard is not on `from_node` any more.
+  // `from_node`; in the same write the shard leaves the stripe's repair entry, so that a
+  // gateway stopped before FinishRepair never re-places a shard that moved. NOT_FOUND if the piece
+  // is gone (its data was deleted meanwhile: the caller deletes what it wrote), FAILED_PRECONDITION
+  // if the shard is not on `from_node` any more.
   [[nodiscard]] absl::Status MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
                                        const std::string& from_node, const std::string& to_node);
 
@@ -226,9 +228,11 @@ class MetaStore {
   // Up to `limit` entries, lowest margin first (those not due yet included: the caller
   // skips entries whose not_before_ms is in the future).
   [[nodiscard]] absl::StatusOr<std::vector<v1::RepairRecord>> PendingRepairs(size_t limit) const;
-  // Removes the stripe's entry; with `retry`, puts it back as given (attempts, backoff,
-  // remaining shards) in the same write. Nothing happens if the stripe is not queued.
-  [[nodiscard]] absl::Status FinishRepair(const std::string& piece_id, uint64_t stripe,
+  // Ends the work on `taken` (an entry as PendingRepairs gave it): its shards leave the
+  // stripe's entry while shards queued meanwhile stay; with `retry`, it is put back (attempts,
+  // backoff, remaining shards) merged with those, in the same write. Nothing happens if the
+  // stripe is not queued.
+  [[nodiscard]] absl::Status FinishRepair(const v1::RepairRecord& taken,
                                           const std::optional<v1::RepairRecord>& retry);
   uint64_t RepairBacklog() const;
 

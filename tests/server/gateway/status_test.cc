@@ -323,8 +323,8 @@ TEST_F(StatusTest, SpreadMovesTheSecondShardOfAProviderOntoAFreeProvider) {
   EXPECT_EQ(two.margin(), 0u);  // losing provider-c leaves 3 < k
 
   // With no free provider nothing is queued, however the shards share providers.
-  ASSERT_TRUE(meta_->FinishRepair(one.piece_id(), 0, std::nullopt).ok());
-  ASSERT_TRUE(meta_->FinishRepair(two.piece_id(), 0, std::nullopt).ok());
+  ASSERT_TRUE(meta_->FinishRepair(one, std::nullopt).ok());
+  ASSERT_TRUE(meta_->FinishRepair(two, std::nullopt).ok());
   for (const char* gone : {"provider-b", "provider-f", "provider-g"}) usable.erase(gone);
   auto none = QueueSpreadStripes(*meta_, provider_of, usable);
   ASSERT_TRUE(none.ok());

@@ -77,18 +77,47 @@ absl::StatusOr<std::vector<v1::RepairRecord>> Pending(Transaction& t, size_t lim
   return out;
 }
 
-absl::StatusOr<bool> Finish(Transaction& t, const std::string& piece_id, uint64_t stripe,
+absl::StatusOr<bool> Finish(Transaction& t, const v1::RepairRecord& taken,
                             const std::optional<v1::RepairRecord>& retry) {
-  std::string stripe_id = StripeId(piece_id, stripe);
+  std::string stripe_id = StripeId(taken.piece_id(), taken.stripe());
   ASSIGN_OR_RETURN(auto margin, LockMargin(t, stripe_id));
   if (!margin) return false;
+  ASSIGN_OR_RETURN(auto current,
+                   GetRow<v1::RepairRecord>(t, RepairKey(*margin, stripe_id), "repair"));
   RETURN_IF_ERROR(t.Delete(RepairKey(*margin, stripe_id)));
+  // Shards queued while the entry was being worked on (another node went down meanwhile).
+  v1::RepairRecord rest = current ? *current : taken;
+  rest.clear_shards();
+  if (current) {
+    std::set<uint32_t> done(taken.shards().begin(), taken.shards().end());
+    for (uint32_t s : current->shards()) {
+      if (!done.contains(s)) rest.add_shards(s);
+    }
+  }
   if (retry) {
-    RETURN_IF_ERROR(PutEntry(t, stripe_id, *retry));
+    RETURN_IF_ERROR(PutEntry(t, stripe_id, rest.shards_size() > 0 ? Merge(*retry, rest) : *retry));
+    return false;
+  }
+  if (rest.shards_size() > 0) {
+    RETURN_IF_ERROR(PutEntry(t, stripe_id, rest));
     return false;
   }
   RETURN_IF_ERROR(t.Delete(IndexKey(stripe_id)));
   return true;
+}
+
+absl::StatusOr<bool> DropShard(Transaction& t, const std::string& piece_id, uint64_t stripe,
+                               uint32_t shard) {
+  std::string stripe_id = StripeId(piece_id, stripe);
+  ASSIGN_OR_RETURN(auto margin, LockMargin(t, stripe_id));
+  if (!margin) return false;
+  ASSIGN_OR_RETURN(auto current,
+                   GetRow<v1::RepairRecord>(t, RepairKey(*margin, stripe_id), "repair"));
+  if (!current) return absl::DataLossError("metadata: repair index without its entry");
+  v1::RepairRecord taken = *current;
+  taken.clear_shards();
+  taken.add_shards(shard);
+  return Finish(t, taken, std::nullopt);
 }
 
 absl::StatusOr<uint64_t> Count(Transaction& t) {

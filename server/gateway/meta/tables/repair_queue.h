@@ -19,10 +19,15 @@ namespace mosaic::gateway::meta::repair_queue {
 absl::StatusOr<bool> Queue(Transaction& t, const v1::RepairRecord& record);
 // Up to `limit` entries, lowest margin first.
 absl::StatusOr<std::vector<v1::RepairRecord>> Pending(Transaction& t, size_t limit);
-// Removes the stripe's entry, putting `retry` back in its place if given; returns whether
-// an entry was removed for good (false: none was queued, or it was put back).
-absl::StatusOr<bool> Finish(Transaction& t, const std::string& piece_id, uint64_t stripe,
+// Ends the work on `taken` (an entry as Pending gave it): its shards leave the stripe's entry,
+// shards queued since stay, and `retry` (if given) is put back merged with them. Returns
+// whether the stripe's entry was removed for good (false: none was queued, or one remains).
+absl::StatusOr<bool> Finish(Transaction& t, const v1::RepairRecord& taken,
                             const std::optional<v1::RepairRecord>& retry);
+// Removes `shard` from the stripe's entry (the entry goes with its last shard): the shard
+// was re-placed. Returns whether the entry was removed for good.
+absl::StatusOr<bool> DropShard(Transaction& t, const std::string& piece_id, uint64_t stripe,
+                               uint32_t shard);
 absl::StatusOr<uint64_t> Count(Transaction& t);
 
 }  // namespace mosaic::gateway::meta::repair_queue

@@ -268,10 +268,10 @@ TEST_F(ReferencesTest, RepairQueueOrdersByMarginAndMergesStripes) {
   v1::RepairRecord retry = (*pending)[1];
   retry.set_attempts(1);
   retry.set_margin(3);
-  ASSERT_TRUE(store().FinishRepair("b", 3, retry).ok());
+  ASSERT_TRUE(store().FinishRepair((*pending)[1], retry).ok());
   EXPECT_EQ(store().RepairBacklog(), 3u);
-  ASSERT_TRUE(store().FinishRepair("a", 0, std::nullopt).ok());
-  ASSERT_TRUE(store().FinishRepair("a", 0, std::nullopt).ok());
+  ASSERT_TRUE(store().FinishRepair((*pending)[0], std::nullopt).ok());
+  ASSERT_TRUE(store().FinishRepair((*pending)[0], std::nullopt).ok());
   EXPECT_EQ(store().RepairBacklog(), 2u);
   pending = store().PendingRepairs(10);
   ASSERT_TRUE(pending.ok()) << pending.status();
@@ -285,6 +285,62 @@ TEST_F(ReferencesTest, RepairQueueOrdersByMarginAndMergesStripes) {
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   store_ = std::move(*reopened);
   EXPECT_EQ(store().RepairBacklog(), 2u);
+}
+
+// A shard re-placed by MoveShard leaves its stripe's repair entry in the same write: a
+// gateway stopped between the move and FinishRepair must not find the shard queued again
+// (re-placing it from a healthy node once more put two shards of a stripe at one provider).
+TEST_F(ReferencesTest, MovedShardLeavesTheRepairQueueInTheSameWrite) {
+  v1::ObjectRecord r = TwoPieces("q");
+  for (auto& part : *r.mutable_parts()) {
+    auto* stripe = part.mutable_manifest()->add_stripes();
+    for (const char* n : {"n1", "n2", "n3"}) stripe->add_nodes(n);
+  }
+  ASSERT_TRUE(store().PutObject("src", "a", r).ok());
+  ASSERT_TRUE(store().QueueRepair(Repair("q-1", 0, {0, 2}, 1, "node down")).ok());
+  ASSERT_EQ(store().RepairBacklog(), 1u);
+  ASSERT_TRUE(store().MoveShard("q-1", 0, 0, "n1", "n7").ok());
+  auto pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(std::vector<uint32_t>((*pending)[0].shards().begin(), (*pending)[0].shards().end()),
+            std::vector<uint32_t>{2});
+  ASSERT_TRUE(store().MoveShard("q-1", 0, 2, "n3", "n8").ok());
+  pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_TRUE(pending->empty());
+  EXPECT_EQ(store().RepairBacklog(), 0u);
+  // A move of a stripe that is not queued (a drain's second look) changes no count.
+  ASSERT_TRUE(store().MoveShard("q-1", 0, 1, "n2", "n9").ok());
+  EXPECT_EQ(store().RepairBacklog(), 0u);
+}
+
+// Finishing an entry ends only the shards that were taken: a shard queued while the repair
+// ran (another node went down) stays queued, also when the taken ones are put back to retry.
+TEST_F(ReferencesTest, FinishingARepairKeepsShardsQueuedMeanwhile) {
+  ASSERT_TRUE(store().QueueRepair(Repair("p", 0, {1}, 2, "node down")).ok());
+  auto taken = store().PendingRepairs(10);
+  ASSERT_TRUE(taken.ok() && taken->size() == 1u) << taken.status();
+  ASSERT_TRUE(store().QueueRepair(Repair("p", 0, {3}, 1, "scrub")).ok());
+  ASSERT_TRUE(store().FinishRepair((*taken)[0], std::nullopt).ok());
+  auto pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u) << pending.status();
+  EXPECT_EQ(std::vector<uint32_t>((*pending)[0].shards().begin(), (*pending)[0].shards().end()),
+            std::vector<uint32_t>{3});
+  EXPECT_EQ(store().RepairBacklog(), 1u);
+
+  ASSERT_TRUE(store().QueueRepair(Repair("p", 0, {5}, 0, "node down")).ok());
+  v1::RepairRecord retry = (*pending)[0];
+  retry.set_attempts(1);
+  ASSERT_TRUE(store().FinishRepair((*pending)[0], retry).ok());
+  pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u) << pending.status();
+  EXPECT_EQ(std::vector<uint32_t>((*pending)[0].shards().begin(), (*pending)[0].shards().end()),
+            (std::vector<uint32_t>{3, 5}));
+  EXPECT_EQ((*pending)[0].margin(), 0u);
+  EXPECT_EQ((*pending)[0].attempts(), 1u);
+  ASSERT_TRUE(store().FinishRepair((*pending)[0], std::nullopt).ok());
+  EXPECT_EQ(store().RepairBacklog(), 0u);
 }
 
 }  // namespace
