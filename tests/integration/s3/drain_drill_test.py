@@ -56,9 +56,7 @@ class DrillBase:
         return harness.wait_status(self.dev, predicate, what, timeout_s, check)
 
     def whole(self, doc):
-        s = doc["safety"]
-        return (s["complete"] and s["stripes"] > 0 and s["healthy"] == s["stripes"]
-                and doc["backlog"]["repair"]["count"] == 0)
+        return harness.whole(doc)
 
     def kill_and_refuse_drain(self):
         """Kills provider-a's node, waits until status shows it unreachable (or already

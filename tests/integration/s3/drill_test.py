@@ -32,13 +32,7 @@ KIB = 1 << 10
 MIB = 1 << 20
 
 
-def whole(doc):
-    """True when the safety scan is complete, every stripe has all k+m shards and nothing is
-    queued for repair."""
-    s = doc["safety"]
-    return (s["complete"] and s["stripes"] > 0 and s["healthy"] == s["stripes"]
-            and not s["missing"] and s["lost"] == 0
-            and doc["backlog"]["repair"]["count"] == 0)
+whole = harness.whole
 
 
 class ProviderLossDrill(harness.DevTestCase):

@@ -287,6 +287,15 @@ def nodes_of(doc):
     return {n["id"]: dict(n, provider=p["name"]) for p in doc["providers"] for n in p["nodes"]}
 
 
+def whole(doc):
+    """True when the status document's safety scan is complete, every stripe has all k+m
+    shards on reachable nodes and nothing is queued for repair."""
+    s = doc["safety"]
+    return (s["complete"] and s["stripes"] > 0 and s["healthy"] == s["stripes"]
+            and not s["missing"] and s["lost"] == 0
+            and doc["backlog"]["repair"]["count"] == 0)
+
+
 def wait_status(dev, predicate, what, timeout_s=180, check=None):
     """Polls dev.status() until predicate(doc) is true (check(doc), when given, runs on every
     document seen); returns that document. The assertion names the last document seen."""

@@ -109,6 +109,13 @@ class ProviderLossDrill(harness.DevTestCase):
         # The new gateway resumes the queue it finds in RocksDB and empties it.
         harness.poll(lambda: (lambda m: backlog(m) == 0 and repaired(m) > 0)(self.dev.metrics()),
                      150, 0.5, what="the repair queue to empty after the restart")
+        # An empty queue alone does not say that every damaged stripe was queued: the old
+        # gateway may have died while queueing provider a's stripes; the new one queues the
+        # rest once it declares the node down in its turn. Status says when all are whole.
+        doc = harness.wait_status(
+            self.dev, lambda d: harness.whole(d) and d["safety"]["survives_provider_losses"] == 2,
+            "every stripe whole on six providers after the restart", 150)
+        self.assertEqual(doc["safety"]["under_spread"], 0)
 
         # Two more providers go; every object must still read back byte-identical.
         self.kill_node("provider-b")
