@@ -24,6 +24,8 @@ packages=(
   clang-format-14
   # promtool, for the example alert rules (deploy/alerts/check.sh, ctest alert_rules)
   prometheus
+  # the console's browser tests (tests/console, ctest console_browser_test)
+  chromium
 )
 # The AWS SDK for JavaScript test (tests/integration/js) needs node and npm. A machine with
 # NodeSource's nodejs already has its own npm (Debian's npm would conflict with it), so

@@ -26,5 +26,7 @@ void AddStatusCommands(CLI::App& app);
 void AddNodeStateCommands(CLI::App& node);
 // `mosaic restore --key FILE --nodes FILE --into DIR` (gateway/restore_command.cc).
 void AddRestoreCommand(CLI::App& app);
+// `mosaic member …` and `mosaic team …`: the console's people (gateway/member_command.cc).
+void AddMemberAndTeamCommands(CLI::App& app);
 
 }  // namespace mosaic

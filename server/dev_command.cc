@@ -130,8 +130,8 @@ struct Credentials {
 
 void WriteGatewayConfig(const std::string& dir, const DevNode& gw,
                         const std::vector<DevNode>& nodes, const std::string& token, int port,
-                        const std::string& node_down_after, const std::string& backup_lag,
-                        const DevMetadata& metadata) {
+                        int console_port, const std::string& node_down_after,
+                        const std::string& backup_lag, const DevMetadata& metadata) {
   // The config holds the node tokens: readable by its owner only, from its first byte.
   std::string path = gw.dir + "/gateway.toml";
   std::ofstream(path, std::ios::trunc).close();
@@ -140,6 +140,7 @@ void WriteGatewayConfig(const std::string& dir, const DevNode& gw,
   out << "listen = \"127.0.0.1:" << port << "\"\n"
       << "admin_listen = \"127.0.0.1:0\"\n"
       << "data_dir = \"" << gw.dir << "\"\n"
+      << "console_listen = \"127.0.0.1:" << console_port << "\"\n"
       << "key_file = \"" << dir << "/master.key\"\n"
       << "region = \"us-east-1\"\n";
   if (!node_down_after.empty()) {
@@ -185,16 +186,45 @@ Credentials DevCredentials(const std::string& dir, const DevNode& gateway) {
   return c;
 }
 
+// The console's admin of the dev system (issue 15): read from DIR/console-credentials, or
+// created with `mosaic member add admin --admin`'s admin API call on the first run.
+struct ConsoleLogin {
+  std::string url;
+  std::string user = "admin";
+  std::string password;
+};
+
+ConsoleLogin DevConsole(const std::string& dir, const DevNode& gateway) {
+  ConsoleLogin c;
+  c.url = "http://" + Slurp(gateway.dir + "/console.addr") + "/";
+  std::string path = dir + "/console-credentials";
+  std::ifstream in(path);
+  if (in && std::getline(in, c.password) && !c.password.empty()) return c;
+  auto body = gateway::AdminRequest(gateway.metrics_addr, Slurp(gateway.dir + "/admin.token"),
+                                    "POST", "/admin/v1/members?name=admin&admin=1");
+  size_t at = body.ok() ? body->find("\"password\":\"") : std::string::npos;
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "mosaic dev: cannot create the console's admin: %s\n",
+                 body.ok() ? body->c_str() : body.status().ToString().c_str());
+    throw CLI::RuntimeError(1);
+  }
+  at += 12;
+  c.password = body->substr(at, body->find('"', at) - at);
+  std::ofstream(path, std::ios::trunc) << c.password << "\n";
+  chmod(path.c_str(), 0600);
+  return c;
+}
+
 void WriteDescription(const std::string& dir, const std::vector<DevNode>& procs,
                       const Credentials& creds, const std::vector<std::string>& endpoints,
-                      const DevMetadata& metadata) {
+                      const DevMetadata& metadata, const ConsoleLogin& console) {
   const std::string& endpoint = endpoints.front();
   std::ofstream json(dir + "/dev.json", std::ios::trunc);
   json << "{\n  \"endpoint\": \"" << endpoint << "\",\n  \"endpoints\": [";
   for (size_t i = 0; i < endpoints.size(); ++i) {
     json << (i ? ", " : "") << "\"" << endpoints[i] << "\"";
   }
-  json << "],\n  \"region\": \"us-east-1\",\n";
+  json << "],\n  \"region\": \"us-east-1\",\n  \"console\": \"" << console.url << "\",\n";
   if (metadata.postgres) {
     json << "  \"database\": {\"backend\": \"postgresql\", \"dsn\": \"" << metadata.dsn
          << "\", \"dir\": \"" << metadata.postgres->dir() << "\"},\n";
@@ -218,6 +248,8 @@ void WriteDescription(const std::string& dir, const std::vector<DevNode>& procs,
       << "MOSAIC_ENDPOINTS=\"";
   for (size_t i = 0; i < endpoints.size(); ++i) env << (i ? " " : "") << endpoints[i];
   env << "\"\n";
+  env << "MOSAIC_CONSOLE_URL=" << console.url << "\nMOSAIC_CONSOLE_USER=" << console.user
+      << "\nMOSAIC_CONSOLE_PASSWORD=" << console.password << "\n";
   chmod((dir + "/dev.env").c_str(), 0600);
 }
 
@@ -270,6 +302,7 @@ struct DevOptions {
   int providers = 6;
   int nodes_per_provider = 1;
   int port = 9000;
+  int console_port = 9001;  // the first gateway's; the others pick free ports
   std::string node_down_after;
   std::string backup_lag;
   int gateways = 1;
@@ -277,7 +310,8 @@ struct DevOptions {
 };
 
 // Starts the gateways (the first on --port, the others on free ports), each in its own
-// folder (DIR/gateway, DIR/gateway-2, …), all on the dev metadata.
+// folder (DIR/gateway, DIR/gateway-2, …), all on the dev metadata, each with its console
+// (the first on --console-port).
 void StartGateways(const std::string& dir, const DevOptions& o, const std::string& token,
                    std::vector<DevNode>& procs, DevMetadata& metadata) {
   std::vector<DevNode> nodes = procs;
@@ -289,8 +323,8 @@ void StartGateways(const std::string& dir, const DevOptions& o, const std::strin
     fs::create_directories(gw.dir);
     // The gateway's folder holds its metadata, admin token and config: its owner's only.
     fs::permissions(gw.dir, fs::perms::owner_all, fs::perm_options::replace);
-    WriteGatewayConfig(dir, gw, nodes, token, g == 0 ? o.port : 0, o.node_down_after, o.backup_lag,
-                       metadata);
+    WriteGatewayConfig(dir, gw, nodes, token, g == 0 ? o.port : 0, g == 0 ? o.console_port : 0,
+                       o.node_down_after, o.backup_lag, metadata);
     Launch(gw, gw.dir + "/gateway.toml", gw.dir + "/gateway.log");
     procs.push_back(gw);
     // One at a time: the first creates (migrates) the schema.
@@ -344,10 +378,13 @@ void RunDev(const std::string& dir_arg, const DevOptions& o) {
     endpoints.push_back("http://" + procs[i].grpc_addr);
   }
   const std::string& endpoint = endpoints.front();
-  WriteDescription(dir, procs, creds, endpoints, metadata);
+  // The console's first admin lives in the shared metadata: created once, through the first.
+  ConsoleLogin console = DevConsole(dir, procs[first_gateway]);
+  WriteDescription(dir, procs, creds, endpoints, metadata, console);
   std::printf(
       "mosaic dev: S3 gateway at %s over %d nodes at %d providers (4+2)\n%s\n"
       "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n\n"
+      "Web console: %s (user %s, password %s)\n\n"
       "Try it (the same variables are in %s/dev.env):\n"
       "  set -a; . %s/dev.env; set +a\n"
       "  aws --endpoint-url \"$AWS_ENDPOINT_URL\" s3 mb s3://demo\n"
@@ -360,7 +397,8 @@ void RunDev(const std::string& dir_arg, const DevOptions& o) {
              (o.gateways > 1 ? "; all endpoints in MOSAIC_ENDPOINTS" : "") + "\n")
                 .c_str()
           : "",
-      creds.id.c_str(), creds.secret.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
+      creds.id.c_str(), creds.secret.c_str(), console.url.c_str(), console.user.c_str(),
+      console.password.c_str(), dir.c_str(), dir.c_str(), dir.c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
@@ -376,6 +414,7 @@ void AddDevCommand(CLI::App& app) {
   auto providers = std::make_shared<int>(6);
   auto per_provider = std::make_shared<int>(1);
   auto port = std::make_shared<int>(9000);
+  auto console_port = std::make_shared<int>(-1);
   auto node_down_after = std::make_shared<std::string>();
   dev->add_option("--dir", *dir, "Folder for every process's data")->capture_default_str();
   dev->add_option("--providers", *providers, "Fake providers")->check(CLI::Range(1, 16));
@@ -383,6 +422,10 @@ void AddDevCommand(CLI::App& app) {
       ->check(CLI::Range(1, 8));
   dev->add_option("--port", *port, "S3 port on 127.0.0.1 (0 picks a free one)")
       ->check(CLI::Range(0, 65535));
+  dev->add_option("--console-port", *console_port,
+                  "Web console port on 127.0.0.1 (0 picks a free one). Default: the S3 port + "
+                  "1, or a free one with --port 0")
+      ->check(CLI::Range(-1, 65535));
   dev->add_option("--node-down-after", *node_down_after,
                   "Declare a node down after this long unreachable (e.g. 2s; for tests of "
                   "repair; also checks every second). Default: the gateway's 10m");
@@ -405,8 +448,9 @@ void AddDevCommand(CLI::App& app) {
     if (*gateways > 1 && *metadata != "postgresql") {
       throw CLI::ValidationError("--gateways", "more than one gateway needs --metadata postgresql");
     }
-    RunDev(*dir, DevOptions{*providers, *per_provider, *port, *node_down_after, *backup_lag,
-                            *gateways, *metadata});
+    int console = *console_port >= 0 ? *console_port : *port == 0 ? 0 : *port + 1;
+    RunDev(*dir, DevOptions{*providers, *per_provider, *port, console, *node_down_after,
+                            *backup_lag, *gateways, *metadata});
   });
 }
 

@@ -13,6 +13,7 @@
 #include "common/sha256.h"
 #include "common/status.h"
 #include "server/gateway/config.h"
+#include "server/gateway/console/console.h"
 #include "server/gateway/drain_safety.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/node_states.h"
@@ -292,6 +293,7 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   if (ex.request().method == "GET" && path == "/admin/v1/status") {
     return HandleStatus(gateway, ex);
   }
+  if (console::HandleAccountsAdmin(gateway.console(), ex)) return;
   if (ex.request().method == "POST" && path == "/admin/v1/nodes") {
     return HandleNodeAdd(gateway, ex);
   }

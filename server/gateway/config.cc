@@ -247,10 +247,14 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "backup_lag",
                                  "tls_cert_file",
                                  "tls_key_file",
-                                 "metadata"},
+                                 "metadata",
+                                 "console_listen",
+                                 "public_s3_url"},
                                 ""));
   RETURN_IF_ERROR(Get(root, "listen", c.listen, ""));
   RETURN_IF_ERROR(Get(root, "admin_listen", c.admin_listen, ""));
+  RETURN_IF_ERROR(Get(root, "console_listen", c.console_listen, ""));
+  RETURN_IF_ERROR(Get(root, "public_s3_url", c.public_s3_url, ""));
   RETURN_IF_ERROR(Get(root, "data_dir", c.data_dir, ""));
   RETURN_IF_ERROR(Get(root, "key_file", c.key_file, ""));
   RETURN_IF_ERROR(Get(root, "region", c.region, ""));

@@ -17,6 +17,11 @@ namespace mosaic::gateway {
 struct GatewayConfig {
   std::string listen = "127.0.0.1:9000";
   std::string admin_listen = "127.0.0.1:0";
+  // The web console (docs/console.md): its listener ("" = no console), HTTPS with the S3
+  // listener's certificate when tls is set; and the S3 address its share links point at
+  // ("" = this gateway's `listen`), for gateways behind a proxy.
+  std::string console_listen;
+  std::string public_s3_url;
   std::string data_dir;
   std::string key_file;
   std::string region = "us-east-1";

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "common/worker.h"
 #include "server/gateway/admin.h"
+#include "server/gateway/console/console.h"
 #include "server/gateway/http/server.h"
 #include "server/gateway/job_views.h"
 #include "server/gateway/jobs/deleter.h"
@@ -76,6 +77,8 @@ struct Gateway::Impl {
   std::unique_ptr<SafetyScanner> safety_scanner;
   std::unique_ptr<HttpServer> s3;
   std::unique_ptr<HttpServer> admin;
+  std::unique_ptr<console::Console> console;
+  std::unique_ptr<HttpServer> console_http;
   std::string admin_token;
   // With metadata that other gateways share: one leader per job (meta/lease.h).
   std::unique_ptr<LeaseKeeper> leases;
@@ -94,6 +97,10 @@ struct Gateway::Impl {
   void Handle(Exchange& ex);
   absl::Status Serve(Exchange& ex, const S3Request& req);
   absl::Status Dispatch(Operation op, Ctx& ctx);
+  // The console's S3 relay: `req` served as `who`, the body an unsigned payload.
+  absl::Status ServeAs(Exchange& ex, const S3Request& req, const Principal& who);
+  // Creates the console and, when console_listen is set, starts its listener.
+  absl::Status StartConsole(Gateway& gateway);
   void RenderError(Exchange& ex, const absl::Status& status);
   void Record(Exchange& ex, std::chrono::steady_clock::time_point start);
 };
@@ -101,13 +108,25 @@ struct Gateway::Impl {
 namespace {
 
 absl::StatusOr<Principal> LookupPrincipal(MetaStore& meta, const client::KeyRing& ring,
-                                          const std::string& id, std::string* secret) {
+                                          console::Console& console, const std::string& id,
+                                          std::string* secret) {
   ASSIGN_OR_RETURN(auto record, meta.GetKey(id));
   if (!record) return absl::NotFoundError("no such access key");
+  if (record->expires_ms() != 0 && UnixNowMs() >= record->expires_ms()) {
+    return absl::NotFoundError("access key expired");
+  }
   ASSIGN_OR_RETURN(*secret, client::OpenMetadata(ring, record->sealed_secret(), id));
   Principal p;
   p.key_id = id;
   p.grants.assign(record->grants().begin(), record->grants().end());
+  if (!record->member().empty()) {
+    // A member's key does what both the key and the member may do now.
+    auto rights = console.accounts().EffectiveGrants(record->member());
+    if (!rights.ok()) return absl::NotFoundError("access key of a removed member");
+    Principal member{"", *std::move(rights)};
+    std::erase_if(p.grants,
+                  [&](const v1::Grant& g) { return !member.Allows(g.bucket(), g.right()); });
+  }
   return p;
 }
 
@@ -205,7 +224,7 @@ absl::Status Gateway::Impl::Serve(Exchange& ex, const S3Request& req) {
   Principal who;
   auto lookup = [&](const std::string& id) -> absl::StatusOr<std::string> {
     std::string secret;
-    ASSIGN_OR_RETURN(who, LookupPrincipal(*meta, *ring, id, &secret));
+    ASSIGN_OR_RETURN(who, LookupPrincipal(*meta, *ring, *console, id, &secret));
     return secret;
   };
   ASSIGN_OR_RETURN(AuthResult auth, VerifyRequest(ex.request(), lookup,
@@ -218,6 +237,49 @@ absl::Status Gateway::Impl::Serve(Exchange& ex, const S3Request& req) {
   ASSIGN_OR_RETURN(std::unique_ptr<BodyReader> body, NewBodyReader(ex, auth));
   Ctx ctx{*services, ex, req, who, *body};
   return Dispatch(req.op, ctx);
+}
+
+absl::Status Gateway::Impl::ServeAs(Exchange& ex, const S3Request& req, const Principal& who) {
+  if (!IsImplemented(req.op)) {
+    EmptyBody none;
+    Ctx ctx{*services, ex, req, who, none};
+    return Dispatch(req.op, ctx);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<BodyReader> body, NewBodyReader(ex, AuthResult{}));
+  Ctx ctx{*services, ex, req, who, *body};
+  return Dispatch(req.op, ctx);
+}
+
+absl::Status Gateway::Impl::StartConsole(Gateway& gateway) {
+  console::ConsoleDeps deps{
+      *meta,
+      gateway,
+      *pool,
+      config,
+      [this](Exchange& ex, const S3Request& req, const Principal& who) {
+        return ServeAs(ex, req, who);
+      },
+      [this](Exchange& ex, const absl::Status& status) { RenderError(ex, status); },
+      [this] {
+        if (!config.public_s3_url.empty()) return config.public_s3_url;
+        std::string host = config.listen.substr(0, config.listen.rfind(':'));
+        return std::string(config.tls.enabled() ? "https://" : "http://") + host + ":" +
+               std::to_string(s3 ? s3->port() : 0);
+      },
+      config.tls.enabled()};
+  console = std::make_unique<console::Console>(std::move(deps));
+  if (config.console_listen.empty()) return absl::OkStatus();
+  HttpLimits limits = config.http;
+  limits.max_connections = std::min<size_t>(limits.max_connections, 64);
+  console::Console* c = console.get();
+  ASSIGN_OR_RETURN(
+      console_http,
+      HttpServer::Start(
+          config.console_listen, limits, [c](Exchange& ex) { c->Handle(ex); },
+          [](Exchange& ex, int status, const std::string&) { (void)ex.Send(status, ""); },
+          config.tls));
+  spdlog::info("console on {}", config.console_listen);
+  return absl::OkStatus();
 }
 
 void Gateway::Impl::RenderError(Exchange& ex, const absl::Status& status) {
@@ -327,11 +389,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
         ex, S3Error(status == 431 ? S3Code::kRequestHeaderSectionTooLarge : S3Code::kInvalidRequest,
                     "malformed request: " + reason));
   };
-  ASSIGN_OR_RETURN(impl->s3, HttpServer::Start(
-                                 config.listen, config.http,
-                                 [raw](Exchange& ex) { raw->Handle(ex); }, reject, config.tls));
   auto gateway = std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
   Gateway* g = gateway.get();
+  // Before S3: access keys of console members are checked against the members' rights.
+  RETURN_IF_ERROR(raw->StartConsole(*g));
+  ASSIGN_OR_RETURN(raw->s3, HttpServer::Start(
+                                config.listen, config.http,
+                                [raw](Exchange& ex) { raw->Handle(ex); }, reject, config.tls));
   HttpLimits admin_limits;
   admin_limits.max_connections = 16;
   ASSIGN_OR_RETURN(
@@ -350,6 +414,10 @@ Gateway::~Gateway() { Stop(); }
 
 uint16_t Gateway::port() const { return impl_->s3->port(); }
 uint16_t Gateway::admin_port() const { return impl_->admin->port(); }
+uint16_t Gateway::console_port() const {
+  return impl_->console_http ? impl_->console_http->port() : 0;
+}
+console::Console& Gateway::console() { return *impl_->console; }
 
 absl::Status Gateway::ReloadTls() { return impl_->s3->ReloadTls(); }
 
@@ -358,6 +426,7 @@ void Gateway::Stop() { impl_->Shutdown(); }
 void Gateway::Impl::Shutdown() {
   if (s3) s3->Stop();
   if (admin) admin->Stop(std::chrono::seconds(1));
+  if (console_http) console_http->Stop(std::chrono::seconds(1));
   workers.Stop();
 }
 
@@ -422,7 +491,8 @@ void Gateway::Impl::StartJobs() {
 }
 
 absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,
-                                          const std::vector<v1::Grant>& grants) {
+                                          const std::vector<v1::Grant>& grants,
+                                          const KeyOwner& owner) {
   static constexpr char kIdChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   static constexpr char kSecretChars[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -437,6 +507,8 @@ absl::StatusOr<NewKey> Gateway::CreateKey(const std::string& name,
   record.set_sealed_secret(client::SealMetadata(*impl_->ring, key.secret, key.id));
   for (const auto& g : grants) *record.add_grants() = g;
   record.set_created_ms(UnixNowMs());
+  record.set_member(owner.member);
+  record.set_expires_ms(owner.expires_ms);
   RETURN_IF_ERROR(impl_->meta->PutKey(record));
   spdlog::info("created access key {} ({})", key.id, name);
   return key;

@@ -18,6 +18,16 @@ class Scrubber;
 class OrphanSweeper;
 class StatusService;
 class NodeStates;
+namespace console {
+class Console;
+}
+
+// Who a key belongs to: a console member's keys (and share links) name the member, end with
+// them, and never do more than the member may do now; expires_ms (0 = never) ends the key.
+struct KeyOwner {
+  std::string member;
+  int64_t expires_ms = 0;
+};
 
 struct NewKey {
   std::string id;
@@ -34,6 +44,10 @@ class Gateway {
 
   uint16_t port() const;
   uint16_t admin_port() const;
+  // The console's listener port; 0 when console_listen is not set.
+  uint16_t console_port() const;
+  // The console's members, teams and sessions (also without its listener, for the CLI).
+  console::Console& console();
   // Stops accepting, finishes requests in progress (30 s at most), stops the jobs.
   void Stop();
   // Reloads the S3 listener's TLS certificate and key (SIGHUP); HttpServer::ReloadTls.
@@ -41,7 +55,8 @@ class Gateway {
 
   // Access keys: the secret is returned once and stored only sealed.
   [[nodiscard]] absl::StatusOr<NewKey> CreateKey(const std::string& name,
-                                                 const std::vector<v1::Grant>& grants);
+                                                 const std::vector<v1::Grant>& grants,
+                                                 const KeyOwner& owner = {});
   [[nodiscard]] absl::StatusOr<std::vector<v1::AccessKeyRecord>> ListKeys() const;
   [[nodiscard]] absl::StatusOr<bool> DeleteKey(const std::string& id);
 

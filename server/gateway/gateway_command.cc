@@ -259,6 +259,7 @@ int RunGateway(const GatewayConfig& config, client::KeyRing ring) {
   }
   std::remove((config.data_dir + "/s3.addr").c_str());
   std::remove((config.data_dir + "/admin.addr").c_str());
+  std::remove((config.data_dir + "/console.addr").c_str());
   RaiseOpenFileLimit();
   auto gw = Gateway::Start(config, std::move(ring));
   if (!gw.ok()) {
@@ -268,6 +269,10 @@ int RunGateway(const GatewayConfig& config, client::KeyRing ring) {
   std::string s3 = Host(config.listen) + ":" + std::to_string((*gw)->port());
   WriteAddressFile(config.data_dir + "/admin.addr",
                    Host(config.admin_listen) + ":" + std::to_string((*gw)->admin_port()));
+  if ((*gw)->console_port() != 0) {
+    WriteAddressFile(config.data_dir + "/console.addr",
+                     Host(config.console_listen) + ":" + std::to_string((*gw)->console_port()));
+  }
   WriteAddressFile(config.data_dir + "/s3.addr", s3);
   spdlog::info("mosaic gateway serving S3 on {}://{} ({} nodes, {}+{})",
                config.tls.enabled() ? "https" : "http", s3, config.nodes.size(), config.pipeline.k,
@@ -277,6 +282,7 @@ int RunGateway(const GatewayConfig& config, client::KeyRing ring) {
   // The CLI commands take the address files for a running gateway: gone first.
   std::remove((config.data_dir + "/s3.addr").c_str());
   std::remove((config.data_dir + "/admin.addr").c_str());
+  std::remove((config.data_dir + "/console.addr").c_str());
   (*gw)->Stop();
   gw->reset();
   spdlog::info("stopped cleanly");

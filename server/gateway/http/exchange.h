@@ -29,6 +29,9 @@ class Exchange {
 
   virtual const RequestView& request() const = 0;
   virtual const std::string& request_id() const = 0;
+  // The client's IP address as the socket saw it ("" when unknown): the console's login
+  // throttling and audit log.
+  virtual std::string client_address() const { return ""; }
   // Content-Length of the request body; nullopt when the body is chunked (Transfer-Encoding).
   virtual std::optional<uint64_t> content_length() const = 0;
 

@@ -76,6 +76,7 @@ std::string PrefixSuccessor(std::string prefix) {
 
 MetaStore::MetaStore(std::unique_ptr<meta::Backend> backend) : backend_(std::move(backend)) {}
 MetaStore::~MetaStore() = default;
+meta::Backend& MetaStore::backend() { return *backend_; }
 
 absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& dir) {
   ASSIGN_OR_RETURN(auto backend, meta::RocksBackend::Open(dir));

@@ -312,6 +312,10 @@ class MetaStore {
   [[nodiscard]] absl::Status PutRaw(const std::vector<std::pair<std::string, std::string>>& pairs);
   [[nodiscard]] absl::Status ApplyBatch(std::string_view batch);
 
+  // The transaction interface itself, for tables kept outside this class (the console's
+  // members, teams, sessions and audit log: server/gateway/console/). Thread-safe.
+  meta::Backend& backend();
+
  private:
   // What a transaction changed in the queues' counters, applied when it commits.
   struct Tally {

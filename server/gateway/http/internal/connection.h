@@ -46,6 +46,7 @@ class Slot {
   ~Slot();
   Slot(const Slot&) = delete;
   Slot& operator=(const Slot&) = delete;
+  const std::string& address() const { return address_; }
 
  private:
   HttpServer::Impl* server_;
@@ -109,6 +110,7 @@ class Connection final : public Exchange {
 
   const RequestView& request() const override { return view_; }
   const std::string& request_id() const override { return id_; }
+  std::string client_address() const override { return slot_ ? slot_->address() : ""; }
   std::optional<uint64_t> content_length() const override;
   absl::StatusOr<size_t> ReadBody(ByteSpan out) override;
   void SetHeader(const std::string& name, const std::string& value) override {

@@ -1,0 +1,108 @@
+// Admin pages: members, teams and grants; data safety with node actions; the audit log.
+
+import { call } from './api.js';
+import { h, mount, toast, bytes, when, table } from './dom.js';
+
+const RIGHTS = ['read', 'write', 'owner', 'none'];
+
+function grantForm(kind, names, done) {
+  const who = h('select', { 'aria-label': `${kind} for grant` }, names.map((n) => h('option', { value: n }, n)));
+  const bucket = h('input', { placeholder: 'bucket or *', 'aria-label': `${kind} grant bucket`, required: true });
+  const right = h('select', { 'aria-label': `${kind} grant right` }, RIGHTS.map((r) => h('option', { value: r }, r)));
+  return h('form', { className: 'inline', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      await call('POST', '/admin/grants', { kind, name: who.value, bucket: bucket.value, right: right.value });
+      toast(`Granted ${right.value} on ${bucket.value} to ${kind} ${who.value}`);
+      done();
+    } catch (err) { toast(err.message, true); }
+  } }, `Grant to ${kind}`, who, bucket, right, h('button', { type: 'submit' }, 'Set grant'));
+}
+
+export async function membersPage(main, notice = null) {
+  const [members, teams] = await Promise.all([call('GET', '/admin/members'), call('GET', '/admin/teams')]);
+  const reload = () => membersPage(main);
+  const name = h('input', { placeholder: 'member name', 'aria-label': 'new member name', required: true });
+  const admin = h('input', { type: 'checkbox', 'aria-label': 'admin' });
+  const shown = h('div', {}, notice);
+  const teamName = h('input', { placeholder: 'team name', 'aria-label': 'new team name', required: true });
+  const joinMember = h('select', { 'aria-label': 'member to add to team' }, members.map((m) => h('option', { value: m.name }, m.name)));
+  const joinTeam = h('select', { 'aria-label': 'team to join' }, teams.map((t) => h('option', { value: t.name }, t.name)));
+  const post = (path, body, message) => call('POST', path, body).then(() => { toast(message); reload(); }, (e) => toast(e.message, true));
+  mount(main,
+    h('section', { className: 'card' }, h('h1', {}, 'Members'),
+      h('form', { className: 'inline', onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await call('POST', '/admin/members', { name: name.value, admin: admin.checked });
+          await membersPage(main, h('div', { className: 'secret' }, `One-time password for ${r.name} (shown once): `,
+            h('span', { id: 'new-password' }, r.password)));
+        } catch (err) { toast(err.message, true); }
+      } }, name, h('label', {}, admin, ' admin'), h('button', { type: 'submit', className: 'primary' }, 'Add member')),
+      shown, memberTable(members, post), grantForm('member', members.map((m) => m.name), reload)),
+    h('section', { className: 'card' }, h('h1', {}, 'Teams'),
+      h('form', { className: 'inline', onsubmit: (e) => { e.preventDefault(); post('/admin/teams', { name: teamName.value }, `Team ${teamName.value} created`); } },
+        teamName, h('button', { type: 'submit' }, 'Create team')),
+      table(['Team', 'Grants', ''], teams.map((t) => [t.name, t.grants.map((g) => `${g.bucket}: ${g.right}`).join(', ') || '—',
+        h('button', { type: 'button', className: 'danger', onclick: () => window.confirm(`Delete team ${t.name}?`) && post('/admin/teams/delete', { name: t.name }, 'Team deleted') }, 'Delete')])),
+      h('form', { className: 'inline', onsubmit: (e) => { e.preventDefault(); post('/admin/teams/members', { member: joinMember.value, team: joinTeam.value, in: true }, 'Added to team'); } },
+        'Add', joinMember, 'to team', joinTeam, h('button', { type: 'submit' }, 'Add to team')),
+      grantForm('team', teams.map((t) => t.name), reload)));
+}
+
+function memberTable(members, post) {
+  const t = table(['Member', 'Role', 'Teams', 'Own grants', ''], members.map((m) => [m.name, m.admin ? 'admin' : 'member',
+    m.teams.join(', ') || '—', m.grants.map((g) => `${g.bucket}: ${g.right}`).join(', ') || '—',
+    h('button', { type: 'button', className: 'danger', onclick: () => window.confirm(`Remove ${m.name}? Their S3 keys stop working.`) && post('/admin/members/remove', { name: m.name }, `${m.name} removed`) }, 'Remove')]));
+  t.id = 'member-list';
+  return t;
+}
+
+export async function safetyPage(main) {
+  const s = await call('GET', '/admin/status');
+  const reload = () => safetyPage(main);
+  const act = async (node, action, what) => {
+    if (!window.confirm(what)) return;
+    try {
+      const r = await call('POST', '/admin/nodes', { node, action });
+      toast(`${node}: ${r.state}, ${r.stripes_queued} stripes queued`);
+    } catch (e) { toast(e.message, true); }
+    reload();
+  };
+  const survives = s.safety.survives_provider_losses;
+  const rows = [];
+  for (const p of s.providers) {
+    for (const n of p.nodes) {
+      rows.push([p.name, n.id, h('span', { className: `health-${n.health}` }, n.health), n.state,
+        `${bytes(n.used_bytes)} / ${bytes(n.capacity_bytes)}`, `${Number(n.latency_ms).toFixed(1)} ms`, n.shards ?? '—',
+        n.state === 'draining'
+          ? h('button', { type: 'button', onclick: () => act(n.id, 'activate', `Stop draining ${n.id}? Its shards stay where they are.`) }, 'Undrain')
+          : h('button', { type: 'button', onclick: () => act(n.id, 'drain', `Drain ${n.id}? Its shards are copied to other nodes; until that ends the data stays as safe as now.`) }, 'Drain')]);
+    }
+  }
+  const repair = s.backlog.repair;
+  mount(main,
+    h('section', { className: 'card' }, h('h1', {}, 'Data safety'),
+      h('div', { className: 'grid' },
+        h('div', {}, h('div', { className: 'big', id: 'survives' }, survives === null ? '—' : String(survives)), 'provider losses survived now'),
+        h('div', {}, h('div', { className: 'big' }, `${s.safety.healthy} / ${s.safety.stripes}`), 'stripes fully healthy'),
+        h('div', {}, h('div', { className: 'big', id: 'repair-backlog' }, String(repair.count)),
+          `stripes to repair${repair.eta_seconds ? `, about ${Math.ceil(repair.eta_seconds)} s left` : ''}`),
+        h('div', {}, h('div', { className: 'big' }, s.backup ? when(s.backup.last_success_ms) : '—'), 'last metadata backup'))),
+    h('section', { className: 'card' }, h('h2', {}, 'Providers and nodes'),
+      Object.assign(table(['Provider', 'Node', 'Health', 'State', 'Used', 'Latency', 'Shards', ''], rows), { id: 'nodes' })),
+    h('section', { className: 'card' }, h('h2', {}, 'Drains'),
+      s.drains.length ? table(['Node', 'State', 'Since', 'Progress'], s.drains.map((d) => [d.node, d.state, when(d.since_ms),
+        h('span', { className: 'drain-progress' }, `${d.shards_at_start - d.shards_left} of ${d.shards_at_start} shards moved`)]))
+        : h('p', { className: 'muted' }, 'No drains.')),
+    h('p', { className: 'muted' }, `Updated ${when(s.generated_ms)}; refreshes every 5 s.`));
+  const timer = setTimeout(() => { if (location.hash === '#/safety') reload(); }, 5000);
+  window.addEventListener('hashchange', () => clearTimeout(timer), { once: true });
+}
+
+export async function auditPage(main) {
+  const lines = await call('GET', '/admin/audit');
+  mount(main, h('section', { className: 'card' }, h('h1', {}, 'Audit log'),
+    table(['When', 'Who', 'What', 'Target', 'From', ''], lines.map((l) => [when(l.time_ms), l.actor, l.action, l.target, l.from,
+      l.ok ? h('span', { className: 'ok' }, 'ok') : h('span', { className: 'error' }, 'refused')]))));
+}

@@ -1,0 +1,215 @@
+// The console in a real browser (issue 15): an admin sets up a team, a member and a grant;
+// the member uploads, downloads, shares and makes S3 keys; hostile input stays inert; a
+// forged cross-site POST and password guessing are refused; the audit log shows it all.
+const { test, expect } = require('@playwright/test');
+const { execFileSync } = require('child_process');
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+
+const URL = () => process.env.MOSAIC_CONSOLE_URL;
+const XSS = '<img src=x onerror=alert(1)>';
+const state = {};
+
+function s3py(env, ...args) {
+  try {
+    execFileSync('/usr/bin/python3', [path.join(__dirname, 's3.py'), ...args],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    return 0;
+  } catch (e) {
+    return e.status;
+  }
+}
+
+async function login(page, name, password) {
+  await page.goto(URL());
+  await page.getByLabel('name', { exact: true }).fill(name);
+  await page.getByLabel('password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.locator('#who')).toContainText(name);
+}
+
+async function shot(page, testInfo, name) {
+  await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
+}
+
+test.describe.serial('console', () => {
+  test('admin creates a team, a member and a grant', async ({ page }, testInfo) => {
+    page.on('dialog', (d) => d.accept());
+    await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
+    await page.getByRole('link', { name: 'Members & teams' }).click();
+    await page.getByLabel('new team name').fill('press');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await expect(page.getByRole('cell', { name: 'press', exact: true })).toBeVisible();
+    await page.getByLabel('new member name').fill('ann');
+    await page.getByRole('button', { name: 'Add member' }).click();
+    state.annPassword = (await page.locator('#new-password').textContent()).trim();
+    expect(state.annPassword.length).toBeGreaterThanOrEqual(16);
+    await page.getByLabel('team to join').selectOption('press');
+    await page.getByLabel('member to add to team').selectOption('ann');
+    await page.getByRole('button', { name: 'Add to team' }).click();
+    await expect(page.locator('#member-list')).toContainText('press');
+    await page.getByLabel('team for grant').selectOption('press');
+    await page.getByLabel('team grant bucket').fill('press-photos');
+    await page.getByLabel('team grant right').selectOption('write');
+    await page.getByRole('button', { name: 'Set grant' }).last().click();
+    await expect(page.getByRole('cell', { name: 'press-photos: write' })).toBeVisible();
+    await shot(page, testInfo, 'admin-members');
+  });
+
+  test('wrong passwords are throttled', async ({ page, request }) => {
+    await page.goto(URL());
+    await page.getByLabel('name', { exact: true }).fill('ann');
+    await page.getByLabel('password', { exact: true }).fill('not her password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.locator('#login-error')).toContainText('wrong name or password');
+    const origin = new globalThis.URL(URL()).origin;
+    let last;
+    for (let i = 0; i < 6; i++) {
+      last = await request.post(`${URL()}console/api/v1/login`, {
+        headers: { Origin: origin }, data: { name: 'ann', password: `guess ${i}` } });
+      if (last.status() === 429) break;
+      expect(last.status()).toBe(401);
+    }
+    expect(last.status()).toBe(429);
+    expect(Number(last.headers()['retry-after'])).toBeGreaterThan(0);
+    // The throttle counts per name: wait it out before the member logs in.
+    await new Promise((r) => setTimeout(r, (Number(last.headers()['retry-after']) + 1) * 1000));
+  });
+
+  test('the member sees only granted buckets, uploads 20 MiB and downloads it whole', async ({ page }, testInfo) => {
+    await login(page, 'ann', state.annPassword);
+    await expect(page.getByRole('link', { name: 'press-photos' })).toBeVisible();
+    await expect(page.getByText('legal-docs')).toHaveCount(0);
+    await page.getByRole('link', { name: 'press-photos' }).click();
+    const big = crypto.randomBytes(20 * 1024 * 1024);
+    await page.getByLabel('files to upload').setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: big });
+    const row = page.locator('[data-upload="big.bin"]');
+    await expect(row.locator('progress')).toBeVisible();
+    await expect(row).toContainText('done', { timeout: 120_000 });
+    await expect(row.locator('progress')).toHaveAttribute('max', String(big.length));
+    await page.getByLabel('files to upload').setInputFiles({ name: 'hello.txt', mimeType: 'text/plain', buffer: Buffer.from('hello, collective\n') });
+    await expect(page.locator('tr[data-key="hello.txt"]')).toBeVisible();
+    await shot(page, testInfo, 'member-browser');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('tr[data-key="big.bin"]').getByRole('link', { name: 'Download' }).click(),
+    ]);
+    const got = fs.readFileSync(await download.path());
+    expect(got.length).toBe(big.length);
+    expect(crypto.createHash('sha256').update(got).digest('hex'))
+      .toBe(crypto.createHash('sha256').update(big).digest('hex'));
+    await page.locator('tr[data-key="big.bin"]').getByRole('button', { name: 'big.bin' }).click();
+    await expect(page.locator('#details')).toContainText('provider-');
+    await expect(page.locator('#details')).toContainText('up');
+    await shot(page, testInfo, 'object-details');
+  });
+
+  test('the member cannot reach another bucket through the API', async ({ page }) => {
+    await login(page, 'ann', state.annPassword);
+    const status = await page.evaluate(async () => (await fetch('/console/api/v1/s3/legal-docs/?list-type=2')).status);
+    expect(status).toBe(403);
+  });
+
+  test('a share link works in a fresh context and fails after expiry', async ({ page, browser }) => {
+    await login(page, 'ann', state.annPassword);
+    await page.getByRole('link', { name: 'press-photos' }).click();
+    await page.locator('tr[data-key="hello.txt"]').getByRole('button', { name: 'Share' }).click();
+    await page.getByLabel('link expiry').selectOption('5');
+    await page.getByRole('button', { name: 'Make link' }).click();
+    const url = await page.getByLabel('share link').inputValue();
+    const fresh = await browser.newContext();
+    const ok = await fresh.request.get(url);
+    expect(ok.status()).toBe(200);
+    expect(await ok.text()).toBe('hello, collective\n');
+    await new Promise((r) => setTimeout(r, 7000));
+    const late = await fresh.request.get(url);
+    expect(late.status()).toBe(403);
+    await fresh.close();
+  });
+
+  test('an S3 key works with boto3 and stops after revoke', async ({ page }, testInfo) => {
+    page.on('dialog', (d) => d.accept());
+    await login(page, 'ann', state.annPassword);
+    await page.getByRole('link', { name: 'S3 keys' }).click();
+    await page.getByLabel('key name').fill('backup tool');
+    await page.getByLabel('bucket').selectOption('press-photos');
+    await page.getByLabel('right').selectOption('write');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const id = (await page.locator('#new-key-id').textContent()).trim();
+    const secret = (await page.locator('#new-key-secret').textContent()).trim();
+    await shot(page, testInfo, 'keys');
+    const env = { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret };
+    expect(s3py(env, 'roundtrip', 'press-photos', 'from-boto3.bin')).toBe(0);
+    expect(s3py(env, 'roundtrip', 'legal-docs', 'nope.bin')).toBe(3);
+    await page.getByRole('row', { name: /backup tool/ }).getByRole('button', { name: 'Revoke' }).click();
+    await expect(page.getByRole('row', { name: /backup tool/ })).toHaveCount(0);
+    expect(s3py(env, 'roundtrip', 'press-photos', 'from-boto3.bin')).toBe(3);
+  });
+
+  test('a hostile key name renders as text', async ({ page }, testInfo) => {
+    expect(s3py({}, 'put', 'press-photos', XSS, 'x')).toBe(0);
+    let dialogs = 0;
+    page.on('dialog', (d) => { dialogs++; d.dismiss(); });
+    await login(page, 'ann', state.annPassword);
+    await page.getByRole('link', { name: 'press-photos' }).click();
+    await expect(page.getByRole('button', { name: XSS })).toBeVisible();
+    await expect(page.locator('img[src="x"]')).toHaveCount(0);
+    await page.getByRole('button', { name: XSS }).click();
+    await expect(page.locator('#details h2').first()).toHaveText(XSS);
+    expect(dialogs).toBe(0);
+    await shot(page, testInfo, 'xss-inert');
+  });
+
+  test('a forged cross-site POST is refused', async ({ page, context }) => {
+    await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
+    const target = `${URL()}console/api/v1/admin/members`;
+    await context.route('http://attacker.test/', (route) => route.fulfill({
+      contentType: 'text/html',
+      body: `<form method="POST" action="${target}" enctype="text/plain">
+             <input name='{"name":"forged","x":"' value='"}'></form>
+             <script>document.forms[0].submit()</script>` }));
+    const [response] = await Promise.all([
+      page.waitForResponse(target),
+      page.goto('http://attacker.test/'),
+    ]);
+    expect([401, 403]).toContain(response.status());
+    // And with the session's cookie but a foreign Origin, from the API directly.
+    const forged = await page.request.post(target, {
+      headers: { Origin: 'http://attacker.test', 'Content-Type': 'application/json' },
+      data: { name: 'forged2' } });
+    expect(forged.status()).toBe(403);
+    const noToken = await page.request.post(target, {
+      headers: { Origin: new globalThis.URL(URL()).origin }, data: { name: 'forged3' } });
+    expect(noToken.status()).toBe(403);
+    await page.goto(`${URL()}#/members`);
+    await expect(page.locator('#member-list')).toContainText('ann');
+    await expect(page.locator('#member-list')).not.toContainText('forged');
+  });
+
+  test('the admin drains a node from the data safety page', async ({ page }, testInfo) => {
+    page.on('dialog', (d) => d.accept());
+    await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
+    await page.getByRole('link', { name: 'Data safety' }).click();
+    await expect(page.locator('#survives')).toBeVisible();
+    const row = () => page.locator('#nodes tbody tr', { hasText: 'provider-f-1' });
+    await row().getByRole('button', { name: 'Drain' }).click();
+    await expect(row()).toContainText('draining');
+    await expect(page.locator('.drain-progress')).toContainText('shards moved');
+    await shot(page, testInfo, 'data-safety');
+    await row().getByRole('button', { name: 'Undrain' }).click();
+    await expect(row()).toContainText('active');
+  });
+
+  test('the audit log shows logins, failures, changes and node actions', async ({ page }, testInfo) => {
+    await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    const log = page.locator('main table');
+    for (const what of ['login.failed', 'login.throttled', 'member.add', 'team.create', 'grant.set',
+      'key.create', 'key.revoke', 'share', 'node.drain', 'node.activate']) {
+      await expect(log).toContainText(what);
+    }
+    await expect(log).toContainText('127.0.0.1');
+    await shot(page, testInfo, 'audit');
+  });
+});
