@@ -37,7 +37,10 @@ struct ObjectWriter::Stripe {
 
 ObjectWriter::ObjectWriter(Pipeline& pipeline, std::unique_ptr<ShardCodec> codec,
                            ObjectManifest manifest)
-    : pipeline_(pipeline), codec_(std::move(codec)), manifest_(std::move(manifest)) {}
+    : pipeline_(pipeline),
+      codec_(std::move(codec)),
+      manifest_(std::move(manifest)),
+      journal_(pipeline.write_journal()) {}
 
 // Only here do the writer's chunks leave the in-flight registry: the caller commits the
 // manifest (or deletes its data) before it drops the writer, so a chunk is always either
@@ -47,6 +50,7 @@ ObjectWriter::~ObjectWriter() {
   BufferPool::Global().Give(std::move(current_));
   std::lock_guard lock(mu_);
   pipeline_.in_flight().Remove(registered_);
+  if (reserved_stripes_ > 0) journal_->Release(manifest_.object_id);
 }
 
 absl::Status ObjectWriter::Write(ConstByteSpan data) {
@@ -93,6 +97,7 @@ void ObjectWriter::Dispatch(bool last) {
   s->key = HexEncode(std::as_bytes(std::span(manifest_.object_id))) + "/" +
            std::to_string(s->info.index);
   current_fill_ = 0;
+  if (absl::Status st = Reserve(s->info.index); !st.ok()) return Fail(std::move(st));
   {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] {
@@ -105,6 +110,19 @@ void ObjectWriter::Dispatch(bool last) {
     if (manifest_.stripes.size() <= s->info.index) manifest_.stripes.resize(s->info.index + 1);
   }
   pipeline_.workers().Submit([this, s] { Encode(s); });
+}
+
+// "Mark uploading first": a stripe is in the journal before any of its shards is sent, so a
+// chunk of this object on a node is always recorded there, or named by the committed
+// manifest once the journal forgets it.
+absl::Status ObjectWriter::Reserve(uint64_t stripe) {
+  if (journal_ == nullptr || stripe < reserved_stripes_) return absl::OkStatus();
+  const uint64_t stripe_bytes = manifest_.stripe_bytes;
+  uint64_t want = std::max(
+      {stripe + 1, 2 * reserved_stripes_, (expected_bytes_ + stripe_bytes - 1) / stripe_bytes});
+  RETURN_IF_ERROR(journal_->Reserve(manifest_.object_id, codec_->n(), want));
+  reserved_stripes_ = want;
+  return absl::OkStatus();
 }
 
 void ObjectWriter::Encode(std::shared_ptr<Stripe> s) {

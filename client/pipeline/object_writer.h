@@ -60,6 +60,7 @@ class ObjectWriter {
   void Fail(absl::Status status);
   void WaitIdle();
   void DeleteWritten();
+  absl::Status Reserve(uint64_t stripe);
 
   Pipeline& pipeline_;
   std::unique_ptr<ShardCodec> codec_;
@@ -81,6 +82,10 @@ class ObjectWriter {
   std::vector<std::pair<std::string, std::string>> written_;  // (node id, chunk id)
   // Ids added to the pipeline's InFlightChunks, removed by the destructor.
   std::vector<std::string> registered_;
+  // The pipeline's WriteJournal when the writer was made (or null), and the stripes reserved
+  // in it (by the caller's thread only).
+  WriteJournal* const journal_;
+  uint64_t reserved_stripes_ = 0;
 };
 
 }  // namespace mosaic::client

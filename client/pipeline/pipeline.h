@@ -101,6 +101,22 @@ class InFlightChunks {
   std::unordered_map<std::string, int> ids_;
 };
 
+// Where writers record their objects before any shard of them exists, for processes that
+// share the metadata ("mark uploading first": another gateway's orphan sweep spares what is
+// recorded; server/gateway/meta/write_journal.h). A writer reserves stripes [0, stripes) of
+// its object before it sends the first shard of stripe stripes - 1 (doubling, so an object of
+// s stripes makes O(log s) reservations), and releases the object when it is destroyed (after
+// the caller committed its manifest or deleted its data). Thread-safe.
+class WriteJournal {
+ public:
+  virtual ~WriteJournal() = default;
+  // Blocks until recorded; an error fails the write (nothing of that stripe is sent).
+  [[nodiscard]] virtual absl::Status Reserve(const ObjectId& object, int shards,
+                                             uint64_t stripes) = 0;
+  // Does not block on the database (the record may go later).
+  virtual void Release(const ObjectId& object) = 0;
+};
+
 class Pipeline {
  public:
   Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options);
@@ -154,6 +170,11 @@ class Pipeline {
 
   // Chunks of writers not yet destroyed (see InFlightChunks).
   InFlightChunks& in_flight() { return in_flight_; }
+  // The journal new writers record their objects in (none by default: one gateway's own
+  // InFlightChunks is enough for its own sweep). Set before the first writer; it must outlive
+  // every writer.
+  void SetWriteJournal(WriteJournal* journal) { journal_ = journal; }
+  WriteJournal* write_journal() const { return journal_; }
 
  private:
   const KeyRing& ring_;
@@ -167,6 +188,7 @@ class Pipeline {
   ThreadPool workers_;
   Timer timer_;
   InFlightChunks in_flight_;
+  std::atomic<WriteJournal*> journal_{nullptr};
 };
 
 // Chunk id as the node sees it: the 32 raw bytes.

@@ -27,6 +27,7 @@
 #include "server/gateway/key_rotation.h"
 #include "server/gateway/meta/lease.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/meta/write_journal.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/s3/body.h"
 #include "server/gateway/s3/errors.h"
@@ -82,6 +83,8 @@ struct Gateway::Impl {
   std::string admin_token;
   // With metadata that other gateways share: one leader per job (meta/lease.h).
   std::unique_ptr<LeaseKeeper> leases;
+  // With shared metadata: every writer's object recorded first (meta/write_journal.h).
+  std::unique_ptr<WriteJournal> journal;
   // Runs every job above. Stopped (Shutdown) before any member goes: a job's thread may
   // call into another job (the failure detector wakes the repairer), so no job may be
   // destroyed while any thread runs — also when Start fails half-way (a taken port).
@@ -439,10 +442,16 @@ void Gateway::Impl::CreateJobs() {
       Scrubber::Options{.deep_interval = config.deep_scrub_interval,
                         .deep_bytes_per_second = config.deep_scrub_bytes_per_second,
                         .state_file = config.data_dir + "/deep_scrub.last"});
+  if (meta->shared()) {
+    journal = std::make_unique<WriteJournal>(*meta, GatewayName(config.data_dir), kLeaseTtl);
+    pipeline->SetWriteJournal(journal.get());
+  }
   sweeper = std::make_unique<OrphanSweeper>(
       *meta, *pipeline, registry,
       OrphanSweeper::Options{.interval = config.orphan_sweep_interval,
-                             .grace = config.orphan_grace});
+                             .grace = config.orphan_grace,
+                             .writer = journal ? journal->writer() : "",
+                             .writer_ttl = kLeaseTtl});
   detector = std::make_unique<FailureDetector>(*meta, *pool, config.node_down_after,
                                                config.failure_check_interval,
                                                [this] { repairer->Wake(); });
@@ -478,6 +487,7 @@ void Gateway::Impl::StartJobs() {
     }
     for (Worker* w : scrubber->workers()) leases->Guard(*w);
     workers.Run(*leases);
+    workers.Run(*journal);
   }
   workers.Run(*node_states);
   workers.Run(*deleter);

@@ -59,7 +59,8 @@ std::string SweepReportJson(const SweepReport& r) {
          ", \"chunks_listed\": " + std::to_string(r.chunks_listed) +
          ", \"candidates\": " + std::to_string(r.candidates) +
          ", \"deleted\": " + std::to_string(r.deleted) + ", \"kept\": " + std::to_string(r.kept) +
-         "}\n";
+         ", \"writes_in_flight\": " + std::to_string(r.writes_in_flight) +
+         ", \"dead_writes\": " + std::to_string(r.dead_writes) + "}\n";
 }
 
 OrphanSweeper::OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline,
@@ -72,7 +73,8 @@ OrphanSweeper::OrphanSweeper(MetaStore& meta, client::Pipeline& pipeline,
                                    "Chunks no metadata named, deleted by the orphan sweep.")),
       candidates_(registry.GetGauge(
           "mosaic_gateway_orphan_candidates",
-          "Chunks no metadata named at the last sweep, waiting out the grace period.")) {}
+          "Chunks no metadata named at the last sweep, waiting out the grace period.")),
+      watch_(options.writer, options.writer_ttl) {}
 
 absl::StatusOr<WorkResult> OrphanSweeper::Step() {
   ASSIGN_OR_RETURN(SweepReport report, Sweep(options_.grace));
@@ -119,6 +121,58 @@ absl::StatusOr<NodeChunks> OrphanSweeper::Referenced() const {
   return out;
 }
 
+absl::StatusOr<OrphanSweeper::Journal> OrphanSweeper::ReadJournal() {
+  ASSIGN_OR_RETURN(std::vector<WriteInFlight> writes, meta_.WritesInFlight());
+  ASSIGN_OR_RETURN(auto beats, meta_.WriterBeats());
+  Journal out;
+  auto now = WriterWatch::Clock::now();
+  std::map<std::string, bool> dead;
+  for (const WriteInFlight& w : writes) {
+    auto [it, fresh] = dead.try_emplace(w.writer, false);
+    if (fresh) it->second = watch_.Dead(w.writer, beats[w.writer], now);
+    if (it->second) continue;
+    client::ObjectId object{};
+    if (w.object_id.size() != object.size()) continue;
+    std::memcpy(object.data(), w.object_id.data(), object.size());
+    ++out.writes;
+    for (uint64_t stripe = 0; stripe < w.stripes; ++stripe) {
+      for (uint32_t shard = 0; shard < w.shards; ++shard) {
+        out.chunks.insert(client::ChunkIdString(
+            pipeline_.ring().ComputeChunkId(object, stripe, static_cast<int>(shard))));
+      }
+    }
+  }
+  for (const auto& [writer, count] : beats) {  // writers without records that stopped
+    if (!dead.contains(writer) && watch_.Dead(writer, count, now)) dead[writer] = true;
+  }
+  for (const auto& [writer, is_dead] : dead) {
+    if (is_dead) out.dead.push_back(writer);
+  }
+  return out;
+}
+
+// The records of writers that stopped beating: their chunks are plain orphans from now on.
+uint64_t OrphanSweeper::DropDeadWriters(const std::vector<std::string>& dead) {
+  uint64_t dropped = 0;
+  for (const std::string& writer : dead) {
+    auto n = meta_.DropWriter(writer);
+    if (!n.ok()) {
+      spdlog::warn("orphan sweep: records of dead writer {} not dropped: {}", writer,
+                   n.status().ToString());
+      continue;
+    }
+    watch_.Forget(writer);
+    dropped += *n;
+    if (*n > 0) {
+      spdlog::warn(
+          "orphan sweep: writer {} stopped beating with {} writes in progress: their "
+          "chunks are orphans now",
+          writer, *n);
+    }
+  }
+  return dropped;
+}
+
 uint64_t OrphanSweeper::DeleteChunks(const std::string& node,
                                      const std::vector<std::string>& chunks) {
   int index = pipeline_.pool().IndexOf(node);
@@ -163,6 +217,9 @@ absl::StatusOr<SweepReport> OrphanSweeper::Sweep(std::chrono::milliseconds grace
     report.chunks_listed += all.size();
     listed[pool.node(i).id()] = std::move(all);
   }
+  // The journal after the listing, before the metadata: see the header.
+  ASSIGN_OR_RETURN(Journal journal, ReadJournal());
+  report.writes_in_flight = journal.writes;
   ASSIGN_OR_RETURN(NodeChunks refs, Referenced());
   const client::InFlightChunks& in_flight = pipeline_.in_flight();
   auto now = OrphanLedger::Clock::now();
@@ -170,7 +227,7 @@ absl::StatusOr<SweepReport> OrphanSweeper::Sweep(std::chrono::milliseconds grace
   for (const auto& [node, chunks] : listed) {
     const auto& named = refs[node];
     auto referenced = [&](const std::string& c) {
-      return named.contains(c) || in_flight.Contains(c);
+      return named.contains(c) || in_flight.Contains(c) || journal.chunks.contains(c);
     };
     std::vector<std::string> d = ledger_.Update(node, chunks, referenced, now, grace);
     if (!d.empty()) due[node] = std::move(d);
@@ -180,6 +237,10 @@ absl::StatusOr<SweepReport> OrphanSweeper::Sweep(std::chrono::milliseconds grace
     // The last check: the registry first, then the metadata read again (see the header).
     for (auto& [node, chunks] : due) {
       std::erase_if(chunks, [&](const std::string& c) { return in_flight.Contains(c); });
+    }
+    ASSIGN_OR_RETURN(Journal now_journal, ReadJournal());
+    for (auto& [node, chunks] : due) {
+      std::erase_if(chunks, [&](const std::string& c) { return now_journal.chunks.contains(c); });
     }
     ASSIGN_OR_RETURN(NodeChunks now_refs, Referenced());
     for (auto& [node, chunks] : due) {
@@ -193,6 +254,7 @@ absl::StatusOr<SweepReport> OrphanSweeper::Sweep(std::chrono::milliseconds grace
     }
     deleted_.Inc(report.deleted);
   }
+  report.dead_writes = DropDeadWriters(journal.dead);
   report.candidates = ledger_.candidates();
   candidates_.Set(double(report.candidates));
   spdlog::info("orphan sweep: {} nodes ({} skipped), {} chunks, {} candidates, {} deleted",

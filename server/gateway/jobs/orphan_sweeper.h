@@ -15,6 +15,14 @@
 // First-seen times are kept in memory: a restart restarts the clock (the safe side).
 // A node whose listing fails is not swept at all in that run.
 //
+// With gateways sharing the metadata, the writes in progress of every gateway are in the
+// database ("mark uploading first", meta/write_journal.h): the chunks of their reserved
+// stripes are spared like the in-flight registry's, read after the listing and before the
+// metadata (a writer forgets its record only after its commit), and again at the last check
+// between the registry and the metadata. A writer that stopped beating for `writer_ttl`
+// (WriterWatch) is dead: the sweep drops its records (named in the log and counted in the
+// report), and its chunks are candidates from that sweep on.
+//
 // Threads: a Worker (common/worker.h) named "orphan sweep", a sweep every `interval` (the
 // first one interval after the start; with 0 the gateway does not run it: only when asked).
 // Sweep() may be called from any thread; sweeps run one at a time.
@@ -37,6 +45,7 @@
 #include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/backup/chunks.h"
 #include "server/gateway/meta/meta_store.h"
+#include "server/gateway/meta/write_journal.h"
 
 namespace mosaic::gateway {
 
@@ -65,6 +74,8 @@ struct SweepReport {
   uint64_t candidates = 0;  // unreferenced after this sweep (deleted ones not counted)
   uint64_t deleted = 0;
   uint64_t kept = 0;  // due, but referenced or in flight at the last check, or not deleted
+  uint64_t writes_in_flight = 0;  // recorded by live writers of any gateway (journal)
+  uint64_t dead_writes = 0;       // records of dead writers dropped by this sweep
 };
 
 std::string SweepReportJson(const SweepReport& r);
@@ -75,6 +86,10 @@ class OrphanSweeper final : public Worker {
     std::chrono::milliseconds interval{std::chrono::hours(6)};  // 0 = only when asked
     std::chrono::milliseconds grace{std::chrono::hours(24)};
     uint32_t page_size = 1000;
+    // This gateway's writer in the write journal (never dead to its own sweep; "" if it
+    // records none), and how long another writer's heartbeat may stand still.
+    std::string writer;
+    std::chrono::milliseconds writer_ttl{std::chrono::seconds(6)};
   };
 
   // All references must outlive the sweeper.
@@ -91,6 +106,15 @@ class OrphanSweeper final : public Worker {
 
  private:
   absl::StatusOr<NodeChunks> Referenced() const;
+  // The chunks of the reserved stripes of live writers' records (any node), and the dead
+  // writers; updates watch_.
+  struct Journal {
+    std::unordered_set<std::string> chunks;
+    std::vector<std::string> dead;
+    uint64_t writes = 0;
+  };
+  absl::StatusOr<Journal> ReadJournal();
+  uint64_t DropDeadWriters(const std::vector<std::string>& dead);
   uint64_t DeleteChunks(const std::string& node, const std::vector<std::string>& chunks);
 
   MetaStore& meta_;
@@ -100,6 +124,7 @@ class OrphanSweeper final : public Worker {
   metrics::Gauge& candidates_;
   std::mutex sweep_mu_;  // one sweep at a time; guards ledger_
   OrphanLedger ledger_;
+  WriterWatch watch_;  // under sweep_mu_
   mutable std::mutex mu_;
   std::optional<SweepReport> last_;  // under mu_
 };

@@ -36,6 +36,15 @@ struct LeaseEntry {
   uint64_t beat = 0;
 };
 
+// A write in progress (meta/write_journal.h): the writer (one run of a gateway), the object
+// id (16 raw bytes), its shards per stripe, and how many stripes it may have begun.
+struct WriteInFlight {
+  std::string writer;
+  std::string object_id;
+  uint32_t shards = 0;
+  uint64_t stripes = 0;
+};
+
 struct UploadEntry {
   std::string bucket;
   std::string key;

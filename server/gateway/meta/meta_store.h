@@ -252,6 +252,20 @@ class MetaStore {
                                                const LeaseEntry& lease);
   [[nodiscard]] absl::StatusOr<std::map<std::string, LeaseEntry>> Leases() const;
 
+  // Writes in progress ("mark uploading first", meta/write_journal.h; meta_writes.cc).
+  // MarkWrite records (or enlarges) one; EndWrites forgets the writer's `object_ids` in one
+  // transaction. BeatWriter sets the writer's heartbeat to `beat` and returns whether it was
+  // `expected` before (0: none; false when a sweep dropped the writer meanwhile). DropWriter
+  // deletes a writer's heartbeat and every write it recorded, and returns how many writes.
+  [[nodiscard]] absl::Status MarkWrite(const WriteInFlight& write);
+  [[nodiscard]] absl::Status EndWrites(const std::string& writer,
+                                       const std::vector<std::string>& object_ids);
+  [[nodiscard]] absl::StatusOr<std::vector<WriteInFlight>> WritesInFlight() const;
+  [[nodiscard]] absl::StatusOr<bool> BeatWriter(const std::string& writer, uint64_t expected,
+                                                uint64_t beat);
+  [[nodiscard]] absl::StatusOr<std::map<std::string, uint64_t>> WriterBeats() const;
+  [[nodiscard]] absl::StatusOr<uint64_t> DropWriter(const std::string& writer);
+
   // Access keys.
   [[nodiscard]] absl::Status PutKey(const v1::AccessKeyRecord& r);
   [[nodiscard]] absl::StatusOr<std::optional<v1::AccessKeyRecord>> GetKey(

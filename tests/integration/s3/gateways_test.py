@@ -2,7 +2,10 @@
 postgresql`. Racing If-None-Match writers spread over both gateways: exactly one wins;
 a multipart upload's parts go through both and it completes through one; an access key made
 on one works on the other at once; each background job has one leader, and when the
-leader's gateway is killed (-9) the other takes its jobs over.
+leader's gateway is killed (-9) the other takes its jobs over. "Mark uploading first": the
+orphan sweep forced on one gateway spares an upload in progress on the other, and the
+shards of an upload cut off by the kill are freed by the other's sweep once its writer's
+heartbeat stood still (6 s).
 
 Run: MOSAIC_BINARY=build/mosaic /usr/bin/python3 tests/integration/s3/gateways_test.py
 """
@@ -21,6 +24,7 @@ from botocore.config import Config
 os.environ["MOSAIC_TEST_DEV_ARGS"] = "--metadata postgresql"
 import harness  # noqa: E402
 from harness import pattern, poll  # noqa: E402
+from scrub_test import admin, presigned_put, used_bytes  # noqa: E402
 
 MiB = 1 << 20
 
@@ -41,6 +45,39 @@ class TwoGatewaysTest(harness.DevTestCase):
             aws_access_key_id=self.dev.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.dev.env["AWS_SECRET_ACCESS_KEY"],
             config=Config(**config))
+
+    def sweep(self, gateway):
+        status, body = admin(self.dev, "POST", "/admin/v1/sweep?grace=0s", gateway)
+        self.assertEqual(status, 200, body)
+        return json.loads(body)
+
+    def start_slow_upload(self, i, bucket, key, body, sent, stripes):
+        """A PUT through gateway i of which `sent` bytes are sent, once `stripes` stripes are
+        on the nodes (4 MiB stripes, 4+2: 1.5 times the bytes); returns the connection."""
+        base = used_bytes(self.dev)
+        conn = presigned_put(self.client(i, signature_version="s3v4"), bucket, key, len(body))
+        conn.send(body[:sent])
+        poll(lambda: used_bytes(self.dev) >= base + stripes * 4 * MiB * 1.5, 60, 0.2,
+             "stripes of the upload in progress on the nodes")
+        return conn
+
+    def test_a_sweep_on_one_gateway_spares_an_upload_in_progress_on_the_other(self):
+        self.client(0).create_bucket(Bucket="inflight")
+        body = pattern(16 * MiB + 5, 21)
+        conn = self.start_slow_upload(0, "inflight", "slow", body, 10 * MiB, 2)
+        other = self.dev.processes("gateway")[1]
+        first = self.sweep(other)
+        second = self.sweep(other)  # grace 0: what the first found unreferenced goes now
+        conn.send(body[10 * MiB:])
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200, r.read())
+        r.read()
+        conn.close()
+        got = self.client(1).get_object(Bucket="inflight", Key="slow")["Body"].read()
+        self.assertTrue(got == body, "the upload in progress lost data to the other's sweep")
+        self.assertGreaterEqual(first["writes_in_flight"], 1, first)
+        self.assertGreaterEqual(second["writes_in_flight"], 1, second)
+        self.assertEqual(second["dead_writes"], 0, second)
 
     def test_dev_describes_both_gateways_and_the_database(self):
         self.assertEqual(len(self.endpoints), 2)
@@ -124,9 +161,10 @@ class TwoGatewaysTest(harness.DevTestCase):
             a, b = self.zz_leaders(first), self.zz_leaders(second)
             if not a or not b or "repair" not in a:
                 return None
-            # Every gateway runs these itself: the drains cache, the leases, and the safety
-            # scan that refreshes its own status metrics.
-            jobs = [j for j in a if j not in ("node states", "leases", "safety scan") and j in b]
+            # Every gateway runs these itself: the drains cache, the leases, the safety scan
+            # that refreshes its own status metrics, and the journal of its own writes.
+            own = ("node states", "leases", "safety scan", "write journal")
+            jobs = [j for j in a if j not in own and j in b]
             if all(a[j] != b[j] for j in jobs):  # one standby, one leader, for each
                 return a
             return None
@@ -136,7 +174,12 @@ class TwoGatewaysTest(harness.DevTestCase):
         # Kill the gateway that leads the repair job: the other leads every job within
         # seconds (the lease's time, 6 s, and a heartbeat).
         leader, other = (second, first) if led["repair"] else (first, second)
+        i = self.dev.processes("gateway").index(leader)
+        self.client(i).create_bucket(Bucket="killed")
+        conn = self.start_slow_upload(i, "killed", "cut", pattern(32 * MiB, 5), 20 * MiB, 3)
+        with_upload = used_bytes(self.dev)
         os.kill(leader["pid"], signal.SIGKILL)
+        conn.close()
 
         def all_led():
             jobs = self.zz_leaders(other)
@@ -145,6 +188,20 @@ class TwoGatewaysTest(harness.DevTestCase):
         jobs = poll(all_led, 90, 0.5, "the other gateway to lead every job")
         self.assertIn("repair", jobs)
         self.assertIn("metadata backup", jobs)
+
+        # The killed gateway's upload is a named target: spared while its writer may be
+        # alive, dropped once its heartbeat stood still for 6 s on the sweeper's clock, then
+        # its shards (3 stripes of 6 shards at least) are orphans that the next sweep deletes.
+        seen = self.sweep(other)
+        self.assertGreaterEqual(seen["writes_in_flight"], 1, seen)
+        dropped = poll(lambda: (lambda r: r if r["dead_writes"] else None)(self.sweep(other)),
+                       60, 1.0, "the sweep to drop the killed gateway's writes")
+        self.assertGreaterEqual(dropped["dead_writes"], 1, dropped)
+        self.assertGreaterEqual(dropped["candidates"], 3 * 6, dropped)
+        swept = self.sweep(other)
+        self.assertGreaterEqual(swept["deleted"], 3 * 6, swept)
+        poll(lambda: used_bytes(self.dev) <= with_upload - 3 * 4 * MiB * 1.5, 30, 0.5,
+             "the nodes' used bytes to drop by the cut upload's shards")
 
 
 if __name__ == "__main__":

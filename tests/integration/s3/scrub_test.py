@@ -42,11 +42,27 @@ def used_bytes(dev):
     return sum(metric(node_metrics(n), "mosaic_node_used_bytes") for n in dev.processes("node"))
 
 
-def admin(dev, method, target):
-    """An admin API request with the gateway's token; returns (status, body)."""
-    with open(os.path.join(dev.gateway["dir"], "admin.token")) as f:
+def presigned_put(client, bucket, key, size):
+    """Starts a PUT of `size` declared bytes with a presigned URL of `client` (SigV4);
+    returns the open connection, to send the body into."""
+    url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key},
+                                        ExpiresIn=600)
+    hostport, path = url.split("//", 1)[1].split("/", 1)
+    host, port = hostport.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    conn.putrequest("PUT", "/" + path, skip_accept_encoding=True)
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    return conn
+
+
+def admin(dev, method, target, gateway=None):
+    """An admin API request with the gateway's token (the first gateway's unless `gateway`,
+    an entry of dev.processes("gateway"), is given); returns (status, body)."""
+    gateway = gateway or dev.gateway
+    with open(os.path.join(gateway["dir"], "admin.token")) as f:
         token = f.read().strip()
-    host, port = dev.gateway["admin"].rsplit(":", 1)
+    host, port = gateway["admin"].rsplit(":", 1)
     conn = http.client.HTTPConnection(host, int(port), timeout=120)
     conn.request(method, target, headers={"Authorization": "Bearer " + token})
     r = conn.getresponse()
@@ -264,17 +280,7 @@ class CorruptionTest(harness.DevTestCase):
 class OrphanTest(harness.DevTestCase):
     def presigned_put(self, key, size):
         """Starts a PUT of `size` declared bytes; returns the open connection."""
-        client = self.dev.client(signature_version="s3v4")
-        url = client.generate_presigned_url("put_object", Params={"Bucket": "sweep", "Key": key},
-                                            ExpiresIn=600)
-        rest = url.split("//", 1)[1]
-        hostport, path = rest.split("/", 1)
-        host, port = hostport.split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=120)
-        conn.putrequest("PUT", "/" + path, skip_accept_encoding=True)
-        conn.putheader("Content-Length", str(size))
-        conn.endheaders()
-        return conn
+        return presigned_put(self.dev.client(signature_version="s3v4"), "sweep", key, size)
 
     def test_orphans_of_a_killed_gateway_are_swept_and_an_upload_in_progress_is_not(self):
         s3 = self.s3
