@@ -6,15 +6,20 @@ leader's gateway is killed (-9) the other takes its jobs over. "Mark uploading f
 orphan sweep forced on one gateway spares an upload in progress on the other, and the
 shards of an upload cut off by the kill are freed by the other's sweep once its writer's
 heartbeat stood still (6 s).
+PostgreSQL stopped and started again under a PUT load on both gateways: they answer 503
+ServiceUnavailable while it is down, every acknowledged object reads back afterwards, and
+both serve again without a restart.
 
 Run: MOSAIC_BINARY=build/mosaic /usr/bin/python3 tests/integration/s3/gateways_test.py
 """
 
+import glob
 import json
 import os
 import signal
 import subprocess
 import threading
+import time
 import unittest
 
 import boto3
@@ -78,6 +83,67 @@ class TwoGatewaysTest(harness.DevTestCase):
         self.assertGreaterEqual(first["writes_in_flight"], 1, first)
         self.assertGreaterEqual(second["writes_in_flight"], 1, second)
         self.assertEqual(second["dead_writes"], 0, second)
+
+    def pg_ctl(self, *args):
+        """Runs pg_ctl on the dev system's PostgreSQL as its user (nobody when we are root)."""
+        data = os.path.join(self.dev.description["database"]["dir"], "data")
+        argv = [sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[-1], "-D", data] + list(args)
+        if os.geteuid() == 0:
+            argv = ["runuser", "-u", "nobody", "--"] + argv
+        # No pipes: a server started here keeps its standard output open.
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=120)
+
+    def put_load(self, stop, acked, failed):
+        """PUTs of 64 KiB through both gateways (one thread each) until `stop` is set (at most
+        2,000 each): acknowledged keys go to `acked` {key: body}, errors to `failed`."""
+        def run(i):
+            c = self.client(i, connect_timeout=10, read_timeout=60)
+            for n in range(2000):
+                if stop.is_set():
+                    return
+                key, body = "g%d/%d" % (i, n), pattern(64 * 1024, 1000 * i + n)
+                try:
+                    c.put_object(Bucket="outage", Key=key, Body=body)
+                    acked[key] = body
+                except c.exceptions.ClientError as e:
+                    failed.append((e.response["ResponseMetadata"]["HTTPStatusCode"],
+                                   e.response["Error"]["Code"]))
+                    time.sleep(0.05)
+                except Exception as e:  # a timeout or a reset: not what the gateway may do
+                    failed.append((0, repr(e)))
+        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        return threads
+
+    def test_the_database_stopped_under_a_put_load_gives_503s_and_loses_nothing_acked(self):
+        self.client(0).create_bucket(Bucket="outage")
+        stop, acked, failed = threading.Event(), {}, []
+        threads = self.put_load(stop, acked, failed)
+        try:
+            poll(lambda: len(acked) >= 20, 60, 0.1, "PUTs before the outage")
+            self.pg_ctl("-m", "fast", "-w", "stop")
+            poll(lambda: len(failed) >= 20, 60, 0.1, "PUTs refused while the database is down")
+            def per_gateway():
+                keys = list(acked)
+                return [sum(k.startswith("g%d/" % i) for k in keys) for i in (0, 1)]
+
+            down = per_gateway()
+            # pg_ctl restart of a stopped server starts it with its recorded options.
+            log = os.path.join(self.dev.description["database"]["dir"], "postgres.log")
+            self.pg_ctl("-w", "-t", "60", "-l", log, "restart")
+            poll(lambda: all(now >= then + 20 for now, then in zip(per_gateway(), down)), 90,
+                 0.2, "PUTs through both gateways again without a restart")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(120)
+        self.assertTrue(all(t.is_alive() is False for t in threads))
+        self.assertEqual({f for f in failed if f != (503, "ServiceUnavailable")}, set(), failed)
+        for n, (key, body) in enumerate(sorted(acked.items())):
+            got = self.client(n % 2).get_object(Bucket="outage", Key=key)["Body"].read()
+            self.assertTrue(got == body, "acknowledged %s lost or changed" % key)
 
     def test_dev_describes_both_gateways_and_the_database(self):
         self.assertEqual(len(self.endpoints), 2)
