@@ -24,7 +24,8 @@ void AddStatusCommands(CLI::App& app);
 [[noreturn]] void FailCommand(int code, const absl::Status& s);
 // `mosaic node add|drain|remove|undrain` (gateway/node_command.cc), under `node`.
 void AddNodeStateCommands(CLI::App& node);
-// `mosaic restore --key FILE --nodes FILE --into DIR` (gateway/restore_command.cc).
+// `mosaic restore --key FILE (--nodes FILE | --node ADDRESS ...) --into DIR`
+// (gateway/restore_command.cc).
 void AddRestoreCommand(CLI::App& app);
 // `mosaic member …` and `mosaic team …`: the console's people (gateway/member_command.cc).
 void AddMemberAndTeamCommands(CLI::App& app);

@@ -158,6 +158,7 @@ struct NodeClient::Impl {
     status.free_bytes = info.free_bytes();
     status.used_bytes = info.tenant().used_bytes();
     status.quota_bytes = info.tenant().quota_bytes();
+    status.node_id = info.node_id();
     status.corrupt_chunks.assign(info.scrub().corrupt_chunk_ids().begin(),
                                  info.scrub().corrupt_chunk_ids().end());
   }
@@ -193,9 +194,12 @@ std::shared_ptr<F> Share(F f) {
   return std::make_shared<F>(std::move(f));
 }
 
+// Every call carries the tenant's token and the gateway's generation (fencing, node.proto).
 template <typename Call>
-void Prepare(Call& call, const std::string& token, std::chrono::milliseconds timeout) {
+void Prepare(Call& call, const std::string& token, uint64_t generation,
+             std::chrono::milliseconds timeout) {
   call.ctx.AddMetadata("authorization", "Bearer " + token);
+  if (generation > 0) call.ctx.AddMetadata("mosaic-generation", std::to_string(generation));
   call.ctx.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 
@@ -218,7 +222,7 @@ void NodeClient::Put(std::string_view chunk_id, ConstByteSpan data, Done done,
                      std::shared_ptr<const void> owner) {
   using C = Impl::Call<grpc::ByteBuffer, grpc::ByteBuffer>;
   auto call = std::make_shared<C>();
-  Prepare(*call, endpoint_.token, options_.call_timeout);
+  Prepare(*call, endpoint_.token, generation_.load(), options_.call_timeout);
   call->req = wire::PutChunkRequest(chunk_id, data, Crc32c(data), std::move(owner));
   impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
   impl_->generic->UnaryCall(
@@ -235,7 +239,8 @@ void NodeClient::GetBuffer(std::string_view chunk_id, uint64_t offset, uint64_t 
                            GetBufferDone done, std::chrono::milliseconds timeout) {
   using C = Impl::Call<grpc::ByteBuffer, grpc::ByteBuffer>;
   auto call = std::make_shared<C>();
-  Prepare(*call, endpoint_.token, timeout.count() > 0 ? timeout : options_.call_timeout);
+  Prepare(*call, endpoint_.token, generation_.load(),
+          timeout.count() > 0 ? timeout : options_.call_timeout);
   v1::GetChunkRequest req;
   req.set_chunk_id(std::string(chunk_id));
   req.set_offset(offset);
@@ -263,7 +268,8 @@ void NodeClient::Get(std::string_view chunk_id, uint64_t offset, uint64_t length
                      std::chrono::milliseconds timeout) {
   using C = Impl::Call<v1::GetChunkRequest, v1::GetChunkResponse>;
   auto call = std::make_shared<C>();
-  Prepare(*call, endpoint_.token, timeout.count() > 0 ? timeout : options_.call_timeout);
+  Prepare(*call, endpoint_.token, generation_.load(),
+          timeout.count() > 0 ? timeout : options_.call_timeout);
   call->req.set_chunk_id(std::string(chunk_id));
   call->req.set_offset(offset);
   call->req.set_length(length);
@@ -285,7 +291,7 @@ void NodeClient::Get(std::string_view chunk_id, uint64_t offset, uint64_t length
 void NodeClient::Delete(std::string_view chunk_id, DeleteDone done) {
   using C = Impl::Call<v1::DeleteChunkRequest, v1::DeleteChunkResponse>;
   auto call = std::make_shared<C>();
-  Prepare(*call, endpoint_.token, options_.call_timeout);
+  Prepare(*call, endpoint_.token, generation_.load(), options_.call_timeout);
   call->req.set_chunk_id(std::string(chunk_id));
   impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
   impl_->stub->async()->DeleteChunk(
@@ -305,7 +311,7 @@ void NodeClient::Delete(std::string_view chunk_id, DeleteDone done) {
 absl::StatusOr<std::pair<std::vector<std::string>, std::string>> NodeClient::List(
     const std::string& after, uint32_t page_size) {
   Impl::Call<v1::ListChunksRequest, v1::ListChunksResponse> call;
-  Prepare(call, endpoint_.token, options_.call_timeout);
+  Prepare(call, endpoint_.token, generation_.load(), options_.call_timeout);
   call.req.set_page_token(after);
   call.req.set_page_size(page_size);
   absl::Status s = FromGrpc(impl_->stub->ListChunks(&call.ctx, call.req, &call.resp));
@@ -316,10 +322,20 @@ absl::StatusOr<std::pair<std::vector<std::string>, std::string>> NodeClient::Lis
   return std::make_pair(std::move(ids), call.resp.next_page_token());
 }
 
+absl::StatusOr<uint64_t> NodeClient::Fence(uint64_t generation) {
+  Impl::Call<v1::FenceTenantRequest, v1::FenceTenantResponse> call;
+  Prepare(call, endpoint_.token, generation_.load(), options_.call_timeout);
+  call.req.set_generation(generation);
+  absl::Status s = FromGrpc(impl_->stub->FenceTenant(&call.ctx, call.req, &call.resp));
+  Record(s);
+  if (!s.ok()) return s;
+  return call.resp.generation();
+}
+
 void NodeClient::StartCheck(Done done) {
   using C = Impl::Call<v1::GetNodeInfoRequest, v1::NodeInfo>;
   auto call = std::make_shared<C>();
-  Prepare(*call, endpoint_.token, options_.health_timeout);
+  Prepare(*call, endpoint_.token, generation_.load(), options_.health_timeout);
   auto start = std::chrono::steady_clock::now();
   impl_->Begin(std::shared_ptr<grpc::ClientContext>(call, &call->ctx));
   impl_->stub->async()->GetNodeInfo(
@@ -420,8 +436,15 @@ absl::StatusOr<int> NodePool::Add(NodeEndpoint endpoint) {
                                         " nodes");
   }
   nodes_[index] = std::make_unique<NodeClient>(std::move(endpoint), options_);
+  nodes_[index]->SetGeneration(generation_.load());
   size_.store(index + 1, std::memory_order_release);
   return index;
+}
+
+void NodePool::SetGeneration(uint64_t generation) {
+  std::lock_guard lock(add_mu_);
+  generation_.store(generation);
+  for (int i = 0; i < size(); ++i) nodes_[i]->SetGeneration(generation);
 }
 
 // One check per node, all in flight at once on gRPC's own threads (no thread per node);

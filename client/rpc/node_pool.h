@@ -62,6 +62,7 @@ struct NodeStatus {
   uint64_t used_bytes = 0;  // this tenant's usage at the node
   uint64_t quota_bytes = 0;
   std::vector<std::string> corrupt_chunks;  // the node's scrub findings for this tenant
+  std::string node_id;                      // the id the node gives itself
 };
 
 class NodeClient {
@@ -107,6 +108,13 @@ class NodeClient {
   // first time for each presented certificate also logged as an error).
   absl::Status CheckHealth();
   NodeHealth health() const;
+
+  // Fencing (proto/mosaic/v1/node.proto): every call from now on carries `generation` (0:
+  // none). Thread-safe.
+  void SetGeneration(uint64_t generation) { generation_.store(generation); }
+  // Raises this tenant's generation at the node to `generation` (0 only asks) and returns the
+  // highest the node records. Blocks (call timeout).
+  [[nodiscard]] absl::StatusOr<uint64_t> Fence(uint64_t generation);
   NodeStatus status() const;
 
   // Feeds a call result into the health state (called by the async calls).
@@ -124,6 +132,7 @@ class NodeClient {
   struct Impl;
   NodeEndpoint endpoint_;
   RpcOptions options_;
+  std::atomic<uint64_t> generation_{0};
   std::shared_ptr<Impl> impl_;
 };
 
@@ -153,12 +162,15 @@ class NodePool {
   [[nodiscard]] absl::StatusOr<int> Add(NodeEndpoint endpoint);
   // Runs one health check of every node now, all in flight at once, and waits for them.
   void CheckAll();
+  // Every node's calls carry `generation` from now on, those added later too.
+  void SetGeneration(uint64_t generation);
 
  private:
   std::unique_ptr<std::unique_ptr<NodeClient>[]> nodes_;  // kMaxNodes slots, size_ filled
   std::atomic<int> size_{0};
   RpcOptions options_;
-  std::mutex add_mu_;  // serialises Add
+  std::mutex add_mu_;  // serialises Add and SetGeneration
+  std::atomic<uint64_t> generation_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

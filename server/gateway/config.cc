@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -285,6 +286,8 @@ absl::StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   auto config = ParseGatewayConfig(text);
   if (!config.ok()) return Annotate(config.status(), path);
+  std::error_code ec;
+  config->source_path = std::filesystem::absolute(path, ec).string();
   return config;
 }
 

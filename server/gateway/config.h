@@ -57,6 +57,9 @@ struct GatewayConfig {
   MetadataConfig metadata;
   client::PipelineOptions pipeline;
   std::vector<client::NodeEndpoint> nodes;
+  // The file LoadGatewayConfig read (absolute; "" for a parsed text): the metadata backup
+  // carries it and the files it names (backup/settings.h).
+  std::string source_path;
 };
 
 // INVALID_ARGUMENT naming the key for anything malformed or missing; NOT_FOUND if the file

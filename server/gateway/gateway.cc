@@ -14,6 +14,8 @@
 #include "common/status.h"
 #include "common/worker.h"
 #include "server/gateway/admin.h"
+#include "server/gateway/backup/fencing.h"
+#include "server/gateway/backup/settings.h"
 #include "server/gateway/console/console.h"
 #include "server/gateway/http/server.h"
 #include "server/gateway/job_views.h"
@@ -375,6 +377,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
     nodes.push_back(std::move(e));
   }
   impl->pool = std::make_unique<client::NodePool>(std::move(nodes), client::RpcOptions());
+  // Fencing: every call carries the group's generation, which a restore raised.
+  ASSIGN_OR_RETURN(uint64_t generation, FencingGeneration(*impl->meta));
+  impl->pool->SetGeneration(generation);
   impl->pipeline = std::make_unique<client::Pipeline>(*impl->ring, *impl->pool, config.pipeline);
   // Drained and removed nodes are excluded from placement before anything can write.
   impl->node_states = std::make_unique<NodeStates>(*impl->meta, *impl->pipeline);
@@ -465,8 +470,12 @@ void Gateway::Impl::CreateJobs() {
   services->repair = repair_sink.get();
   status->SetRepairProgress(
       [r = repairer.get()] { return RepairProgressFromRepairer(r->progress()); });
-  backup = std::make_unique<MetadataBackup>(*meta, *pipeline, registry,
-                                            MetadataBackup::Options{.interval = config.backup_lag});
+  MetadataBackup::Options backup_options;
+  backup_options.interval = config.backup_lag;
+  if (!config.source_path.empty()) {
+    backup_options.settings = [path = config.source_path] { return ReadGatewaySettings(path); };
+  }
+  backup = std::make_unique<MetadataBackup>(*meta, *pipeline, registry, backup_options);
   status->SetBackupProgress(
       [b = backup.get()] { return BackupViewFromJob(b->progress(), UnixNowMs()); });
   status->SetWorkers([this] { return workers.Statuses(); });

@@ -1,49 +1,140 @@
-// `mosaic restore --key FILE --nodes FILE --into DIR`: rebuilds a gateway's metadata folder
-// from the backup on the nodes (backup/restore.h). Exit 0 when restored (missing shards are
-// reported, not fatal), 1 when no backup was found or it could not be read, 2 for bad
-// arguments.
+// `mosaic restore --key FILE (--nodes FILE | --node ADDRESS --fingerprint SHA256 --token-file
+// FILE) --into DIR`: rebuilds a gateway's metadata folder from the backup on the nodes
+// (backup/restore.h) and writes DIR/gateway.toml from the settings the backup carries
+// (backup/settings.h). With --node, one node is enough: its certificate is checked against
+// the fingerprint, the newest root it holds names every other node. Exit 0 when restored
+// (missing shards are reported, not fatal), 1 when no backup was found or it could not be
+// read, 2 for bad arguments.
 
 #include <cstdio>
+#include <filesystem>
 
 #include "client/crypto/key_file.h"
 #include "client/pipeline/pipeline.h"
 #include "client/rpc/node_pool.h"
+#include "common/status.h"
+#include "common/tls_cert.h"
+#include "common/toml_config.h"
 #include "server/commands.h"
 #include "server/gateway/backup/restore.h"
+#include "server/gateway/backup/root.h"
+#include "server/gateway/backup/root_io.h"
+#include "server/gateway/backup/settings.h"
 #include "server/gateway/config.h"
 
 namespace mosaic {
 namespace {
 
-int Restore(const std::string& key_file, int passphrase_fd, const std::string& nodes_file,
-            const std::string& into) {
-  if (std::string warning = client::KeyFileModeWarning(key_file); !warning.empty()) {
+struct RestoreArgs {
+  std::string key_file, nodes_file, node, fingerprint, token_file, into;
+  int passphrase_fd = -1;
+};
+
+// The one node's endpoint: its certificate fetched and checked against the fingerprint given
+// (not the network's word), its token from the file, its id asked of the node itself.
+absl::StatusOr<client::NodeEndpoint> OneNode(const RestoreArgs& a) {
+  ASSIGN_OR_RETURN(std::string pem, tls::FetchCertificate(a.node, std::chrono::seconds(10)));
+  ASSIGN_OR_RETURN(std::string presented, tls::Fingerprint(pem));
+  if (presented != a.fingerprint) {
+    return absl::FailedPreconditionError("node at " + a.node + " presented certificate " +
+                                         presented + ", not " + a.fingerprint +
+                                         " (--fingerprint); ask the provider, not the network");
+  }
+  ASSIGN_OR_RETURN(std::string token, config::ReadFile(a.token_file));
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  client::NodeEndpoint e;
+  e.spec.id = e.spec.provider = "?";
+  e.address = a.node;
+  e.token = token;
+  e.tls_ca_pem = pem;
+  e.tls_fingerprint = presented;
+  client::NodePool probe({e}, client::RpcOptions());
+  absl::Status health = probe.node(0).CheckHealth();
+  if (!health.ok()) {
+    return absl::Status(health.code(), "node at " + a.node + ": " + std::string(health.message()));
+  }
+  e.spec.id = probe.node(0).status().node_id;
+  return e;
+}
+
+// Through one node: the newest root it holds, whose settings are written into `into`; returns
+// the node list they name.
+absl::StatusOr<std::vector<client::NodeEndpoint>> NodesThroughOne(const client::KeyRing& ring,
+                                                                  const RestoreArgs& a) {
+  ASSIGN_OR_RETURN(client::NodeEndpoint one, OneNode(a));
+  client::NodePool pool({one}, client::RpcOptions());
+  gateway::RootSearch search = gateway::FindRoots(pool, ring);
+  std::optional<v1::BackupRoot> root = gateway::NewestRoot(search.roots);
+  if (!root) {
+    return absl::NotFoundError("no backup found for this key on node " + one.spec.id + " at " +
+                               a.node +
+                               (search.failures.empty() ? "" : " (" + search.failures[0] + ")"));
+  }
+  if (root->settings().config_toml().empty()) {
+    return absl::FailedPreconditionError(
+        "the backup on node " + one.spec.id + " (generation " + std::to_string(root->generation()) +
+        ") carries no gateway settings: it was written by an older gateway; restore with "
+        "--nodes FILE");
+  }
+  ASSIGN_OR_RETURN(gateway::RestoredConfig written,
+                   gateway::WriteRestoredConfig(root->settings(), a.into, a.key_file));
+  std::printf("restore: node %s holds backup generation %llu naming %d nodes\n",
+              one.spec.id.c_str(), static_cast<unsigned long long>(root->generation()),
+              root->nodes_size());
+  return gateway::LoadNodeList(written.path);
+}
+
+// Writes the restored gateway's config from the restored root's settings, if it has any (the
+// newest root on every node: it may be newer than the one node's).
+void WriteConfig(const gateway::RestoreReport& report, const RestoreArgs& a) {
+  if (report.settings.config_toml().empty()) {
+    std::printf(
+        "the backup carries no gateway settings (an older gateway wrote it): start a "
+        "gateway with data_dir = \"%s\" and the same key file to serve it\n",
+        a.into.c_str());
+    return;
+  }
+  auto written = gateway::WriteRestoredConfig(report.settings, a.into, a.key_file);
+  if (!written.ok()) {  // the metadata is restored all the same
+    std::printf("the gateway's config could not be written: %s\n",
+                written.status().ToString().c_str());
+    return;
+  }
+  for (const std::string& note : written->notes) std::printf("note: %s\n", note.c_str());
+  std::printf("wrote %s (the gateway's settings at backup time; it holds the nodes' tokens)\n",
+              written->path.c_str());
+  std::printf("start it as it is: mosaic gateway --config %s\n", written->path.c_str());
+}
+
+int Restore(const RestoreArgs& a) {
+  if (std::string warning = client::KeyFileModeWarning(a.key_file); !warning.empty()) {
     std::fprintf(stderr, "mosaic restore: warning: %s\n", warning.c_str());
   }
+  std::error_code ec;
+  for (const char* name : {"/meta", "/gateway.toml"}) {
+    if (std::filesystem::exists(a.into + name, ec)) {
+      FailCommand(2, absl::FailedPreconditionError(a.into + name +
+                                                   " exists already; restore into a new folder"));
+    }
+  }
   // A passphrase-mode key file: as for the gateway, or the first line of stdin.
-  auto ring = client::OpenKeyFile(key_file, client::ProcessPassphraseSources(passphrase_fd, true));
-  if (!ring.ok()) {
-    std::fprintf(stderr, "mosaic restore: %s\n", std::string(ring.status().message()).c_str());
-    return 2;
-  }
-  auto nodes = gateway::LoadNodeList(nodes_file);
-  if (!nodes.ok()) {
-    std::fprintf(stderr, "mosaic restore: %s\n", nodes.status().ToString().c_str());
-    return 2;
-  }
+  auto ring =
+      client::OpenKeyFile(a.key_file, client::ProcessPassphraseSources(a.passphrase_fd, true));
+  if (!ring.ok()) FailCommand(2, ring.status());
+  auto nodes =
+      a.nodes_file.empty() ? NodesThroughOne(*ring, a) : gateway::LoadNodeList(a.nodes_file);
+  if (!nodes.ok()) FailCommand(a.nodes_file.empty() ? 1 : 2, nodes.status());
   client::NodePool pool(*nodes, client::RpcOptions());
   client::Pipeline pipeline(*ring, pool, client::PipelineOptions());
-  auto report = gateway::RestoreMetadata(pipeline, into, [](const std::string& line) {
+  auto report = gateway::RestoreMetadata(pipeline, a.into, [](const std::string& line) {
     std::printf("restore: %s\n", line.c_str());
     std::fflush(stdout);
   });
-  if (!report.ok()) {
-    std::fprintf(stderr, "mosaic restore: %s\n", std::string(report.status().message()).c_str());
-    return 1;
-  }
+  if (!report.ok()) FailCommand(1, report.status());
   std::printf("%s", gateway::RestoreSummary(*report).c_str());
-  std::printf("start a gateway with data_dir = \"%s\" and the same key file to serve it\n",
-              into.c_str());
+  WriteConfig(*report, a);
   return 0;
 }
 
@@ -51,21 +142,33 @@ int Restore(const std::string& key_file, int passphrase_fd, const std::string& n
 
 void AddRestoreCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "restore", "Rebuild a gateway's metadata from the backup on the nodes (key + node list)");
-  auto key = std::make_shared<std::string>();
-  auto nodes = std::make_shared<std::string>();
-  auto into = std::make_shared<std::string>();
-  auto passphrase_fd = std::make_shared<int>(-1);
-  cmd->add_option("--key", *key, "The master key file")->required();
-  cmd->add_option("--nodes", *nodes,
-                  "TOML file with the [[node]] tables (a gateway config will do)")
+      "restore",
+      "Rebuild a gateway (metadata and gateway.toml) from the backup on the nodes: the key and "
+      "one node, or the key and a node list");
+  auto a = std::make_shared<RestoreArgs>();
+  cmd->add_option("--key", a->key_file, "The master key file")->required();
+  auto* nodes = cmd->add_option("--nodes", a->nodes_file,
+                                "TOML file with the [[node]] tables (a gateway config will do)");
+  auto* node =
+      cmd->add_option("--node", a->node, "Instead of --nodes: the address (host:port) of one node");
+  auto* fingerprint = cmd->add_option("--fingerprint", a->fingerprint,
+                                      "With --node: the sha256:<hex> its certificate must have");
+  auto* token = cmd->add_option("--token-file", a->token_file,
+                                "With --node: a file holding the group's token at that node");
+  nodes->excludes(node);
+  node->needs(fingerprint)->needs(token);
+  fingerprint->needs(node);
+  token->needs(node);
+  cmd->add_option("--into", a->into,
+                  "New folder for the gateway (DIR/meta and DIR/gateway.toml are created)")
       ->required();
-  cmd->add_option("--into", *into, "New data folder for the gateway (DIR/meta is created)")
-      ->required();
-  cmd->add_option("--passphrase-fd", *passphrase_fd,
+  cmd->add_option("--passphrase-fd", a->passphrase_fd,
                   "Read a passphrase-mode key file's passphrase (one line) from this descriptor");
-  cmd->callback([=] {
-    int code = Restore(*key, *passphrase_fd, *nodes, *into);
+  cmd->callback([a] {
+    if (a->nodes_file.empty() && a->node.empty()) {
+      throw CLI::ValidationError("--nodes or --node", "say where the nodes are: one is needed");
+    }
+    int code = Restore(*a);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

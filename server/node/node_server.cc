@@ -140,7 +140,12 @@ int RunNode(const NodeConfig& config, const std::string& config_path) {
     return 1;
   }
   TenantRegistry tenants(config.tenants);
-  ChunkServiceImpl service(**store, tenants, *fs, registry, config.node_id, dir);
+  auto fences = FenceStore::Open(dir);
+  if (!fences.ok()) {
+    spdlog::error("cannot open the fences in {}: {}", dir, fences.status().ToString());
+    return 1;
+  }
+  ChunkServiceImpl service(**store, tenants, *fs, registry, config.node_id, dir, fences->get());
   RegisterDiskGauges(registry, *fs, **store, dir);
 
   auto creds = Credentials(config);

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "common/units.h"
 #include "server/gateway/backup/chunks.h"
+#include "server/gateway/backup/fencing.h"
 #include "server/gateway/backup/root.h"
 #include "server/gateway/backup/root_io.h"
 #include "server/gateway/backup/stream.h"
@@ -220,6 +221,7 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const 
   }
   report.generation = root->generation();
   report.backup_ms = root->backup_ms();
+  report.settings = root->settings();
   for (const auto& n : root->nodes()) {
     if (pipeline.pool().IndexOf(n.id()) < 0) {
       report.nodes_not_listed.push_back(n.id() + " (provider " + n.provider() + ", " + n.address() +
@@ -251,6 +253,11 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const 
   RETURN_IF_ERROR(Count(*store, report));
   progress("verifying the shards of every piece on the nodes");
   RETURN_IF_ERROR(Verify(*reading, *store, report, progress));
+  ASSIGN_OR_RETURN(FenceReport fence, TakeNewGeneration(*store, pipeline.pool()));
+  report.fencing_generation = fence.generation;
+  report.fencing_previous = fence.previous;
+  report.fenced_nodes = fence.fenced;
+  report.fence_failures = std::move(fence.failures);
   return report;
 }
 
@@ -285,6 +292,13 @@ std::string RestoreSummary(const RestoreReport& r) {
     line("  gone, start the gateway anyway: reads work around their shards (up to m per");
     line("  stripe), and `mosaic scrub --config FILE --wait` queues every stripe that has one");
     line("  for repair onto the other providers (`mosaic status` shows the progress)");
+  }
+  line("fenced: gateway generation " + std::to_string(r.fencing_generation) + " taken at " +
+       std::to_string(r.fenced_nodes) + " of " + std::to_string(r.nodes) +
+       " nodes; a gateway of generation " + std::to_string(r.fencing_previous) +
+       " or older (the one backed up) can read but no longer write or delete there");
+  for (const auto& f : r.fence_failures) {
+    line("    " + f + " (it records the new generation at this gateway's first write)");
   }
   line("backup time " + FormatUtcMs(r.backup_ms) + " (" + std::to_string(r.backup_ms) +
        " ms): objects written after " + FormatUtcMs(r.backup_ms) + " are not in this backup");

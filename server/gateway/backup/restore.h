@@ -7,7 +7,9 @@
 // corrupt shards are survived; bad shards are reported), writes the records into a new
 // RocksDB at `into`/meta, records the restored backup as the store's backup state (so a
 // gateway started there spares its objects and starts a new snapshot), and then verifies
-// that every piece's shards exist on their nodes (one listing per node).
+// that every piece's shards exist on their nodes (one listing per node). Last it takes a new
+// gateway generation at every node (backup/fencing.h), so that the backed-up gateway, if it
+// comes back, can no longer write or delete.
 //
 // Blocks; one restore at a time per folder. Borrows the pipeline.
 
@@ -45,6 +47,14 @@ struct RestoreReport {
   uint64_t shards_unverified = 0;  // on nodes that could not be listed or are not in the list
   std::vector<std::string> missing_examples;  // "node: n missing" per node, and the rest
   std::vector<std::string> nodes_not_listed;  // in the backup's node list, not in --nodes
+  // The gateway's settings in the restored root (empty if it carries none).
+  v1::GatewaySettings settings;
+  // Fencing (backup/fencing.h): the generation the restored metadata took, and the nodes
+  // that recorded it.
+  uint64_t fencing_generation = 0;
+  uint64_t fencing_previous = 0;
+  int fenced_nodes = 0;
+  std::vector<std::string> fence_failures;
 };
 
 using RestoreProgress = std::function<void(const std::string& line)>;

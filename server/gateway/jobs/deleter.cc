@@ -71,6 +71,11 @@ size_t Deleter::RunOnce() {
       int64_t backoff =
           std::min<int64_t>(kMaxBackoffMs, int64_t{1000} << std::min(20u, next.attempts()));
       next.set_not_before_ms(now + backoff);
+      // Said once per entry (a fenced gateway's deletions fail for good: issue 20).
+      if (record.attempts() == 0) {
+        spdlog::warn("deletion queue entry {}: {} shards not deleted yet ({}); retried later", seq,
+                     failed.size(), failed.front().status.ToString());
+      }
       retry = std::move(next);
       failed_.Inc();
     }

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/gateway/backup/root_io.h"
+#include "server/gateway/backup/settings.h"
 #include "server/gateway/backup/stream.h"
 #include "server/gateway/meta/manifest_codec.h"
 
@@ -195,12 +196,25 @@ void MetadataBackup::Prune(const v1::BackupRoot& old) {
   if (left > 0) spdlog::warn("metadata backup: {} old backup shards not deleted yet", left);
 }
 
+v1::GatewaySettings MetadataBackup::CurrentSettings(const v1::GatewaySettings& last) {
+  if (!options_.settings) return last;
+  auto fresh = options_.settings();
+  if (fresh.ok()) return *std::move(fresh);
+  spdlog::warn(
+      "metadata backup: the gateway's settings cannot be read ({}); the backup keeps "
+      "those of the last one",
+      fresh.status().ToString());
+  return last;
+}
+
 absl::Status MetadataBackup::Cycle() {
   int64_t started_ms = UnixNowMs();
   ASSIGN_OR_RETURN(std::optional<v1::BackupState> stored, meta_.GetBackupState());
   v1::BackupState state = stored.value_or(v1::BackupState());
   uint64_t generation = stored ? state.current().generation() : GenerationOnNodes();
   ASSIGN_OR_RETURN(std::string identity, meta_.Identity());
+  v1::GatewaySettings settings = CurrentSettings(state.current().settings());
+  bool settings_changed = !SameSettings(settings, state.current().settings());
   v1::BackupRoot root;
   std::unique_ptr<client::ObjectWriter> writer;  // alive until the state names its object
   bool snapshot = SnapshotDue(state, identity);
@@ -227,13 +241,14 @@ absl::Status MetadataBackup::Cycle() {
       snapshot = true;
     } else {
       RETURN_IF_ERROR(written.status());
-      if (*written == nullptr) {
+      if (*written == nullptr && !(stored && settings_changed)) {
         Succeeded(state.current(), started_ms);
         return absl::OkStatus();
       }
+      // With no new metadata but new settings: the same objects under a new root.
       writer = *std::move(written);
       root = state.current();
-      *root.add_increments() = std::move(increment);
+      if (writer != nullptr) *root.add_increments() = std::move(increment);
     }
   }
   v1::BackupRoot pruned;
@@ -253,6 +268,7 @@ absl::Status MetadataBackup::Cycle() {
   root.set_backup_ms(started_ms);
   // After a master-key rotation a restore needs the inherited chunk-id key to find the data.
   root.set_sealed_chunk_id_key(pipeline_.ring().SealedChunkIdKey());
+  *root.mutable_settings() = std::move(settings);
   root.clear_nodes();
   for (int i = 0; i < pipeline_.pool().size(); ++i) {
     const client::NodeEndpoint& e = pipeline_.pool().node(i).endpoint();
@@ -265,9 +281,11 @@ absl::Status MetadataBackup::Cycle() {
   *state.mutable_current() = root;
   state.set_db_identity(identity);
   RETURN_IF_ERROR(meta_.PutBackupState(state));
-  writer.reset();  // its chunks are named by the state now
-  const v1::BackupObject& added = snapshot ? root.snapshot() : *root.increments().rbegin();
-  bytes_.Inc(added.stream_bytes());
+  if (writer != nullptr) {
+    writer.reset();  // its chunks are named by the state now
+    const v1::BackupObject& added = snapshot ? root.snapshot() : *root.increments().rbegin();
+    bytes_.Inc(added.stream_bytes());
+  }
   RootWriteReport report = WriteRootEverywhere(pipeline_.pool(), pipeline_.ring(), root,
                                                [this](int i) { return !pipeline_.Excluded(i); });
   if (report.written == 0) {

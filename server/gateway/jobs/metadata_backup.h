@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +34,7 @@
 #include "client/pipeline/pipeline.h"
 #include "common/metrics.h"
 #include "common/worker.h"
+#include "proto/mosaic/v1/backup.pb.h"
 #include "server/gateway/meta/meta_store.h"
 
 namespace mosaic::gateway {
@@ -43,6 +45,10 @@ class MetadataBackup final : public Worker {
     std::chrono::milliseconds interval{std::chrono::seconds(60)};  // 0 = only RunOnce
     int max_increments = 32;
     double increment_fraction = 0.5;
+    // The gateway's settings, read at every cycle and sealed into the root
+    // (backup/settings.h); a new root is written when they change, even with no new
+    // metadata. Unset, or failing (logged), the settings of the last root are kept.
+    std::function<absl::StatusOr<v1::GatewaySettings>()> settings = nullptr;
   };
   // What `mosaic status` shows.
   struct Progress {
@@ -81,6 +87,8 @@ class MetadataBackup final : public Worker {
   std::string LostNode(const v1::BackupRoot& current) const;
   void Prune(const v1::BackupRoot& old);
   void Succeeded(const v1::BackupRoot& root, int64_t covered_ms);
+  // The settings for the next root: fresh ones, or `last`'s.
+  v1::GatewaySettings CurrentSettings(const v1::GatewaySettings& last);
 
   MetaStore& meta_;
   client::Pipeline& pipeline_;

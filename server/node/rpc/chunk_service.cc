@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -59,7 +60,7 @@ std::string AuthorizationOf(const grpc::CallbackServerContext& ctx) {
 // service, which reads a request of up to the message limit (9 MiB) from anyone.
 constexpr std::string_view kHealthCheck = "/grpc.health.v1.Health/Check";
 
-constexpr size_t kMethodCount = 6;
+constexpr size_t kMethodCount = 7;
 constexpr size_t kCodeCount = 17;
 
 }  // namespace
@@ -97,6 +98,7 @@ struct ChunkServiceImpl::Method {
   size_t index = 0;  // in Metrics' tables
   // A bytes field of the request read into Call::payload() instead of the message (0: none).
   uint32_t payload_field = 0;
+  bool fenced = false;  // a write or delete: admitted by the caller's generation
   std::function<std::unique_ptr<google::protobuf::Message>()> new_request;
   std::function<std::unique_ptr<google::protobuf::Message>()> new_response;
   std::function<void(Call&, const TenantConfig&)> run;
@@ -125,9 +127,30 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
       return;
     }
     tenant_ = *tenant;
+    if (method_->fenced && service.fences_ != nullptr) {
+      absl::Status admitted = Admit(*service.fences_, *ctx);
+      if (!admitted.ok()) {
+        Reply(admitted);
+        return;
+      }
+    }
     request_ = method_->new_request();
     response_ = method_->new_response();
     StartRead(&request_buffer_);
+  }
+
+  // The fence's word on this call's generation (its "mosaic-generation" metadata).
+  absl::Status Admit(FenceStore& fences, const grpc::CallbackServerContext& ctx) {
+    uint64_t generation = 0;
+    auto it = ctx.client_metadata().find("mosaic-generation");
+    if (it != ctx.client_metadata().end()) {
+      std::string_view text(it->second.data(), it->second.size());
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), generation);
+      if (ec != std::errc() || end != text.data() + text.size()) {
+        return absl::InvalidArgumentError("mosaic-generation is not a number");
+      }
+    }
+    return fences.Admit(tenant_->name, generation);
   }
 
   void OnReadDone(bool ok) override {
@@ -213,19 +236,25 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
 
 ChunkServiceImpl::ChunkServiceImpl(SegmentStore& store, const TenantRegistry& tenants,
                                    io::FileSystem& fs, metrics::Registry& metrics,
-                                   std::string node_id, std::string data_dir)
+                                   std::string node_id, std::string data_dir, FenceStore* fences)
     : store_(store),
       tenants_(tenants),
       fs_(fs),
       handles_(std::make_unique<Metrics>(metrics)),
       node_id_(std::move(node_id)),
-      data_dir_(std::move(data_dir)) {
+      data_dir_(std::move(data_dir)),
+      fences_(fences) {
   AddMethod("PutChunk", &ChunkServiceImpl::PutChunk, /*payload_field=*/2);  // data
   AddMethod("GetChunk", &ChunkServiceImpl::GetChunk);
   AddMethod("DeleteChunk", &ChunkServiceImpl::DeleteChunk);
   AddMethod("StatChunk", &ChunkServiceImpl::StatChunk);
   AddMethod("ListChunks", &ChunkServiceImpl::ListChunks);
   AddMethod("GetNodeInfo", &ChunkServiceImpl::GetNodeInfo);
+  AddMethod("FenceTenant", &ChunkServiceImpl::FenceTenant);
+  for (const char* fenced : {"PutChunk", "DeleteChunk"}) {
+    methods_.at("/" + std::string(v1::ChunkService::service_full_name()) + "/" + fenced).fenced =
+        true;
+  }
 }
 
 ChunkServiceImpl::~ChunkServiceImpl() = default;
@@ -358,6 +387,24 @@ void ChunkServiceImpl::GetNodeInfo(Call& call, const TenantConfig& tenant,
   for (const std::string& id : store_.CorruptChunks(tenant.name)) {
     report->add_corrupt_chunk_ids(id);
   }
+  call.Reply(absl::OkStatus());
+}
+
+}  // namespace mosaic::node
+
+namespace mosaic::node {
+
+void ChunkServiceImpl::FenceTenant(Call& call, const TenantConfig& tenant,
+                                   const v1::FenceTenantRequest& req,
+                                   v1::FenceTenantResponse& resp) {
+  if (fences_ == nullptr) return call.Reply(absl::UnimplementedError("this node has no fences"));
+  uint64_t before = fences_->Highest(tenant.name);
+  auto highest = fences_->Raise(tenant.name, req.generation());
+  if (!highest.ok()) return call.Reply(highest.status());
+  if (*highest > before) {
+    spdlog::info("tenant {}: gateway generation {} took over", tenant.name, req.generation());
+  }
+  resp.set_generation(*highest);
   call.Reply(absl::OkStatus());
 }
 

@@ -21,6 +21,7 @@
 
 #include "common/metrics.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
+#include "server/node/fences.h"
 #include "server/node/io/file.h"
 #include "server/node/store/segment_store.h"
 #include "server/node/tenants.h"
@@ -29,9 +30,12 @@ namespace mosaic::node {
 
 class ChunkServiceImpl final : public grpc::CallbackGenericService {
  public:
-  // All references must outlive the service.
+  // All references must outlive the service. With `fences` (server/node/fences.h), PutChunk
+  // and DeleteChunk calls are admitted by the generation in their "mosaic-generation"
+  // metadata (none: 0) before their request is read; without, nothing is fenced.
   ChunkServiceImpl(SegmentStore& store, const TenantRegistry& tenants, io::FileSystem& fs,
-                   metrics::Registry& metrics, std::string node_id, std::string data_dir);
+                   metrics::Registry& metrics, std::string node_id, std::string data_dir,
+                   FenceStore* fences = nullptr);
   ~ChunkServiceImpl() override;
 
   // Called by gRPC for every call that no registered service takes (all ChunkService calls).
@@ -54,6 +58,8 @@ class ChunkServiceImpl final : public grpc::CallbackGenericService {
                   v1::ListChunksResponse& resp);
   void GetNodeInfo(Call& call, const TenantConfig& tenant, const v1::GetNodeInfoRequest& req,
                    v1::NodeInfo& resp);
+  void FenceTenant(Call& call, const TenantConfig& tenant, const v1::FenceTenantRequest& req,
+                   v1::FenceTenantResponse& resp);
 
   template <typename Request, typename Response>
   void AddMethod(const char* name,
@@ -68,6 +74,7 @@ class ChunkServiceImpl final : public grpc::CallbackGenericService {
   std::map<std::string, Method, std::less<>> methods_;  // by path "/mosaic.v1.ChunkService/X"
   std::string node_id_;
   std::string data_dir_;
+  FenceStore* fences_;
 };
 
 }  // namespace mosaic::node

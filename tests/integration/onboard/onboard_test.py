@@ -71,11 +71,15 @@ def read(path):
         return f.read()
 
 
-class OnboardTest(unittest.TestCase):
+class Processes(unittest.TestCase):
+    """A temporary folder and the mosaic processes a test starts in it (no tests of its own:
+    restore_test.py builds on it too)."""
+    tmp_prefix = "mosaic-onboard-"
+
     def setUp(self):
         if not BINARY or not os.access(BINARY, os.X_OK):
             self.skipTest("MOSAIC_BINARY is not set to the mosaic executable")
-        self.tmp = tempfile.mkdtemp(prefix="mosaic-onboard-")
+        self.tmp = tempfile.mkdtemp(prefix=self.tmp_prefix)
         self.procs = []
         self.logs = []
 
@@ -110,6 +114,8 @@ class OnboardTest(unittest.TestCase):
         poll(lambda: os.path.exists(os.path.join(d, "node.pid")), 10, what="node.pid")
         return p
 
+
+class OnboardTest(Processes):
     def test_node_init_makes_private_files_and_refuses_to_overwrite(self):
         d = self.init_node("n", "coop", free_port())
         self.assertEqual(mode(d), 0o700)

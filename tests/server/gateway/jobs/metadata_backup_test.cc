@@ -150,5 +150,42 @@ TEST_F(MetadataBackupTest, BackupShardOnADownNodeMakesANewSnapshot) {
   });
 }
 
+// Issue 20: the gateway's settings are sealed into every root, as read at each cycle; a
+// change of settings alone writes a new root (same backup objects), which a restore returns.
+TEST_F(MetadataBackupTest, SettingsAreInTheRootAndAChangeWritesANewRoot) {
+  v1::GatewaySettings settings;
+  settings.set_config_toml("listen = \"127.0.0.1:1\"\n");
+  (*settings.mutable_files())["/c/s3.crt"] = "certificate one";
+  MetadataBackup::Options options;
+  options.interval = std::chrono::milliseconds(0);
+  options.settings = [&settings]() -> absl::StatusOr<v1::GatewaySettings> { return settings; };
+  MetadataBackup backup(cluster_->meta(), cluster_->pipeline(), registry_, options);
+  ASSERT_TRUE(backup.RunOnce().ok()) << backup.progress().last_error;
+  v1::BackupRoot first = State().current();
+  EXPECT_EQ(first.settings().files().at("/c/s3.crt"), "certificate one");
+  ASSERT_TRUE(backup.RunOnce().ok());
+  EXPECT_EQ(State().current().generation(), first.generation()) << "nothing changed";
+
+  (*settings.mutable_files())["/c/s3.crt"] = "certificate two";
+  ASSERT_TRUE(backup.RunOnce().ok()) << backup.progress().last_error;
+  v1::BackupRoot second = State().current();
+  EXPECT_EQ(second.generation(), first.generation() + 1);
+  EXPECT_EQ(second.settings().files().at("/c/s3.crt"), "certificate two");
+  EXPECT_EQ(second.snapshot().manifest().object_id(), first.snapshot().manifest().object_id());
+  EXPECT_EQ(second.increments_size(), first.increments_size());
+
+  // Settings that cannot be read: the last ones are kept, and nothing new is written.
+  options.settings = [] { return absl::StatusOr<v1::GatewaySettings>(absl::NotFoundError("x")); };
+  MetadataBackup failing(cluster_->meta(), cluster_->pipeline(), registry_, options);
+  ASSERT_TRUE(failing.RunOnce().ok());
+  EXPECT_EQ(State().current().generation(), second.generation());
+
+  auto report = RestoreMetadata(cluster_->pipeline(), cluster_->dir() + "/restored",
+                                [](const std::string&) {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->settings.config_toml(), settings.config_toml());
+  EXPECT_EQ(report->settings.files().at("/c/s3.crt"), "certificate two");
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
