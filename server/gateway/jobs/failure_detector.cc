@@ -51,15 +51,56 @@ std::map<std::string, std::chrono::system_clock::time_point> FailureDetector::De
     const client::NodeClient& node = pool_.node(i);
     client::NodeStatus st = node.status();
     if (st.health == client::NodeHealth::kUp || down_.contains(node.id())) continue;
-    out[node.id()] = std::max(st.last_seen, started_) + down_after_;
+    // A node recorded as declared down earlier is declared again at the next check.
+    out[node.id()] =
+        recorded_.contains(node.id()) ? started_ : std::max(st.last_seen, started_) + down_after_;
   }
   return out;
 }
 
+void FailureDetector::LoadRecorded() {
+  if (loaded_) return;
+  auto recorded = meta_.DeclaredDown();
+  if (!recorded.ok()) {
+    spdlog::error("failure detector: reading the nodes declared down: {}",
+                  recorded.status().ToString());
+    return;
+  }
+  for (const auto& [id, ms] : *recorded) recorded_.insert(id);
+  loaded_ = true;
+}
+
+bool FailureDetector::Record(const std::set<std::string>& nodes,
+                             std::chrono::system_clock::time_point now) {
+  uint64_t ms = uint64_t(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  for (const std::string& id : nodes) {
+    if (recorded_.contains(id)) continue;
+    if (auto s = meta_.SetDeclaredDown(id, ms); !s.ok()) {
+      spdlog::error("failure detector: recording {} as down (retried next check): {}", id,
+                    s.ToString());
+      return false;
+    }
+    recorded_.insert(id);
+  }
+  return true;
+}
+
+void FailureDetector::Forget(const std::string& node_id) {
+  if (!recorded_.contains(node_id)) return;
+  if (auto s = meta_.SetDeclaredDown(node_id, std::nullopt); !s.ok()) {
+    spdlog::error("failure detector: forgetting {} (retried next check): {}", node_id,
+                  s.ToString());
+    return;
+  }
+  recorded_.erase(node_id);
+}
+
 size_t FailureDetector::RunOnce(std::chrono::system_clock::time_point now) {
-  std::set<std::string> fresh, down;
+  std::set<std::string> fresh, down, up;
   {
     std::lock_guard lock(mu_);
+    LoadRecorded();
     for (int i = 0; i < pool_.size(); ++i) {
       const client::NodeClient& node = pool_.node(i);
       client::NodeStatus st = node.status();
@@ -67,14 +108,19 @@ size_t FailureDetector::RunOnce(std::chrono::system_clock::time_point now) {
         if (down_.erase(node.id()) > 0) {
           spdlog::info("failure detector: node {} is up again", node.id());
         }
+        if (recorded_.contains(node.id())) up.insert(node.id());
         continue;
       }
+      if (down_.contains(node.id())) continue;
+      // Declared down before (by this gateway before a restart, or by another one): at once.
       auto since = std::max(st.last_seen, started_);
-      if (now - since < down_after_ || down_.contains(node.id())) continue;
+      if (now - since < down_after_ && !recorded_.contains(node.id())) continue;
       fresh.insert(node.id());
     }
+    for (const std::string& id : up) Forget(id);
     down = down_;
     down.insert(fresh.begin(), fresh.end());
+    if (!fresh.empty() && !Record(fresh, now)) return 0;
   }
   if (fresh.empty()) return 0;
   for (const std::string& id : fresh) {

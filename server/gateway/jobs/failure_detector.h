@@ -5,9 +5,13 @@
 // repair (reason "node down", margin = m - the stripe's shards on nodes declared down, at
 // least 0), lowest margin first. The scan reads every piece (MetaStore::ListPieces, in pages).
 //
-// Which nodes were queued is kept in memory only: after a restart the scan runs again, and
-// the queue merges the duplicates (one entry per stripe). A node seen UP again is forgotten,
-// so that a later failure queues its stripes again.
+// A node is recorded as declared down in the metadata (MetaStore::SetDeclaredDown) before its
+// stripes are queued: a gateway started again (or another gateway taking the job over) that
+// does not see such a node UP declares it down at its first check, without waiting
+// `down_after` again, and queues its stripes anew (the queue merges the duplicates, one entry
+// per stripe) — a gateway killed in the middle of the scan leaves no stripe unqueued for
+// long. A node seen UP again is forgotten (its record too), so that a later failure queues
+// its stripes again.
 //
 // A Worker (common/worker.h) named "failure detector": a check every `check_interval`, the
 // first one interval after the start. The public methods are thread-safe.
@@ -49,6 +53,12 @@ class FailureDetector final : public Worker {
   absl::StatusOr<size_t> QueueStripesOn(const std::set<std::string>& nodes,
                                         const std::set<std::string>& down);
 
+  // Reads the nodes recorded as declared down, once (retried at the next check on failure).
+  void LoadRecorded();
+  // Records `nodes` as declared down at `now` / forgets them; false if the write failed.
+  bool Record(const std::set<std::string>& nodes, std::chrono::system_clock::time_point now);
+  void Forget(const std::string& node_id);
+
   MetaStore& meta_;
   client::NodePool& pool_;
   const std::chrono::milliseconds down_after_;
@@ -56,7 +66,9 @@ class FailureDetector final : public Worker {
   const std::chrono::system_clock::time_point started_;
 
   mutable std::mutex mu_;
-  std::set<std::string> down_;  // declared down and queued
+  std::set<std::string> down_;      // declared down and queued
+  bool loaded_ = false;             // recorded_ read from the metadata
+  std::set<std::string> recorded_;  // recorded as declared down in the metadata
 };
 
 }  // namespace mosaic::gateway

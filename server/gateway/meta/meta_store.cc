@@ -11,6 +11,7 @@
 #include "server/gateway/meta/tables/buckets.h"
 #include "server/gateway/meta/tables/completed_uploads.h"
 #include "server/gateway/meta/tables/deletion_queue.h"
+#include "server/gateway/meta/tables/down_nodes.h"
 #include "server/gateway/meta/tables/leases.h"
 #include "server/gateway/meta/tables/node_states.h"
 #include "server/gateway/meta/tables/objects.h"
@@ -537,6 +538,18 @@ absl::Status MetaStore::SetNodeState(const std::string& node_id,
 
 absl::StatusOr<std::map<std::string, v1::NodeStateRecord>> MetaStore::NodeStates() const {
   return meta::node_states::List(*backend_->Snapshot());
+}
+
+absl::Status MetaStore::SetDeclaredDown(const std::string& node_id,
+                                        std::optional<uint64_t> declared_ms) {
+  return Write([&](Transaction& t, Tally&) {
+    return declared_ms ? meta::down_nodes::Put(t, node_id, *declared_ms)
+                       : meta::down_nodes::Delete(t, node_id);
+  });
+}
+
+absl::StatusOr<std::map<std::string, uint64_t>> MetaStore::DeclaredDown() const {
+  return meta::down_nodes::List(*backend_->Snapshot());
 }
 
 }  // namespace mosaic::gateway

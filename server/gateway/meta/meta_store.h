@@ -241,6 +241,11 @@ class MetaStore {
   [[nodiscard]] absl::Status SetNodeState(const std::string& node_id,
                                           const v1::NodeStateRecord& record);
   [[nodiscard]] absl::StatusOr<std::map<std::string, v1::NodeStateRecord>> NodeStates() const;
+  // Nodes declared down by the failure detector (node id -> when, ms since the epoch), kept
+  // so that the detector carries on after a restart; `declared_ms` nullopt forgets the node.
+  [[nodiscard]] absl::Status SetDeclaredDown(const std::string& node_id,
+                                             std::optional<uint64_t> declared_ms);
+  [[nodiscard]] absl::StatusOr<std::map<std::string, uint64_t>> DeclaredDown() const;
 
   // Whether other gateways may share this metadata (PostgreSQL): background jobs then run
   // under leases (meta/lease.h). RocksDB belongs to one gateway.

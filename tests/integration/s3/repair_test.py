@@ -127,5 +127,43 @@ class ProviderLossDrill(harness.DevTestCase):
             self.assertTrue(body == data, "%s differs after the losses" % key)
 
 
+class DeclaredDownAcrossRestart(harness.DevTestCase):
+    """A node declared down stays declared down when the gateway starts again: the record is
+    in the metadata, so the new gateway declares it at its first check (and queues whatever
+    the old one had not queued yet) instead of waiting node_down_after once more. Here the
+    restarted gateway's node_down_after is an hour: without the record, status would show
+    the node "unreachable" for that hour."""
+    dev_args = ("--providers", "7", "--node-down-after", "2s")
+
+    def health_of(self, doc, node_id):
+        return harness.nodes_of(doc)[node_id]["health"]
+
+    def test_restarted_gateway_keeps_the_node_declared_down(self):
+        s3 = self.dev.client()
+        s3.create_bucket(Bucket="down")
+        for i in range(6):
+            s3.put_object(Bucket="down", Key="o%d" % i, Body=harness.pattern(200_000 + i, i))
+        node = [p for p in self.dev.processes("node") if p["provider"] == "provider-a"][0]
+        self.dev.kill_node(node, destroy=True)
+        harness.wait_status(
+            self.dev, lambda d: self.health_of(d, node["id"]) == "declared down" and harness.whole(d),
+            "provider-a declared down and repaired", 120)
+
+        path = self.dev.gateway["config"]
+        with open(path) as f:
+            text = f.read()
+        self.assertIn('node_down_after = "2s"', text)
+        with open(path, "w") as f:
+            f.write(text.replace('node_down_after = "2s"', 'node_down_after = "1h"'))
+        self.dev.restart_gateway()
+        harness.wait_status(
+            self.dev, lambda d: self.health_of(d, node["id"]) == "declared down",
+            "the restarted gateway to declare provider-a down again", 60)
+        s3 = self.dev.client()
+        for i in range(6):
+            body = s3.get_object(Bucket="down", Key="o%d" % i)["Body"].read()
+            self.assertEqual(body, harness.pattern(200_000 + i, i))
+
+
 if __name__ == "__main__":
     unittest.main()
