@@ -426,6 +426,11 @@ size_t HttpServer::active_connections() const {
   return impl_->open;
 }
 
+size_t HttpServer::serving_requests() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->threads;
+}
+
 void HttpServer::Stop(std::chrono::milliseconds grace) {
   {
     std::lock_guard lock(impl_->mu);

@@ -82,6 +82,9 @@ class HttpServer {
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
   // Sockets open (waiting for a head, or served).
   size_t active_connections() const;
+  // Requests being served, each on a thread (at most HttpLimits::max_connections). A slot is
+  // given back when its thread ends, just after the response was sent.
+  size_t serving_requests() const;
 
   struct Impl;
 
