@@ -246,6 +246,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "deep_scrub_bytes_per_second",
                                  "deep_scrub_interval",
                                  "backup_lag",
+                                 "test_lifecycle_day",
                                  "tls_cert_file",
                                  "tls_key_file",
                                  "metadata",
@@ -267,6 +268,8 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
   RETURN_IF_ERROR(ParseRepairKeys(root, c));
   RETURN_IF_ERROR(GetDuration(root, "backup_lag", c.backup_lag, ""));
   if (c.backup_lag.count() <= 0) return Bad("backup_lag", "must be positive");
+  RETURN_IF_ERROR(GetDuration(root, "test_lifecycle_day", c.lifecycle_day, ""));
+  if (c.lifecycle_day.count() <= 0) return Bad("test_lifecycle_day", "must be positive");
   RETURN_IF_ERROR(Get(root, "tls_cert_file", c.tls.cert_file, ""));
   RETURN_IF_ERROR(Get(root, "tls_key_file", c.tls.key_file, ""));
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {

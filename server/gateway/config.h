@@ -49,6 +49,10 @@ struct GatewayConfig {
   // Metadata backup (jobs/metadata_backup.h): writes are on the nodes at most this long
   // after they were acknowledged (one backup cycle per backup_lag).
   std::chrono::milliseconds backup_lag = std::chrono::seconds(60);
+  // Lifecycle rules (jobs/lifecycle.h) count days of this length. TEST ONLY: the TOML key
+  // test_lifecycle_day shortens it so that integration tests see rules act in seconds; a
+  // deployment never sets it (the gateway warns at start when it is set).
+  std::chrono::milliseconds lifecycle_day = std::chrono::hours(24);
   // The S3 listener's TLS certificate chain and key (PEM; both or neither): when set, it
   // serves HTTPS only.
   HttpTls tls;

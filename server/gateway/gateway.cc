@@ -21,6 +21,7 @@
 #include "server/gateway/job_views.h"
 #include "server/gateway/jobs/deleter.h"
 #include "server/gateway/jobs/failure_detector.h"
+#include "server/gateway/jobs/lifecycle.h"
 #include "server/gateway/jobs/metadata_backup.h"
 #include "server/gateway/jobs/orphan_sweeper.h"
 #include "server/gateway/jobs/repairer.h"
@@ -69,6 +70,7 @@ struct Gateway::Impl {
   metrics::Registry registry;
   std::unique_ptr<Deleter> deleter;
   std::unique_ptr<UploadExpiry> expiry;
+  std::unique_ptr<LifecycleJob> lifecycle;
   std::unique_ptr<Scrubber> scrubber;
   std::unique_ptr<OrphanSweeper> sweeper;
   std::unique_ptr<FailureDetector> detector;
@@ -217,6 +219,12 @@ absl::Status Gateway::Impl::Dispatch(Operation op, Ctx& ctx) {
       return PutObjectLegalHold(ctx);
     case Operation::kGetObjectLegalHold:
       return GetObjectLegalHold(ctx);
+    case Operation::kPutBucketLifecycleConfiguration:
+      return PutBucketLifecycleConfiguration(ctx);
+    case Operation::kGetBucketLifecycleConfiguration:
+      return GetBucketLifecycleConfiguration(ctx);
+    case Operation::kDeleteBucketLifecycle:
+      return DeleteBucketLifecycle(ctx);
     default:
       return S3Error(S3Code::kNotImplemented,
                      std::string(OperationName(op)) +
@@ -442,6 +450,12 @@ void Gateway::Impl::CreateJobs() {
   deleter = std::make_unique<Deleter>(*meta, *pipeline, registry);
   expiry = std::make_unique<UploadExpiry>(*meta, config.multipart_expiry,
                                           [d = deleter.get()] { d->Wake(); });
+  if (config.lifecycle_day != std::chrono::hours(24)) {
+    spdlog::warn("test_lifecycle_day is set: lifecycle rules count days of {} ms (tests only)",
+                 config.lifecycle_day.count());
+  }
+  lifecycle = std::make_unique<LifecycleJob>(*meta, config.lifecycle_day,
+                                             [d = deleter.get()] { d->Wake(); });
   scrubber = std::make_unique<Scrubber>(
       *meta, *pipeline, registry,
       Scrubber::Options{.deep_interval = config.deep_scrub_interval,
@@ -490,8 +504,9 @@ void Gateway::Impl::StartJobs() {
     // states (a cache of drains) are followed by every gateway, and every gateway's safety
     // scanner refreshes its own status metrics (it only reads).
     leases = std::make_unique<LeaseKeeper>(*meta, GatewayName(config.data_dir), kLeaseTtl);
-    for (Worker* w : std::initializer_list<Worker*>{deleter.get(), expiry.get(), sweeper.get(),
-                                                    repairer.get(), detector.get(), backup.get()}) {
+    for (Worker* w :
+         std::initializer_list<Worker*>{deleter.get(), expiry.get(), lifecycle.get(), sweeper.get(),
+                                        repairer.get(), detector.get(), backup.get()}) {
       leases->Guard(*w);
     }
     for (Worker* w : scrubber->workers()) leases->Guard(*w);
@@ -501,6 +516,7 @@ void Gateway::Impl::StartJobs() {
   workers.Run(*node_states);
   workers.Run(*deleter);
   workers.Run(*expiry);
+  workers.Run(*lifecycle);
   for (Worker* w : scrubber->workers()) workers.Run(*w);
   if (config.orphan_sweep_interval.count() > 0) workers.Run(*sweeper);
   workers.Run(*repairer);

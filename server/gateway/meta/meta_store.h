@@ -145,6 +145,9 @@ class MetaStore {
   [[nodiscard]] absl::StatusOr<std::vector<VersionEntry>> ListVersions(
       const std::string& bucket, const std::string& prefix, const std::string& from_key,
       const std::optional<std::string>& after_version, size_t limit) const;
+  // The lifecycle job's cursor (jobs/lifecycle.h): nullopt before its first step.
+  [[nodiscard]] absl::StatusOr<std::optional<v1::LifecycleCursor>> GetLifecycleCursor() const;
+  [[nodiscard]] absl::Status PutLifecycleCursor(const v1::LifecycleCursor& cursor);
   // Changes a bucket's record (versioning, Object Lock configuration) with it locked;
   // `change` may veto. NOT_FOUND if there is no such bucket.
   using BucketChange = std::function<absl::Status(v1::BucketRecord&)>;

@@ -13,6 +13,7 @@
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/meta/rocks_backend.h"
 #include "server/gateway/meta/tables/buckets.h"
+#include "server/gateway/meta/tables/lifecycle.h"
 #include "server/gateway/meta/tables/objects.h"
 #include "server/gateway/meta/tables/pieces.h"
 #include "server/gateway/meta/tables/versions.h"
@@ -319,6 +320,14 @@ absl::Status MetaStore::UpdateBucket(const std::string& name, const BucketChange
     RETURN_IF_ERROR(change(*b));
     return meta::buckets::Put(t, name, *b);
   });
+}
+
+absl::StatusOr<std::optional<v1::LifecycleCursor>> MetaStore::GetLifecycleCursor() const {
+  return meta::lifecycle::Get(*backend_->Snapshot());
+}
+
+absl::Status MetaStore::PutLifecycleCursor(const v1::LifecycleCursor& cursor) {
+  return backend_->Run([&](meta::Transaction& t) { return meta::lifecycle::Put(t, cursor); });
 }
 
 }  // namespace mosaic::gateway

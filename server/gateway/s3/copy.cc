@@ -91,6 +91,7 @@ v1::ObjectRecord CopiedRecord(const CopyPlan& plan, const v1::ObjectRecord& sour
   record.clear_lock_mode();
   record.clear_retain_until_ms();
   record.clear_legal_hold();
+  record.clear_legal_hold_set();
   return record;
 }
 

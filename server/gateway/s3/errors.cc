@@ -77,6 +77,7 @@ const S3ErrorInfo kTable[] = {
     {"NoSuchObjectLockConfiguration", 404,
      "The specified object does not have a ObjectLock configuration"},
     {"InvalidRetentionPeriod", 400, "The retention period specified is not valid."},
+    {"NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist."},
 };
 
 absl::StatusCode CanonicalFor(int http_status) {
@@ -104,7 +105,7 @@ absl::StatusCode CanonicalFor(int http_status) {
 }
 
 static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-                  static_cast<size_t>(S3Code::kInvalidRetentionPeriod) + 1,
+                  static_cast<size_t>(S3Code::kNoSuchLifecycleConfiguration) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace

@@ -63,6 +63,7 @@ enum class S3Code {
   kObjectLockConfigurationNotFoundError,
   kNoSuchObjectLockConfiguration,
   kInvalidRetentionPeriod,
+  kNoSuchLifecycleConfiguration,
 };
 
 struct S3ErrorInfo {

@@ -111,6 +111,9 @@ absl::Status PutObjectRetention(Ctx& ctx);
 absl::Status GetObjectRetention(Ctx& ctx);
 absl::Status PutObjectLegalHold(Ctx& ctx);
 absl::Status GetObjectLegalHold(Ctx& ctx);
+absl::Status PutBucketLifecycleConfiguration(Ctx& ctx);  // lifecycle.cc
+absl::Status GetBucketLifecycleConfiguration(Ctx& ctx);
+absl::Status DeleteBucketLifecycle(Ctx& ctx);
 
 // S3's bucket naming rules (3–63 characters of a-z, 0-9, '.', '-', …).
 bool ValidBucketName(const std::string& name);

@@ -343,6 +343,7 @@ absl::StatusOr<v1::ObjectRecord> BuildCompletedObject(const v1::UploadRecord& up
   record.set_lock_mode(upload.lock_mode());
   record.set_retain_until_ms(upload.retain_until_ms());
   record.set_legal_hold(upload.legal_hold());
+  record.set_legal_hold_set(upload.legal_hold_set());
   return record;
 }
 
@@ -410,6 +411,7 @@ absl::Status CreateMultipartUpload(Ctx& ctx) {
   upload.set_lock_mode(lock.mode);
   upload.set_retain_until_ms(lock.retain_until_ms);
   upload.set_legal_hold(lock.legal_hold);
+  upload.set_legal_hold_set(lock.legal_hold_set);
   upload.set_upload_id(NewUploadId());
   upload.set_initiated_ms(NowMs());
   *upload.mutable_headers() = stored.headers();

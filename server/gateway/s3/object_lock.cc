@@ -145,6 +145,7 @@ absl::StatusOr<LockRequest> LockFromHeaders(const RequestView& request,
       return S3Error(S3Code::kInvalidArgument, "Legal Hold must be either of 'ON' or 'OFF'");
     }
     out.legal_hold = hold == "ON";
+    out.legal_hold_set = true;
   }
   if (needs_integrity && !HasIntegrityHeader(request)) {
     return S3Error(S3Code::kInvalidRequest,
@@ -154,10 +155,17 @@ absl::StatusOr<LockRequest> LockFromHeaders(const RequestView& request,
   return out;
 }
 
+absl::Status RequireIntegrityHeader(const RequestView& request) {
+  if (HasIntegrityHeader(request)) return absl::OkStatus();
+  return S3Error(S3Code::kInvalidRequest,
+                 "Missing required header for this request: Content-MD5 OR x-amz-checksum-*");
+}
+
 void ApplyLock(const LockRequest& lock, v1::ObjectRecord& record) {
   record.set_lock_mode(lock.mode);
   record.set_retain_until_ms(lock.retain_until_ms);
   record.set_legal_hold(lock.legal_hold);
+  record.set_legal_hold_set(lock.legal_hold_set);
 }
 
 void SetLockHeaders(Exchange& ex, const v1::ObjectRecord& record) {
@@ -171,6 +179,7 @@ void SetLockHeaders(Exchange& ex, const v1::ObjectRecord& record) {
 absl::Status PutObjectLockConfiguration(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
   RETURN_IF_ERROR(RequireBucket(ctx).status());
+  RETURN_IF_ERROR(RequireIntegrityHeader(ctx.ex.request()));
   ASSIGN_OR_RETURN(std::string body, ReadWholeBody(ctx, kMaxLockBodyBytes));
   pugi::xml_document doc;
   ASSIGN_OR_RETURN(pugi::xml_node root, LoadRoot(doc, body, "ObjectLockConfiguration"));
@@ -271,12 +280,18 @@ absl::Status PutObjectLegalHold(Ctx& ctx) {
   if (status != "ON" && status != "OFF") return S3Error(S3Code::kMalformedXML);
   return ChangeVersion(ctx, [&](v1::ObjectRecord& r) {
     r.set_legal_hold(status == "ON");
+    r.set_legal_hold_set(true);
     return absl::OkStatus();
   });
 }
 
 absl::Status GetObjectLegalHold(Ctx& ctx) {
   ASSIGN_OR_RETURN(v1::ObjectRecord record, ReadLockedVersion(ctx));
+  // Never set (no header at the write, no PutObjectLegalHold): S3 has no configuration to
+  // show. Records written before legal_hold_set existed show a hold that is ON.
+  if (!record.legal_hold_set() && !record.legal_hold()) {
+    return S3Error(S3Code::kNoSuchObjectLockConfiguration);
+  }
   XmlDoc doc("LegalHold");
   XmlDoc::Add(doc.root(), "Status", record.legal_hold() ? "ON" : "OFF");
   return SendXml(ctx, doc.ToString());

@@ -22,7 +22,8 @@ struct LockRequest {
   std::string mode;  // "" = none
   int64_t retain_until_ms = 0;
   bool legal_hold = false;
-  bool any = false;  // some lock header was sent
+  bool legal_hold_set = false;  // x-amz-object-lock-legal-hold was sent (ON or OFF)
+  bool any = false;             // some lock header was sent
 };
 
 // Parses the lock headers of a write. InvalidArgument for a mode or date that is malformed,
@@ -33,6 +34,12 @@ struct LockRequest {
                                                           const v1::BucketRecord& bucket,
                                                           bool needs_integrity);
 void ApplyLock(const LockRequest& lock, v1::ObjectRecord& record);
+
+// The configuration documents S3 takes only with an integrity check
+// (PutObjectLockConfiguration, PutBucketLifecycleConfiguration): InvalidRequest ("Missing
+// required header for this request: Content-MD5 OR x-amz-checksum-*") when the request has
+// neither Content-MD5 nor an x-amz-checksum-* header; ReadWholeBody verifies the one it has.
+[[nodiscard]] absl::Status RequireIntegrityHeader(const RequestView& request);
 
 // x-amz-object-lock-mode, -retain-until-date and -legal-hold of a version (GET, HEAD).
 void SetLockHeaders(Exchange& ex, const v1::ObjectRecord& record);

@@ -46,6 +46,9 @@ constexpr const char* kNames[] = {
     "GetObjectRetention",
     "PutObjectLegalHold",
     "GetObjectLegalHold",
+    "PutBucketLifecycleConfiguration",
+    "GetBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
     "BucketSubresource",
     "ObjectSubresource",
     "Unknown",
@@ -74,7 +77,6 @@ absl::StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view q
 constexpr const char* kBucketSubresources[] = {"acl",
                                                "policy",
                                                "cors",
-                                               "lifecycle",
                                                "tagging",
                                                "website",
                                                "logging",
@@ -105,6 +107,12 @@ Operation BucketOperation(const std::string& method, S3Request& r) {
   const auto& q = r.query;
   r.subresource = FindSubresource(q, kBucketSubresources);
   if (!r.subresource.empty()) return Operation::kOtherBucketSubresource;
+  if (q.contains("lifecycle")) {
+    if (method == "PUT") return Operation::kPutBucketLifecycleConfiguration;
+    if (method == "GET") return Operation::kGetBucketLifecycleConfiguration;
+    if (method == "DELETE") return Operation::kDeleteBucketLifecycle;
+    return Operation::kUnknown;
+  }
   if (q.contains("object-lock")) {
     if (method == "PUT") return Operation::kPutObjectLockConfiguration;
     if (method == "GET") return Operation::kGetObjectLockConfiguration;

@@ -47,6 +47,9 @@ enum class Operation {
   kGetObjectRetention,
   kPutObjectLegalHold,
   kGetObjectLegalHold,
+  kPutBucketLifecycleConfiguration,  // lifecycle.cc
+  kGetBucketLifecycleConfiguration,
+  kDeleteBucketLifecycle,
   // Recognised, not implemented (501):
   kOtherBucketSubresource,  // acl, policy, cors, lifecycle, tagging, … on a bucket
   kOtherObjectSubresource,  // acl, tagging, retention, … on an object

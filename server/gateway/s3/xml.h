@@ -47,6 +47,8 @@ inline constexpr XmlLimits kCompleteMultipartXml{10000 * 8 + 16};  // 10,000 par
 inline constexpr XmlLimits kDeleteObjectsXml{1000 * 6 + 16};       // 1,000 objects, 5 fields
 inline constexpr XmlLimits kTaggingXml{512};                       // ValidateTags bounds them
 inline constexpr XmlLimits kSmallConfigXml{64};                    // CreateBucketConfiguration
+// 1,000 rules of at most 20 elements and 10 tags (Tag, Key, Value) each.
+inline constexpr XmlLimits kLifecycleXml{1000 * 50 + 16};
 
 // Parses `body` into `doc` (pugixml `options`) once it is within `limits`. MalformedXML
 // saying which limit a body passes, or that it does not parse.

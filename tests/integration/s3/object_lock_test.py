@@ -118,6 +118,43 @@ class ObjectLockTest(harness.DevTestCase):
                                       LegalHold={"Status": "OFF"})
         self.s3.delete_object(Bucket="vault", Key="held", VersionId=vid)
 
+    def test_legal_hold_never_set_has_no_configuration(self):
+        # S3: NoSuchObjectLockConfiguration until a hold is set; OFF once set and released.
+        vid = self.s3.put_object(Bucket="vault", Key="never-held", Body=b"n")["VersionId"]
+        code, status = self.error_code(self.s3.get_object_legal_hold, Bucket="vault",
+                                       Key="never-held", VersionId=vid)
+        self.assertEqual((code, status), ("NoSuchObjectLockConfiguration", 404))
+        self.s3.put_object_legal_hold(Bucket="vault", Key="never-held", VersionId=vid,
+                                      LegalHold={"Status": "OFF"})
+        self.assertEqual(self.s3.get_object_legal_hold(
+            Bucket="vault", Key="never-held", VersionId=vid)["LegalHold"]["Status"], "OFF")
+        body = b"off at the write"
+        vid = self.s3.put_object(Bucket="vault", Key="held-off", Body=body, ContentMD5=md5(body),
+                                 ObjectLockLegalHoldStatus="OFF")["VersionId"]
+        self.assertEqual(self.s3.get_object_legal_hold(
+            Bucket="vault", Key="held-off", VersionId=vid)["LegalHold"]["Status"], "OFF")
+
+    def test_lock_configuration_needs_an_integrity_header(self):
+        self.s3.create_bucket(Bucket="vault-md5", ObjectLockEnabledForBucket=True)
+        bare = self.dev.client()
+
+        def strip(request, **_):
+            for name in list(request.headers.keys()):
+                if name.lower() == "content-md5" or name.lower().startswith("x-amz-checksum-") \
+                        or name.lower() == "x-amz-sdk-checksum-algorithm":
+                    del request.headers[name]
+        bare.meta.events.register("before-sign.s3.PutObjectLockConfiguration", strip)
+        conf = {"ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}
+        code, status = self.error_code(bare.put_object_lock_configuration, Bucket="vault-md5",
+                                       ObjectLockConfiguration=conf)
+        self.assertEqual((code, status), ("InvalidRequest", 400))
+        self.assertNotIn("Rule", self.s3.get_object_lock_configuration(
+            Bucket="vault-md5")["ObjectLockConfiguration"])
+        self.s3.put_object_lock_configuration(Bucket="vault-md5", ObjectLockConfiguration=conf)
+        self.assertIn("Rule", self.s3.get_object_lock_configuration(
+            Bucket="vault-md5")["ObjectLockConfiguration"])
+
     def test_default_retention_applies_to_new_versions(self):
         self.s3.create_bucket(Bucket="vault-default", ObjectLockEnabledForBucket=True)
         self.s3.put_object_lock_configuration(Bucket="vault-default", ObjectLockConfiguration={

@@ -77,7 +77,7 @@ TEST(RouterTest, ObjectOperations) {
 
 TEST(RouterTest, SubresourcesAreRecognisedAndNamed) {
   for (const char* sub :
-       {"acl", "policy", "cors", "lifecycle", "tagging", "website", "publicAccessBlock"}) {
+       {"acl", "policy", "cors", "logging", "tagging", "website", "publicAccessBlock"}) {
     S3Request r = MustRoute(Req("GET", std::string("/b1?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherBucketSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
@@ -138,8 +138,14 @@ TEST(RouterTest, VersionsAndObjectLock) {
   EXPECT_EQ(OpOf("PUT", "/b1/k?legal-hold"), Operation::kPutObjectLegalHold);
   EXPECT_EQ(OpOf("GET", "/b1/k?legal-hold"), Operation::kGetObjectLegalHold);
   EXPECT_EQ(OpOf("DELETE", "/b1/k?retention"), Operation::kUnknown);
-  for (Operation op : {Operation::kListObjectVersions, Operation::kPutBucketVersioning,
-                       Operation::kPutObjectRetention, Operation::kGetObjectLegalHold}) {
+  EXPECT_EQ(OpOf("PUT", "/b1?lifecycle"), Operation::kPutBucketLifecycleConfiguration);
+  EXPECT_EQ(OpOf("GET", "/b1?lifecycle"), Operation::kGetBucketLifecycleConfiguration);
+  EXPECT_EQ(OpOf("DELETE", "/b1?lifecycle"), Operation::kDeleteBucketLifecycle);
+  EXPECT_EQ(OpOf("POST", "/b1?lifecycle"), Operation::kUnknown);
+  for (Operation op :
+       {Operation::kListObjectVersions, Operation::kPutBucketVersioning,
+        Operation::kPutObjectRetention, Operation::kGetObjectLegalHold,
+        Operation::kPutBucketLifecycleConfiguration, Operation::kDeleteBucketLifecycle}) {
     EXPECT_TRUE(IsImplemented(op)) << OperationName(op);
   }
 }

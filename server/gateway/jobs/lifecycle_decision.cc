@@ -1,0 +1,73 @@
+// The lifecycle rules' decisions (lifecycle_decision.h).
+
+#include "server/gateway/jobs/lifecycle_decision.h"
+
+namespace mosaic::gateway {
+
+bool UploadExpires(const google::protobuf::RepeatedPtrField<v1::LifecycleRule>& rules,
+                   const std::string& key, int64_t initiated_ms, int64_t now_ms, int64_t day_ms) {
+  for (const v1::LifecycleRule& rule : rules) {
+    if (rule.enabled() && rule.abort_incomplete_days() > 0 && key.starts_with(rule.prefix()) &&
+        now_ms - initiated_ms >= int64_t{rule.abort_incomplete_days()} * day_ms) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool RuleApplies(const v1::LifecycleRule& rule, const std::string& key,
+                 const v1::ObjectRecord& version) {
+  if (!rule.enabled() || !key.starts_with(rule.prefix())) return false;
+  for (const v1::Tag& want : rule.tags()) {
+    bool found = false;
+    for (const v1::Tag& t : version.tags())
+      found |= t.key() == want.key() && t.value() == want.value();
+    if (!found) return false;
+  }
+  return true;
+}
+
+LifecycleDecision DecideKey(const google::protobuf::RepeatedPtrField<v1::LifecycleRule>& rules,
+                            const std::string& key, const std::vector<v1::ObjectRecord>& versions,
+                            int64_t now_ms, int64_t day_ms) {
+  LifecycleDecision out;
+  size_t kept = 0;  // versions not deleted
+  for (size_t i = 0; i < versions.size(); ++i) {
+    const v1::ObjectRecord& v = versions[i];
+    bool remove = false;
+    for (const v1::LifecycleRule& rule : rules) {
+      if (!RuleApplies(rule, key, v)) continue;
+      if (i == 0 && !v.delete_marker()) {
+        bool by_days = rule.expiration_days() > 0 &&
+                       now_ms - v.last_modified_ms() >= int64_t(rule.expiration_days()) * day_ms;
+        bool by_date = rule.expiration_date_ms() > 0 && now_ms >= rule.expiration_date_ms();
+        out.expire_current |= by_days || by_date;
+      }
+      if (i > 0 && rule.noncurrent_days() > 0) {
+        // Noncurrent since its successor was written; i - 1 newer noncurrent versions.
+        int64_t since = versions[i - 1].last_modified_ms();
+        remove |= now_ms - since >= int64_t(rule.noncurrent_days()) * day_ms &&
+                  i - 1 >= rule.newer_noncurrent_versions();
+      }
+    }
+    if (remove) {
+      out.delete_versions.push_back(v.version_id().empty() ? "null" : v.version_id());
+    } else {
+      ++kept;
+    }
+  }
+  // A delete marker left alone (every older version gone) is removed too, when asked.
+  if (kept == 1 && !versions.empty() && versions[0].delete_marker()) {
+    for (const v1::LifecycleRule& rule : rules) {
+      if (rule.expired_object_delete_marker() && RuleApplies(rule, key, versions[0])) {
+        const std::string& id = versions[0].version_id();
+        out.delete_versions.push_back(id.empty() ? "null" : id);
+        out.lone_marker = true;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mosaic::gateway

@@ -1,0 +1,134 @@
+// Lifecycle rules (issue 16): the configuration's XML both ways, and what the rules decide
+// for one key's versions.
+
+#include "server/gateway/s3/lifecycle_rules.h"
+
+#include <gtest/gtest.h>
+
+#include "server/gateway/jobs/lifecycle_decision.h"
+#include "server/gateway/s3/errors.h"
+
+namespace mosaic::gateway {
+namespace {
+
+constexpr int64_t kDay = 1000;
+
+v1::ObjectRecord Version(const std::string& id, int64_t modified_ms, bool marker = false) {
+  v1::ObjectRecord r;
+  r.set_version_id(id);
+  r.set_last_modified_ms(modified_ms);
+  r.set_delete_marker(marker);
+  return r;
+}
+
+google::protobuf::RepeatedPtrField<v1::LifecycleRule> Rules(const std::string& xml) {
+  auto rules = ParseLifecycle(xml);
+  EXPECT_TRUE(rules.ok()) << rules.status();
+  google::protobuf::RepeatedPtrField<v1::LifecycleRule> out;
+  if (rules.ok()) out.Assign(rules->begin(), rules->end());
+  return out;
+}
+
+TEST(LifecycleRulesTest, ParsesAndWritesBack) {
+  auto rules = Rules(
+      "<LifecycleConfiguration><Rule><ID>a</ID><Status>Enabled</Status>"
+      "<Filter><And><Prefix>logs/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>3</NoncurrentDays>"
+      "<NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>"
+      "</Rule><Rule><ID>b</ID><Prefix>old/</Prefix><Status>Disabled</Status>"
+      "<Expiration><Date>2030-01-01T00:00:00.000Z</Date></Expiration>"
+      "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+      "</AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>");
+  ASSERT_EQ(rules.size(), 2);
+  EXPECT_EQ(rules[0].prefix(), "logs/");
+  EXPECT_EQ(rules[0].tags_size(), 1);
+  EXPECT_EQ(rules[0].noncurrent_days(), 3u);
+  EXPECT_EQ(rules[0].newer_noncurrent_versions(), 2u);
+  EXPECT_EQ(rules[1].prefix(), "old/");  // the rule-level Prefix of the older form
+  EXPECT_FALSE(rules[1].enabled());
+  EXPECT_EQ(rules[1].expiration_date_ms(), 1893456000000);
+  EXPECT_EQ(rules[1].abort_incomplete_days(), 1u);
+  auto again = Rules(LifecycleXml(rules));
+  ASSERT_EQ(again.size(), 2);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(again[i].SerializeAsString(), rules[i].SerializeAsString()) << i;
+  }
+}
+
+TEST(LifecycleRulesTest, RefusesWhatS3Refuses) {
+  auto code = [](const std::string& xml) { return CodeOf(ParseLifecycle(xml).status()); };
+  EXPECT_EQ(code("<LifecycleConfiguration/>"), S3Code::kMalformedXML);
+  EXPECT_EQ(code("<LifecycleConfiguration><Rule><Status>Enabled</Status><Transition><Days>1"
+                 "</Days><StorageClass>GLACIER</StorageClass></Transition></Rule>"
+                 "</LifecycleConfiguration>"),
+            S3Code::kNotImplemented);
+  EXPECT_EQ(code("<LifecycleConfiguration><Rule><Status>Enabled</Status><Expiration><Days>0"
+                 "</Days></Expiration></Rule></LifecycleConfiguration>"),
+            S3Code::kInvalidArgument);
+  EXPECT_EQ(code("<LifecycleConfiguration><Rule><Status>Enabled</Status></Rule>"
+                 "</LifecycleConfiguration>"),
+            S3Code::kInvalidRequest);
+  auto rule = [&](const std::string& body) {
+    return code("<LifecycleConfiguration><Rule><Status>Enabled</Status>" + body +
+                "</Rule></LifecycleConfiguration>");
+  };
+  EXPECT_EQ(rule("<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
+                 "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+                 "</AbortIncompleteMultipartUpload>"),
+            S3Code::kInvalidRequest);
+  EXPECT_EQ(rule("<Filter><Prefix>a</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></Filter>"
+                 "<Expiration><Days>1</Days></Expiration>"),
+            S3Code::kMalformedXML);  // two conditions need And
+  EXPECT_EQ(rule("<Expiration><Date>2030-01-01T12:00:00.000Z</Date></Expiration>"),
+            S3Code::kInvalidArgument);  // not at midnight
+  EXPECT_EQ(rule("<Expiration><Days>1</Days><ExpiredObjectDeleteMarker>true"
+                 "</ExpiredObjectDeleteMarker></Expiration>"),
+            S3Code::kMalformedXML);
+  EXPECT_EQ(rule("<Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker>"
+                 "</Expiration>"),
+            S3Code::kInvalidRequest);  // an action that does nothing
+  EXPECT_EQ(rule("<Filter><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></Filter>"
+                 "<Expiration><Days>1</Days></Expiration>"),
+            S3Code::kNotImplemented);
+  EXPECT_EQ(code("<LifecycleConfiguration><Rule><ID>x</ID><Status>Enabled</Status><Expiration>"
+                 "<Days>1</Days></Expiration></Rule><Rule><ID>x</ID><Status>Enabled</Status>"
+                 "<Expiration><Days>2</Days></Expiration></Rule></LifecycleConfiguration>"),
+            S3Code::kInvalidArgument);  // the same ID twice
+  EXPECT_EQ(code("<LifecycleConfiguration><Rule>"), S3Code::kMalformedXML);
+}
+
+TEST(LifecycleRulesTest, NoncurrentVersionsExpireKeepingTheNewerOnes) {
+  auto rules = Rules(
+      "<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter><Prefix/></Filter>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+      "<NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration>"
+      "</Rule></LifecycleConfiguration>");
+  // Newest first: v4 current, v3 noncurrent since v4 (t=10000), v2 since v3, v1 since v2.
+  std::vector<v1::ObjectRecord> versions = {Version("v4", 10000), Version("v3", 9500),
+                                            Version("v2", 2000), Version("v1", 1000)};
+  LifecycleDecision d = DecideKey(rules, "k", versions, 10400, kDay);
+  // v3 is the one newer noncurrent version kept; v2 became noncurrent at 9500 (not a day
+  // ago at 10400); v1 at 2000 (more than a day ago).
+  EXPECT_FALSE(d.expire_current);
+  EXPECT_EQ(d.delete_versions, std::vector<std::string>{"v1"});
+  d = DecideKey(rules, "k", versions, 20000, kDay);
+  EXPECT_EQ(d.delete_versions, (std::vector<std::string>{"v2", "v1"}));
+}
+
+TEST(LifecycleRulesTest, ExpirationAndLoneMarkers) {
+  auto rules = Rules(
+      "<LifecycleConfiguration><Rule><Status>Enabled</Status><Prefix>tmp/</Prefix>"
+      "<Expiration><Days>2</Days></Expiration></Rule><Rule><Status>Enabled</Status>"
+      "<Filter><Prefix/></Filter><Expiration><ExpiredObjectDeleteMarker>true"
+      "</ExpiredObjectDeleteMarker></Expiration></Rule></LifecycleConfiguration>");
+  EXPECT_TRUE(DecideKey(rules, "tmp/a", {Version("", 0)}, 2000, kDay).expire_current);
+  EXPECT_FALSE(DecideKey(rules, "tmp/a", {Version("", 0)}, 1999, kDay).expire_current);
+  EXPECT_FALSE(DecideKey(rules, "other", {Version("", 0)}, 9999, kDay).expire_current);
+  LifecycleDecision d = DecideKey(rules, "m", {Version("mk", 5, true)}, 10, kDay);
+  EXPECT_EQ(d.delete_versions, std::vector<std::string>{"mk"});
+  d = DecideKey(rules, "m", {Version("mk", 5, true), Version("v", 1)}, 10, kDay);
+  EXPECT_TRUE(d.delete_versions.empty());
+}
+
+}  // namespace
+}  // namespace mosaic::gateway
