@@ -158,14 +158,7 @@ absl::StatusOr<std::optional<v1::ObjectRecord>> FindVersion(
     Transaction& t, const std::string& bucket, const std::string& key,
     const std::optional<v1::ObjectRecord>& current, const std::string& version_id) {
   if (current && ShownVersionId(*current) == version_id) return current;
-  if (version_id == "null") {
-    // At most one null version; a key rarely has it among many others.
-    ASSIGN_OR_RETURN(auto rows, versions::OfKey(t, bucket, key, SIZE_MAX));
-    for (auto& row : rows) {
-      if (row.version_id().empty()) return std::move(row);
-    }
-    return std::nullopt;
-  }
+  if (version_id == "null") return versions::GetNull(t, bucket, key);
   std::optional<uint64_t> order = OrderOf(version_id);
   if (!order) return absl::InvalidArgumentError("Invalid version id specified");
   ASSIGN_OR_RETURN(auto row, versions::Get(t, bucket, key, *order));

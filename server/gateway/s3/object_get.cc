@@ -47,7 +47,11 @@ absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx, MetaStore::Hydration hydration
   ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
   ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version, hydration));
   if (!record) return VersionMissing(ctx, version);
-  SetVersionHeaders(ctx.ex, *record, version.has_value());
+  bool shown = version.has_value();
+  if (!shown) {
+    ASSIGN_OR_RETURN(shown, ShowsVersionId(ctx, *record));
+  }
+  SetVersionHeaders(ctx.ex, *record, shown);
   if (record->delete_marker()) {
     ctx.ex.SetHeader("Last-Modified", HttpDate(record->last_modified_ms()));
     return S3Error(S3Code::kMethodNotAllowed);

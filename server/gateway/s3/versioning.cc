@@ -39,6 +39,12 @@ void SetVersionHeaders(Exchange& ex, const v1::ObjectRecord& record, bool always
   if (record.delete_marker()) ex.SetHeader("x-amz-delete-marker", "true");
 }
 
+absl::StatusOr<bool> ShowsVersionId(Ctx& ctx, const v1::ObjectRecord& record) {
+  if (!record.version_id().empty()) return true;
+  ASSIGN_OR_RETURN(auto bucket, ctx.svc.meta.GetBucket(ctx.req.bucket));
+  return bucket && bucket->versioning() != v1::BucketRecord::UNVERSIONED;
+}
+
 absl::Status VersionError(absl::Status status) {
   if (status.ok() || IsS3Error(status)) return status;
   if (absl::IsPermissionDenied(status)) {
@@ -64,7 +70,7 @@ absl::Status VersionMissing(Ctx& ctx, const std::optional<std::string>& version)
   if (version) return S3Error(S3Code::kNoSuchVersion);
   ASSIGN_OR_RETURN(auto newest, ctx.svc.meta.GetVersion(ctx.req.bucket, ctx.req.key, std::nullopt,
                                                         MetaStore::Hydration::kNone));
-  if (newest && newest->delete_marker()) SetVersionHeaders(ctx.ex, *newest);
+  if (newest && newest->delete_marker()) SetVersionHeaders(ctx.ex, *newest, true);
   return S3Error(S3Code::kNoSuchKey);
 }
 

@@ -22,6 +22,12 @@ std::string ShownId(const v1::ObjectRecord& record);
 // delete marker, x-amz-delete-marker: true.
 void SetVersionHeaders(Exchange& ex, const v1::ObjectRecord& record, bool always = false);
 
+// Whether a GET/HEAD of `record` (read without a versionId) shows x-amz-version-id: a
+// version with an id of its own does; the null version does in a bucket that is or was
+// versioned (S3 then answers "null"), not in one never versioned. Reads the bucket only for
+// the null version.
+[[nodiscard]] absl::StatusOr<bool> ShowsVersionId(Ctx& ctx, const v1::ObjectRecord& record);
+
 // The version `version` of (bucket, key), or with none the current object; nullopt if there
 // is none. InvalidArgument ("Invalid version id specified") for a malformed id.
 [[nodiscard]] absl::StatusOr<std::optional<v1::ObjectRecord>> ReadVersion(

@@ -142,6 +142,9 @@ class VersioningTest(harness.DevTestCase):
         self.assertEqual([(v, l) for _, v, l, _, _ in listed], [("null", True), (kept, False)])
         got = self.s3.get_object(Bucket="suspended", Key="k", VersionId="null")
         self.assertEqual(got["Body"].read(), b"null two")
+        # Read without a version id, the null version still says which it is (as S3 does).
+        self.assertEqual(self.s3.get_object(Bucket="suspended", Key="k")["VersionId"], "null")
+        self.assertEqual(self.s3.head_object(Bucket="suspended", Key="k")["VersionId"], "null")
         d = self.s3.delete_object(Bucket="suspended", Key="k")
         self.assertEqual((d["DeleteMarker"], d["VersionId"]), (True, "null"))
         listed = versions_of(self.s3, "suspended")
@@ -157,6 +160,12 @@ class VersioningTest(harness.DevTestCase):
                          [("x", "null", True), ("y/z", "null", True)])
         got = self.s3.get_object(Bucket="plain", Key="x", VersionId="null")
         self.assertEqual(got["Body"].read(), b"p")
+        # Never versioned: no x-amz-version-id without a version id asked for.
+        self.assertNotIn("VersionId", self.s3.head_object(Bucket="plain", Key="x"))
+        # Versioning enabled later: the object written before is the null version, shown so.
+        self.s3.put_bucket_versioning(Bucket="plain",
+                                      VersioningConfiguration={"Status": "Enabled"})
+        self.assertEqual(self.s3.head_object(Bucket="plain", Key="x")["VersionId"], "null")
         self.s3.delete_object(Bucket="plain", Key="x", VersionId="null")
         self.assertEqual(self.s3.list_objects_v2(Bucket="plain")["KeyCount"], 1)
 

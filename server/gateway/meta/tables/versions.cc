@@ -7,6 +7,14 @@
 namespace mosaic::gateway::meta::versions {
 namespace {
 constexpr char kTag = 'v';
+constexpr char kNullTag = 'V';
+
+std::string NullKey(const std::string& bucket, const std::string& key) {
+  std::string k(1, kNullTag);
+  k += bucket;
+  k.push_back('\0');
+  return k + key;
+}
 
 std::string KeyPrefix(const std::string& bucket, const std::string& key) {
   std::string k = BucketPrefix(bucket) + key;
@@ -16,6 +24,17 @@ std::string KeyPrefix(const std::string& bucket, const std::string& key) {
 
 std::string EncodeBE64(uint64_t v) {
   return EncodeBE32(uint32_t(v >> 32)) + EncodeBE32(uint32_t(v));
+}
+
+// The order the null-version index names, nullopt if none.
+absl::StatusOr<std::optional<uint64_t>> NullOrder(Transaction& t, const std::string& bucket,
+                                                  const std::string& key) {
+  ASSIGN_OR_RETURN(auto bytes, t.Get(NullKey(bucket, key)));
+  if (!bytes) return std::nullopt;
+  if (bytes->size() != 8) return absl::DataLossError("metadata: malformed null-version index");
+  uint64_t v = 0;
+  for (unsigned char c : *bytes) v = v << 8 | c;
+  return v;
 }
 
 }  // namespace
@@ -37,13 +56,27 @@ absl::StatusOr<std::optional<v1::ObjectRecord>> Get(Transaction& t, const std::s
   return GetRow<v1::ObjectRecord>(t, RowKey(bucket, key, order), "version");
 }
 
+absl::StatusOr<std::optional<v1::ObjectRecord>> GetNull(Transaction& t, const std::string& bucket,
+                                                        const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> order, NullOrder(t, bucket, key));
+  if (!order) return std::nullopt;
+  ASSIGN_OR_RETURN(auto row, Get(t, bucket, key, *order));
+  if (row && !row->version_id().empty()) return std::nullopt;
+  return row;
+}
+
 absl::Status Put(Transaction& t, const std::string& bucket, const std::string& key,
                  const v1::ObjectRecord& record) {
+  if (record.version_id().empty()) {
+    RETURN_IF_ERROR(t.Put(NullKey(bucket, key), EncodeBE64(record.version_order())));
+  }
   return t.Put(RowKey(bucket, key, record.version_order()), pieces::Stored(record));
 }
 
 absl::Status Delete(Transaction& t, const std::string& bucket, const std::string& key,
                     uint64_t order) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> null_order, NullOrder(t, bucket, key));
+  if (null_order == order) RETURN_IF_ERROR(t.Delete(NullKey(bucket, key)));
   return t.Delete(RowKey(bucket, key, order));
 }
 

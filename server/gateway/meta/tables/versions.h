@@ -5,7 +5,9 @@
 // ListObjectVersions reads one range. The current version of a key, when it is an object,
 // is the `o` row (objects.h), never here; a delete marker, and every older version, is here.
 // Writers of a key's versions hold its `o` row locked (objects::Get with a lock), which
-// guards the key's `v` rows too.
+// guards the key's `v` rows too. The null version, when it is a row here (at most one per
+// key), is also named by `V` <bucket> NUL <key> -> its order (8 bytes big-endian), kept by
+// Put and Delete, so that reading it is two point reads whatever the number of versions.
 
 #include <cstdint>
 #include <optional>
@@ -25,6 +27,9 @@ std::string RowKey(const std::string& bucket, const std::string& key, uint64_t o
 
 absl::StatusOr<std::optional<v1::ObjectRecord>> Get(Transaction& t, const std::string& bucket,
                                                     const std::string& key, uint64_t order);
+// The key's null version if it is a row of this table (not the `o` row), nullopt if not.
+absl::StatusOr<std::optional<v1::ObjectRecord>> GetNull(Transaction& t, const std::string& bucket,
+                                                        const std::string& key);
 // Stores `record` under its version_order.
 absl::Status Put(Transaction& t, const std::string& bucket, const std::string& key,
                  const v1::ObjectRecord& record);

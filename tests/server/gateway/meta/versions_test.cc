@@ -149,6 +149,44 @@ TEST_F(VersionsTest, SuspendedBucketReplacesTheNullVersion) {
   EXPECT_EQ(Queued(), (Ids{"n1", "n2"}));
 }
 
+// The null version under newer ones is found through its index row (`V`), two point reads,
+// not a scan of the key's versions; the row follows it wherever it goes.
+TEST_F(VersionsTest, NullVersionIsIndexedWhileItIsNotCurrent) {
+  auto index_rows = [&] {
+    size_t n = 0;
+    EXPECT_TRUE(store()
+                    .VisitSnapshot([&](std::string_view key, std::string_view) {
+                      n += key.starts_with("V");
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return n;
+  };
+  SetVersioning(v1::BucketRecord::SUSPENDED);
+  EXPECT_EQ(Put("k", Piece("null")), "null");
+  EXPECT_EQ(index_rows(), 0u);  // current: the `o` row
+  SetVersioning(v1::BucketRecord::ENABLED);
+  std::vector<std::string> newer;
+  for (int i = 0; i < 50; ++i) newer.push_back(Put("k", Piece("v" + std::to_string(i))));
+  EXPECT_EQ(index_rows(), 1u);
+  auto null_version = store().GetVersion("b", "k", "null");
+  ASSERT_TRUE(null_version.ok() && null_version->has_value());
+  EXPECT_EQ((*null_version)->parts(0).manifest().object_id(), "null");
+  // Every newer version deleted: the null version is current again, its index row gone.
+  for (const std::string& id : newer) EXPECT_TRUE(Delete("k", id).existed);
+  EXPECT_EQ(index_rows(), 0u);
+  null_version = store().GetVersion("b", "k", "null");
+  ASSERT_TRUE(null_version.ok() && null_version->has_value());
+  // Under a newer version again, then deleted by its id: no row and no index left.
+  Put("k", Piece("w"));
+  EXPECT_EQ(index_rows(), 1u);
+  EXPECT_TRUE(Delete("k", std::string("null")).existed);
+  EXPECT_EQ(index_rows(), 0u);
+  null_version = store().GetVersion("b", "k", "null");
+  ASSERT_TRUE(null_version.ok());
+  EXPECT_FALSE(null_version->has_value());
+}
+
 TEST_F(VersionsTest, ObjectLockRefusesDeletes) {
   v1::ObjectRecord governed = Piece("g");
   governed.set_lock_mode("GOVERNANCE");
