@@ -111,6 +111,66 @@ test.describe.serial('console', () => {
     expect(status).toBe(403);
   });
 
+  test('a quota refuses an upload', async ({ page, browser }, testInfo) => {
+    page.on('dialog', (d) => d.accept());
+    await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
+    await page.getByRole('link', { name: 'Buckets & quotas' }).click();
+    // The counters hold what the member uploaded: 20 MiB and a few bytes.
+    await expect(page.locator('[data-usage="press-photos"]')).toContainText('20.0 MiB · 2 objects');
+    await page.getByLabel('bucket for quota').selectOption('press-photos');
+    await page.getByLabel('quota in MiB').fill('1');
+    await page.getByRole('button', { name: 'Set quota' }).click();
+    await expect(page.locator('#bucket-list tr', { hasText: 'press-photos' })).toContainText('1.0 MiB');
+    const context = await browser.newContext();
+    const member = await context.newPage();
+    await login(member, 'ann', state.annPassword);
+    await expect(member.locator('[data-usage="press-photos"]')).toContainText('of 1.0 MiB');
+    await member.getByRole('link', { name: 'press-photos' }).click();
+    await member.getByLabel('files to upload').setInputFiles({ name: 'over.bin', mimeType: 'application/octet-stream', buffer: crypto.randomBytes(2 * 1024 * 1024) });
+    const row = member.locator('[data-upload="over.bin"]');
+    await expect(row).toContainText('QuotaExceeded', { timeout: 60_000 });
+    await expect(row).toContainText('over its quota');
+    await shot(member, testInfo, 'quota-refused');
+    await member.reload();
+    await expect(member.locator('tr[data-key="hello.txt"]')).toBeVisible();
+    await expect(member.locator('tr[data-key="over.bin"]')).toHaveCount(0);
+    await context.close();
+    // Nothing was stored, and the quota is lifted for the tests that follow.
+    await page.reload();
+    await expect(page.locator('[data-usage="press-photos"]')).toContainText('20.0 MiB of 1.0 MiB · 2 objects');
+    await page.getByLabel('bucket for quota').selectOption('press-photos');
+    await page.getByLabel('quota in MiB').fill('0');
+    await page.getByRole('button', { name: 'Set quota' }).click();
+    await expect(page.locator('#bucket-list tr', { hasText: 'press-photos' })).toContainText('none');
+  });
+
+  test('the member changes her password and logs in with the new one', async ({ page }) => {
+    await login(page, 'ann', state.annPassword);
+    await page.getByRole('link', { name: 'Password' }).click();
+    await page.getByLabel('current password').fill(state.annPassword);
+    await page.getByLabel('new password', { exact: true }).fill('too short');
+    await page.getByLabel('new password again').fill('too short');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.locator('#password-message')).toContainText('at least 10 characters');
+    await page.getByLabel('new password again').fill('something else entirely');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.locator('#password-message')).toContainText('differ');
+    await page.getByLabel('current password').fill('not the current one');
+    const fresh = 'correct horse battery staple';
+    await page.getByLabel('new password', { exact: true }).fill(fresh);
+    await page.getByLabel('new password again').fill(fresh);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect(page.locator('#password-message')).toContainText('current password is wrong');
+    await page.getByLabel('current password').fill(state.annPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    // The change ends her sessions, this one too.
+    await expect(page.locator('#login-error')).toContainText('Password changed');
+    const me = await page.evaluate(async () => (await fetch('/console/api/v1/me')).status);
+    expect(me).toBe(401);
+    state.annPassword = fresh;
+    await login(page, 'ann', fresh);
+  });
+
   test('a share link works in a fresh context and fails after expiry', async ({ page, browser }) => {
     await login(page, 'ann', state.annPassword);
     await page.getByRole('link', { name: 'press-photos' }).click();
@@ -206,7 +266,7 @@ test.describe.serial('console', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     const log = page.locator('main table');
     for (const what of ['login.failed', 'login.throttled', 'member.add', 'team.create', 'grant.set',
-      'key.create', 'key.revoke', 'share', 'node.drain', 'node.activate']) {
+      'key.create', 'key.revoke', 'share', 'bucket.quota', 'member.password', 'node.drain', 'node.activate']) {
       await expect(log).toContainText(what);
     }
     await expect(log).toContainText('127.0.0.1');

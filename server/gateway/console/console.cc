@@ -134,6 +134,8 @@ absl::StatusOr<Principal> Console::Impl::PrincipalOf(const std::string& member) 
 absl::StatusOr<boost::json::value> Console::Impl::Api(Call& call) {
   ASSIGN_OR_RETURN(auto mine, MemberRoutes(call));
   if (mine) return *std::move(mine);
+  ASSIGN_OR_RETURN(auto buckets, BucketRoutes(call));
+  if (buckets) return *std::move(buckets);
   ASSIGN_OR_RETURN(auto admin, AdminRoutes(call));
   if (admin) return *std::move(admin);
   return absl::NotFoundError("no such console API: " + call.method + " " + call.path);

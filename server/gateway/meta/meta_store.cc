@@ -19,6 +19,7 @@
 #include "server/gateway/meta/tables/repair_queue.h"
 #include "server/gateway/meta/tables/sequences.h"
 #include "server/gateway/meta/tables/uploads.h"
+#include "server/gateway/meta/tables/usage.h"
 #include "server/gateway/meta/tables/versions.h"
 
 // Every operation is one transaction over the tables (meta/tables/, key schema in each
@@ -138,10 +139,12 @@ absl::Status MetaStore::Write(const std::function<absl::Status(Transaction&, Tal
   return absl::OkStatus();
 }
 
-absl::Status MetaStore::ApplyReferences(Transaction& t, pieces::References& refs, Tally& tally) {
+absl::Status MetaStore::ApplyReferences(Transaction& t, pieces::References& refs, Tally& tally,
+                                        const std::string& bucket) {
   ASSIGN_OR_RETURN(uint64_t queued, refs.Apply(t, [this] { return NextSequence(); }));
   tally.queued += static_cast<int64_t>(queued);
-  return absl::OkStatus();
+  // Last: the usage row is the transaction's last lock (usage.h).
+  return meta::usage::Add(t, bucket, {refs.byte_delta(), refs.object_delta()});
 }
 
 absl::Status MetaStore::CreateBucket(const std::string& name, const v1::BucketRecord& r) {
@@ -176,7 +179,8 @@ absl::Status MetaStore::DeleteBucket(const std::string& name) {
       ASSIGN_OR_RETURN(parts.emplace_back(), DropUpload(t, name, u.key, u.record.upload_id()));
       for (const auto& part : parts.back()) refs.Add(part, -1);
     }
-    return ApplyReferences(t, refs, tally);
+    RETURN_IF_ERROR(meta::usage::Clear(t, name));
+    return ApplyReferences(t, refs, tally, name);
   });
 }
 
@@ -196,6 +200,33 @@ absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetObject(const std::
   return record;
 }
 
+namespace {
+
+// The quota error (usage.h) when committing `record` over `old` would take the bucket over a
+// quota. Only a bucket with a quota reads its counters. A version replacing a suspended
+// bucket's null version is counted whole (the quota may refuse it a little early).
+absl::Status CheckQuota(Transaction& t, const v1::BucketRecord& b, const std::string& bucket,
+                        const v1::ObjectRecord& record,
+                        const std::optional<v1::ObjectRecord>& old) {
+  if (b.quota_bytes() == 0 && b.quota_objects() == 0) return absl::OkStatus();
+  meta::usage::Usage delta{static_cast<int64_t>(record.size()), 1};
+  if (old && b.versioning() == v1::BucketRecord::UNVERSIONED) {
+    delta = {delta.bytes - static_cast<int64_t>(old->size()), 0};
+  }
+  ASSIGN_OR_RETURN(auto now, meta::usage::Get(t, bucket));
+  return meta::usage::CheckQuota(bucket, b, now, delta);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::BucketUsage> MetaStore::BucketUsage(const std::string& bucket) const {
+  ASSIGN_OR_RETURN(auto sum, meta::usage::Get(*backend_->Snapshot(), bucket));
+  v1::BucketUsage out;
+  out.set_bytes(sum.bytes);
+  out.set_objects(sum.objects);
+  return out;
+}
+
 absl::StatusOr<std::string> MetaStore::CommitObject(Transaction& t, pieces::References& refs,
                                                     Tally& tally, const std::string& bucket,
                                                     const std::string& key,
@@ -204,6 +235,7 @@ absl::StatusOr<std::string> MetaStore::CommitObject(Transaction& t, pieces::Refe
   ASSIGN_OR_RETURN(v1::BucketRecord b, RequireBucket(t, bucket));
   ASSIGN_OR_RETURN(auto old, objects::Get(t, bucket, key, kExclusive));
   if (check) RETURN_IF_ERROR(check(old));
+  RETURN_IF_ERROR(CheckQuota(t, b, bucket, record, old));
   std::string version_id;
   v1::ObjectRecord versioned;  // the record as committed, referenced by `refs` until applied
   if (b.versioning() == v1::BucketRecord::UNVERSIONED) {
@@ -214,7 +246,7 @@ absl::StatusOr<std::string> MetaStore::CommitObject(Transaction& t, pieces::Refe
     versioned = record;
     ASSIGN_OR_RETURN(version_id, CommitVersion(t, refs, b, bucket, key, old, versioned));
   }
-  RETURN_IF_ERROR(ApplyReferences(t, refs, tally));
+  RETURN_IF_ERROR(ApplyReferences(t, refs, tally, bucket));
   return version_id;
 }
 
@@ -307,7 +339,7 @@ absl::Status MetaStore::PutPart(const std::string& bucket, const std::string& ke
     pieces::References refs;
     refs.Add(part, +1);
     if (old) refs.Add(*old, -1);
-    return ApplyReferences(t, refs, tally);
+    return ApplyReferences(t, refs, tally, bucket);
   });
 }
 
@@ -390,7 +422,7 @@ absl::StatusOr<bool> MetaStore::AbortUpload(const std::string& bucket, const std
     ASSIGN_OR_RETURN(auto parts, DropUpload(t, bucket, key, upload_id));
     pieces::References refs;
     for (const auto& part : parts) refs.Add(part, -1);
-    return ApplyReferences(t, refs, tally);
+    return ApplyReferences(t, refs, tally, bucket);
   }));
   return found;
 }

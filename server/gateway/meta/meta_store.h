@@ -148,6 +148,11 @@ class MetaStore {
   // The lifecycle job's cursor (jobs/lifecycle.h): nullopt before its first step.
   [[nodiscard]] absl::StatusOr<std::optional<v1::LifecycleCursor>> GetLifecycleCursor() const;
   [[nodiscard]] absl::Status PutLifecycleCursor(const v1::LifecycleCursor& cursor);
+  // The bucket's usage: bytes and number of the versions it stores, delete markers excepted
+  // (counters kept by every write: meta/tables/usage.h). A write that would take a bucket
+  // over its quota (BucketRecord quota_bytes, quota_objects: set with UpdateBucket) fails with
+  // RESOURCE_EXHAUSTED, meta::IsQuotaExceeded (meta/quota_error.h), and changes nothing.
+  [[nodiscard]] absl::StatusOr<v1::BucketUsage> BucketUsage(const std::string& bucket) const;
   // Changes a bucket's record (versioning, Object Lock configuration) with it locked;
   // `change` may veto. NOT_FOUND if there is no such bucket.
   using BucketChange = std::function<absl::Status(v1::BucketRecord&)>;
@@ -352,7 +357,10 @@ class MetaStore {
   absl::StatusOr<uint64_t> ClaimSequences();
   // Runs `body` in a transaction (retried on lock conflicts), then applies its tally.
   absl::Status Write(const std::function<absl::Status(meta::Transaction&, Tally&)>& body);
-  absl::Status ApplyReferences(meta::Transaction& t, meta::pieces::References& refs, Tally& tally);
+  // Applies `refs` (pieces' counts, the deletion queue) and the usage counters of `bucket`
+  // (usage.h), which the records in `refs` belong to.
+  absl::Status ApplyReferences(meta::Transaction& t, meta::pieces::References& refs, Tally& tally,
+                               const std::string& bucket);
   // Commits `record` (with its references, added to `refs`) over what (bucket, key) holds.
   // Returns the version id as PutObject does.
   absl::StatusOr<std::string> CommitObject(meta::Transaction& t, meta::pieces::References& refs,

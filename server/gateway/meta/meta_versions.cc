@@ -226,7 +226,7 @@ absl::StatusOr<DeletedVersion> MetaStore::DeleteVersion(
     } else {
       RETURN_IF_ERROR(meta::WriteDeleteMarker(t, refs, *b, bucket, key, current, out));
     }
-    return ApplyReferences(t, refs, tally);
+    return ApplyReferences(t, refs, tally, bucket);
   }));
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "common/check.h"
+#include "server/gateway/meta/quota_error.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -78,6 +79,7 @@ const S3ErrorInfo kTable[] = {
      "The specified object does not have a ObjectLock configuration"},
     {"InvalidRetentionPeriod", 400, "The retention period specified is not valid."},
     {"NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist."},
+    {"QuotaExceeded", 403, "The bucket's quota does not allow this write."},
 };
 
 absl::StatusCode CanonicalFor(int http_status) {
@@ -104,8 +106,7 @@ absl::StatusCode CanonicalFor(int http_status) {
   }
 }
 
-static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
-                  static_cast<size_t>(S3Code::kNoSuchLifecycleConfiguration) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(S3Code::kQuotaExceeded) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace
@@ -137,6 +138,7 @@ S3Code CodeOf(const absl::Status& status) {
     }
     return static_cast<S3Code>(code);
   }
+  if (meta::IsQuotaExceeded(status)) return S3Code::kQuotaExceeded;
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:

@@ -64,6 +64,9 @@ enum class S3Code {
   kNoSuchObjectLockConfiguration,
   kInvalidRetentionPeriod,
   kNoSuchLifecycleConfiguration,
+  // Not AWS's (AWS has no bucket quotas): Ceph RGW's answer to a write over a bucket quota,
+  // 403 QuotaExceeded (MetaStore's quota error, meta/tables/usage.h).
+  kQuotaExceeded,
 };
 
 struct S3ErrorInfo {

@@ -37,6 +37,8 @@ struct Console::Impl {
   // The routes of member_api.cc and admin_api.cc; nullopt when `call` is not theirs.
   absl::StatusOr<std::optional<boost::json::value>> MemberRoutes(Call& call);
   absl::StatusOr<std::optional<boost::json::value>> AdminRoutes(Call& call);
+  // Buckets with usage and quotas (buckets_api.cc); nullopt when `call` is not theirs.
+  absl::StatusOr<std::optional<boost::json::value>> BucketRoutes(Call& call);
   // /console/api/v1/s3/BUCKET/KEY?…: the S3 operation as the member (s3_proxy.cc).
   void ProxyS3(Exchange& ex, const Session& session, std::string_view rest);
   // GET /object?bucket=B&key=K: an object's details and where its shards are

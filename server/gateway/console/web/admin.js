@@ -2,6 +2,7 @@
 
 import { call } from './api.js';
 import { h, mount, toast, bytes, when, table } from './dom.js';
+import { usageText } from './files.js';
 
 const RIGHTS = ['read', 'write', 'owner', 'none'];
 
@@ -106,3 +107,25 @@ export async function auditPage(main) {
     table(['When', 'Who', 'What', 'Target', 'From', ''], lines.map((l) => [when(l.time_ms), l.actor, l.action, l.target, l.from,
       l.ok ? h('span', { className: 'ok' }, 'ok') : h('span', { className: 'error' }, 'refused')]))));
 }
+
+export async function bucketsAdminPage(main) {
+  const buckets = await call('GET', '/admin/buckets');
+  const bucket = h('select', { 'aria-label': 'bucket for quota' }, buckets.map((b) => h('option', { value: b.name }, b.name)));
+  const mib = h('input', { type: 'number', min: 0, step: 1, placeholder: 'MiB (0 = none)', 'aria-label': 'quota in MiB' });
+  const count = h('input', { type: 'number', min: 0, step: 1, placeholder: 'objects (0 = none)', 'aria-label': 'quota in objects' });
+  mount(main, h('section', { className: 'card' }, h('h1', {}, 'Buckets and quotas'),
+    Object.assign(table(['Bucket', 'Used', 'Byte quota', 'Object quota'], buckets.map((b) => [b.name,
+      h('span', { 'data-usage': b.name }, usageText(b)),
+      Number(b.quota_bytes) ? bytes(b.quota_bytes) : 'none', Number(b.quota_objects) ? String(b.quota_objects) : 'none'])), { id: 'bucket-list' }),
+    h('form', { className: 'inline', onsubmit: async (e) => {
+      e.preventDefault();
+      const body = { bucket: bucket.value, bytes: Math.round(Number(mib.value || 0) * 1024 * 1024), objects: Number(count.value || 0) };
+      try {
+        await call('POST', '/admin/quota', body);
+        toast(`Quota of ${bucket.value} set`);
+        bucketsAdminPage(main);
+      } catch (err) { toast(err.message, true); }
+    } }, 'Quota for', bucket, mib, count, h('button', { type: 'submit' }, 'Set quota')),
+    h('p', { className: 'muted' }, 'A write that would take a bucket over its quota is refused (403 QuotaExceeded); nothing is stored. Every version counts.')));
+}
+

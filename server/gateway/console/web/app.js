@@ -1,11 +1,12 @@
-// The console's entry point: login, navigation (#/files, #/keys, #/members, #/safety,
-// #/audit) and logout.
+// The console's entry point: login, navigation (#/files, #/keys, #/members, #/buckets,
+// #/password, #/safety, #/audit) and logout.
 
 import { call, setCsrf, ApiError } from './api.js';
 import { h, mount, toast } from './dom.js';
 import { bucketsPage, folderPage } from './files.js';
 import { keysPage } from './keys.js';
-import { membersPage, safetyPage, auditPage } from './admin.js';
+import { passwordPage } from './password.js';
+import { membersPage, safetyPage, auditPage, bucketsAdminPage } from './admin.js';
 
 const main = document.getElementById('main');
 let me = null;
@@ -26,8 +27,8 @@ function loginPage(message) {
 }
 
 function nav() {
-  const links = [['#/files', 'Files'], ['#/keys', 'S3 keys']];
-  if (me.admin) links.push(['#/members', 'Members & teams'], ['#/safety', 'Data safety'], ['#/audit', 'Audit log']);
+  const links = [['#/files', 'Files'], ['#/keys', 'S3 keys'], ['#/password', 'Password']];
+  if (me.admin) links.push(['#/members', 'Members & teams'], ['#/buckets', 'Buckets & quotas'], ['#/safety', 'Data safety'], ['#/audit', 'Audit log']);
   mount(document.getElementById('nav'), links.map(([href, text]) =>
     h('a', { href, className: location.hash.startsWith(href) ? 'on' : '' }, text)));
   document.getElementById('who').textContent = `${me.name}${me.admin ? ' (admin)' : ''}`;
@@ -41,7 +42,9 @@ async function route() {
     const files = hash.match(/^#\/files\/([^/]+)\/(.*)$/);
     if (files) return await folderPage(main, decodeURIComponent(files[1]), decodeURIComponent(files[2]));
     if (hash === '#/keys') return await keysPage(main, me);
+    if (hash === '#/password') return passwordPage(main, (message) => { me = null; location.hash = '#/files'; loginPage(message); });
     if (hash === '#/members') return await membersPage(main);
+    if (hash === '#/buckets') return await bucketsAdminPage(main);
     if (hash === '#/safety') return await safetyPage(main);
     if (hash === '#/audit') return await auditPage(main);
     return await bucketsPage(main);

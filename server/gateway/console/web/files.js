@@ -1,16 +1,21 @@
 // The bucket browser: buckets the member may see, folders by delimiter listing (paginated),
 // upload (files, folders, drag and drop), download, delete, new folder, details, share.
 
-import { API, call, s3, s3Path, xml } from './api.js';
+import { call, s3, s3Path, xml } from './api.js';
 import { h, mount, toast, bytes, when, table } from './dom.js';
 import { uploadFile } from './upload.js';
 
+export function usageText(b) {
+  const quota = Number(b.quota_bytes) ? ` of ${bytes(b.quota_bytes)}` : '';
+  return `${bytes(b.bytes)}${quota} · ${b.objects} object${Number(b.objects) === 1 ? '' : 's'}`;
+}
+
 export async function bucketsPage(main) {
-  const doc = xml(await s3('GET', `${API}/s3/`));
-  const names = [...doc.querySelectorAll('Bucket > Name')].map((n) => n.textContent);
+  const buckets = await call('GET', '/buckets');
   mount(main, h('section', { className: 'card' }, h('h1', {}, 'Your buckets'),
-    names.length ? table(['Bucket'], names.map((n) => [
-      h('a', { className: 'link', href: `#/files/${encodeURIComponent(n)}/` }, n)]))
+    buckets.length ? Object.assign(table(['Bucket', 'Used'], buckets.map((b) => [
+      h('a', { className: 'link', href: `#/files/${encodeURIComponent(b.name)}/` }, b.name),
+      h('span', { 'data-usage': b.name }, usageText(b))])), { id: 'buckets' })
       : h('p', { className: 'muted' }, 'You have no buckets yet. Ask an admin for access.')));
 }
 

@@ -51,6 +51,10 @@ void References::Add(const v1::ObjectPart& part, int delta) {
 
 void References::Add(const v1::ObjectRecord& record, int delta) {
   for (const auto& part : record.parts()) Add(part, delta);
+  if (!record.delete_marker()) {
+    objects_ += delta;
+    bytes_ += delta * static_cast<int64_t>(record.size());
+  }
 }
 
 absl::StatusOr<uint64_t> References::Apply(

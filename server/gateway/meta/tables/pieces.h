@@ -58,8 +58,14 @@ class References {
   // the number of pieces queued.
   absl::StatusOr<uint64_t> Apply(Transaction& t,
                                  const std::function<absl::StatusOr<uint64_t>()>& next_sequence);
+  // What the records added and removed change in their bucket's usage (usage.h): their
+  // number and bytes, delete markers excepted.
+  int64_t object_delta() const { return objects_; }
+  int64_t byte_delta() const { return bytes_; }
 
  private:
+  int64_t objects_ = 0;
+  int64_t bytes_ = 0;
   std::map<std::string, std::pair<int64_t, const v1::Manifest*>> deltas_;
 };
 
