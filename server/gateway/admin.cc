@@ -118,6 +118,25 @@ std::string SurvivesJson(const std::optional<int>& survives) {
   return survives ? std::to_string(*survives) : "null";
 }
 
+// POST /admin/v1/nodes/ID/forget[?force=1] (NodeStates::Forget): 412 with the reason when
+// refused; otherwise what was given up.
+void HandleNodeForget(Gateway& gateway, Exchange& ex, std::string_view raw_id, bool force) {
+  auto id = PercentDecode(raw_id, false);
+  if (!id.ok()) return (void)ex.Send(400, "bad node id\n");
+  auto forgotten = gateway.node_states().Forget(*id, force);
+  if (!forgotten.ok()) {
+    bool unsafe = forgotten.status().code() == absl::StatusCode::kFailedPrecondition;
+    return (void)ex.Send(unsafe ? 412 : HttpStatusOf(forgotten.status()),
+                         std::string(forgotten.status().message()) + "\n");
+  }
+  ex.SetHeader("Content-Type", "application/json");
+  (void)ex.Send(200, "{\"node\": " + JsonString(*id) +
+                         ", \"state\": \"forgotten\", \"shards_given_up\": " +
+                         std::to_string(forgotten->shards) +
+                         ", \"stripes\": " + std::to_string(forgotten->stripes) +
+                         ", \"stripes_lost\": " + std::to_string(forgotten->stripes_lost) + "}\n");
+}
+
 // POST /admin/v1/nodes/ID/drain|remove|activate[?force=1]; `rest` is "ID/verb". A drain or
 // remove that UnsafeReason refuses answers 412 with the reason unless forced.
 void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest, bool force) {
@@ -126,6 +145,7 @@ void HandleNodeState(Gateway& gateway, Exchange& ex, std::string_view rest, bool
     return (void)ex.Send(404, "expected /admin/v1/nodes/ID/drain|remove|activate\n");
   }
   std::string_view verb = rest.substr(slash + 1);
+  if (verb == "forget") return HandleNodeForget(gateway, ex, rest.substr(0, slash), force);
   v1::NodeStateRecord::State state;
   if (verb == "drain")
     state = v1::NodeStateRecord::DRAINING;
@@ -274,7 +294,12 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
   ex.operation = "Admin";
   if (ex.request().method == "GET" && path == "/health") return (void)ex.Send(200, "ok\n");
   if (ex.request().method == "GET" && path == "/metrics") {
+    auto states = gateway.node_states().States();
     for (int i = 0; i < pool.size(); ++i) {
+      auto state = states.find(pool.node(i).id());
+      if (state != states.end() && state->second.state() == v1::NodeStateRecord::FORGOTTEN) {
+        continue;
+      }
       registry
           .GetGauge(
               "mosaic_gateway_node_up", "1 when a node is up, 0.5 suspect, 0 down.",

@@ -133,7 +133,9 @@ absl::StatusOr<DrainImpact> StatusService::ImpactOfDrain(const std::string& node
     auto st = states.find(n.id());
     auto state = st == states.end() ? v1::NodeStateRecord::ACTIVE : st->second.state();
     bool up = n.health() == client::NodeHealth::kUp;
-    if (n.id() == node_id || state == v1::NodeStateRecord::REMOVED) continue;
+    if (n.id() == node_id || state == v1::NodeStateRecord::REMOVED ||
+        state == v1::NodeStateRecord::FORGOTTEN)
+      continue;
     if (!up) unreachable.push_back(n.id());
     if (up && state == v1::NodeStateRecord::ACTIVE) usable.insert(n.endpoint().spec.provider);
   }

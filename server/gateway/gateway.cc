@@ -28,6 +28,7 @@
 #include "server/gateway/jobs/scrubber.h"
 #include "server/gateway/jobs/upload_expiry.h"
 #include "server/gateway/key_rotation.h"
+#include "server/gateway/listen_safety.h"
 #include "server/gateway/meta/lease.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/meta/write_journal.h"
@@ -292,6 +293,10 @@ absl::Status Gateway::Impl::StartConsole(Gateway& gateway) {
           [](Exchange& ex, int status, const std::string&) { (void)ex.Send(status, ""); },
           config.tls));
   spdlog::info("console on {}", config.console_listen);
+  if (std::string plain = PlainHttpWarning("console", config.console_listen, config.tls.enabled());
+      !plain.empty()) {
+    spdlog::warn("{}", plain);
+  }
   return absl::OkStatus();
 }
 
@@ -412,6 +417,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   ASSIGN_OR_RETURN(raw->s3, HttpServer::Start(
                                 config.listen, config.http,
                                 [raw](Exchange& ex) { raw->Handle(ex); }, reject, config.tls));
+  if (std::string plain = PlainHttpWarning("S3", config.listen, config.tls.enabled());
+      !plain.empty()) {
+    spdlog::warn("{}", plain);
+  }
   HttpLimits admin_limits;
   admin_limits.max_connections = 16;
   ASSIGN_OR_RETURN(

@@ -1,27 +1,33 @@
-// `mosaic node add ID --provider P --address A --token-file F …` and `mosaic node
-// drain|remove|undrain ID --config FILE [--wait]`: clients of the running gateway's admin API
-// (POST /admin/v1/nodes and /admin/v1/nodes/ID/drain|remove|activate; GET /admin/v1/status
-// to follow a drain). A drain or remove says the data's tolerance before and after (on stderr;
-// stdout is the gateway's JSON answer) and is refused without --force when it is unsafe
-// (drain_safety.h). Exit codes: 0 done, 1 the gateway cannot be asked (or --wait timed out),
-// 2 bad input (config, unknown node id, a removed node, a node to add that is invalid,
-// already listed or does not answer), 3 refused as unsafe (the reason on stderr).
+// `mosaic node add ID --provider P --address A --token-file F …`, `mosaic node
+// drain|remove|undrain ID --config FILE [--wait]` and `mosaic node forget ID [--force]`:
+// clients of the running gateway's admin API (POST /admin/v1/nodes and
+// /admin/v1/nodes/ID/drain|remove|activate|forget; GET /admin/v1/status to follow a drain). A
+// drain or remove says the data's tolerance before and after (on stderr; stdout is the
+// gateway's JSON answer) and is refused without --force when it is unsafe (drain_safety.h).
+// Forget also deletes the node's [[node]] entry from the config file. Exit codes: 0 done, 1
+// the gateway cannot be asked (or --wait timed out), 2 bad input (config, unknown node id, a
+// removed node, a node to add that is invalid, already listed or does not answer, a node to
+// forget that is not removed), 3 refused as unsafe (the reason on stderr).
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "common/status.h"
+#include "common/toml_config.h"
 #include "common/units.h"
 #include "server/commands.h"
 #include "server/gateway/admin_client.h"
 #include "server/gateway/config.h"
+#include "server/gateway/node_list_edit.h"
 #include "server/gateway/s3/sigv4.h"
 #include "server/gateway/status.h"
 
@@ -104,6 +110,24 @@ void ShowTolerance(const std::string& answer, const std::string& node, const std
                std::string(tolerance->as_string()).c_str());
 }
 
+// "node-b is now draining; 42 stripes queued to move its shards" (stderr), from the answer.
+void SayWhatChanged(const std::string& answer, const std::string& node) {
+  boost::system::error_code ec;
+  boost::json::value doc = boost::json::parse(answer, ec);
+  const boost::json::object* o = ec ? nullptr : doc.if_object();
+  const boost::json::value* state = o ? o->if_contains("state") : nullptr;
+  const boost::json::value* queued = o ? o->if_contains("stripes_queued") : nullptr;
+  if (state == nullptr || !state->is_string()) return;
+  std::string now(state->as_string());
+  if (now == "active") {
+    std::fprintf(stderr, "node %s is active: new shards may go to it again\n", node.c_str());
+    return;
+  }
+  std::fprintf(stderr, "node %s is now %s; %lld stripes queued to move its shards\n", node.c_str(),
+               now.c_str(),
+               static_cast<long long>(queued && queued->is_int64() ? queued->as_int64() : 0));
+}
+
 void AddNodeAction(CLI::App& node, const std::string& name, const std::string& action,
                    const std::string& help, bool can_wait) {
   CLI::App* cmd = node.add_subcommand(name, help);
@@ -142,6 +166,7 @@ void AddNodeAction(CLI::App& node, const std::string& name, const std::string& a
       FailCommand(bad_input ? 2 : 1, answer.status());
     }
     std::printf("%s", answer->c_str());
+    SayWhatChanged(*answer, *id);
     ShowTolerance(*answer, *id, action);
     int rc = *wait ? WaitForDrain(t, *id, *limit) : 0;
     // `mosaic node` runs a storage node when no subcommand of its own ends the process.
@@ -211,12 +236,85 @@ void AddNodeAdd(CLI::App& node) {
       FailCommand(bad_input ? 2 : 1, answer.status());
     }
     std::printf("%s", answer->c_str());
+    std::fprintf(stderr,
+                 "node %s of provider %s added at %s: new stripes may use it now, and stripes "
+                 "with two shards at one provider move a shard onto it\n",
+                 a->id.c_str(), a->provider.c_str(), a->address.c_str());
+    throw CLI::RuntimeError(0);
+  });
+}
+
+// Deletes node `id`'s [[node]] table from the config file at `path`, keeping its mode. The
+// line printed says what happened to the file.
+void ForgetInConfig(const std::string& path, const std::string& id) {
+  auto text = config::ReadFile(path);
+  std::optional<std::string> edited;
+  if (text.ok()) edited = gateway::WithoutNode(*text, id);
+  if (!text.ok() || !edited) {
+    std::fprintf(stderr,
+                 "%s was not in %s (a node added with `mosaic node add` is kept in the "
+                 "metadata only): nothing to delete there\n",
+                 id.c_str(), path.c_str());
+    return;
+  }
+  struct stat st {};
+  int mode = ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : 0600;
+  absl::Status written = config::WriteNewFile(path, *edited, mode, /*replace=*/true);
+  if (!written.ok()) {
+    std::fprintf(stderr,
+                 "mosaic: the gateway forgot %s, but its [[node]] entry is still in %s (%s): "
+                 "delete it by hand, or the gateway keeps ignoring it at every start\n",
+                 id.c_str(), path.c_str(), std::string(written.message()).c_str());
+    throw CLI::RuntimeError(1);
+  }
+  std::fprintf(stderr, "deleted the [[node]] entry of %s from %s\n", id.c_str(), path.c_str());
+}
+
+void AddNodeForget(CLI::App& node) {
+  CLI::App* cmd = node.add_subcommand(
+      "forget",
+      "Forget a removed node: drop it from status and from the config file (refused while it "
+      "still holds shards, unless --force)");
+  auto config = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  cmd->add_option("id", *id, "Node id (a removed node)")->required();
+  cmd->add_option("--config,-c", *config, "Gateway configuration file")->required();
+  cmd->add_flag("--force", *force,
+                "Forget it even though stripes still have shards on it: those shards are "
+                "given up (stripes left with fewer than k other shards are lost)");
+  cmd->callback([=] {
+    gateway::AdminTarget t = gateway::AdminTargetOrExit(*config);
+    auto answer = gateway::AdminRequest(t.address, t.token, "POST",
+                                        "/admin/v1/nodes/" + gateway::UriEncode(*id, false) +
+                                            "/forget" + (*force ? "?force=1" : ""));
+    if (!answer.ok()) {
+      std::string why(answer.status().message());
+      bool unsafe = why.find("answered 412") != std::string::npos;
+      bool bad_input = why.find("answered 4") != std::string::npos;
+      FailCommand(unsafe ? 3 : bad_input ? 2 : 1, answer.status());
+    }
+    std::printf("%s", answer->c_str());
+    boost::system::error_code ec;
+    boost::json::value doc = boost::json::parse(*answer, ec);
+    const boost::json::object* o = ec ? nullptr : doc.if_object();
+    const boost::json::value* given_up = o ? o->if_contains("shards_given_up") : nullptr;
+    const boost::json::value* lost = o ? o->if_contains("stripes_lost") : nullptr;
+    std::fprintf(stderr, "node %s forgotten: status and placement leave it out\n", id->c_str());
+    if (given_up && given_up->is_int64() && given_up->as_int64() > 0) {
+      std::fprintf(stderr, "gave up %lld shards still on it; %lld stripes lost\n",
+                   static_cast<long long>(given_up->as_int64()),
+                   static_cast<long long>(lost && lost->is_int64() ? lost->as_int64() : 0));
+    }
+    ForgetInConfig(*config, *id);
     throw CLI::RuntimeError(0);
   });
 }
 
 }  // namespace
 
+// `mosaic node --help` is a provider's: these commands run where the group's gateway runs
+// (they need its gateway.toml), so they are left out of that list and named in its footer.
 void AddNodeStateCommands(CLI::App& node) {
   AddNodeAdd(node);
   AddNodeAction(node, "drain", "drain",
@@ -224,6 +322,16 @@ void AddNodeStateCommands(CLI::App& node) {
   AddNodeAction(node, "remove", "remove",
                 "Remove a node for good: its shards are rebuilt elsewhere", true);
   AddNodeAction(node, "undrain", "activate", "Make a draining node active again", false);
+  AddNodeForget(node);
+  for (const char* name : {"add", "drain", "remove", "undrain", "forget"}) {
+    CLI::App* cmd = node.get_subcommand(name);
+    cmd->group("");  // hidden from `mosaic node --help`
+    cmd->description("[on the gateway] " + cmd->get_description());
+  }
+  node.footer(
+      "A group's gateway manages the nodes it uses with `mosaic node add|drain|remove|"
+      "undrain|forget ... --config gateway.toml`, run on the gateway's machine (`mosaic node "
+      "add --help`, …): they are not a provider's commands.");
 }
 
 }  // namespace mosaic

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "client/crypto/metadata_seal.h"
 #include "common/clock.h"
@@ -20,7 +21,7 @@ constexpr int64_t kSettleMs = 60000;
 constexpr auto kSweepInterval = std::chrono::seconds(30);
 
 const char* ReasonOf(v1::NodeStateRecord::State state) {
-  return state == v1::NodeStateRecord::REMOVED ? "removed" : "drain";
+  return state == v1::NodeStateRecord::DRAINING ? "drain" : "removed";
 }
 
 // Queues one stripe's shards that sit on `targets`, one entry per reason (the store merges).
@@ -104,6 +105,8 @@ const char* NodeStateName(v1::NodeStateRecord::State state) {
       return "draining";
     case v1::NodeStateRecord::REMOVED:
       return "removed";
+    case v1::NodeStateRecord::FORGOTTEN:
+      return "forgotten";
     default:
       return "active";
   }
@@ -126,6 +129,56 @@ absl::StatusOr<QueuedStripes> QueueStripesOn(MetaStore& meta,
     after = page.back().first;
   }
   return out;
+}
+
+absl::StatusOr<ForgetImpact> ImpactOfForget(MetaStore& meta, const std::string& node_id,
+                                            const NodeViews& views, const client::KeyRing& ring) {
+  ForgetImpact impact;
+  auto count = [&](const std::string&, const v1::Manifest& manifest) {
+    for (int s = 0; s < manifest.stripes_size(); ++s) {
+      const auto& nodes = manifest.stripes(s).nodes();
+      auto on_node = static_cast<uint64_t>(std::count(nodes.begin(), nodes.end(), node_id));
+      if (on_node == 0) continue;
+      impact.shards += on_node;
+      ++impact.stripes;
+      std::vector<int> bad = UnhealthyShards(manifest, s, views, ring);
+      int healthy_elsewhere = 0;
+      for (int i = 0; i < nodes.size(); ++i) {
+        bool unhealthy = std::find(bad.begin(), bad.end(), i) != bad.end();
+        healthy_elsewhere += nodes.Get(i) != node_id && !unhealthy ? 1 : 0;
+      }
+      if (healthy_elsewhere < static_cast<int>(manifest.k())) ++impact.stripes_lost;
+    }
+  };
+  RETURN_IF_ERROR(ForEachPiece(meta, std::chrono::steady_clock::time_point::max(), count).status());
+  return impact;
+}
+
+absl::Status ForgetRefusal(const std::string& node_id, const v1::NodeStateRecord* state,
+                           bool in_node_list, const ForgetImpact& impact, bool force) {
+  bool removed = state != nullptr && (state->state() == v1::NodeStateRecord::REMOVED ||
+                                      state->state() == v1::NodeStateRecord::FORGOTTEN);
+  if (!removed && in_node_list) {
+    return absl::InvalidArgumentError(
+        "node " + node_id + " is " +
+        NodeStateName(state ? state->state() : v1::NodeStateRecord::ACTIVE) +
+        ": only a removed node is forgotten; remove it first (`mosaic node remove " + node_id +
+        "`), which rebuilds its shards elsewhere");
+  }
+  if (!removed && impact.shards == 0) {
+    return absl::NotFoundError("no node \"" + node_id +
+                               "\" in the node list, and no stripe has a shard on it");
+  }
+  if (impact.shards == 0 || force) return absl::OkStatus();
+  std::string lost = impact.stripes_lost == 0
+                         ? "repair can still rebuild every one of them from the other shards"
+                         : std::to_string(impact.stripes_lost) +
+                               " of those stripes have fewer than k healthy shards elsewhere "
+                               "and would be lost";
+  return absl::FailedPreconditionError(
+      "refused to forget " + node_id + ": it still holds " + std::to_string(impact.shards) +
+      " shards of " + std::to_string(impact.stripes) + " stripes (" + lost +
+      "); wait until `mosaic status` shows 0 shards on it, or give --force to give them up");
 }
 
 absl::StatusOr<uint64_t> QueueSpreadStripes(MetaStore& meta,
@@ -178,7 +231,7 @@ absl::StatusOr<std::vector<client::NodeEndpoint>> NodeStates::AddedEndpoints(
   ASSIGN_OR_RETURN(auto states, meta.NodeStates());
   std::vector<client::NodeEndpoint> out;
   for (const auto& [id, record] : states) {
-    if (!record.has_endpoint()) continue;
+    if (!record.has_endpoint() || record.state() == v1::NodeStateRecord::FORGOTTEN) continue;
     const v1::NodeEndpointRecord& e = record.endpoint();
     client::NodeEndpoint endpoint;
     endpoint.spec = {id, e.provider(), e.site(), e.weight()};
@@ -240,6 +293,9 @@ absl::StatusOr<NodeStates::Change> NodeStates::Set(const std::string& node_id,
     std::lock_guard lock(mu_);
     auto it = states_.find(node_id);
     if (it != states_.end()) record = it->second;
+  }
+  if (record.state() == v1::NodeStateRecord::FORGOTTEN) {
+    return absl::FailedPreconditionError("node \"" + node_id + "\" was forgotten");
   }
   if (record.state() == v1::NodeStateRecord::REMOVED && state != v1::NodeStateRecord::REMOVED) {
     return absl::FailedPreconditionError("node \"" + node_id +
@@ -330,6 +386,35 @@ absl::StatusOr<NodeStates::Change> NodeStates::Add(client::NodeEndpoint endpoint
   Change result;
   result.record = record;
   return result;
+}
+
+absl::StatusOr<ForgetImpact> NodeStates::Forget(const std::string& node_id, bool force) {
+  std::lock_guard change(change_mu_);
+  std::optional<v1::NodeStateRecord> record;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = states_.find(node_id); it != states_.end()) record = it->second;
+  }
+  if (record && record->state() == v1::NodeStateRecord::FORGOTTEN) return ForgetImpact();
+  bool listed = pipeline_.pool().IndexOf(node_id) >= 0;
+  NodeViews views = CurrentNodeViews(pipeline_.pool(), States());
+  ASSIGN_OR_RETURN(ForgetImpact impact, ImpactOfForget(meta_, node_id, views, pipeline_.ring()));
+  RETURN_IF_ERROR(ForgetRefusal(node_id, record ? &*record : nullptr, listed, impact, force));
+  if (!record) record.emplace();
+  record->set_state(v1::NodeStateRecord::FORGOTTEN);
+  record->set_changed_ms(UnixNowMs());
+  RETURN_IF_ERROR(meta_.SetNodeState(node_id, *record));
+  {
+    std::lock_guard lock(mu_);
+    states_[node_id] = *record;
+    ApplyExclusions();
+  }
+  spdlog::warn("node {} forgotten{}", node_id,
+               impact.shards == 0
+                   ? ""
+                   : " with " + std::to_string(impact.shards) + " shards still on it (forced): " +
+                         std::to_string(impact.stripes_lost) + " stripes lost");
+  return impact;
 }
 
 void NodeStates::Spread(bool force) {

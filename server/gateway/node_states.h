@@ -44,6 +44,27 @@ struct QueuedStripes {
 
 const char* NodeStateName(v1::NodeStateRecord::State state);  // "active", "draining", …
 
+// What forgetting a node (`mosaic node forget`) gives up: the shards manifests still place on
+// it, their stripes, and those of them left with fewer than k healthy shards elsewhere under
+// `views` (lost once the node is forgotten, if they are not already).
+struct ForgetImpact {
+  uint64_t shards = 0;
+  uint64_t stripes = 0;
+  uint64_t stripes_lost = 0;
+};
+[[nodiscard]] absl::StatusOr<ForgetImpact> ImpactOfForget(MetaStore& meta,
+                                                          const std::string& node_id,
+                                                          const NodeViews& views,
+                                                          const client::KeyRing& ring);
+// Whether a node in `state` (nullptr: no state stored) with `impact` may be forgotten: only a
+// removed node, or one that is not in the node list any more (dropped from the config) but
+// that stripes still name. INVALID_ARGUMENT for a listed node that is not removed; NOT_FOUND
+// for a node nobody knows; FAILED_PRECONDITION (the reason, what would be lost) when it still
+// holds shards and `force` is false.
+[[nodiscard]] absl::Status ForgetRefusal(const std::string& node_id,
+                                         const v1::NodeStateRecord* state, bool in_node_list,
+                                         const ForgetImpact& impact, bool force);
+
 // The associated data a runtime-added node's token is sealed with (NodeEndpointRecord).
 std::string NodeTokenAad(const std::string& node_id);
 
@@ -90,6 +111,13 @@ class NodeStates final : public Worker {
   // the stripes that share a provider are queued to move onto it (QueueSpreadStripes).
   // ALREADY_EXISTS for an id in the node list; INVALID_ARGUMENT for a bad endpoint.
   [[nodiscard]] absl::StatusOr<Change> Add(client::NodeEndpoint endpoint);
+
+  // Forgets a removed node (`mosaic node forget`): stores it as FORGOTTEN, so that status,
+  // metrics and the next start leave it out (the CLI deletes it from the config file). The
+  // impact is computed first; ForgetRefusal's errors when refused (nothing changes then).
+  // Forgetting a forgotten node again succeeds and changes nothing. Blocks for a scan of the
+  // metadata; any thread.
+  [[nodiscard]] absl::StatusOr<ForgetImpact> Forget(const std::string& node_id, bool force);
 
   // The endpoints of nodes added at runtime, stored in `meta`, for the gateway's start (the
   // pool is built before NodeStates): tokens unsealed with `ring`. DATA_LOSS if a token does

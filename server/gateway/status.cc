@@ -81,7 +81,9 @@ NodeViews CurrentNodeViews(const client::NodePool& pool,
     view.provider = node.endpoint().spec.provider;
     client::NodeStatus status = node.status();
     auto state = states.find(node.id());
-    bool removed = state != states.end() && state->second.state() == v1::NodeStateRecord::REMOVED;
+    bool removed =
+        state != states.end() && (state->second.state() == v1::NodeStateRecord::REMOVED ||
+                                  state->second.state() == v1::NodeStateRecord::FORGOTTEN);
     bool up = status.health == client::NodeHealth::kUp;
     view.healthy = up && !removed;
     view.unreachable = !up && !removed && !declared_down.contains(node.id());
@@ -246,6 +248,11 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
     auto it = states.find(id);
     return NodeStateName(it == states.end() ? v1::NodeStateRecord::ACTIVE : it->second.state());
   };
+  // A forgotten node (`mosaic node forget`) is shown nowhere.
+  auto forgotten = [&](const std::string& id) {
+    auto it = states.find(id);
+    return it != states.end() && it->second.state() == v1::NodeStateRecord::FORGOTTEN;
+  };
   auto shards_of = [&](const std::string& id) {
     auto it = doc.safety.shards_by_node.find(id);
     return it == doc.safety.shards_by_node.end() ? uint64_t{0} : it->second;
@@ -253,6 +260,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
   client::NodePool& pool = pipeline_.pool();
   for (int i = 0; i < pool.size(); ++i) {
     const client::NodeClient& node = pool.node(i);
+    if (forgotten(node.id())) continue;
     client::NodeStatus st = node.status();
     NodeRow row;
     row.id = node.id();
@@ -281,7 +289,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
                    [](const NodeRow& a, const NodeRow& b) { return a.provider < b.provider; });
   // Nodes that manifests name but the node list does not (removed from the config).
   for (const auto& [id, count] : doc.safety.shards_by_node) {
-    if (pool.IndexOf(id) >= 0) continue;
+    if (pool.IndexOf(id) >= 0 || forgotten(id)) continue;
     NodeRow row;
     row.id = id;
     row.provider = "?";
@@ -301,7 +309,7 @@ absl::StatusOr<StatusDocument> StatusService::Document() {
   }
   doc.deletion_backlog = meta_.DeletionBacklog();
   for (const auto& [id, record] : states) {
-    if (record.state() == v1::NodeStateRecord::ACTIVE) continue;
+    if (record.state() == v1::NodeStateRecord::ACTIVE || forgotten(id)) continue;
     DrainRow drain;
     drain.node = id;
     drain.state = NodeStateName(record.state());

@@ -210,6 +210,52 @@ TEST_F(StatusTest, RemovedNodeCountsAsMissing) {
   EXPECT_EQ(r.missing[1], 1u);
 }
 
+TEST_F(StatusTest, ForgettingARemovedNodeCountsWhatIsGivenUp) {
+  // node-a holds a shard of both stripes of "one" and of "two"; in "two", node-b..node-d are
+  // down too, so without node-a two healthy shards are left: below k = 4.
+  PutPiece("one", {AllSix(), {Node('a'), Node('b'), Node('c'), Node('d'), Node('e'), Node('a')}});
+  PutPiece("two", {AllSix()});
+  PutPiece("far", {{Node('b'), Node('c'), Node('d'), Node('e'), Node('f'), Node('b')}});
+  views_[Node('a')].healthy = false;  // removed
+  auto impact = ImpactOfForget(*meta_, Node('a'), views_, *ring_);
+  ASSERT_TRUE(impact.ok()) << impact.status();
+  EXPECT_EQ(impact->shards, 4u);
+  EXPECT_EQ(impact->stripes, 3u);
+  EXPECT_EQ(impact->stripes_lost, 0u);
+  for (char p : {'b', 'c', 'd'}) views_[Node(p)].healthy = false;
+  impact = ImpactOfForget(*meta_, Node('a'), views_, *ring_);
+  ASSERT_TRUE(impact.ok());
+  EXPECT_EQ(impact->stripes_lost, 3u);
+  EXPECT_EQ(ImpactOfForget(*meta_, "node-z", views_, *ring_)->shards, 0u);
+}
+
+TEST_F(StatusTest, OnlyARemovedNodeWithoutShardsIsForgottenUnlessForced) {
+  v1::NodeStateRecord removed;
+  removed.set_state(v1::NodeStateRecord::REMOVED);
+  v1::NodeStateRecord draining;
+  draining.set_state(v1::NodeStateRecord::DRAINING);
+  ForgetImpact none;
+  ForgetImpact holds{.shards = 5, .stripes = 4, .stripes_lost = 1};
+  EXPECT_TRUE(ForgetRefusal("n", &removed, true, none, false).ok());
+  absl::Status refused = ForgetRefusal("n", &removed, true, holds, false);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("still holds 5 shards of 4 stripes (1 of those stripes"),
+            std::string::npos)
+      << refused;
+  EXPECT_NE(refused.message().find("--force"), std::string::npos);
+  EXPECT_TRUE(ForgetRefusal("n", &removed, true, holds, true).ok());
+  // An active or draining node is not forgotten, even forced.
+  EXPECT_EQ(ForgetRefusal("n", nullptr, true, none, true).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ForgetRefusal("n", &draining, true, none, true).code(),
+            absl::StatusCode::kInvalidArgument);
+  // Dropped from the config without `remove`: stripes still name it, so it may be forgotten.
+  EXPECT_EQ(ForgetRefusal("n", nullptr, false, holds, false).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(ForgetRefusal("n", nullptr, false, holds, true).ok());
+  EXPECT_EQ(ForgetRefusal("n", nullptr, false, none, false).code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(StatusTest, CorruptChunkFoundByScrubCountsAsMissing) {
   PutPiece("corrupt", {AllSix(), AllSix()});
   client::ObjectId object{};
