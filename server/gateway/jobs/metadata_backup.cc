@@ -10,6 +10,7 @@
 #include "server/gateway/backup/root_io.h"
 #include "server/gateway/backup/settings.h"
 #include "server/gateway/backup/stream.h"
+#include "server/gateway/jobs/backup_repair.h"
 #include "server/gateway/meta/manifest_codec.h"
 
 namespace mosaic::gateway {
@@ -218,10 +219,20 @@ absl::Status MetadataBackup::Cycle() {
   v1::BackupRoot root;
   std::unique_ptr<client::ObjectWriter> writer;  // alive until the state names its object
   bool snapshot = SnapshotDue(state, identity);
-  bool forced = false;  // by a backup shard on a node that is down, draining or removed
-  // The repair job does not repair backup objects: a shard on a node that is down, draining
-  // or removed is redundancy lost until a new snapshot, which is therefore taken now, even
-  // if nothing changed (an idle gateway would otherwise never take one).
+  bool forced = false;        // by a backup shard on a node that is down, draining or removed
+  BackupRepairReport repair;  // its rebuilt shards: the root must be written again
+  // A shard of the backup on a node that is down, draining or removed is rebuilt elsewhere
+  // (jobs/backup_repair.h). What could not be rebuilt is redundancy lost until a new
+  // snapshot, which is therefore taken now, even if nothing changed (an idle gateway would
+  // otherwise never take one).
+  if (!snapshot && stored && !LostNode(state.current()).empty()) {
+    auto lost = [this](const std::string& node) {
+      int i = pipeline_.pool().IndexOf(node);
+      return i < 0 || !pipeline_.Readable(i) || pipeline_.Excluded(i);
+    };
+    repair = RepairBackupObjects(pipeline_, state, lost);
+  }
+  const bool repaired = repair.shards_rebuilt > 0;
   if (!snapshot && stored) {
     if (std::string lost = LostNode(state.current()); !lost.empty()) {
       spdlog::warn(
@@ -241,7 +252,7 @@ absl::Status MetadataBackup::Cycle() {
       snapshot = true;
     } else {
       RETURN_IF_ERROR(written.status());
-      if (*written == nullptr && !(stored && settings_changed)) {
+      if (*written == nullptr && !(stored && settings_changed) && !repaired) {
         Succeeded(state.current(), started_ms);
         return absl::OkStatus();
       }
@@ -281,6 +292,8 @@ absl::Status MetadataBackup::Cycle() {
   *state.mutable_current() = root;
   state.set_db_identity(identity);
   RETURN_IF_ERROR(meta_.PutBackupState(state));
+  repair.in_flight.reset();
+  DeleteReplacedCopies(pipeline_, repair);
   if (writer != nullptr) {
     writer.reset();  // its chunks are named by the state now
     const v1::BackupObject& added = snapshot ? root.snapshot() : *root.increments().rbegin();

@@ -11,7 +11,9 @@
 // enough, there are `max_increments` increments, or they add up to more than
 // `increment_fraction` of the snapshot. It takes a new snapshot too, even when nothing
 // changed, when a shard of the current backup (snapshot or increment) is on a node that is
-// DOWN, draining or removed: the repair job does not repair backup objects. Then it records the new
+// DOWN, draining or removed and could not be rebuilt elsewhere (jobs/backup_repair.h: such
+// shards are rebuilt first, and the root naming their new nodes is written again). Then it
+// records the new
 // backup in the store (the BackupState record: the orphan sweep spares what it names), writes the
 // root record to every node (backup/root_io.h), and after a new snapshot deletes the objects of the
 // backup before the previous one. The previous complete backup is always kept, and the other root

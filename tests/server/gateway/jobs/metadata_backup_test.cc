@@ -1,13 +1,16 @@
 // The metadata backup job against in-process node doubles (hostile_cluster.h, 7 providers,
 // 4+2): the objects of the backup before the previous one are deleted from the nodes after a
-// new snapshot, and a shard of the current backup on a node that is draining or DOWN makes
-// the job take a new snapshot, away from that node, even when nothing changed.
+// new snapshot, and a shard of the current backup on a node that is draining or DOWN is
+// rebuilt on another node (jobs/backup_repair.h), even when nothing changed, without a new
+// snapshot.
 
 #include "server/gateway/jobs/metadata_backup.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
+#include <thread>
 
 #include "server/gateway/backup/restore.h"
 #include "server/gateway/jobs/orphan_sweeper.h"
@@ -56,33 +59,27 @@ class MetadataBackupTest : public ::testing::Test {
   }
 
   // Takes the node holding the first shard of the current snapshot out (`lose`), then checks
-  // that the next cycle writes a new snapshot with no shard on it, and that the one after
-  // does not write another.
-  void ExpectNewSnapshotAwayFrom(const std::function<void(const std::string&)>& lose) {
+  // that the next cycle rebuilds the backup's shards on it elsewhere — the same snapshot, no
+  // shard on the node, every chunk held, a new root — that the one after changes nothing,
+  // and that the metadata restores. Returns the victim.
+  std::string ExpectShardsRebuiltAwayFrom(const std::function<void(const std::string&)>& lose) {
     MetadataBackup::Options options;
     options.interval = std::chrono::milliseconds(0);
     MetadataBackup backup(cluster_->meta(), cluster_->pipeline(), registry_, options);
-    ASSERT_TRUE(backup.RunOnce().ok());
+    EXPECT_TRUE(backup.RunOnce().ok());
     v1::BackupRoot first = State().current();
-    ASSERT_TRUE(first.has_snapshot());
-    ASSERT_TRUE(backup.RunOnce().ok());
-    ASSERT_EQ(State().current().generation(), first.generation()) << "nothing changed";
+    EXPECT_TRUE(first.has_snapshot());
+    EXPECT_TRUE(backup.RunOnce().ok());
+    EXPECT_EQ(State().current().generation(), first.generation()) << "nothing changed";
 
     std::string victim = first.snapshot().manifest().stripes(0).nodes(0);
     lose(victim);
-    ASSERT_TRUE(backup.RunOnce().ok()) << backup.progress().last_error;
+    EXPECT_TRUE(backup.RunOnce().ok()) << backup.progress().last_error;
     v1::BackupState state = State();
     EXPECT_EQ(state.current().generation(), first.generation() + 1);
-    EXPECT_EQ(state.current().increments_size(), 0);
-    EXPECT_NE(state.current().snapshot().manifest().object_id(),
-              first.snapshot().manifest().object_id());
-    // The old backup is not kept as the previous one (it has a shard on the lost node):
-    // deleted, so that a drained node ends holding nothing of it.
-    EXPECT_FALSE(state.has_previous());
-    NodeChunks old = Chunks(first);
-    old.erase(victim);  // a DOWN node may not have answered the deletion
-    EXPECT_GT(Count(old), 0u);
-    EXPECT_EQ(Held(old), 0u);
+    EXPECT_EQ(state.current().snapshot().manifest().object_id(),
+              first.snapshot().manifest().object_id())
+        << "a new snapshot instead of a repair";
     for (const auto& stripe : state.current().snapshot().manifest().stripes()) {
       for (const auto& node : stripe.nodes()) EXPECT_NE(node, victim);
     }
@@ -90,9 +87,16 @@ class MetadataBackupTest : public ::testing::Test {
     EXPECT_GT(Count(chunks), 0u);
     EXPECT_EQ(Held(chunks), Count(chunks));
 
-    // The new backup is clear of the node: no snapshot after it while nothing changes.
-    ASSERT_TRUE(backup.RunOnce().ok());
+    // The backup is clear of the node: nothing more to do while nothing changes.
+    EXPECT_TRUE(backup.RunOnce().ok());
     EXPECT_EQ(State().current().generation(), first.generation() + 1);
+    auto report = RestoreMetadata(cluster_->pipeline(), cluster_->dir() + "/restored",
+                                  [](const std::string&) {});
+    EXPECT_TRUE(report.ok()) << report.status();
+    if (report.ok()) {
+      EXPECT_EQ(report->objects, 1u);
+    }
+    return victim;
   }
 
   metrics::Registry registry_;
@@ -132,13 +136,25 @@ TEST_F(MetadataBackupTest, BackupBeforeThePreviousIsDeletedFromTheNodes) {
   EXPECT_TRUE(report->backup_faults.empty());
 }
 
-TEST_F(MetadataBackupTest, BackupShardOnADrainingNodeMakesANewSnapshot) {
-  ExpectNewSnapshotAwayFrom(
-      [this](const std::string& node) { cluster_->pipeline().SetExcluded({node}); });
+TEST_F(MetadataBackupTest, BackupShardOnADrainingNodeIsRebuiltElsewhereAndDeletedThere) {
+  v1::BackupRoot before;
+  std::string victim = ExpectShardsRebuiltAwayFrom([&](const std::string& node) {
+    before = State().current();
+    cluster_->pipeline().SetExcluded({node});
+  });
+  // The draining node still answers: its copies are deleted (without waiting: poll).
+  NodeChunks old = Chunks(before);
+  ASSERT_GT(old[victim].size(), 0u);
+  NodeChunks on_victim;
+  on_victim[victim] = old[victim];
+  for (int i = 0; i < 200 && Held(on_victim) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(Held(on_victim), 0u) << "the draining node still holds the backup's shards";
 }
 
-TEST_F(MetadataBackupTest, BackupShardOnADownNodeMakesANewSnapshot) {
-  ExpectNewSnapshotAwayFrom([this](const std::string& node) {
+TEST_F(MetadataBackupTest, BackupShardOnADownNodeIsRebuiltElsewhere) {
+  ExpectShardsRebuiltAwayFrom([this](const std::string& node) {
     client::NodePool& pool = cluster_->pipeline().pool();
     int i = pool.IndexOf(node);
     ASSERT_GE(i, 0);
