@@ -1,5 +1,6 @@
 #pragma once
-// The lifecycle job's cursor (jobs/lifecycle.h): the one row `L` -> LifecycleCursor.
+// The lifecycle job's cursor (jobs/lifecycle.h): the one row `~lifecycle` -> LifecycleCursor
+// (not `L`: the audit log's rows start with it).
 
 #include <optional>
 #include <string_view>
@@ -9,7 +10,7 @@
 
 namespace mosaic::gateway::meta::lifecycle {
 
-inline constexpr std::string_view kKey = "L";
+inline constexpr std::string_view kKey = "~lifecycle";
 
 absl::StatusOr<std::optional<v1::LifecycleCursor>> Get(Transaction& t);
 absl::Status Put(Transaction& t, const v1::LifecycleCursor& cursor);

@@ -198,4 +198,18 @@ TEST_F(AccountsTest, WrongPasswordsAreThrottledAndAudited) {
 }
 
 }  // namespace
+// The audit log's rows share the metadata with every other table: a row of another table
+// never shows up in it (the lifecycle job's cursor once sat under the audit log's prefix).
+TEST_F(AccountsTest, TheAuditLogHoldsOnlyAuditLines) {
+  v1::LifecycleCursor cursor;
+  cursor.set_bucket("photos");
+  cursor.set_next_key("2026/");
+  ASSERT_TRUE(store().PutLifecycleCursor(cursor).ok());
+  ASSERT_TRUE(accounts_->AddMember("ann", false, admin_).ok());
+  EXPECT_EQ(Actions(), std::vector<std::string>{"member.add ann"});
+  auto stored = store().GetLifecycleCursor();
+  ASSERT_TRUE(stored.ok() && stored->has_value()) << stored.status();
+  EXPECT_EQ((*stored)->next_key(), "2026/");
+}
+
 }  // namespace mosaic::gateway::console
