@@ -252,11 +252,17 @@ test.describe.serial('console', () => {
     await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
     await page.getByRole('link', { name: 'Data safety' }).click();
     await expect(page.locator('#survives')).toBeVisible();
-    const row = () => page.locator('#nodes tbody tr', { hasText: 'provider-f-1' });
+    const row = (node = 'provider-f-1') => page.locator('#nodes tbody tr', { hasText: node });
+    // Seven providers for 4+2: draining one leaves six, as safe as before.
     await row().getByRole('button', { name: 'Drain' }).click();
     await expect(row()).toContainText('draining');
     await expect(page.locator('.drain-progress')).toContainText('shards moved');
     await shot(page, testInfo, 'data-safety');
+    // A second drain meanwhile would leave five providers for six shards: refused, as
+    // `mosaic node drain` refuses it, and said on the page.
+    await row('provider-e-1').getByRole('button', { name: 'Drain' }).click();
+    await expect(page.locator('#toast')).toContainText('Not done');
+    await expect(row('provider-e-1')).toContainText('active');
     await row().getByRole('button', { name: 'Undrain' }).click();
     await expect(row()).toContainText('active');
   });

@@ -1,4 +1,4 @@
-// Starts a real `mosaic dev` (6 nodes, a gateway with its console) in a fresh folder, waits
+// Starts a real `mosaic dev` (7 providers of one node: a drain is safe, see the spec; a gateway with its console) in a fresh folder, waits
 // for its dev.env, exports what the tests need, and makes two buckets with the dev S3 key.
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
@@ -31,7 +31,7 @@ module.exports = async () => {
   if (!binary || !fs.existsSync(binary)) throw new Error('set MOSAIC_BINARY to the mosaic binary');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-test-'));
   const log = fs.openSync(path.join(dir, 'dev.log'), 'w');
-  const proc = spawn(binary, ['dev', '--dir', dir, '--port', '0', '--console-port', '0'],
+  const proc = spawn(binary, ['dev', '--dir', dir, '--port', '0', '--console-port', '0', '--providers', '7'],
     { stdio: ['ignore', log, log] });
   const env = await waitForEnv(path.join(dir, 'dev.env'), proc, Date.now() + 120_000);
   Object.assign(process.env, env, { CONSOLE_DEV_DIR: dir });

@@ -3,6 +3,7 @@
 
 #include "common/status.h"
 #include "server/gateway/console/internal/api.h"
+#include "server/gateway/drain_safety.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/status.h"
@@ -59,12 +60,27 @@ absl::StatusOr<boost::json::value> NodeAction(Console::Impl& c, Call& call) {
   } else {
     return absl::InvalidArgumentError("action: drain, activate or remove");
   }
+  // The same safety rules as `mosaic node drain|remove` (drain_safety.h); the console never
+  // forces: an operator who accepts less safety uses the command line's --force.
+  std::string tolerance;
+  if (state != v1::NodeStateRecord::ACTIVE) {
+    ASSIGN_OR_RETURN(DrainImpact impact, c.deps.gateway.status().ImpactOfDrain(node));
+    std::string unsafe = UnsafeReason(impact, c.deps.gateway.status().DefaultShards(), action);
+    if (!unsafe.empty()) {
+      RETURN_IF_ERROR(c.accounts.Audit(call.actor, "node." + action, node, false));
+      return absl::FailedPreconditionError(
+          unsafe + " Not done. (An operator who accepts this runs `mosaic node " + action + " " +
+          node + " --force`.)");
+    }
+    tolerance = ToleranceText(impact, action);
+  }
   auto change = c.deps.gateway.node_states().Set(node, state);
   RETURN_IF_ERROR(c.accounts.Audit(call.actor, "node." + action, node, change.ok()));
   if (!change.ok()) return change.status();
   return boost::json::object{{"node", node},
                              {"state", NodeStateName(change->record.state())},
-                             {"stripes_queued", change->stripes_queued}};
+                             {"stripes_queued", change->stripes_queued},
+                             {"tolerance", tolerance}};
 }
 
 absl::StatusOr<boost::json::value> SetGrant(Console::Impl& c, Call& call) {

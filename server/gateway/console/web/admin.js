@@ -66,7 +66,7 @@ export async function safetyPage(main) {
     if (!window.confirm(what)) return;
     try {
       const r = await call('POST', '/admin/nodes', { node, action });
-      toast(`${node}: ${r.state}, ${r.stripes_queued} stripes queued`);
+      toast(`${node}: ${r.state}, ${r.stripes_queued} stripes queued${r.tolerance ? ` — ${r.tolerance}` : ''}`);
     } catch (e) { toast(e.message, true); }
     reload();
   };
@@ -78,7 +78,7 @@ export async function safetyPage(main) {
         `${bytes(n.used_bytes)} / ${bytes(n.capacity_bytes)}`, `${Number(n.latency_ms).toFixed(1)} ms`, n.shards ?? '—',
         n.state === 'draining'
           ? h('button', { type: 'button', onclick: () => act(n.id, 'activate', `Stop draining ${n.id}? Its shards stay where they are.`) }, 'Undrain')
-          : h('button', { type: 'button', onclick: () => act(n.id, 'drain', `Drain ${n.id}? Its shards are copied to other nodes; until that ends the data stays as safe as now.`) }, 'Drain')]);
+          : h('button', { type: 'button', onclick: () => act(n.id, 'drain', `Drain ${n.id}? Its shards are copied to other nodes. A drain that would leave the data less safe is refused.`) }, 'Drain')]);
     }
   }
   const repair = s.backlog.repair;
