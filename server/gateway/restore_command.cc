@@ -28,6 +28,7 @@ namespace {
 struct RestoreArgs {
   std::string key_file, nodes_file, node, fingerprint, token_file, into;
   int passphrase_fd = -1;
+  bool drill = false;
 };
 
 // The one node's endpoint: its certificate fetched and checked against the fingerprint given
@@ -105,6 +106,10 @@ void WriteConfig(const gateway::RestoreReport& report, const RestoreArgs& a) {
   for (const std::string& note : written->notes) std::printf("note: %s\n", note.c_str());
   std::printf("wrote %s (the gateway's settings at backup time; it holds the nodes' tokens)\n",
               written->path.c_str());
+  if (a.drill) {
+    std::printf("a drill: the nodes were not fenced; delete %s once checked\n", a.into.c_str());
+    return;
+  }
   std::printf("start it as it is: mosaic gateway --config %s\n", written->path.c_str());
 }
 
@@ -128,10 +133,13 @@ int Restore(const RestoreArgs& a) {
   if (!nodes.ok()) FailCommand(a.nodes_file.empty() ? 1 : 2, nodes.status());
   client::NodePool pool(*nodes, client::RpcOptions());
   client::Pipeline pipeline(*ring, pool, client::PipelineOptions());
-  auto report = gateway::RestoreMetadata(pipeline, a.into, [](const std::string& line) {
-    std::printf("restore: %s\n", line.c_str());
-    std::fflush(stdout);
-  });
+  auto report = gateway::RestoreMetadata(
+      pipeline, a.into,
+      [](const std::string& line) {
+        std::printf("restore: %s\n", line.c_str());
+        std::fflush(stdout);
+      },
+      !a.drill);
   if (!report.ok()) FailCommand(1, report.status());
   std::printf("%s", gateway::RestoreSummary(*report).c_str());
   WriteConfig(*report, a);
@@ -162,6 +170,9 @@ void AddRestoreCommand(CLI::App& app) {
   cmd->add_option("--into", a->into,
                   "New folder for the gateway (DIR/meta and DIR/gateway.toml are created)")
       ->required();
+  cmd->add_flag("--drill", a->drill,
+                "Check that the backup restores while the gateway still runs: the nodes are not "
+                "fenced (do not start the restored folder while the old gateway runs)");
   cmd->add_option("--passphrase-fd", a->passphrase_fd,
                   "Read a passphrase-mode key file's passphrase (one line) from this descriptor");
   cmd->callback([a] {

@@ -201,7 +201,7 @@ absl::Status Verify(client::Pipeline& pipeline, const MetaStore& store, RestoreR
 }  // namespace
 
 absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const std::string& into,
-                                              const RestoreProgress& progress) {
+                                              const RestoreProgress& progress, bool take_over) {
   RestoreReport report;
   std::string meta_dir = into + "/meta";
   std::error_code ec;
@@ -253,7 +253,9 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const 
   RETURN_IF_ERROR(Count(*store, report));
   progress("verifying the shards of every piece on the nodes");
   RETURN_IF_ERROR(Verify(*reading, *store, report, progress));
+  if (!take_over) return report;
   ASSIGN_OR_RETURN(FenceReport fence, TakeNewGeneration(*store, pipeline.pool()));
+  report.fenced = true;
   report.fencing_generation = fence.generation;
   report.fencing_previous = fence.previous;
   report.fenced_nodes = fence.fenced;
@@ -293,12 +295,18 @@ std::string RestoreSummary(const RestoreReport& r) {
     line("  stripe), and `mosaic scrub --config FILE --wait` queues every stripe that has one");
     line("  for repair onto the other providers (`mosaic status` shows the progress)");
   }
-  line("fenced: gateway generation " + std::to_string(r.fencing_generation) + " taken at " +
-       std::to_string(r.fenced_nodes) + " of " + std::to_string(r.nodes) +
-       " nodes; a gateway of generation " + std::to_string(r.fencing_previous) +
-       " or older (the one backed up) can read but no longer write or delete there");
-  for (const auto& f : r.fence_failures) {
-    line("    " + f + " (it records the new generation at this gateway's first write)");
+  if (!r.fenced) {
+    line("not fenced (--drill): the running gateway keeps writing; do not start this folder's");
+    line("  gateway while it runs (restore again without --drill to take over)");
+  }
+  if (r.fenced) {
+    line("fenced: gateway generation " + std::to_string(r.fencing_generation) + " taken at " +
+         std::to_string(r.fenced_nodes) + " of " + std::to_string(r.nodes) +
+         " nodes; a gateway of generation " + std::to_string(r.fencing_previous) +
+         " or older (the one backed up) can read but no longer write or delete there");
+    for (const auto& f : r.fence_failures) {
+      line("    " + f + " (it records the new generation at this gateway's first write)");
+    }
   }
   line("backup time " + FormatUtcMs(r.backup_ms) + " (" + std::to_string(r.backup_ms) +
        " ms): objects written after " + FormatUtcMs(r.backup_ms) + " are not in this backup");

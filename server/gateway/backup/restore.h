@@ -51,6 +51,7 @@ struct RestoreReport {
   v1::GatewaySettings settings;
   // Fencing (backup/fencing.h): the generation the restored metadata took, and the nodes
   // that recorded it.
+  bool fenced = false;  // false for a drill (RestoreMetadata's take_over false)
   uint64_t fencing_generation = 0;
   uint64_t fencing_previous = 0;
   int fenced_nodes = 0;
@@ -63,9 +64,13 @@ using RestoreProgress = std::function<void(const std::string& line)>;
 // pipeline's key; FAILED_PRECONDITION if `into`/meta exists already; DATA_LOSS if a backup
 // object does not decode or the increments do not follow one another; UNAVAILABLE if a
 // backup object cannot be read (too many shards lost); errors of the store otherwise.
+// With `take_over` (the default), the restored gateway takes a new generation at every node
+// (fencing.h), so the backed-up gateway can no longer write there; without it (a drill that
+// checks the backup while the gateway runs) the nodes are left as they are.
 [[nodiscard]] absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline,
                                                             const std::string& into,
-                                                            const RestoreProgress& progress);
+                                                            const RestoreProgress& progress,
+                                                            bool take_over = true);
 
 // The report as `mosaic restore` prints it.
 std::string RestoreSummary(const RestoreReport& report);

@@ -57,7 +57,10 @@ class BackupRepairTest(harness.DevTestCase):
         nodes = self.dev.gateway["config"]  # a gateway config serves as the node list
         work = tempfile.mkdtemp(prefix="mosaic-backup-repair-")
         self.addCleanup(shutil.rmtree, work, True)
-        probe = self.restore(key, nodes, os.path.join(work, "probe"))
+        # A drill: the gateway keeps running, so the nodes must not be fenced (a restore that
+        # takes over would refuse every later backup write of this gateway).
+        probe = self.restore(key, nodes, os.path.join(work, "probe"), "--drill")
+        self.assertIn("not fenced (--drill)", probe.stdout)
         self.assertEqual(probe.returncode, 0, probe.stdout + probe.stderr)
         victim_id = re.search(r"first stripe on: (\S+)", probe.stdout).group(1)
         victim = [p for p in self.dev.processes("node") if p["id"] == victim_id][0]
@@ -82,9 +85,10 @@ class BackupRepairTest(harness.DevTestCase):
         self.assertEqual(counted(out.stdout, "objects"), OBJECTS, out.stdout)
         self.assertEqual(counted(out.stdout, "buckets"), 1, out.stdout)
 
-    def restore(self, key, nodes, into):
+    def restore(self, key, nodes, into, *more):
         return subprocess.run([harness.BINARY, "restore", "--key", key, "--nodes", nodes,
-                               "--into", into], capture_output=True, text=True, timeout=300)
+                               "--into", into, *more], capture_output=True, text=True,
+                              timeout=300)
 
 
 if __name__ == "__main__":
