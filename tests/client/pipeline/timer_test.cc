@@ -16,7 +16,16 @@ TEST(TimerTest, RunsDueCallbacksInTimeOrder) {
   std::mutex mu;
   std::vector<int> order;
   Latch ran(3);
-  // All due already: they run at once, earliest first, whatever the order scheduled.
+  // The timer's thread is held by a first callback while the others are scheduled: else the
+  // first one scheduled, due already, may run before the next is even scheduled.
+  Latch holding(1), release(1);
+  timer.Schedule(now, [&] {
+    holding.Done();
+    release.Wait();
+  });
+  holding.Wait();
+  // All due already: once the thread is free they run at once, earliest first, whatever the
+  // order scheduled.
   for (int i : {2, 0, 1}) {
     timer.Schedule(now - std::chrono::seconds(10 - i), [&, i] {
       std::lock_guard lock(mu);
@@ -24,6 +33,7 @@ TEST(TimerTest, RunsDueCallbacksInTimeOrder) {
       ran.Done();
     });
   }
+  release.Done();
   ran.Wait();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
 }

@@ -59,7 +59,8 @@ class HealthAndLossTest(harness.DevTestCase):
         workers = {w["name"]: w for w in doc["workers"]}
         self.assertEqual(set(workers), {"node states", "deleter", "upload expiry",
                                         "scrub findings", "deep scrub", "orphan sweep", "repair",
-                                        "failure detector", "metadata backup", "safety scan"})
+                                        "failure detector", "metadata backup", "safety scan",
+                                        "lifecycle"})
         for w in workers.values():
             self.assertIn(w["state"], ("starting", "busy", "throttled", "idle"), w)
             self.assertEqual(w["errors_in_a_row"], 0, w)
