@@ -16,6 +16,7 @@
 #include "server/gateway/console/console.h"
 #include "server/gateway/drain_safety.h"
 #include "server/gateway/gateway.h"
+#include "server/gateway/grant_text.h"
 #include "server/gateway/node_states.h"
 #include "server/gateway/s3/router.h"
 #include "server/gateway/scrub_admin.h"
@@ -23,19 +24,6 @@
 
 namespace mosaic::gateway {
 namespace {
-
-const char* RightName(v1::Grant::Right r) {
-  switch (r) {
-    case v1::Grant::READ:
-      return "read";
-    case v1::Grant::WRITE:
-      return "write";
-    case v1::Grant::OWNER:
-      return "owner";
-    default:
-      return "none";
-  }
-}
 
 std::string JsonString(std::string_view s) {
   return boost::json::serialize(boost::json::value(boost::json::string(s.data(), s.size())));
@@ -268,25 +256,6 @@ void HandleNodeAdd(Gateway& gateway, Exchange& ex) {
 }
 
 }  // namespace
-
-absl::StatusOr<v1::Grant> ParseGrant(const std::string& text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError("grant \"" + text + "\": expected BUCKET:read|write|owner");
-  }
-  v1::Grant g;
-  g.set_bucket(text.substr(0, colon));
-  std::string right = text.substr(colon + 1);
-  if (right == "read")
-    g.set_right(v1::Grant::READ);
-  else if (right == "write")
-    g.set_right(v1::Grant::WRITE);
-  else if (right == "owner")
-    g.set_right(v1::Grant::OWNER);
-  else
-    return absl::InvalidArgumentError("grant \"" + text + "\": right must be read, write or owner");
-  return g;
-}
 
 void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::string& token,
                  client::NodePool& pool, Exchange& ex) {

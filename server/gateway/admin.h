@@ -36,7 +36,4 @@ void HandleAdmin(Gateway& gateway, metrics::Registry& registry, const std::strin
 // Reads <dir>/admin.token, creating it (random, 0600) if missing.
 [[nodiscard]] absl::StatusOr<std::string> LoadOrCreateAdminToken(const std::string& dir);
 
-// "bucket:right" -> Grant; INVALID_ARGUMENT for anything else.
-[[nodiscard]] absl::StatusOr<v1::Grant> ParseGrant(const std::string& text);
-
 }  // namespace mosaic::gateway

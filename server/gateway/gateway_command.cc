@@ -17,6 +17,7 @@
 #include "server/gateway/admin_client.h"
 #include "server/gateway/config.h"
 #include "server/gateway/gateway.h"
+#include "server/gateway/grant_text.h"
 #include "server/gateway/key_rotation.h"
 #include "server/gateway/meta/meta_store.h"
 #include "server/gateway/s3/router.h"

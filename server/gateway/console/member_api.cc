@@ -38,31 +38,10 @@ std::map<std::string, std::string> QueryOf(std::string_view q) {
   return out;
 }
 
-const char* RightText(v1::Grant::Right right) {
-  switch (right) {
-    case v1::Grant::READ:
-      return "read";
-    case v1::Grant::WRITE:
-      return "write";
-    case v1::Grant::OWNER:
-      return "owner";
-    default:
-      return "none";
-  }
-}
-
-absl::StatusOr<v1::Grant::Right> ParseRight(const std::string& text) {
-  if (text == "read") return v1::Grant::READ;
-  if (text == "write") return v1::Grant::WRITE;
-  if (text == "owner") return v1::Grant::OWNER;
-  if (text == "none") return v1::Grant::RIGHT_UNSPECIFIED;
-  return absl::InvalidArgumentError("a right is read, write, owner or none: \"" + text + "\"");
-}
-
 boost::json::array GrantsJson(const google::protobuf::RepeatedPtrField<v1::Grant>& grants) {
   boost::json::array out;
   for (const auto& g : grants) {
-    out.push_back(boost::json::object{{"bucket", g.bucket()}, {"right", RightText(g.right())}});
+    out.push_back(boost::json::object{{"bucket", g.bucket()}, {"right", RightName(g.right())}});
   }
   return out;
 }

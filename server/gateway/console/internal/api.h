@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "server/gateway/console/console.h"
+#include "server/gateway/grant_text.h"
 
 namespace mosaic::gateway::console {
 
@@ -53,9 +54,6 @@ struct Console::Impl {
 std::string Field(const boost::json::object& body, const char* name);
 // The HTTP status for an error of ours.
 int HttpStatusFor(const absl::Status& s);
-// "read" | "write" | "owner" | "none" -> Grant::Right; INVALID_ARGUMENT otherwise.
-absl::StatusOr<v1::Grant::Right> ParseRight(const std::string& text);
-const char* RightText(v1::Grant::Right right);
 // The decoded name=value pairs of a raw query string (malformed pairs are dropped).
 std::map<std::string, std::string> QueryOf(std::string_view raw_query);
 boost::json::array MembersJson(const std::vector<v1::MemberRecord>& members);
