@@ -18,6 +18,8 @@ packages=(
   # onboarding tests: the openssl tool, and ip for the network-namespace demo
   openssl iproute2
   awscli python3-boto3 rclone s3cmd restic
+  # the guides' commands (tests/integration/guides): jq reads an invite and a key's JSON
+  jq
   # fuzzing (bench/fuzz/run.sh): clang and its libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # the format check (deploy/check-format.sh, ctest format_check)
