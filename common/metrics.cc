@@ -101,6 +101,7 @@ Registry::Family& Registry::FamilyFor(std::string_view name, std::string_view he
 
 Counter& Registry::GetCounter(std::string_view name, std::string_view help, const Labels& labels) {
   std::lock_guard lock(mu_);
+  lookups_.fetch_add(1, std::memory_order_relaxed);
   auto& slot = FamilyFor(name, help, Kind::kCounter).counters[RenderLabels(labels)];
   if (!slot) slot = std::make_unique<Counter>();
   return *slot;
@@ -108,6 +109,7 @@ Counter& Registry::GetCounter(std::string_view name, std::string_view help, cons
 
 Gauge& Registry::GetGauge(std::string_view name, std::string_view help, const Labels& labels) {
   std::lock_guard lock(mu_);
+  lookups_.fetch_add(1, std::memory_order_relaxed);
   auto& slot = FamilyFor(name, help, Kind::kGauge).gauges[RenderLabels(labels)];
   if (!slot) slot = std::make_unique<Gauge>();
   return *slot;
@@ -116,6 +118,7 @@ Gauge& Registry::GetGauge(std::string_view name, std::string_view help, const La
 Histogram& Registry::GetHistogram(std::string_view name, std::string_view help,
                                   const Labels& labels, std::vector<double> bounds) {
   std::lock_guard lock(mu_);
+  lookups_.fetch_add(1, std::memory_order_relaxed);
   auto& slot = FamilyFor(name, help, Kind::kHistogram).histograms[RenderLabels(labels)];
   if (!slot) slot = std::make_unique<Histogram>(std::move(bounds));
   return *slot;
@@ -156,6 +159,61 @@ std::string Registry::RenderText() {
     }
   }
   return out;
+}
+
+}  // namespace mosaic::metrics
+
+namespace mosaic::metrics {
+
+RequestMetrics::RequestMetrics(Registry& registry, Names names)
+    : registry_(registry),
+      names_(std::move(names)),
+      received_(registry.GetCounter(names_.received, names_.received_help)),
+      sent_(registry.GetCounter(names_.sent, names_.sent_help)),
+      slots_(new std::atomic<Entry*>[kSlots]) {
+  for (size_t i = 0; i < kSlots; ++i) slots_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+RequestMetrics::~RequestMetrics() = default;
+
+const RequestMetrics::Entry* RequestMetrics::Find(std::string_view operation, int status,
+                                                  size_t hash) const {
+  for (size_t i = 0; i < kSlots; ++i) {
+    const Entry* e = slots_[(hash + i) % kSlots].load(std::memory_order_acquire);
+    if (e == nullptr) return nullptr;
+    if (e->status == status && e->operation == operation) return e;
+  }
+  return nullptr;
+}
+
+RequestMetrics::Handles RequestMetrics::Lookup(std::string_view operation, int status) {
+  size_t hash = std::hash<std::string_view>{}(operation)*31 + static_cast<size_t>(status);
+  if (const Entry* e = Find(operation, status, hash)) return e->handles;
+  std::lock_guard lock(mu_);
+  if (const Entry* e = Find(operation, status, hash)) return e->handles;  // added meanwhile
+  std::string op(operation);
+  Handles made{&registry_.GetCounter(names_.requests, names_.requests_help,
+                                     {{"operation", op}, {"status", std::to_string(status)}}),
+               &registry_.GetHistogram(names_.seconds, names_.seconds_help, {{"operation", op}})};
+  if (entries_.size() >= kSlots / 2) return made;  // table full: looked up every time
+  entries_.push_back(std::make_unique<Entry>(Entry{std::move(op), status, made}));
+  for (size_t i = 0; i < kSlots; ++i) {
+    std::atomic<Entry*>& slot = slots_[(hash + i) % kSlots];
+    if (slot.load(std::memory_order_relaxed) == nullptr) {
+      slot.store(entries_.back().get(), std::memory_order_release);
+      break;
+    }
+  }
+  return made;
+}
+
+void RequestMetrics::Record(std::string_view operation, int status, double seconds,
+                            uint64_t bytes_in, uint64_t bytes_out) {
+  Handles h = Lookup(operation, status);
+  h.requests->Inc();
+  h.seconds->Observe(seconds);
+  received_.Inc(bytes_in);
+  sent_.Inc(bytes_out);
 }
 
 }  // namespace mosaic::metrics

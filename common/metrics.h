@@ -78,6 +78,10 @@ class Registry {
   // The whole registry in the Prometheus text format, families sorted by name.
   std::string RenderText();
 
+  // How many times a metric was looked up by name (GetCounter/GetGauge/GetHistogram), each
+  // under the registry's mutex: for tests of code that must make its handles once.
+  uint64_t lookups() const { return lookups_.load(std::memory_order_relaxed); }
+
  private:
   enum class Kind { kCounter, kGauge, kHistogram };
   struct Family {
@@ -92,6 +96,57 @@ class Registry {
   std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
   std::vector<std::function<void()>> refreshers_;
+  std::atomic<uint64_t> lookups_{0};
+};
+
+// Per-request metrics of a server: a counter by (operation, status), a latency histogram by
+// operation, and the bytes received and sent. Each (operation, status) pair's handles are
+// looked up in the registry at its first request only; after that recording a request
+// finds them in a table of atomic pointers without any lock. Operations and statuses are
+// few (names from a fixed list); past kSlots / 2 distinct pairs, new pairs are looked up
+// in the registry every time (still counted right, only slower).
+class RequestMetrics {
+ public:
+  struct Names {
+    std::string requests;  // counter, labels operation and status
+    std::string requests_help;
+    std::string seconds;  // histogram, label operation
+    std::string seconds_help;
+    std::string received;  // counters without labels
+    std::string received_help;
+    std::string sent;
+    std::string sent_help;
+  };
+  RequestMetrics(Registry& registry, Names names);
+  ~RequestMetrics();
+  RequestMetrics(const RequestMetrics&) = delete;
+  RequestMetrics& operator=(const RequestMetrics&) = delete;
+
+  void Record(std::string_view operation, int status, double seconds, uint64_t bytes_in,
+              uint64_t bytes_out);
+
+  static constexpr size_t kSlots = 512;
+
+ private:
+  struct Handles {
+    Counter* requests;
+    Histogram* seconds;
+  };
+  struct Entry {
+    std::string operation;
+    int status;
+    Handles handles;
+  };
+  Handles Lookup(std::string_view operation, int status);
+  const Entry* Find(std::string_view operation, int status, size_t hash) const;
+
+  Registry& registry_;
+  const Names names_;
+  Counter& received_;
+  Counter& sent_;
+  std::unique_ptr<std::atomic<Entry*>[]> slots_;
+  std::mutex mu_;  // taken only to add an entry
+  std::vector<std::unique_ptr<Entry>> entries_;
 };
 
 // Renders labels as {a="x",b="y"} with values escaped; "" when empty.

@@ -69,6 +69,13 @@ struct Gateway::Impl {
   std::unique_ptr<client::Pipeline> pipeline;
   std::unique_ptr<Services> services;
   metrics::Registry registry;
+  // Made once: a request records its metrics without the registry's mutex (issue 14).
+  metrics::RequestMetrics request_metrics{
+      registry,
+      {"mosaic_gateway_requests_total", "S3 requests by operation and HTTP status.",
+       "mosaic_gateway_request_seconds", "S3 request latency by operation.",
+       "mosaic_gateway_received_bytes_total", "Request body bytes.",
+       "mosaic_gateway_sent_bytes_total", "Response body bytes."}};
   std::unique_ptr<Deleter> deleter;
   std::unique_ptr<UploadExpiry> expiry;
   std::unique_ptr<LifecycleJob> lifecycle;
@@ -320,17 +327,7 @@ void Gateway::Impl::RenderError(Exchange& ex, const absl::Status& status) {
 
 void Gateway::Impl::Record(Exchange& ex, std::chrono::steady_clock::time_point start) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  registry
-      .GetCounter("mosaic_gateway_requests_total", "S3 requests by operation and HTTP status.",
-                  {{"operation", ex.operation}, {"status", std::to_string(ex.status)}})
-      .Inc();
-  registry
-      .GetHistogram("mosaic_gateway_request_seconds", "S3 request latency by operation.",
-                    {{"operation", ex.operation}})
-      .Observe(seconds);
-  registry.GetCounter("mosaic_gateway_received_bytes_total", "Request body bytes.")
-      .Inc(ex.bytes_in);
-  registry.GetCounter("mosaic_gateway_sent_bytes_total", "Response body bytes.").Inc(ex.bytes_out);
+  request_metrics.Record(ex.operation, ex.status, seconds, ex.bytes_in, ex.bytes_out);
   spdlog::info("{} {} {} {} {} in={} out={} {:.1f}ms", ex.request_id(), ex.request().method,
                std::string(LoggablePath(ex.request())), ex.operation, ex.status, ex.bytes_in,
                ex.bytes_out, seconds * 1000);

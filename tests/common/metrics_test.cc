@@ -62,5 +62,55 @@ TEST(MetricsTest, RefreshersRunBeforeRendering) {
   EXPECT_NE(r.RenderText().find("g 7\n"), std::string::npos);
 }
 
+RequestMetrics::Names TestNames() {
+  return {"req_total", "Requests.", "req_seconds", "Latency.",
+          "in_bytes",  "In.",       "out_bytes",   "Out."};
+}
+
+// Issue 14: the gateway recorded every request by looking its metrics up by name under the
+// registry's mutex (four lookups a request). Its handles are now made once per pair.
+TEST(MetricsTest, RequestMetricsLooksUpEachPairOnce) {
+  Registry r;
+  RequestMetrics m(r, TestNames());
+  uint64_t before = r.lookups();
+  for (int i = 0; i < 1000; ++i) {
+    m.Record("GetObject", 200, 0.001, 10, 100);
+    m.Record("PutObject", i % 2 == 0 ? 200 : 503, 0.002, 1000, 0);
+  }
+  EXPECT_EQ(r.lookups() - before, 6u);  // 3 pairs, a counter and a histogram each
+  EXPECT_EQ(r.GetCounter("req_total", "Requests.", {{"operation", "GetObject"}, {"status", "200"}})
+                .Value(),
+            1000u);
+  EXPECT_EQ(r.GetCounter("req_total", "Requests.", {{"operation", "PutObject"}, {"status", "503"}})
+                .Value(),
+            500u);
+  EXPECT_EQ(r.GetHistogram("req_seconds", "Latency.", {{"operation", "PutObject"}}).Read().count,
+            1000u);
+  EXPECT_EQ(r.GetCounter("in_bytes", "In.").Value(), 1000u * 10 + 1000u * 1000);
+  EXPECT_EQ(r.GetCounter("out_bytes", "Out.").Value(), 100000u);
+}
+
+TEST(MetricsTest, RequestMetricsCountsRightFromRacingThreadsAndPastItsTable) {
+  Registry r;
+  RequestMetrics m(r, TestNames());
+  constexpr int kPairs = RequestMetrics::kSlots;  // half of them past the table
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&m] {
+      for (int i = 0; i < 3 * kPairs; ++i)
+        m.Record("Op" + std::to_string(i % kPairs), 200, 0, 1, 1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_EQ(r.GetCounter("req_total", "Requests.",
+                           {{"operation", "Op" + std::to_string(i)}, {"status", "200"}})
+                  .Value(),
+              12u)
+        << i;
+  }
+  EXPECT_EQ(r.GetCounter("in_bytes", "In.").Value(), 12u * kPairs);
+}
+
 }  // namespace
 }  // namespace mosaic::metrics
