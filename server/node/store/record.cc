@@ -1,6 +1,7 @@
 #include "server/node/store/record.h"
 
 #include <cstring>
+#include <string>
 
 #include "common/aligned_buffer.h"
 #include "common/check.h"
@@ -52,6 +53,14 @@ absl::StatusOr<RecordHeader> ParseRecordHeader(ConstByteSpan header) {
   if (LoadLE32(p) != kRecordMagic) return absl::InvalidArgumentError("no record magic");
   if (LoadLE32(p + kCrcOffset) != HeaderCrc(p)) {
     return absl::DataLossError("record header fails its CRC32C");
+  }
+  // A record of a newer format, intact (its CRC holds), was written by a newer mosaic: it
+  // must be refused, not taken for damage (recovery would cut the segment there).
+  if (uint16_t version = LoadLE16(p + 4); version > kRecordVersion) {
+    return absl::FailedPreconditionError(
+        "chunk record of format version " + std::to_string(version) +
+        ": this mosaic reads version " + std::to_string(kRecordVersion) +
+        " (a newer mosaic wrote it: install that one again; docs/upgrading.md)");
   }
   if (LoadLE16(p + 4) != kRecordVersion || LoadLE16(p + 6) != kRecordKindChunk) {
     return absl::DataLossError("unknown record version or kind");

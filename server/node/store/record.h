@@ -66,7 +66,8 @@ void EncodeRecordHeader(const RecordHeader& h, std::byte* out);
 
 // Parses a header read from disk, which may be anything: zeros past the end of the data,
 // a torn write, or hostile bytes. INVALID_ARGUMENT if the magic is absent (no record here),
-// DATA_LOSS if it looks like a record but fails its checks (bad CRC, version, lengths).
+// DATA_LOSS if it looks like a record but fails its checks (bad CRC, version, lengths);
+// FAILED_PRECONDITION, naming both versions, for an intact record of a newer format version.
 [[nodiscard]] absl::StatusOr<RecordHeader> ParseRecordHeader(ConstByteSpan header);
 
 }  // namespace mosaic::node

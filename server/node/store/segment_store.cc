@@ -172,6 +172,11 @@ absl::Status SegmentStore::Impl::ReplayActive(const Checkpoint& checkpoint) {
     auto n = file->Read(pos, head.span());
     if (!n.ok() || *n < kRecordHeaderSize) break;
     auto header = ParseRecordHeader(head.span());
+    if (absl::IsFailedPrecondition(header.status())) {  // newer format: keep it, refuse
+      return absl::FailedPreconditionError("segment " + std::to_string(active_segment) + " at " +
+                                           std::to_string(pos) + ": " +
+                                           std::string(header.status().message()));
+    }
     if (!header.ok() || header->sequence < next_sequence) break;
     uint64_t size = RecordSize(header->payload_length);
     if (pos + size > file_size) break;

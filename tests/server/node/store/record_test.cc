@@ -86,7 +86,7 @@ TEST(RecordTest, ImpossibleLengthsWithValidCrcAreDataLoss) {
     size_t offset;
     uint8_t value;
   };
-  for (Case c : {Case{32, 0}, Case{32, 65}, Case{33, 0}, Case{33, 200}, Case{4, 9}, Case{6, 2}}) {
+  for (Case c : {Case{32, 0}, Case{32, 65}, Case{33, 0}, Case{33, 200}, Case{4, 0}, Case{6, 2}}) {
     AlignedBuffer b = Header({1, 2, 3, "chunk", "t"});
     b.data()[c.offset] = std::byte(c.value);
     FixHeaderCrc(b.data());
@@ -97,6 +97,19 @@ TEST(RecordTest, ImpossibleLengthsWithValidCrcAreDataLoss) {
   StoreLE64(huge.data() + 16, kMaxRecordPayload + 1);
   FixHeaderCrc(huge.data());
   EXPECT_EQ(ParseRecordHeader(huge.span()).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(RecordTest, NewerFormatVersionIsRefusedNamingBothVersions) {
+  AlignedBuffer b = Header({1, 2, 3, "chunk", "t"});
+  StoreLE16(b.data() + 4, kRecordVersion + 1);
+  FixHeaderCrc(b.data());
+  auto parsed = ParseRecordHeader(b.span());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(parsed.status().message().find("format version " + std::to_string(kRecordVersion + 1) +
+                                           ": this mosaic reads version " +
+                                           std::to_string(kRecordVersion)),
+            std::string::npos)
+      << parsed.status();
 }
 
 }  // namespace

@@ -332,6 +332,28 @@ TEST_F(SegmentStoreTest, TornTailIsDiscardedOnRecovery) {
   EXPECT_EQ(*Get("c"), "after recovery");
 }
 
+// A record written by a newer mosaic (a rollback after an upgrade) is not a torn tail: the
+// store refuses to open, naming both versions, and leaves the segment as it is.
+TEST_F(SegmentStoreTest, RecordOfANewerFormatIsRefusedNotDiscarded) {
+  ASSERT_TRUE(Put("a", "first").ok());
+  store_.reset();
+  uint64_t end = fs_.FileSize(SegmentPath(1));
+  std::string x = RandomBytes(3000, 7);
+  AlignedBuffer rx = BuildRecord("t", "x", AsBytes(x), Crc32c(AsBytes(x)), 100);
+  StoreLE16(rx.data() + 4, kRecordVersion + 1);
+  StoreLE32(rx.data() + 8, 0);
+  StoreLE32(rx.data() + 8, Crc32c({rx.data(), kRecordHeaderSize}));
+  auto file = *fs_.Open(SegmentPath(1), false);
+  io::WriteOp op{end, rx.span()};
+  ASSERT_TRUE(file->Write({&op, 1}, true).ok());
+  file.reset();
+  auto s = SegmentStore::Open(options_, &fs_);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("this mosaic reads version"), std::string::npos)
+      << s.status();
+  EXPECT_EQ(fs_.FileSize(SegmentPath(1)), end + rx.size());
+}
+
 TEST_F(SegmentStoreTest, CompleteRecordsAfterTheCheckpointAreReplayed) {
   ASSERT_TRUE(Put("a", "first").ok());
   store_.reset();
