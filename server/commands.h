@@ -12,6 +12,8 @@ namespace mosaic {
 void AddNodeCommand(CLI::App& app);
 // `mosaic node init` and `mosaic node tenant add` (node/onboard_command.cc), under `node`.
 void AddNodeOnboardCommands(CLI::App& node);
+// `mosaic node tenant list|set-quota|remove` (node/tenant_command.cc), under `node tenant`.
+void AddNodeTenantCommands(CLI::App& tenant);
 // `mosaic gateway init` and `mosaic gateway node add` (gateway/onboard_command.cc).
 void AddGatewayOnboardCommands(CLI::App& gateway);
 void AddKeygenCommand(CLI::App& app);

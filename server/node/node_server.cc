@@ -19,6 +19,7 @@
 #include "common/toml_config.h"
 #include "common/version.h"
 #include "server/node/rpc/chunk_service.h"
+#include "server/node/tenant_admin.h"
 
 namespace mosaic::node {
 namespace {
@@ -83,6 +84,13 @@ std::unique_ptr<io::FileSystem> OpenFileSystem(io::IoEngine requested) {
   return io::NewLocalFileSystem(engine->engine);
 }
 
+// Logs a warning when the tenants' quotas promise more than the disk holds (issue 20).
+void WarnIfQuotasOverDisk(const std::vector<TenantConfig>& tenants, const std::string& dir) {
+  auto disk = DiskCapacityBytes(dir);
+  if (!disk.ok()) return;
+  if (auto warning = QuotasOverDisk(tenants, *disk)) spdlog::warn("{}", *warning);
+}
+
 // Blocks SIGHUP in this thread and every thread started later, so that WaitForSignal
 // receives it (with the stop signals, blocked by BlockStopSignals).
 void BlockReloadSignal() {
@@ -110,6 +118,7 @@ int WaitForStop(const std::string& config_path, TenantRegistry& tenants) {
       continue;
     }
     tenants.Replace(reloaded->tenants);
+    WarnIfQuotasOverDisk(reloaded->tenants, reloaded->store.dir);
     spdlog::info("SIGHUP: {} tenant(s) from {}", reloaded->tenants.size(), config_path);
   }
 }
@@ -140,6 +149,7 @@ int RunNode(const NodeConfig& config, const std::string& config_path) {
     return 1;
   }
   TenantRegistry tenants(config.tenants);
+  WarnIfQuotasOverDisk(config.tenants, dir);
   auto fences = FenceStore::Open(dir);
   if (!fences.ok()) {
     spdlog::error("cannot open the fences in {}: {}", dir, fences.status().ToString());

@@ -2,7 +2,6 @@
 // node's folder, TLS identity and config; tenant add gives a group a token and a quota and
 // prints the one-line invite the group's `mosaic gateway node add` takes.
 
-#include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "common/units.h"
 #include "server/commands.h"
 #include "server/node/config.h"
+#include "server/node/tenant_admin.h"
 
 namespace mosaic {
 namespace {
@@ -115,15 +115,6 @@ std::string NewToken() {
   return HexEncode({reinterpret_cast<const std::byte*>(raw), sizeof raw});
 }
 
-// Asks the node running from `data_dir` (per its node.pid) to reload its tenants. Returns
-// whether one was signalled.
-bool SignalRunningNode(const std::string& data_dir) {
-  auto text = config::ReadFile(data_dir + "/node.pid");
-  if (!text.ok()) return false;
-  pid_t pid = static_cast<pid_t>(std::atol(text->c_str()));
-  return pid > 0 && ::kill(pid, SIGHUP) == 0;
-}
-
 void RunTenantAdd(const std::string& name, const std::string& quota,
                   const std::string& config_path) {
   auto config = node::LoadNodeConfig(config_path);
@@ -149,7 +140,7 @@ void RunTenantAdd(const std::string& name, const std::string& quota,
   auto check = node::ParseNodeConfig(updated);
   if (!check.ok()) Fail("tenant add", std::string(check.status().message()), 2);
   FailIfError("tenant add", WriteNewFile(config_path, updated, 0600, true));
-  bool signalled = SignalRunningNode(config->store.dir);
+  bool signalled = node::SignalRunningNode(config->store.dir);
   std::string address = config->advertise.empty() ? config->listen : config->advertise;
   // Quote's TOML basic strings are JSON strings too (the same escapes).
   std::string invite =
@@ -160,6 +151,13 @@ void RunTenantAdd(const std::string& name, const std::string& quota,
                name.c_str(), config_path.c_str(), quota.c_str(),
                signalled ? ", the running node reloaded its tenants" : "");
   std::printf("mosaic-invite-1:%s\n", Base64Url(invite).c_str());
+  auto disk = node::DiskCapacityBytes(config->store.dir);
+  auto added = node::ParseNodeConfig(updated);
+  if (disk.ok() && added.ok()) {
+    if (auto w = node::QuotasOverDisk(added->tenants, *disk)) {
+      std::fprintf(stderr, "warning: %s\n", w->c_str());
+    }
+  }
 }
 
 }  // namespace
@@ -189,6 +187,7 @@ void AddNodeOnboardCommands(CLI::App& node) {
   add->add_option("--quota", *quota, "Most bytes it may store (e.g. 500GiB)")->required();
   add->add_option("--config,-c", *config_path, "The node's config file")->required();
   add->callback([=] { RunTenantAdd(*name, *quota, *config_path); });
+  AddNodeTenantCommands(*tenant);
 }
 
 }  // namespace mosaic

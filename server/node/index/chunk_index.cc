@@ -153,6 +153,17 @@ absl::StatusOr<std::unique_ptr<ChunkIndex>> ChunkIndex::Open(const std::string& 
   return std::unique_ptr<ChunkIndex>(new ChunkIndex(std::unique_ptr<rocksdb::DB>(raw)));
 }
 
+absl::StatusOr<std::unique_ptr<ChunkIndex>> ChunkIndex::OpenReader(
+    const std::string& path, const std::string& scratch_path) {
+  rocksdb::Options options;
+  options.paranoid_checks = true;
+  options.max_open_files = -1;  // as RocksDB requires of a secondary instance
+  rocksdb::DB* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::DB::OpenAsSecondary(options, path, scratch_path, &raw),
+                            "open " + path + " to read"));
+  return std::unique_ptr<ChunkIndex>(new ChunkIndex(std::unique_ptr<rocksdb::DB>(raw)));
+}
+
 absl::Status ChunkIndex::Write(Batch& batch, bool sync) {
   rocksdb::WriteOptions options;
   options.sync = sync;

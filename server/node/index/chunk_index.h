@@ -69,6 +69,11 @@ class ChunkIndex {
  public:
   // Opens (creating if missing) the database in folder `path`.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<ChunkIndex>> Open(const std::string& path);
+  // Opens the database in `path` for reading only, beside a node that may have it open
+  // (a RocksDB secondary instance, whose own files go into folder `scratch_path`): for the
+  // provider's tools. Writes through it fail.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ChunkIndex>> OpenReader(
+      const std::string& path, const std::string& scratch_path);
   ~ChunkIndex();
 
   // A set of changes applied atomically by Write.
