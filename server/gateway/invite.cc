@@ -4,6 +4,7 @@
 #include <cctype>
 #include <utility>
 
+#include "common/status.h"
 #include "common/tls_cert.h"
 #include "server/gateway/s3/checksum.h"
 
@@ -46,6 +47,31 @@ absl::StatusOr<Invite> ParseInvite(std::string_view text) {
     return absl::InvalidArgumentError("the invite's fingerprint is not sha256:<hex>");
   }
   return out;
+}
+
+absl::StatusOr<client::NodeEndpoint> PinnedEndpoint(const Invite& invite,
+                                                    std::chrono::milliseconds timeout) {
+  auto pem = tls::FetchCertificate(invite.address, timeout);
+  if (!pem.ok()) {
+    return absl::UnavailableError("cannot fetch the certificate of node " + invite.node_id +
+                                  " at " + invite.address + ": " +
+                                  std::string(pem.status().message()));
+  }
+  ASSIGN_OR_RETURN(std::string presented, tls::Fingerprint(*pem));
+  if (presented != invite.fingerprint) {
+    return absl::FailedPreconditionError("node " + invite.node_id + " at " + invite.address +
+                                         " presented certificate " + presented +
+                                         " but the invite pins " + invite.fingerprint +
+                                         "; not added (ask the provider, not the network)");
+  }
+  client::NodeEndpoint e;
+  e.spec.id = invite.node_id;
+  e.spec.provider = invite.provider;
+  e.address = invite.address;
+  e.token = invite.token;
+  e.tls_ca_pem = *std::move(pem);
+  e.tls_fingerprint = invite.fingerprint;
+  return e;
 }
 
 }  // namespace mosaic::gateway

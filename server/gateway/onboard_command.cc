@@ -18,7 +18,6 @@
 
 #include "client/crypto/key_file.h"
 #include "common/bytes.h"
-#include "common/tls_cert.h"
 #include "common/toml_config.h"
 #include "server/commands.h"
 #include "server/gateway/admin_client.h"
@@ -128,24 +127,15 @@ void RunNodeAdd(const std::string& invite_text, const std::string& config_path) 
   if (NodeIds(*text).contains(invite->node_id)) {
     Fail("node add", "node " + invite->node_id + " is already in " + config_path, 2);
   }
-  auto pem = tls::FetchCertificate(invite->address, std::chrono::seconds(10));
-  if (!pem.ok()) {
-    Fail("node add", "cannot fetch the certificate of node " + invite->node_id + " at " +
-                         invite->address + ": " + std::string(pem.status().message()));
-  }
-  auto presented = tls::Fingerprint(*pem);
-  FailIfError("node add", presented.status());
-  if (*presented != invite->fingerprint) {
-    Fail("node add", "node " + invite->node_id + " at " + invite->address +
-                         " presented certificate " + *presented + " but the invite pins " +
-                         invite->fingerprint + "; not added (ask the provider, not the network)");
-  }
+  auto endpoint = gateway::PinnedEndpoint(*invite, std::chrono::seconds(10));
+  FailIfError("node add", endpoint.status());
+  const std::string& pem = endpoint->tls_ca_pem;
   std::string dir = std::filesystem::path(Absolute(config_path)).parent_path().string();
   std::string cert_path = dir + "/nodes/" + invite->node_id + ".crt";
   if (::mkdir((dir + "/nodes").c_str(), 0700) != 0 && errno != EEXIST) {
     Fail("node add", "cannot create " + dir + "/nodes: " + std::strerror(errno));
   }
-  FailIfError("node add", WriteNewFile(cert_path, *pem, 0644, true));
+  FailIfError("node add", WriteNewFile(cert_path, pem, 0644, true));
   std::string updated =
       *text + (text->ends_with("\n") ? "" : "\n") + "\n[[node]]\nid = " + Quote(invite->node_id) +
       "\nprovider = " + Quote(invite->provider) + "\naddress = " + Quote(invite->address) +
@@ -154,11 +144,11 @@ void RunNodeAdd(const std::string& invite_text, const std::string& config_path) 
   auto check = gateway::ParseGatewayConfig(updated);
   if (!check.ok()) Fail("node add", std::string(check.status().message()), 2);
   // A running gateway takes the node first, so that a node it refuses is not left in the file.
-  bool live = AddToRunningGateway(config_path, *invite, *pem);
+  bool live = AddToRunningGateway(config_path, *invite, pem);
   FailIfError("node add", WriteNewFile(config_path, updated, 0600, true));
   std::printf("added node %s of provider %s at %s to %s; certificate %s pinned (%s)%s\n",
               invite->node_id.c_str(), invite->provider.c_str(), invite->address.c_str(),
-              config_path.c_str(), presented->c_str(), cert_path.c_str(),
+              config_path.c_str(), invite->fingerprint.c_str(), cert_path.c_str(),
               live ? "; the running gateway uses it now" : "");
 }
 

@@ -31,7 +31,7 @@ module.exports = async () => {
   if (!binary || !fs.existsSync(binary)) throw new Error('set MOSAIC_BINARY to the mosaic binary');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-test-'));
   const log = fs.openSync(path.join(dir, 'dev.log'), 'w');
-  const proc = spawn(binary, ['dev', '--dir', dir, '--port', '0', '--console-port', '0', '--providers', '7'],
+  const proc = spawn(binary, ['dev', '--dir', dir, '--port', '0', '--console-port', '0', '--providers', '7', '--node-down-after', '5s'],
     { stdio: ['ignore', log, log] });
   const env = await waitForEnv(path.join(dir, 'dev.env'), proc, Date.now() + 120_000);
   Object.assign(process.env, env, { CONSOLE_DEV_DIR: dir });

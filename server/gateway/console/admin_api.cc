@@ -1,11 +1,10 @@
-// The admin's API: members, teams, grants, every key, the audit log, the data's safety and
-// node actions. Every route needs an admin session (PERMISSION_DENIED otherwise).
+// The admin's API: members, teams, grants, every key, the audit log and the data's safety
+// (the safety page's actions: safety_api.cc). Every route needs an admin session (PERMISSION_DENIED
+// otherwise).
 
 #include "common/status.h"
 #include "server/gateway/console/internal/api.h"
-#include "server/gateway/drain_safety.h"
 #include "server/gateway/meta/meta_store.h"
-#include "server/gateway/node_states.h"
 #include "server/gateway/status.h"
 
 namespace mosaic::gateway::console {
@@ -45,42 +44,6 @@ boost::json::array AuditJson(const std::vector<v1::AuditRecord>& lines) {
                                       {"ok", r.ok()}});
   }
   return out;
-}
-
-// POST /admin/nodes {"node", "action": "drain"|"activate"|"remove"}.
-absl::StatusOr<boost::json::value> NodeAction(Console::Impl& c, Call& call) {
-  std::string node = Field(call.body, "node"), action = Field(call.body, "action");
-  v1::NodeStateRecord::State state;
-  if (action == "drain") {
-    state = v1::NodeStateRecord::DRAINING;
-  } else if (action == "activate") {
-    state = v1::NodeStateRecord::ACTIVE;
-  } else if (action == "remove") {
-    state = v1::NodeStateRecord::REMOVED;
-  } else {
-    return absl::InvalidArgumentError("action: drain, activate or remove");
-  }
-  // The same safety rules as `mosaic node drain|remove` (drain_safety.h); the console never
-  // forces: an operator who accepts less safety uses the command line's --force.
-  std::string tolerance;
-  if (state != v1::NodeStateRecord::ACTIVE) {
-    ASSIGN_OR_RETURN(DrainImpact impact, c.deps.gateway.status().ImpactOfDrain(node));
-    std::string unsafe = UnsafeReason(impact, c.deps.gateway.status().DefaultShards(), action);
-    if (!unsafe.empty()) {
-      RETURN_IF_ERROR(c.accounts.Audit(call.actor, "node." + action, node, false));
-      return absl::FailedPreconditionError(
-          unsafe + " Not done. (An operator who accepts this runs `mosaic node " + action + " " +
-          node + " --force`.)");
-    }
-    tolerance = ToleranceText(impact, action);
-  }
-  auto change = c.deps.gateway.node_states().Set(node, state);
-  RETURN_IF_ERROR(c.accounts.Audit(call.actor, "node." + action, node, change.ok()));
-  if (!change.ok()) return change.status();
-  return boost::json::object{{"node", node},
-                             {"state", NodeStateName(change->record.state())},
-                             {"stripes_queued", change->stripes_queued},
-                             {"tolerance", tolerance}};
 }
 
 absl::StatusOr<boost::json::value> SetGrant(Console::Impl& c, Call& call) {
@@ -166,7 +129,6 @@ absl::StatusOr<std::optional<boost::json::value>> Console::Impl::AdminRoutes(Cal
     return AuditJson(lines);
   }
   if (m == "GET" && p == "/admin/status") return Status(*this);
-  if (m == "POST" && p == "/admin/nodes") return NodeAction(*this, call);
   return std::nullopt;
 }
 

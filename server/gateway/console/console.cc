@@ -136,6 +136,8 @@ absl::StatusOr<boost::json::value> Console::Impl::Api(Call& call) {
   if (mine) return *std::move(mine);
   ASSIGN_OR_RETURN(auto buckets, BucketRoutes(call));
   if (buckets) return *std::move(buckets);
+  ASSIGN_OR_RETURN(auto safety, SafetyRoutes(call));
+  if (safety) return *std::move(safety);
   ASSIGN_OR_RETURN(auto admin, AdminRoutes(call));
   if (admin) return *std::move(admin);
   return absl::NotFoundError("no such console API: " + call.method + " " + call.path);

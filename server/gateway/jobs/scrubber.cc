@@ -207,6 +207,19 @@ absl::Status Scrubber::QueueAll(const std::vector<v1::RepairRecord>& records) {
   return absl::OkStatus();
 }
 
+void Scrubber::Remember(const std::vector<FoundShard>& found, const std::string& source) {
+  std::lock_guard lock(mu_);
+  for (const FoundShard& f : found) {
+    recent_.push_back({UnixNowMs(), source, f});
+    if (recent_.size() > kRecentFindings) recent_.pop_front();
+  }
+}
+
+std::vector<ScrubFinding> Scrubber::RecentFindings() const {
+  std::lock_guard lock(mu_);
+  return {recent_.begin(), recent_.end()};
+}
+
 absl::StatusOr<size_t> Scrubber::HandleFindings() {
   std::lock_guard serial(findings_mu_);
   Findings fresh;
@@ -235,6 +248,7 @@ absl::StatusOr<size_t> Scrubber::HandleFindings() {
       mapped += found.size();
       auto records = RepairsFor(found, piece.manifest(), "scrub", down, UnixNowMs());
       RETURN_IF_ERROR(QueueAll(records));
+      Remember(found, "node scrub");
       findings_queued_.Inc(found.size());
       queued += records.size();
     }
@@ -427,7 +441,8 @@ absl::Status Scrubber::ScrubPiece(const std::string& piece_id, const v1::Manifes
         continue;
       }
       ++failed;
-      bad.push_back({proto.stripes(int(s)).nodes(i), "", piece_id, s, i});
+      bad.push_back({proto.stripes(int(s)).nodes(i), "", piece_id, s, i,
+                     absl::IsNotFound(st) ? "missing" : "corrupt"});
     }
     deep_bytes_.Inc(bytes);
     deep_failures_.Inc(failed);
@@ -442,7 +457,9 @@ absl::Status Scrubber::ScrubPiece(const std::string& piece_id, const v1::Manifes
   if (bad.empty()) return absl::OkStatus();
   spdlog::warn("deep scrub: {} bad shards in a piece, queued for repair", bad.size());
   auto down = [this](const std::string& id) { return NodeDown(id); };
-  return QueueAll(RepairsFor(bad, proto, "deep scrub", down, UnixNowMs()));
+  RETURN_IF_ERROR(QueueAll(RepairsFor(bad, proto, "deep scrub", down, UnixNowMs())));
+  Remember(bad, "deep scrub");
+  return absl::OkStatus();
 }
 
 }  // namespace mosaic::gateway

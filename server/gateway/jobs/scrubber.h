@@ -21,6 +21,7 @@
 // WorkerRunner to run (workers()). Every public method is thread-safe.
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -46,6 +47,14 @@ struct FoundShard {
   std::string piece_id;
   uint64_t stripe = 0;
   int shard = 0;
+  std::string problem = "corrupt";  // or "missing" (the deep scrub found no shard)
+};
+
+// A bad shard one of the scrubs found and queued for repair, as the console shows it.
+struct ScrubFinding {
+  int64_t time_ms = 0;
+  std::string source;  // "node scrub" (the node's own) or "deep scrub"
+  FoundShard shard;    // chunk_id "" for the deep scrub's
 };
 
 // Node id -> chunk ids it reported corrupt.
@@ -110,6 +119,9 @@ class Scrubber {
   // Asks the deep scrub worker to start a run now; false if one is running already.
   bool StartDeepScrub();
   DeepScrubProgress progress() const;
+  // The last kRecentFindings bad shards found since the gateway started, oldest first.
+  static constexpr size_t kRecentFindings = 200;
+  std::vector<ScrubFinding> RecentFindings() const;
   // One whole deep scrub on the calling thread (the worker runs this). Errors of the
   // metadata store stop it.
   [[nodiscard]] absl::Status DeepScrub();
@@ -117,6 +129,8 @@ class Scrubber {
  private:
   absl::Status ScrubPiece(const std::string& piece_id, const v1::Manifest& manifest);
   absl::Status QueueAll(const std::vector<v1::RepairRecord>& records);
+  // Adds `found` to the recent findings (mu_ not held).
+  void Remember(const std::vector<FoundShard>& found, const std::string& source);
   bool NodeDown(const std::string& node_id) const;
   void Throttle(uint64_t bytes);
   absl::StatusOr<WorkResult> FindingsStep();
@@ -141,6 +155,7 @@ class Scrubber {
   DeepScrubProgress progress_;
   std::chrono::steady_clock::time_point throttle_start_;
   std::set<std::pair<std::string, std::string>> handled_;  // (node id, chunk id)
+  std::deque<ScrubFinding> recent_;                        // at most kRecentFindings
   std::mutex findings_mu_;                                 // one HandleFindings at a time
 };
 

@@ -38,6 +38,10 @@ struct Console::Impl {
   // The routes of member_api.cc and admin_api.cc; nullopt when `call` is not theirs.
   absl::StatusOr<std::optional<boost::json::value>> MemberRoutes(Call& call);
   absl::StatusOr<std::optional<boost::json::value>> AdminRoutes(Call& call);
+  // The data-safety page's actions: node drain/undrain/remove and their impact, a node from
+  // an invite, the deep scrub and its findings (safety_api.cc); nullopt when `call` is not
+  // theirs.
+  absl::StatusOr<std::optional<boost::json::value>> SafetyRoutes(Call& call);
   // Buckets with usage and quotas (buckets_api.cc); nullopt when `call` is not theirs.
   absl::StatusOr<std::optional<boost::json::value>> BucketRoutes(Call& call);
   // /console/api/v1/s3/BUCKET/KEY?…: the S3 operation as the member (s3_proxy.cc).

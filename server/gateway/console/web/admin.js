@@ -1,4 +1,5 @@
-// Admin pages: members, teams and grants; data safety with node actions; the audit log.
+// Admin pages: members, teams and grants; buckets and quotas; the audit log (data safety:
+// safety.js).
 
 import { call } from './api.js';
 import { h, mount, toast, bytes, when, table } from './dom.js';
@@ -57,48 +58,6 @@ function memberTable(members, post) {
     h('button', { type: 'button', className: 'danger', onclick: () => window.confirm(`Remove ${m.name}? Their S3 keys stop working.`) && post('/admin/members/remove', { name: m.name }, `${m.name} removed`) }, 'Remove')]));
   t.id = 'member-list';
   return t;
-}
-
-export async function safetyPage(main) {
-  const s = await call('GET', '/admin/status');
-  const reload = () => safetyPage(main);
-  const act = async (node, action, what) => {
-    if (!window.confirm(what)) return;
-    try {
-      const r = await call('POST', '/admin/nodes', { node, action });
-      toast(`${node}: ${r.state}, ${r.stripes_queued} stripes queued${r.tolerance ? ` — ${r.tolerance}` : ''}`);
-    } catch (e) { toast(e.message, true); }
-    reload();
-  };
-  const survives = s.safety.survives_provider_losses;
-  const rows = [];
-  for (const p of s.providers) {
-    for (const n of p.nodes) {
-      rows.push([p.name, n.id, h('span', { className: `health-${n.health}` }, n.health), n.state,
-        `${bytes(n.used_bytes)} / ${bytes(n.capacity_bytes)}`, `${Number(n.latency_ms).toFixed(1)} ms`, n.shards ?? '—',
-        n.state === 'draining'
-          ? h('button', { type: 'button', onclick: () => act(n.id, 'activate', `Stop draining ${n.id}? Its shards stay where they are.`) }, 'Undrain')
-          : h('button', { type: 'button', onclick: () => act(n.id, 'drain', `Drain ${n.id}? Its shards are copied to other nodes. A drain that would leave the data less safe is refused.`) }, 'Drain')]);
-    }
-  }
-  const repair = s.backlog.repair;
-  mount(main,
-    h('section', { className: 'card' }, h('h1', {}, 'Data safety'),
-      h('div', { className: 'grid' },
-        h('div', {}, h('div', { className: 'big', id: 'survives' }, survives === null ? '—' : String(survives)), 'provider losses survived now'),
-        h('div', {}, h('div', { className: 'big' }, `${s.safety.healthy} / ${s.safety.stripes}`), 'stripes fully healthy'),
-        h('div', {}, h('div', { className: 'big', id: 'repair-backlog' }, String(repair.count)),
-          `stripes to repair${repair.eta_seconds ? `, about ${Math.ceil(repair.eta_seconds)} s left` : ''}`),
-        h('div', {}, h('div', { className: 'big' }, s.backup ? when(s.backup.last_success_ms) : '—'), 'last metadata backup'))),
-    h('section', { className: 'card' }, h('h2', {}, 'Providers and nodes'),
-      Object.assign(table(['Provider', 'Node', 'Health', 'State', 'Used', 'Latency', 'Shards', ''], rows), { id: 'nodes' })),
-    h('section', { className: 'card' }, h('h2', {}, 'Drains'),
-      s.drains.length ? table(['Node', 'State', 'Since', 'Progress'], s.drains.map((d) => [d.node, d.state, when(d.since_ms),
-        h('span', { className: 'drain-progress' }, `${d.shards_at_start - d.shards_left} of ${d.shards_at_start} shards moved`)]))
-        : h('p', { className: 'muted' }, 'No drains.')),
-    h('p', { className: 'muted' }, `Updated ${when(s.generated_ms)}; refreshes every 5 s.`));
-  const timer = setTimeout(() => { if (location.hash === '#/safety') reload(); }, 5000);
-  window.addEventListener('hashchange', () => clearTimeout(timer), { once: true });
 }
 
 export async function auditPage(main) {

@@ -6,7 +6,8 @@ import { h, mount, toast } from './dom.js';
 import { bucketsPage, folderPage } from './files.js';
 import { keysPage } from './keys.js';
 import { passwordPage } from './password.js';
-import { membersPage, safetyPage, auditPage, bucketsAdminPage } from './admin.js';
+import { membersPage, auditPage, bucketsAdminPage } from './admin.js';
+import { safetyPage } from './safety.js';
 
 const main = document.getElementById('main');
 let me = null;

@@ -46,11 +46,13 @@ class DeepScrubTest : public ::testing::TestWithParam<HostileBehaviour> {
     Scrubber scrubber(cluster_->meta(), cluster_->pipeline(), registry, options);
     absl::Status s = scrubber.DeepScrub();
     EXPECT_TRUE(s.ok()) << s;
+    findings_ = scrubber.RecentFindings();
     return scrubber.progress();
   }
 
   std::unique_ptr<test::HostileCluster> cluster_;
   client::ObjectManifest manifest_;
+  std::vector<ScrubFinding> findings_;  // of the last Scrub()
 };
 
 TEST_P(DeepScrubTest, AShardServedWrongWithAnOkIsQueuedForRepair) {
@@ -58,6 +60,7 @@ TEST_P(DeepScrubTest, AShardServedWrongWithAnOkIsQueuedForRepair) {
   DeepScrubProgress honest = Scrub();
   EXPECT_EQ(honest.shards_checked, 4u * 6);
   EXPECT_EQ(honest.failures, 0u);
+  EXPECT_TRUE(findings_.empty());
   EXPECT_EQ(cluster_->meta().RepairBacklog(), 0u);
 
   cluster_->node(kLiar).set_behaviour(GetParam());
@@ -86,6 +89,19 @@ TEST_P(DeepScrubTest, AShardServedWrongWithAnOkIsQueuedForRepair) {
     EXPECT_EQ(r.margin(), 1u) << "m = 2, one bad shard";
   }
   EXPECT_EQ(stripes.size(), 4u) << "one entry per stripe";
+
+  // What the console lists as scrub findings: the same four shards, as found.
+  ASSERT_EQ(findings_.size(), 4u);
+  std::set<uint64_t> found_stripes;
+  for (const ScrubFinding& f : findings_) {
+    EXPECT_EQ(f.source, "deep scrub");
+    EXPECT_EQ(f.shard.node_id, kLiar);
+    EXPECT_EQ(f.shard.problem, "corrupt");
+    EXPECT_EQ(f.shard.piece_id, test::HostileCluster::PieceId(manifest_));
+    EXPECT_GT(f.time_ms, 0);
+    found_stripes.insert(f.shard.stripe);
+  }
+  EXPECT_EQ(found_stripes, stripes);
 }
 
 // kFlipBytes: the shard's own bytes altered. kWrongChunk: a whole valid-looking shard of
