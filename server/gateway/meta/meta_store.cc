@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "server/gateway/meta/format_upgrade.h"
 #include "server/gateway/meta/internal/versioning.h"
 #include "server/gateway/meta/pg_backend.h"
 #include "server/gateway/meta/rocks_backend.h"
@@ -93,6 +94,8 @@ absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const MetadataConfig&
 }
 
 absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(std::unique_ptr<meta::Backend> backend) {
+  // Rows an older gateway wrote are brought to this one's format first.
+  RETURN_IF_ERROR(meta::UpgradeFormat(*backend));
   auto store = std::unique_ptr<MetaStore>(new MetaStore(std::move(backend)));
   store->shared_ = dynamic_cast<meta::RocksBackend*>(store->backend_.get()) == nullptr;
   // The deletion queue continues after its last entry.

@@ -80,6 +80,28 @@ absl::Status Delete(Transaction& t, const std::string& bucket, const std::string
   return t.Delete(RowKey(bucket, key, order));
 }
 
+absl::StatusOr<std::string> IndexNullVersions(Transaction& t, const std::string& from,
+                                              size_t limit) {
+  const std::string table(1, kTag);
+  ASSIGN_OR_RETURN(
+      auto rows, ScanRows<v1::ObjectRecord>(t, table, std::max(table, from), limit + 1, "version"));
+  std::string next = rows.size() > limit ? rows.back().first : "";
+  if (rows.size() > limit) rows.pop_back();
+  for (const auto& [row_key, record] : rows) {
+    if (!record.version_id().empty()) continue;
+    // `v` <bucket> NUL <key> NUL <8 bytes>
+    size_t nul = row_key.find('\0', 1);
+    if (nul == std::string::npos || row_key.size() < nul + 10) {
+      return absl::DataLossError("metadata: malformed version row key");
+    }
+    std::string index =
+        NullKey(row_key.substr(1, nul - 1), row_key.substr(nul + 1, row_key.size() - nul - 10));
+    ASSIGN_OR_RETURN(auto existing, t.GetForUpdate(index));
+    if (!existing) RETURN_IF_ERROR(t.Put(index, EncodeBE64(record.version_order())));
+  }
+  return next;
+}
+
 absl::StatusOr<std::vector<v1::ObjectRecord>> OfKey(Transaction& t, const std::string& bucket,
                                                     const std::string& key, size_t limit) {
   std::string prefix = KeyPrefix(bucket, key);

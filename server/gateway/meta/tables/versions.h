@@ -35,6 +35,13 @@ absl::Status Put(Transaction& t, const std::string& bucket, const std::string& k
                  const v1::ObjectRecord& record);
 absl::Status Delete(Transaction& t, const std::string& bucket, const std::string& key,
                     uint64_t order);
+// Builds the null-version index for rows written before it existed (format 2,
+// meta/format_upgrade.h): visits up to `limit` rows of the table from row key `from`
+// ("" = the first) and writes the `V` row of each null version whose key has none yet (a
+// key's newest null row is visited first). Idempotent. Returns the row key to continue from,
+// "" once the table is done.
+absl::StatusOr<std::string> IndexNullVersions(Transaction& t, const std::string& from,
+                                              size_t limit);
 // Up to `limit` versions of `key`, newest first.
 absl::StatusOr<std::vector<v1::ObjectRecord>> OfKey(Transaction& t, const std::string& bucket,
                                                     const std::string& key, size_t limit);

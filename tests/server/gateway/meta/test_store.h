@@ -70,4 +70,13 @@ inline absl::StatusOr<std::unique_ptr<MetaStore>> OpenTestStore(const std::strin
   return MetaStore::Open(config, dir);
 }
 
+// Sets the versioning of bucket `bucket` of `store` (an existing bucket).
+inline absl::Status SetVersioning(MetaStore& store, const std::string& bucket,
+                                  v1::BucketRecord::Versioning v) {
+  return store.UpdateBucket(bucket, [&](v1::BucketRecord& r) {
+    r.set_versioning(v);
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace mosaic::gateway

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/gateway/meta/meta_store.h"
+#include "tests/server/gateway/meta/test_store.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -34,13 +35,7 @@ class VersionsTest : public ::testing::Test {
   }
   MetaStore& store() { return *store_; }
   void SetVersioning(v1::BucketRecord::Versioning v) {
-    ASSERT_TRUE(store()
-                    .UpdateBucket("b",
-                                  [&](v1::BucketRecord& r) {
-                                    r.set_versioning(v);
-                                    return absl::OkStatus();
-                                  })
-                    .ok());
+    ASSERT_TRUE(gateway::SetVersioning(store(), "b", v).ok());
   }
   static v1::ObjectRecord Piece(const std::string& id) {
     v1::ObjectRecord r;
