@@ -144,6 +144,31 @@ test.describe.serial('console', () => {
     await expect(page.locator('#bucket-list tr', { hasText: 'press-photos' })).toContainText('none');
   });
 
+  test('the member uploads a whole folder, subfolders kept', async ({ page }, testInfo) => {
+    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'console-folder-'));
+    const album = path.join(dir, 'album');
+    fs.mkdirSync(path.join(album, 'day 2'), { recursive: true });
+    fs.writeFileSync(path.join(album, 'cover.txt'), 'the cover\n');
+    fs.writeFileSync(path.join(album, 'day 2', 'notes.txt'), 'notes of day 2\n');
+    await login(page, 'ann', state.annPassword);
+    await page.getByRole('link', { name: 'press-photos' }).click();
+    await page.getByLabel('folder to upload').setInputFiles(album);
+    for (const key of ['album/cover.txt', 'album/day 2/notes.txt']) {
+      await expect(page.locator(`[data-upload="${key}"]`)).toContainText('done', { timeout: 60_000 });
+    }
+    await page.getByRole('link', { name: 'album/' }).click();
+    await expect(page.locator('tr[data-key="album/cover.txt"]')).toBeVisible();
+    await page.getByRole('link', { name: 'day 2/' }).click();
+    await expect(page.locator('tr[data-key="album/day 2/notes.txt"]')).toBeVisible();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('tr[data-key="album/day 2/notes.txt"]').getByRole('link', { name: 'Download' }).click(),
+    ]);
+    expect(fs.readFileSync(await download.path(), 'utf8')).toBe('notes of day 2\n');
+    await shot(page, testInfo, 'folder-upload');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   test('the member changes her password and logs in with the new one', async ({ page }) => {
     await login(page, 'ann', state.annPassword);
     await page.getByRole('link', { name: 'Password' }).click();
