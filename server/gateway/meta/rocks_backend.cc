@@ -3,6 +3,7 @@
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/utilities/transaction_db.h>
 
+#include "common/format_file.h"
 #include "common/status.h"
 #include "server/gateway/meta/internal/rocks.h"
 
@@ -142,6 +143,8 @@ absl::StatusOr<std::unique_ptr<RocksBackend>> RocksBackend::Open(const std::stri
   // holding the lock takes milliseconds, a slow disk maybe a second.
   txn_options.transaction_lock_timeout = 2000;
   txn_options.default_lock_timeout = 2000;
+  // The keys have no version of their own: meta/FORMAT carries it (docs/upgrading.md).
+  RETURN_IF_ERROR(CheckFormatFile(dir, "gateway metadata", 1));
   rocksdb::TransactionDB* raw = nullptr;
   RETURN_IF_ERROR(
       FromRocks(rocksdb::TransactionDB::Open(options, txn_options, dir, &raw), "open " + dir));

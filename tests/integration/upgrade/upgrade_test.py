@@ -101,6 +101,32 @@ class UpgradeTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("buckets:     2", r.stdout)
 
+    def check_format_files(self, data):
+        """The folders' FORMAT files (written by this build where an older one wrote none)."""
+        with open(os.path.join(data, "gateway", "meta", "FORMAT")) as f:
+            self.assertEqual(f.read(), "mosaic-format: gateway metadata 1\n")
+        for index in glob.glob(os.path.join(data, "provider-*", "index")):
+            with open(os.path.join(index, "FORMAT")) as f:
+                self.assertEqual(f.read(), "mosaic-format: node index 1\n")
+
+    def check_newer_formats_are_refused(self, data):
+        """A folder of a format newer than this build's: refused at start, naming both."""
+        cases = [("gateway", os.path.join(data, "gateway", "meta"), "gateway metadata",
+                  os.path.join(data, "gateway", "gateway.toml")),
+                 ("node", os.path.join(data, "provider-a-1", "index"), "node index",
+                  os.path.join(data, "provider-a-1", "node.toml"))]
+        for role, folder, name, config in cases:
+            with open(os.path.join(folder, "FORMAT"), "w") as f:
+                f.write("mosaic-format: %s 2\n" % name)
+            r = subprocess.run([harness.BINARY, role, "--config", config], capture_output=True,
+                               text=True, timeout=60)
+            logs = r.stdout + r.stderr
+            for log in glob.glob(os.path.join(os.path.dirname(config), "*.log")):
+                with open(log, errors="replace") as f:
+                    logs += f.read()
+            self.assertNotEqual(r.returncode, 0, role)
+            self.assertIn("%s format version 2: this mosaic reads version 1" % name, logs)
+
     def test_fixtures_open_with_this_build(self):
         for path in FIXTURES:
             with self.subTest(fixture=os.path.basename(path)):
@@ -120,6 +146,8 @@ class UpgradeTest(unittest.TestCase):
                                      b"written after the upgrade")
                 finally:
                     dev.stop()
+                self.check_format_files(data)
+                self.check_newer_formats_are_refused(data)
 
 
 if __name__ == "__main__":
