@@ -3,6 +3,18 @@
 #include "server/gateway/jobs/lifecycle_decision.h"
 
 namespace mosaic::gateway {
+namespace {
+
+// When a version `days` days old from `from_ms` expires, as S3 counts: that time rounded up
+// to the next midnight UTC (the next multiple of `day_ms` since the epoch: with the test-only
+// shorter day, the next multiple of it).
+int64_t ExpiresAtMs(int64_t from_ms, int64_t days, int64_t day_ms) {
+  int64_t at = from_ms + days * day_ms;
+  int64_t rest = at % day_ms;
+  return rest == 0 ? at : at + (rest > 0 ? day_ms - rest : -rest);
+}
+
+}  // namespace
 
 bool UploadExpires(const google::protobuf::RepeatedPtrField<v1::LifecycleRule>& rules,
                    const std::string& key, int64_t initiated_ms, int64_t now_ms, int64_t day_ms) {
@@ -39,14 +51,14 @@ LifecycleDecision DecideKey(const google::protobuf::RepeatedPtrField<v1::Lifecyc
       if (!RuleApplies(rule, key, v)) continue;
       if (i == 0 && !v.delete_marker()) {
         bool by_days = rule.expiration_days() > 0 &&
-                       now_ms - v.last_modified_ms() >= int64_t(rule.expiration_days()) * day_ms;
+                       now_ms >= ExpiresAtMs(v.last_modified_ms(), rule.expiration_days(), day_ms);
         bool by_date = rule.expiration_date_ms() > 0 && now_ms >= rule.expiration_date_ms();
         out.expire_current |= by_days || by_date;
       }
       if (i > 0 && rule.noncurrent_days() > 0) {
         // Noncurrent since its successor was written; i - 1 newer noncurrent versions.
         int64_t since = versions[i - 1].last_modified_ms();
-        remove |= now_ms - since >= int64_t(rule.noncurrent_days()) * day_ms &&
+        remove |= now_ms >= ExpiresAtMs(since, rule.noncurrent_days(), day_ms) &&
                   i - 1 >= rule.newer_noncurrent_versions();
       }
     }

@@ -23,6 +23,9 @@ bool RuleApplies(const v1::LifecycleRule& rule, const std::string& key,
 // The versions of one key to delete at `now_ms`, newest first as given (`versions`: every
 // version of the key, newest first), by their S3 ids, and whether the current object
 // expires (a delete marker is written). A `day_ms` is a day (shorter only in tests).
+// As S3 counts: Expiration Days from the version's creation, NoncurrentDays from when it
+// became noncurrent (its successor's creation), each time + N days rounded up to the next
+// midnight UTC (the next multiple of `day_ms` since the epoch); Expiration Date as given.
 struct LifecycleDecision {
   bool expire_current = false;
   std::vector<std::string> delete_versions;

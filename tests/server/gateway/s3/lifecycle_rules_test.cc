@@ -130,5 +130,46 @@ TEST(LifecycleRulesTest, ExpirationAndLoneMarkers) {
   EXPECT_TRUE(d.delete_versions.empty());
 }
 
+// S3's example: created 2014-01-15 10:30 UTC with Expiration Days 3 expires at 2014-01-19
+// 00:00 UTC (creation + 3 days, rounded up to the next midnight UTC), not at 10:30 the 18th.
+TEST(LifecycleRulesTest, ExpirationDaysRoundUpToMidnightUtc) {
+  constexpr int64_t kRealDay = 24 * 3600 * 1000LL;
+  constexpr int64_t kJan15 = 1389744000000;  // 2014-01-15 00:00 UTC
+  auto rules = Rules(
+      "<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter><Prefix/></Filter>"
+      "<Expiration><Days>3</Days></Expiration></Rule></LifecycleConfiguration>");
+  std::vector<v1::ObjectRecord> created = {Version("v", kJan15 + 10 * 3600000 + 30 * 60000)};
+  int64_t jan19 = kJan15 + 4 * kRealDay;
+  EXPECT_FALSE(DecideKey(rules, "k", created, kJan15 + 3 * kRealDay + 11 * 3600000, kRealDay)
+                   .expire_current);
+  EXPECT_FALSE(DecideKey(rules, "k", created, jan19 - 1, kRealDay).expire_current);
+  EXPECT_TRUE(DecideKey(rules, "k", created, jan19, kRealDay).expire_current);
+  // Created at midnight exactly: nothing to round.
+  EXPECT_TRUE(DecideKey(rules, "k", {Version("v", kJan15)}, kJan15 + 3 * kRealDay, kRealDay)
+                  .expire_current);
+  // The test-only shorter day rounds to its own multiples: created at 1.5 days, expires at 5.
+  EXPECT_FALSE(DecideKey(rules, "k", {Version("v", 1500)}, 4999, kDay).expire_current);
+  EXPECT_TRUE(DecideKey(rules, "k", {Version("v", 1500)}, 5000, kDay).expire_current);
+}
+
+// NoncurrentDays count from when the version became noncurrent (its successor's creation),
+// rounded up the same way: noncurrent since 2020-01-02 11:30 UTC, NoncurrentDays 1, goes at
+// 2020-01-04 00:00 UTC, whenever the version itself was written.
+TEST(LifecycleRulesTest, NoncurrentDaysCountFromBecomingNoncurrentRoundedUp) {
+  constexpr int64_t kRealDay = 24 * 3600 * 1000LL;
+  constexpr int64_t kJan1 = 1577836800000;  // 2020-01-01 00:00 UTC
+  auto rules = Rules(
+      "<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter><Prefix/></Filter>"
+      "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+      "</NoncurrentVersionExpiration></Rule></LifecycleConfiguration>");
+  std::vector<v1::ObjectRecord> versions = {
+      Version("xyz", kJan1 + kRealDay + 11 * 3600000 + 1800000),
+      Version("abc", kJan1 - 30 * kRealDay)};
+  int64_t jan4 = kJan1 + 3 * kRealDay;
+  EXPECT_TRUE(DecideKey(rules, "k", versions, jan4 - 1, kRealDay).delete_versions.empty());
+  EXPECT_EQ(DecideKey(rules, "k", versions, jan4, kRealDay).delete_versions,
+            std::vector<std::string>{"abc"});
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
