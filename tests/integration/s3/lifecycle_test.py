@@ -1,7 +1,9 @@
 """S3 lifecycle rules (issue 16) through boto3 against a real `mosaic dev` whose gateway runs
 with the test-only knob test_lifecycle_day = "2s" (a lifecycle "day" of two seconds):
 noncurrent versions expired by the job (keeping NewerNoncurrentVersions), current objects
-expired to a delete marker, incomplete uploads aborted, versions under Object Lock untouched,
+expired to a delete marker, a lone delete marker removed (ExpiredObjectDeleteMarker) and one
+with a version behind it kept, Tag and And{Prefix, Tags} filters taking only the objects
+that match, incomplete uploads aborted, versions under Object Lock untouched,
 the configuration's own API (transitions answer 501), and the configuration, versions,
 retentions and legal holds kept by the metadata backup through `mosaic restore`."""
 
@@ -137,6 +139,52 @@ class LifecycleTest(harness.DevTestCase):
         self.wait_for(locked_kept, "the job to keep the locked version")
         versions, _ = self.versions("lc-job", "logs/locked")
         self.assertEqual(sorted(v["VersionId"] for v in versions), sorted(locked))
+
+    def test_expired_delete_markers_and_tag_filters(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="lc-filter")
+        s3.put_bucket_versioning(Bucket="lc-filter",
+                                 VersioningConfiguration={"Status": "Enabled"})
+        # A lone marker (its version deleted by id) and a marker with a version behind it.
+        lone = s3.put_object(Bucket="lc-filter", Key="m/lone", Body=b"1")["VersionId"]
+        lone_marker = s3.delete_object(Bucket="lc-filter", Key="m/lone")["VersionId"]
+        s3.delete_object(Bucket="lc-filter", Key="m/lone", VersionId=lone)
+        s3.put_object(Bucket="lc-filter", Key="m/backed", Body=b"2")
+        backed_marker = s3.delete_object(Bucket="lc-filter", Key="m/backed")["VersionId"]
+        tagged = {"t/temp": "class=temp", "t/hot": "class=hot", "a/both": "x=1&y=2",
+                  "a/one": "x=1", "b/both": "x=1&y=2"}
+        for key, tagging in tagged.items():
+            s3.put_object(Bucket="lc-filter", Key=key, Body=b"t", Tagging=tagging)
+        s3.put_bucket_lifecycle_configuration(Bucket="lc-filter", LifecycleConfiguration=rules(
+            {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": "m/"},
+             "Expiration": {"ExpiredObjectDeleteMarker": True}},
+            {"ID": "tag", "Status": "Enabled",
+             "Filter": {"Tag": {"Key": "class", "Value": "temp"}}, "Expiration": {"Days": 1}},
+            {"ID": "and", "Status": "Enabled",
+             "Filter": {"And": {"Prefix": "a/", "Tags": [{"Key": "x", "Value": "1"},
+                                                        {"Key": "y", "Value": "2"}]}},
+             "Expiration": {"Days": 1}}))
+
+        def latest_markers():
+            _, markers = self.versions("lc-filter")
+            return {m["Key"]: m["VersionId"] for m in markers if m["IsLatest"]}
+
+        def done():
+            latest = latest_markers()
+            return "m/lone" not in latest and {"t/temp", "a/both"} <= latest.keys()
+        self.wait_for(done, "the lone marker to go and the tagged objects to expire")
+        latest = latest_markers()
+        # Only objects every tag (and the prefix) of a rule takes expire; a marker with a
+        # version behind it stays; the lone one is gone for good.
+        self.assertEqual(sorted(latest), ["a/both", "m/backed", "t/temp"])
+        self.assertEqual(latest["m/backed"], backed_marker)
+        _, markers = self.versions("lc-filter", "m/lone")
+        self.assertNotIn(lone_marker, [m["VersionId"] for m in markers])
+        for key in ("t/hot", "a/one", "b/both"):
+            self.assertEqual(s3.get_object(Bucket="lc-filter", Key=key)["Body"].read(), b"t")
+        self.assertEqual(s3.get_object(Bucket="lc-filter", Key="m/backed",
+                                       VersionId=self.versions("lc-filter", "m/backed")[0][0]
+                                       ["VersionId"])["Body"].read(), b"2")
 
     def test_restore_keeps_configuration_versions_and_locks(self):
         s3 = self.s3
