@@ -1,7 +1,8 @@
 """S3 Object Lock (issue 16) through boto3 against a real `mosaic dev`: what Veeam does with an
 immutable backup bucket (a lock bucket, per-object COMPLIANCE retention of seconds, its
 extension, deletes refused until it expires), GOVERNANCE with and without the bypass and a
-key allowed to bypass, legal holds, default retention, and the refusals AWS documents."""
+key allowed to bypass, legal holds (an overwrite is a new version: the held one stays),
+default retention, and the refusals AWS documents."""
 
 import base64
 import datetime
@@ -117,6 +118,30 @@ class ObjectLockTest(harness.DevTestCase):
         self.s3.put_object_legal_hold(Bucket="vault", Key="held", VersionId=vid,
                                       LegalHold={"Status": "OFF"})
         self.s3.delete_object(Bucket="vault", Key="held", VersionId=vid)
+
+    def test_overwrite_under_legal_hold_keeps_the_held_version(self):
+        body = b"held for the court"
+        held = self.s3.put_object(Bucket="vault", Key="case", Body=body, ContentMD5=md5(body),
+                                  ObjectLockLegalHoldStatus="ON")["VersionId"]
+        # An overwrite, by PUT and by CopyObject, is a new version: the held one stays.
+        newer = self.s3.put_object(Bucket="vault", Key="case", Body=b"overwritten")["VersionId"]
+        copied = self.s3.copy_object(Bucket="vault", Key="case", MetadataDirective="REPLACE",
+                                     Metadata={"copy": "1"}, CopySource={
+                                         "Bucket": "vault", "Key": "case",
+                                         "VersionId": newer})["VersionId"]
+        self.assertEqual(len({held, newer, copied}), 3)
+        self.assertEqual(self.s3.get_object(Bucket="vault", Key="case")["Body"].read(),
+                         b"overwritten")
+        got = self.s3.get_object(Bucket="vault", Key="case", VersionId=held)
+        self.assertEqual((got["Body"].read(), got["ObjectLockLegalHoldStatus"]), (body, "ON"))
+        self.refused(self.s3.delete_object, Bucket="vault", Key="case", VersionId=held)
+        # The newer versions carry no hold of their own and go; the held one is still there.
+        for version in (copied, newer):
+            self.s3.delete_object(Bucket="vault", Key="case", VersionId=version)
+        self.assertEqual(self.s3.get_object(Bucket="vault", Key="case")["Body"].read(), body)
+        self.s3.put_object_legal_hold(Bucket="vault", Key="case", VersionId=held,
+                                      LegalHold={"Status": "OFF"})
+        self.s3.delete_object(Bucket="vault", Key="case", VersionId=held)
 
     def test_legal_hold_never_set_has_no_configuration(self):
         # S3: NoSuchObjectLockConfiguration until a hold is set; OFF once set and released.
