@@ -18,7 +18,7 @@ Annotations, HTML comments the reader does not see, on the line before a block's
   <!-- not run: REASON -->       an example of output, a config excerpt, a build step
 and on a line of their own:
   <!-- carry: HOST:PATH to HOST:PATH -->  a file handed over (an invite sent privately)
-  <!-- wait: backup -->          wait (at most 150 s) until the gateway's metadata backup
+  <!-- wait: backup -->          wait (at most 240 s) until the gateway's metadata backup
                                  covers every write so far, as an operator waits for it
   <!-- lose: HOST -->            the machine is lost: its processes are killed and it comes
                                  back empty at the same address; its USB stick (/mnt) is kept
@@ -247,7 +247,7 @@ class GuidesTest(unittest.TestCase):
 
     def wait_for_backup(self, where):
         since = int(time.time() * 1000)
-        deadline = time.time() + 150
+        deadline = time.time() + 240
         while time.time() < deadline:
             r = self.hosts.run("gateway", "mosaic status --json --config "
                                "/var/lib/mosaic/gateway/gateway.toml\n", timeout=60)
@@ -255,7 +255,7 @@ class GuidesTest(unittest.TestCase):
                     "covered_ms", 0) > since:
                 return
             time.sleep(3)
-        self.fail("%s: the metadata backup did not cover the writes in 150 s" % where)
+        self.fail("%s: the metadata backup did not cover the writes in 240 s" % where)
 
     def test_guides_run_verbatim_in_order(self):
         steps = []
