@@ -322,7 +322,7 @@ void Gateway::Impl::RenderError(Exchange& ex, const absl::Status& status) {
       info.http_status,
       ErrorXml(info.code,
                status.message().empty() ? std::string(info.message) : std::string(status.message()),
-               std::string(LoggablePath(ex.request())), ex.request_id()));
+               std::string(LoggablePath(ex.request())), ex.request_id(), ErrorDetails(status)));
 }
 
 void Gateway::Impl::Record(Exchange& ex, std::chrono::steady_clock::time_point start) {

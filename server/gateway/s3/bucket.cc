@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -185,11 +186,29 @@ absl::Status AlreadyExists(Ctx& ctx) {
   return ctx.ex.Send(200, "");
 }
 
+// x-amz-object-ownership: BucketOwnerEnforced (ACLs disabled) is what every Mosaic bucket
+// is; the other two settings keep ACLs working, which Mosaic has not: NotImplemented.
+absl::Status CheckOwnership(const RequestView& request) {
+  constexpr char kOwnership[] = "x-amz-object-ownership";
+  if (!request.HasHeader(kOwnership)) return absl::OkStatus();
+  std::string_view value = request.Header(kOwnership);
+  if (value == "BucketOwnerEnforced") return absl::OkStatus();
+  if (value == "BucketOwnerPreferred" || value == "ObjectWriter") {
+    return S3Error(S3Code::kNotImplemented,
+                   "Object Ownership " + std::string(value) +
+                       " is not implemented by Mosaic: its buckets have no ACLs "
+                       "(BucketOwnerEnforced)");
+  }
+  return S3Error(S3Code::kInvalidArgument, "Invalid x-amz-object-ownership header");
+}
+
 }  // namespace
 
 absl::Status CreateBucket(Ctx& ctx) {
   if (!ValidBucketName(ctx.req.bucket)) return S3Error(S3Code::kInvalidBucketName);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::OWNER));
+  RETURN_IF_ERROR(CheckAcl(ctx.ex.request(), S3Code::kInvalidBucketAclWithObjectOwnership));
+  RETURN_IF_ERROR(CheckOwnership(ctx.ex.request()));
   ASSIGN_OR_RETURN(std::string location, ReadLocation(ctx));
   v1::BucketRecord record;
   record.set_created_ms(NowMs());

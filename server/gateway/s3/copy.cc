@@ -30,6 +30,8 @@ struct CopyPlan {
   v1::ObjectRecord headers;  // with replace_metadata: the request's stored headers and metadata
   bool replace_tags = false;
   std::vector<v1::Tag> tags;  // with replace_tags
+  // Never copied from the source (S3): the request's, whatever the metadata directive.
+  std::optional<std::string> redirect;
 };
 
 // "COPY" (the default when absent) or "REPLACE"; InvalidArgument for anything else.
@@ -52,9 +54,10 @@ absl::StatusOr<CopyPlan> Plan(Ctx& ctx) {
   if (plan.replace_tags) {
     ASSIGN_OR_RETURN(plan.tags, TagsFromHeader(request.Header("x-amz-tagging")));
   }
+  ASSIGN_OR_RETURN(plan.redirect, RedirectLocation(request));
   RETURN_IF_ERROR(CheckWriteOptions(request));
   if (plan.source.bucket == ctx.req.bucket && plan.source.key == ctx.req.key &&
-      !plan.source.version && !plan.replace_metadata && !plan.replace_tags &&
+      !plan.source.version && !plan.replace_metadata && !plan.replace_tags && !plan.redirect &&
       !AsksForStorageOptions(request)) {
     return S3Error(S3Code::kInvalidRequest,
                    "This copy request is illegal because it is trying to copy an object to "
@@ -82,6 +85,8 @@ v1::ObjectRecord CopiedRecord(const CopyPlan& plan, const v1::ObjectRecord& sour
     *record.mutable_headers() = plan.headers.headers();
     *record.mutable_user_metadata() = plan.headers.user_metadata();
   }
+  record.mutable_headers()->erase(kRedirectHeader);
+  if (plan.redirect) (*record.mutable_headers())[kRedirectHeader] = *plan.redirect;
   if (plan.replace_tags) record.mutable_tags()->Assign(plan.tags.begin(), plan.tags.end());
   record.set_last_modified_ms(NowMs());
   // A new version of its own, without the source's Object Lock (the copy's comes from the

@@ -1,6 +1,7 @@
 #include "server/gateway/s3/errors.h"
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "common/check.h"
 #include "server/gateway/meta/quota_error.h"
 
@@ -8,6 +9,8 @@ namespace mosaic::gateway {
 namespace {
 
 constexpr char kPayloadUrl[] = "mosaic/s3-code";
+// Error-document elements: "Name\0value\0" repeated.
+constexpr char kDetailUrl[] = "mosaic/s3-detail";
 
 const S3ErrorInfo kTable[] = {
     {"AccessDenied", 403, "Access Denied"},
@@ -80,6 +83,11 @@ const S3ErrorInfo kTable[] = {
     {"InvalidRetentionPeriod", 400, "The retention period specified is not valid."},
     {"NoSuchLifecycleConfiguration", 404, "The lifecycle configuration does not exist."},
     {"QuotaExceeded", 403, "The bucket's quota does not allow this write."},
+    {"AccessControlListNotSupported", 400, "The bucket does not allow ACLs"},
+    {"InvalidBucketAclWithObjectOwnership", 400,
+     "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"},
+    {"InvalidRedirectLocation", 400,
+     "The website redirect location must have a prefix of 'http://' or 'https://' or '/'."},
 };
 
 absl::StatusCode CanonicalFor(int http_status) {
@@ -106,7 +114,8 @@ absl::StatusCode CanonicalFor(int http_status) {
   }
 }
 
-static_assert(sizeof(kTable) / sizeof(kTable[0]) == static_cast<size_t>(S3Code::kQuotaExceeded) + 1,
+static_assert(sizeof(kTable) / sizeof(kTable[0]) ==
+                  static_cast<size_t>(S3Code::kInvalidRedirectLocation) + 1,
               "one table row per S3Code, in order");
 
 }  // namespace
@@ -122,6 +131,23 @@ absl::Status S3Error(S3Code code, std::string message) {
   absl::Status s(CanonicalFor(info.http_status), message.empty() ? info.message : message);
   s.SetPayload(kPayloadUrl, absl::Cord(std::to_string(static_cast<int>(code))));
   return s;
+}
+
+absl::Status WithErrorDetail(absl::Status status, std::string_view element,
+                             std::string_view value) {
+  absl::Cord details = status.GetPayload(kDetailUrl).value_or(absl::Cord());
+  details.Append(std::string(element) + '\0' + std::string(value) + '\0');
+  status.SetPayload(kDetailUrl, std::move(details));
+  return status;
+}
+
+std::vector<std::pair<std::string, std::string>> ErrorDetails(const absl::Status& status) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto payload = status.GetPayload(kDetailUrl);
+  if (!payload) return out;
+  std::vector<std::string> fields = absl::StrSplit(std::string(*payload), '\0');
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) out.emplace_back(fields[i], fields[i + 1]);
+  return out;
 }
 
 bool IsS3Error(const absl::Status& status) { return status.GetPayload(kPayloadUrl).has_value(); }

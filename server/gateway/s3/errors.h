@@ -7,6 +7,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -67,6 +69,9 @@ enum class S3Code {
   // Not AWS's (AWS has no bucket quotas): Ceph RGW's answer to a write over a bucket quota,
   // 403 QuotaExceeded (MetaStore's quota error, meta/tables/usage.h).
   kQuotaExceeded,
+  kAccessControlListNotSupported,
+  kInvalidBucketAclWithObjectOwnership,
+  kInvalidRedirectLocation,
 };
 
 struct S3ErrorInfo {
@@ -79,6 +84,12 @@ const S3ErrorInfo& InfoOf(S3Code code);
 
 // A status carrying `code` (and its canonical absl code); `message` defaults to the table's.
 absl::Status S3Error(S3Code code, std::string message = "");
+
+// More elements of the error document, after Message, for the codes whose documentation
+// names some (InvalidRange: RangeRequested and ActualObjectSize). Returns `status` with them.
+absl::Status WithErrorDetail(absl::Status status, std::string_view element, std::string_view value);
+// Those elements, in the order they were added.
+std::vector<std::pair<std::string, std::string>> ErrorDetails(const absl::Status& status);
 
 // Whether the status was made by S3Error (carries an S3 code of its own).
 bool IsS3Error(const absl::Status& status);

@@ -68,6 +68,15 @@ struct Selection {
   bool whole = true;              // the whole object's bytes (checksums apply)
 };
 
+// A 416 names the object's size as RFC 9110 §15.5.17 asks (Content-Range: bytes */size), and
+// its error document the range asked for and that size, as S3's does.
+absl::Status Unsatisfiable(Ctx& ctx, absl::Status error, std::string_view range, uint64_t size) {
+  if (CodeOf(error) != S3Code::kInvalidRange) return error;
+  ctx.ex.SetHeader("Content-Range", "bytes */" + std::to_string(size));
+  error = WithErrorDetail(std::move(error), "RangeRequested", range);
+  return WithErrorDetail(std::move(error), "ActualObjectSize", std::to_string(size));
+}
+
 absl::StatusOr<Selection> Select(Ctx& ctx, const v1::ObjectRecord& record) {
   Selection sel;
   uint64_t size = record.size();
@@ -87,7 +96,9 @@ absl::StatusOr<Selection> Select(Ctx& ctx, const v1::ObjectRecord& record) {
     sel.part = slice;
     return sel;
   }
-  ASSIGN_OR_RETURN(std::optional<ByteRange> range, ParseRange(range_header, size));
+  absl::StatusOr<std::optional<ByteRange>> parsed = ParseRange(range_header, size);
+  if (!parsed.ok()) return Unsatisfiable(ctx, parsed.status(), range_header, size);
+  const std::optional<ByteRange>& range = *parsed;
   sel.offset = range ? range->first : 0;
   sel.length = range ? range->last - range->first + 1 : size;
   sel.status = range ? 206 : 200;

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/bytes.h"
+#include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/xml.h"
 
@@ -27,7 +28,9 @@ constexpr StoredHeader kStored[] = {
     {"content-language", "Content-Language", "response-content-language"},
     {"cache-control", "Cache-Control", "response-cache-control"},
     {"expires", "Expires", "response-expires"},
+    {kRedirectHeader, kRedirectHeader, nullptr},
 };
+constexpr size_t kMaxRedirectBytes = 2048;
 
 // Content-Encoding without "aws-chunked", which names the framing of this request's body
 // and not the object's encoding: S3 stores "gzip, aws-chunked" as "gzip" ("" when nothing
@@ -44,6 +47,17 @@ std::string StoredContentEncoding(std::string_view value) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::optional<std::string>> RedirectLocation(const RequestView& request) {
+  if (!request.HasHeader(kRedirectHeader)) return std::nullopt;
+  std::string value(request.Header(kRedirectHeader));
+  bool prefixed =
+      value.starts_with("/") || value.starts_with("http://") || value.starts_with("https://");
+  if (!prefixed || value.size() > kMaxRedirectBytes || !IsSafeHeaderValue(value)) {
+    return S3Error(S3Code::kInvalidRedirectLocation);
+  }
+  return value;
+}
 
 absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
   v1::ObjectRecord record;
@@ -75,6 +89,7 @@ absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
     }
   }
   if (user_bytes > kMaxUserMetadataBytes) return S3Error(S3Code::kMetadataTooLarge);
+  RETURN_IF_ERROR(RedirectLocation(request).status());
   if (!record.headers().contains("content-type")) {
     (*record.mutable_headers())["content-type"] = "binary/octet-stream";
   }
@@ -84,7 +99,7 @@ absl::StatusOr<v1::ObjectRecord> RecordFromHeaders(const RequestView& request) {
 void SetObjectHeaders(Exchange& ex, const v1::ObjectRecord& record,
                       const std::map<std::string, std::string>& query) {
   for (const StoredHeader& h : kStored) {
-    auto over = query.find(h.override_param);
+    auto over = h.override_param ? query.find(h.override_param) : query.end();
     if (over != query.end()) {
       ex.SetHeader(h.response, over->second);
     } else if (auto it = record.headers().find(h.name); it != record.headers().end()) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/status.h"
 #include "server/gateway/s3/errors.h"
 
 namespace mosaic::gateway {
@@ -10,6 +11,7 @@ namespace {
 constexpr char kSse[] = "x-amz-server-side-encryption";
 constexpr char kAes256[] = "AES256";
 constexpr char kStorageClass[] = "x-amz-storage-class";
+constexpr char kAcl[] = "x-amz-acl";
 
 // Encryption with a client's key (SSE-C), of the object and of a copy source.
 constexpr const char* kCustomerKeyHeaders[] = {
@@ -32,6 +34,26 @@ constexpr const char* kStorageClasses[] = {
     "STANDARD",       "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
     "GLACIER",        "DEEP_ARCHIVE",       "OUTPOSTS",    "GLACIER_IR", "SNOW",
     "EXPRESS_ONEZONE"};
+
+// Canned ACLs that give rights to the bucket's owner only: what S3 accepts on a bucket whose
+// ACLs are disabled (Object Ownership "bucket owner enforced", its default since April 2023),
+// and all Mosaic has (rights come from access keys' grants).
+constexpr const char* kOwnerOnlyAcls[] = {"private", "bucket-owner-full-control",
+                                          "bucket-owner-read"};
+// Canned ACLs that would give rights to others.
+constexpr const char* kSharingAcls[] = {"public-read", "public-read-write", "authenticated-read",
+                                        "aws-exec-read", "log-delivery-write"};
+constexpr const char* kGrantHeaders[] = {"x-amz-grant-read", "x-amz-grant-write",
+                                         "x-amz-grant-read-acp", "x-amz-grant-write-acp",
+                                         "x-amz-grant-full-control"};
+
+template <size_t N>
+bool OneOf(std::string_view value, const char* const (&names)[N]) {
+  for (const char* name : names) {
+    if (value == name) return true;
+  }
+  return false;
+}
 
 bool HasCustomerKey(const RequestView& request) {
   for (const char* name : kCustomerKeyHeaders) {
@@ -58,7 +80,20 @@ absl::Status CheckStorageClass(const RequestView& request) {
 
 }  // namespace
 
+absl::Status CheckAcl(const RequestView& request, S3Code refused) {
+  for (const char* name : kGrantHeaders) {
+    if (request.HasHeader(name)) return S3Error(refused);
+  }
+  if (!request.HasHeader(kAcl)) return absl::OkStatus();
+  std::string_view value = request.Header(kAcl);
+  if (OneOf(value, kOwnerOnlyAcls)) return absl::OkStatus();
+  if (OneOf(value, kSharingAcls)) return S3Error(refused);
+  return S3Error(S3Code::kInvalidArgument,
+                 "The canned ACL " + std::string(value) + " is not valid (x-amz-acl)");
+}
+
 absl::Status CheckWriteOptions(const RequestView& request) {
+  RETURN_IF_ERROR(CheckAcl(request, S3Code::kAccessControlListNotSupported));
   if (HasCustomerKey(request)) {
     return NotImplemented("Server-side encryption with customer-provided keys (SSE-C)");
   }

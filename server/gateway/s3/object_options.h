@@ -19,14 +19,24 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/gateway/http/exchange.h"
+#include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/request.h"
 
 namespace mosaic::gateway {
 
-// Checks what a write asks for (PutObject, CopyObject, CreateMultipartUpload): OK for no
-// encryption or AES256; NotImplemented for aws:kms, aws:kms:dsse, a KMS key id or context,
-// and SSE-C headers (also a copy source's); InvalidArgument for another encryption value;
-// InvalidStorageClass for an x-amz-storage-class S3 does not know.
+// ACLs. Mosaic has none (an access key's grants say what it may do), like an S3 bucket whose
+// ACLs are disabled (Object Ownership "bucket owner enforced", S3's default since April 2023):
+// a write may name a canned ACL that gives rights to the bucket's owner only (private,
+// bucket-owner-full-control, bucket-owner-read); one that would share the object or bucket
+// (public-read, …, or an x-amz-grant-* header) is refused with `refused`
+// (AccessControlListNotSupported for objects, InvalidBucketAclWithObjectOwnership for
+// CreateBucket), an unknown canned ACL with InvalidArgument.
+[[nodiscard]] absl::Status CheckAcl(const RequestView& request, S3Code refused);
+
+// Checks what a write asks for (PutObject, CopyObject, CreateMultipartUpload): its ACL
+// (CheckAcl); OK for no encryption or AES256; NotImplemented for aws:kms, aws:kms:dsse, a KMS key
+// id or context, and SSE-C headers (also a copy source's); InvalidArgument for another encryption
+// value; InvalidStorageClass for an x-amz-storage-class S3 does not know.
 [[nodiscard]] absl::Status CheckWriteOptions(const RequestView& request);
 
 // Whether the request asks for the object's encryption or storage class explicitly (a

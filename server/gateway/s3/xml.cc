@@ -122,7 +122,8 @@ absl::Status LoadXml(pugi::xml_document& doc, std::string_view body, XmlLimits l
 }
 
 std::string ErrorXml(std::string_view code, std::string_view message, std::string_view resource,
-                     std::string_view request_id) {
+                     std::string_view request_id,
+                     const std::vector<std::pair<std::string, std::string>>& details) {
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);
   decl.append_attribute("version") = "1.0";
@@ -130,6 +131,7 @@ std::string ErrorXml(std::string_view code, std::string_view message, std::strin
   pugi::xml_node e = doc.append_child("Error");
   XmlDoc::Add(e, "Code", code);
   XmlDoc::Add(e, "Message", message);
+  for (const auto& [name, value] : details) XmlDoc::Add(e, name.c_str(), value);
   XmlDoc::Add(e, "Resource", resource);
   XmlDoc::Add(e, "RequestId", request_id);
   return Serialize(doc);

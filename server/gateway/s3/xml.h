@@ -6,6 +6,8 @@
 #include <pugixml.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -55,8 +57,10 @@ inline constexpr XmlLimits kLifecycleXml{1000 * 50 + 16};
 [[nodiscard]] absl::Status LoadXml(pugi::xml_document& doc, std::string_view body, XmlLimits limits,
                                    unsigned options = pugi::parse_default);
 
+// `details` are more elements after Message (RangeRequested, ActualObjectSize, …).
 std::string ErrorXml(std::string_view code, std::string_view message, std::string_view resource,
-                     std::string_view request_id);
+                     std::string_view request_id,
+                     const std::vector<std::pair<std::string, std::string>>& details = {});
 
 // 2024-01-02T03:04:05.000Z
 std::string Iso8601(int64_t unix_ms);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/multipart.h"
@@ -174,6 +175,22 @@ TEST(ErrorXmlTest, HasTheFourFields) {
   EXPECT_STREQ(e.child("Resource").text().get(), "/b/a<&>b");
   EXPECT_STREQ(e.child("RequestId").text().get(), "0123456789ABCDEF");
   EXPECT_EQ(std::distance(e.children().begin(), e.children().end()), 4);
+}
+
+TEST(ErrorXmlTest, DetailsFollowTheMessageInOrder) {
+  absl::Status s = S3Error(S3Code::kInvalidRange);
+  s = WithErrorDetail(std::move(s), "RangeRequested", "bytes=20-30");
+  s = WithErrorDetail(std::move(s), "ActualObjectSize", "10");
+  EXPECT_EQ(CodeOf(s), S3Code::kInvalidRange);
+  pugi::xml_document parsed =
+      Parse(ErrorXml("InvalidRange", std::string(s.message()), "/b/k", "ID", ErrorDetails(s)));
+  std::vector<std::string> names;
+  for (pugi::xml_node child : parsed.child("Error").children()) names.push_back(child.name());
+  EXPECT_EQ(names, (std::vector<std::string>{"Code", "Message", "RangeRequested",
+                                             "ActualObjectSize", "Resource", "RequestId"}));
+  EXPECT_STREQ(parsed.child("Error").child("RangeRequested").text().get(), "bytes=20-30");
+  EXPECT_STREQ(parsed.child("Error").child("ActualObjectSize").text().get(), "10");
+  EXPECT_TRUE(ErrorDetails(S3Error(S3Code::kNoSuchKey)).empty());
 }
 
 // 2024-01-02T03:04:05.678Z
