@@ -95,14 +95,15 @@ class JavaScriptSdkTest(TreeCase):
 
 class ResticTest(TreeCase):
     """restic (Debian's 0.14): init, backup of 2,000 files, a second backup after
-    changes, forget --prune of the first, check --read-data, restore, compare.
+    changes, forget --prune of the first, check --read-data, restore, compare; the bucket
+    stays unversioned (its objects all version "null", no delete markers).
     restic sends each pack (up to 16 MiB by default) as one PutObject with Content-MD5, and
     removes its lock files with DeleteObject; its multipart threshold (200 MiB parts) is
     above the largest pack it can make (128 MiB), so it never uses multipart."""
 
     def test_backup_check_restore(self):
-        if not os.access("/usr/bin/restic", os.X_OK):
-            self.skipTest("Debian's restic is not installed (deploy/install-deps.sh)")
+        self.assertTrue(os.access("/usr/bin/restic", os.X_OK),
+                        "Debian's restic is not installed (deploy/install-deps.sh)")
         with tempfile.TemporaryDirectory() as tmp:
             src, out = os.path.join(tmp, "src"), os.path.join(tmp, "restored")
             rng = random.Random(6)
@@ -138,6 +139,16 @@ class ResticTest(TreeCase):
                                        timeout=60).stdout)
             self.assertEqual([s["hostname"] for s in snapshots], ["it"])
         self.assertTrue(any(k.startswith("repo/data/") for k in self.listing("restic", "repo/")))
+        # Unchanged by versioning (issue 16): the bucket stays unversioned, every object is
+        # version "null", and the prune's deletes removed objects instead of writing markers.
+        self.assertNotIn("Status", self.s3.get_bucket_versioning(Bucket="restic"))
+        versions, markers = [], []
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket="restic"):
+            versions += page.get("Versions", [])
+            markers += page.get("DeleteMarkers", [])
+        self.assertEqual(markers, [])
+        self.assertEqual({v["VersionId"] for v in versions}, {"null"})
+        self.assertEqual(sorted(v["Key"] for v in versions), sorted(self.listing("restic", "")))
 
 
 class RcloneTest(TreeCase):
