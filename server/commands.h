@@ -29,6 +29,8 @@ void AddNodeStateCommands(CLI::App& node);
 // `mosaic restore --key FILE (--nodes FILE | --node ADDRESS ...) --into DIR`
 // (gateway/restore_command.cc).
 void AddRestoreCommand(CLI::App& app);
+// `mosaic meta migrate --config FILE --to postgresql://…` (gateway/meta_command.cc).
+void AddMetaCommand(CLI::App& app);
 // `mosaic member …` and `mosaic team …`: the console's people (gateway/member_command.cc).
 void AddMemberAndTeamCommands(CLI::App& app);
 

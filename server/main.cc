@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   mosaic::AddKeygenCommand(app);
   mosaic::AddGatewayCommand(app);
   mosaic::AddRestoreCommand(app);
+  mosaic::AddMetaCommand(app);
   mosaic::AddMemberAndTeamCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

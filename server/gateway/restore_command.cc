@@ -1,10 +1,11 @@
 // `mosaic restore --key FILE (--nodes FILE | --node ADDRESS --fingerprint SHA256 --token-file
 // FILE) --into DIR`: rebuilds a gateway's metadata folder from the backup on the nodes
 // (backup/restore.h) and writes DIR/gateway.toml from the settings the backup carries
-// (backup/settings.h). With --node, one node is enough: its certificate is checked against
-// the fingerprint, the newest root it holds names every other node. Exit 0 when restored
-// (missing shards are reported, not fatal), 1 when no backup was found or it could not be
-// read, 2 for bad arguments.
+// (backup/settings.h). `--into postgresql://… --config-dir DIR` writes the metadata into that
+// empty PostgreSQL database instead, and DIR/gateway.toml names it (issue 17). With --node, one
+// node is enough: its certificate is checked against the fingerprint, the newest root it holds
+// names every other node. Exit 0 when restored (missing shards are reported, not fatal), 1 when no
+// backup was found or it could not be read, 2 for bad arguments.
 
 #include <cstdio>
 #include <filesystem>
@@ -27,9 +28,39 @@ namespace {
 
 struct RestoreArgs {
   std::string key_file, nodes_file, node, fingerprint, token_file, into;
+  std::string config_dir, password_file;  // with --into postgresql://…
   int passphrase_fd = -1;
   bool drill = false;
+  // Derived from the above: the gateway's folder (gateway.toml, certificates; RocksDB's meta/)
+  // and where its metadata goes.
+  std::string folder;
+  gateway::MetadataConfig metadata;
 };
+
+bool IsPostgresUri(const std::string& s) {
+  return s.starts_with("postgresql://") || s.starts_with("postgres://");
+}
+
+// Fills in `folder` and `metadata` from --into, --config-dir and --password-file.
+void Resolve(RestoreArgs& a) {
+  if (!IsPostgresUri(a.into)) {
+    if (!a.config_dir.empty() || !a.password_file.empty()) {
+      throw CLI::ValidationError("--config-dir/--password-file",
+                                 "only with --into postgresql://… (a RocksDB restore writes "
+                                 "its config into the --into folder)");
+    }
+    a.folder = a.into;
+    return;
+  }
+  if (a.config_dir.empty()) {
+    throw CLI::ValidationError("--config-dir",
+                               "with --into postgresql://…, name the folder for gateway.toml");
+  }
+  a.folder = a.config_dir;
+  a.metadata.backend = gateway::MetadataConfig::Backend::kPostgres;
+  a.metadata.postgres.dsn = a.into;
+  a.metadata.postgres.password_file = a.password_file;
+}
 
 // The one node's endpoint: its certificate fetched and checked against the fingerprint given
 // (not the network's word), its token from the file, its id asked of the node itself.
@@ -79,8 +110,9 @@ absl::StatusOr<std::vector<client::NodeEndpoint>> NodesThroughOne(const client::
         ") carries no gateway settings: it was written by an older gateway; restore with "
         "--nodes FILE");
   }
-  ASSIGN_OR_RETURN(gateway::RestoredConfig written,
-                   gateway::WriteRestoredConfig(root->settings(), a.into, a.key_file));
+  ASSIGN_OR_RETURN(
+      gateway::RestoredConfig written,
+      gateway::WriteRestoredConfig(root->settings(), a.folder, a.key_file, a.metadata));
   std::printf("restore: node %s holds backup generation %llu naming %d nodes\n",
               one.spec.id.c_str(), static_cast<unsigned long long>(root->generation()),
               root->nodes_size());
@@ -94,10 +126,10 @@ void WriteConfig(const gateway::RestoreReport& report, const RestoreArgs& a) {
     std::printf(
         "the backup carries no gateway settings (an older gateway wrote it): start a "
         "gateway with data_dir = \"%s\" and the same key file to serve it\n",
-        a.into.c_str());
+        a.folder.c_str());
     return;
   }
-  auto written = gateway::WriteRestoredConfig(report.settings, a.into, a.key_file);
+  auto written = gateway::WriteRestoredConfig(report.settings, a.folder, a.key_file, a.metadata);
   if (!written.ok()) {  // the metadata is restored all the same
     std::printf("the gateway's config could not be written: %s\n",
                 written.status().ToString().c_str());
@@ -107,7 +139,7 @@ void WriteConfig(const gateway::RestoreReport& report, const RestoreArgs& a) {
   std::printf("wrote %s (the gateway's settings at backup time; it holds the nodes' tokens)\n",
               written->path.c_str());
   if (a.drill) {
-    std::printf("a drill: the nodes were not fenced; delete %s once checked\n", a.into.c_str());
+    std::printf("a drill: the nodes were not fenced; delete %s once checked\n", a.folder.c_str());
     return;
   }
   std::printf("start it as it is: mosaic gateway --config %s\n", written->path.c_str());
@@ -119,10 +151,14 @@ int Restore(const RestoreArgs& a) {
   }
   std::error_code ec;
   for (const char* name : {"/meta", "/gateway.toml"}) {
-    if (std::filesystem::exists(a.into + name, ec)) {
-      FailCommand(2, absl::FailedPreconditionError(a.into + name +
+    if (std::filesystem::exists(a.folder + name, ec)) {
+      FailCommand(2, absl::FailedPreconditionError(a.folder + name +
                                                    " exists already; restore into a new folder"));
     }
+  }
+  if (a.metadata.backend == gateway::MetadataConfig::Backend::kPostgres) {
+    // The DSN is not printed: it may hold a password.
+    std::printf("restore: the metadata goes into the PostgreSQL database of --into\n");
   }
   // A passphrase-mode key file: as for the gateway, or the first line of stdin.
   auto ring =
@@ -134,12 +170,12 @@ int Restore(const RestoreArgs& a) {
   client::NodePool pool(*nodes, client::RpcOptions());
   client::Pipeline pipeline(*ring, pool, client::PipelineOptions());
   auto report = gateway::RestoreMetadata(
-      pipeline, a.into,
+      pipeline, a.folder,
       [](const std::string& line) {
         std::printf("restore: %s\n", line.c_str());
         std::fflush(stdout);
       },
-      !a.drill);
+      !a.drill, a.metadata);
   if (!report.ok()) FailCommand(1, report.status());
   std::printf("%s", gateway::RestoreSummary(*report).c_str());
   WriteConfig(*report, a);
@@ -168,8 +204,14 @@ void AddRestoreCommand(CLI::App& app) {
   fingerprint->needs(node);
   token->needs(node);
   cmd->add_option("--into", a->into,
-                  "New folder for the gateway (DIR/meta and DIR/gateway.toml are created)")
+                  "New folder for the gateway (DIR/meta and DIR/gateway.toml are created), or "
+                  "postgresql://… : an empty PostgreSQL database for the metadata")
       ->required();
+  cmd->add_option("--config-dir", a->config_dir,
+                  "With --into postgresql://…: new folder for gateway.toml (naming the database)");
+  cmd->add_option("--password-file", a->password_file,
+                  "With --into postgresql://…: the database password's file (0600), written "
+                  "into gateway.toml as [metadata] password_file");
   cmd->add_flag("--drill", a->drill,
                 "Check that the backup restores while the gateway still runs: the nodes are not "
                 "fenced (do not start the restored folder while the old gateway runs)");
@@ -179,6 +221,7 @@ void AddRestoreCommand(CLI::App& app) {
     if (a->nodes_file.empty() && a->node.empty()) {
       throw CLI::ValidationError("--nodes or --node", "say where the nodes are: one is needed");
     }
+    Resolve(*a);
     int code = Restore(*a);
     if (code != 0) throw CLI::RuntimeError(code);
   });

@@ -198,16 +198,37 @@ absl::Status Verify(client::Pipeline& pipeline, const MetaStore& store, RestoreR
   return absl::OkStatus();
 }
 
+// The store restored into: a new RocksDB folder `into`/meta, or an empty PostgreSQL database.
+absl::StatusOr<std::unique_ptr<MetaStore>> OpenTarget(const std::string& into,
+                                                      const MetadataConfig& metadata) {
+  if (metadata.backend == MetadataConfig::Backend::kRocksDb) {
+    ::mkdir(into.c_str(), 0700);
+    return MetaStore::Open(into + "/meta");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, MetaStore::Open(metadata, into));
+  ASSIGN_OR_RETURN(bool empty, store->Empty());
+  if (!empty) {
+    return absl::FailedPreconditionError(
+        "the PostgreSQL database holds Mosaic metadata already; restore into an empty database "
+        "(CREATE DATABASE a new one, or drop this one's tables if it is certainly unused)");
+  }
+  return store;
+}
+
 }  // namespace
 
 absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const std::string& into,
-                                              const RestoreProgress& progress, bool take_over) {
+                                              const RestoreProgress& progress, bool take_over,
+                                              const MetadataConfig& metadata) {
   RestoreReport report;
+  bool rocks = metadata.backend == MetadataConfig::Backend::kRocksDb;
   std::string meta_dir = into + "/meta";
   std::error_code ec;
-  if (std::filesystem::exists(meta_dir, ec)) {
+  if (rocks && std::filesystem::exists(meta_dir, ec)) {
     return absl::FailedPreconditionError(meta_dir + " exists already; restore into a new folder");
   }
+  // Refused before anything is read from the nodes.
+  if (!rocks) RETURN_IF_ERROR(OpenTarget(into, metadata).status());
   progress("looking for the backup root on " + std::to_string(pipeline.pool().size()) + " nodes");
   RootSearch search = FindRoots(pipeline.pool(), pipeline.ring());
   report.nodes = search.nodes;
@@ -243,13 +264,12 @@ absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline, const 
     rotated = std::make_unique<client::Pipeline>(*inherited, pipeline.pool(), pipeline.options());
     reading = rotated.get();
   }
-  ::mkdir(into.c_str(), 0700);
   {
-    ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, MetaStore::Open(meta_dir));
+    ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, OpenTarget(into, metadata));
     RETURN_IF_ERROR(Rebuild(*reading, *store, *root, report, progress));
   }
   // Reopened: the store reads its counters (deletion queue, repair backlog) at Open.
-  ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, MetaStore::Open(meta_dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<MetaStore> store, MetaStore::Open(metadata, meta_dir));
   RETURN_IF_ERROR(Count(*store, report));
   progress("verifying the shards of every piece on the nodes");
   RETURN_IF_ERROR(Verify(*reading, *store, report, progress));

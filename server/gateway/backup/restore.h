@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "client/pipeline/pipeline.h"
 #include "proto/mosaic/v1/backup.pb.h"
+#include "server/gateway/meta/metadata_config.h"
 
 namespace mosaic::gateway {
 
@@ -67,10 +68,12 @@ using RestoreProgress = std::function<void(const std::string& line)>;
 // With `take_over` (the default), the restored gateway takes a new generation at every node
 // (fencing.h), so the backed-up gateway can no longer write there; without it (a drill that
 // checks the backup while the gateway runs) the nodes are left as they are.
-[[nodiscard]] absl::StatusOr<RestoreReport> RestoreMetadata(client::Pipeline& pipeline,
-                                                            const std::string& into,
-                                                            const RestoreProgress& progress,
-                                                            bool take_over = true);
+// With `metadata` naming PostgreSQL the records go into that database instead of `into`/meta
+// (issue 17): FAILED_PRECONDITION if it holds any row already (restore into an empty one);
+// the database's errors (PgBackend::Open) otherwise.
+[[nodiscard]] absl::StatusOr<RestoreReport> RestoreMetadata(
+    client::Pipeline& pipeline, const std::string& into, const RestoreProgress& progress,
+    bool take_over = true, const MetadataConfig& metadata = MetadataConfig());
 
 // The report as `mosaic restore` prints it.
 std::string RestoreSummary(const RestoreReport& report);

@@ -66,6 +66,23 @@ absl::Status Place(const v1::GatewaySettings& settings, toml::table& t, const ch
   return absl::OkStatus();
 }
 
+// Points `root`'s [metadata] at the PostgreSQL database restored into; the tuning of a
+// section that named PostgreSQL already is kept.
+void PostgresSection(toml::table& root, const meta::PgOptions& pg) {
+  toml::table section;
+  if (auto old = root.get_as<toml::table>("metadata")) {
+    auto backend = old->get_as<std::string>("backend");
+    if (backend && backend->get() == "postgresql") section = *old;
+  }
+  section.insert_or_assign("backend", "postgresql");
+  section.insert_or_assign("dsn", pg.dsn);
+  section.erase("password_file");
+  if (!pg.password_file.empty()) {
+    section.insert_or_assign("password_file", std::filesystem::absolute(pg.password_file).string());
+  }
+  root.insert_or_assign("metadata", std::move(section));
+}
+
 }  // namespace
 
 absl::StatusOr<v1::GatewaySettings> ReadGatewaySettings(const std::string& config_path) {
@@ -96,7 +113,8 @@ bool SameSettings(const v1::GatewaySettings& a, const v1::GatewaySettings& b) {
 
 absl::StatusOr<RestoredConfig> WriteRestoredConfig(const v1::GatewaySettings& settings,
                                                    const std::string& into,
-                                                   const std::string& key_file) {
+                                                   const std::string& key_file,
+                                                   const MetadataConfig& metadata) {
   if (settings.config_toml().empty()) {
     return absl::FailedPreconditionError("the backup carries no gateway settings");
   }
@@ -115,8 +133,10 @@ absl::StatusOr<RestoredConfig> WriteRestoredConfig(const v1::GatewaySettings& se
     RETURN_IF_ERROR(
         Place(settings, *nodes[i], "tls_ca_file", dir + "/nodes/" + name + ".crt", 0644));
   }
-  if (auto metadata = root.get_as<toml::table>("metadata")) {
-    auto backend = metadata->get_as<std::string>("backend");
+  if (metadata.backend == MetadataConfig::Backend::kPostgres) {
+    PostgresSection(root, metadata.postgres);
+  } else if (auto section = root.get_as<toml::table>("metadata")) {
+    auto backend = section->get_as<std::string>("backend");
     if (backend && backend->get() == "postgresql") {
       root.erase("metadata");
       out.notes.push_back(

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/mosaic/v1/backup.pb.h"
+#include "server/gateway/meta/metadata_config.h"
 
 namespace mosaic::gateway {
 
@@ -35,11 +36,15 @@ struct RestoredConfig {
 // (0600) with data_dir = `into` and key_file = `key_file` (both made absolute), the
 // listener's certificate and key as `into`/tls/s3.crt and s3.key (0600), and each node's
 // certificate as `into`/nodes/ID.crt. A [metadata] section naming PostgreSQL is left out (the
-// restore writes RocksDB; a note says so). Files this wrote before are replaced. The written
-// config is checked with ParseGatewayConfig first: INVALID_ARGUMENT if it would not start,
+// restore writes RocksDB; a note says so) unless `metadata` names PostgreSQL: then the
+// section is backend = "postgresql" with its dsn and password_file (made absolute), the
+// backed-up section's other keys (pool size, timeouts) kept if it was PostgreSQL's too. The
+// DSN is written into the 0600 config and nowhere else. Files this wrote before are replaced. The
+// written config is checked with ParseGatewayConfig first: INVALID_ARGUMENT if it would not start,
 // FAILED_PRECONDITION if the settings carry no config, DATA_LOSS if a file the config names
 // is not among them; errno statuses naming the path for write failures. Blocks.
 [[nodiscard]] absl::StatusOr<RestoredConfig> WriteRestoredConfig(
-    const v1::GatewaySettings& settings, const std::string& into, const std::string& key_file);
+    const v1::GatewaySettings& settings, const std::string& into, const std::string& key_file,
+    const MetadataConfig& metadata = MetadataConfig());
 
 }  // namespace mosaic::gateway

@@ -217,12 +217,30 @@ absl::Status MetaStore::PutBackupState(const v1::BackupState& state) {
   return backend_->Run([&](meta::Transaction& t) { return meta::backup_state::Put(t, state); });
 }
 
+absl::StatusOr<bool> MetaStore::Empty() const {
+  bool empty = true;
+  RETURN_IF_ERROR(backend_->Snapshot()->Scan(
+      "", "", [&](std::string_view, std::string_view) -> absl::StatusOr<bool> {
+        empty = false;
+        return false;
+      }));
+  return empty;
+}
+
 absl::Status MetaStore::PutRaw(const std::vector<std::pair<std::string, std::string>>& pairs) {
   if (Rocks(*backend_) == nullptr) {
-    return backend_->Run([&](meta::Transaction& t) -> absl::Status {
-      for (const auto& [key, value] : pairs) RETURN_IF_ERROR(t.Put(key, value));
-      return absl::OkStatus();
-    });
+    // Each Put takes an advisory lock held to the commit, and the server's lock table
+    // (max_locks_per_transaction, 64 by default, times its connections) is shared.
+    constexpr size_t kRows = 500;
+    for (size_t begin = 0; begin < pairs.size(); begin += kRows) {
+      RETURN_IF_ERROR(backend_->Run([&](meta::Transaction& t) -> absl::Status {
+        for (size_t i = begin; i < pairs.size() && i < begin + kRows; ++i) {
+          RETURN_IF_ERROR(t.Put(pairs[i].first, pairs[i].second));
+        }
+        return absl::OkStatus();
+      }));
+    }
+    return absl::OkStatus();
   }
   rocksdb::WriteBatch batch;
   for (const auto& [key, value] : pairs) {

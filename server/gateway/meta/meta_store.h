@@ -330,11 +330,15 @@ class MetaStore {
   // The database's identity (RocksDB's, or PostgreSQL's mosaic_identity; a restored copy
   // has another).
   [[nodiscard]] absl::StatusOr<std::string> Identity() const;
+  // Whether the store holds no row at all (a new RocksDB folder, an empty PostgreSQL
+  // database: what restore and `mosaic meta migrate` write into).
+  [[nodiscard]] absl::StatusOr<bool> Empty() const;
   [[nodiscard]] absl::StatusOr<std::optional<v1::BackupState>> GetBackupState() const;
   [[nodiscard]] absl::Status PutBackupState(const v1::BackupState& state);
   // Restore only, into a store no gateway uses, which must be reopened afterwards (counters
   // such as the deletion queue's next sequence are read at Open). PutRaw writes the pairs in
-  // one synced batch; ApplyBatch replays a write batch read by VisitUpdatesSince (DATA_LOSS
+  // one synced batch (PostgreSQL: in transactions of at most 500 rows, each of which takes a
+  // lock); ApplyBatch replays a write batch read by VisitUpdatesSince (DATA_LOSS
   // if it is not one).
   [[nodiscard]] absl::Status PutRaw(const std::vector<std::pair<std::string, std::string>>& pairs);
   [[nodiscard]] absl::Status ApplyBatch(std::string_view batch);

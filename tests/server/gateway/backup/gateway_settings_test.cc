@@ -110,6 +110,44 @@ TEST_F(GatewaySettingsTest, RestoredConfigStartsFromTheNewFolderAlone) {
   EXPECT_TRUE(WriteRestoredConfig(*settings, into, "key/master.key").ok());
 }
 
+// `mosaic restore --into postgresql://…` (issue 17): the section names the database restored
+// into, with the backed-up PostgreSQL section's tuning kept; a RocksDB config gets one.
+TEST_F(GatewaySettingsTest, RestoredIntoPostgresTheConfigNamesTheDatabase) {
+  // The same config with a pool size in its [metadata] section.
+  std::string tuned = config_;
+  tuned.replace(tuned.find("[[node]]"), 0, "pool_size = 7\n");
+  Write(dir_ + "/old/gateway.toml", tuned);
+  auto settings = ReadGatewaySettings(dir_ + "/old/gateway.toml");
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  MetadataConfig target;
+  target.backend = MetadataConfig::Backend::kPostgres;
+  target.postgres.dsn = "postgresql://gw@db.example/restored";
+  target.postgres.password_file = "pw/db.password";
+  auto written = WriteRestoredConfig(*settings, dir_ + "/new", "/k", target);
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_TRUE(written->notes.empty());
+  auto config = LoadGatewayConfig(written->path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metadata.backend, MetadataConfig::Backend::kPostgres);
+  EXPECT_EQ(config->metadata.postgres.dsn, target.postgres.dsn);
+  EXPECT_EQ(config->metadata.postgres.password_file,
+            std::filesystem::absolute("pw/db.password").string());
+  EXPECT_EQ(config->metadata.postgres.pool_size, 7);
+
+  Write(dir_ + "/old/gateway.toml",
+        config_.substr(0, config_.find("[metadata]")) + config_.substr(config_.find("[[node]]")));
+  settings = ReadGatewaySettings(dir_ + "/old/gateway.toml");
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  target.postgres.password_file.clear();
+  written = WriteRestoredConfig(*settings, dir_ + "/new2", "/k", target);
+  ASSERT_TRUE(written.ok()) << written.status();
+  config = LoadGatewayConfig(written->path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metadata.backend, MetadataConfig::Backend::kPostgres);
+  EXPECT_EQ(config->metadata.postgres.dsn, target.postgres.dsn);
+  EXPECT_EQ(config->metadata.postgres.password_file, "");
+}
+
 TEST_F(GatewaySettingsTest, SettingsWithoutAFileTheConfigNamesAreRefused) {
   auto settings = ReadGatewaySettings(dir_ + "/old/gateway.toml");
   ASSERT_TRUE(settings.ok()) << settings.status();
