@@ -9,7 +9,7 @@
 namespace mosaic::gateway::meta {
 namespace {
 
-// What each table holds, for the operator (docs/architecture.md, "Metadata tables").
+// What each table holds, for the operator (docs/architecture.md lists them).
 const char* TableName(const std::string& table) {
   static const std::map<std::string, const char*> names = {
       {"B", "backup state"},
@@ -33,6 +33,7 @@ const char* TableName(const std::string& table) {
       {"u", "uploads"},
       {"v", "versions"},
       {"~down/", "down nodes"},
+      {"~format", "row format"},
       {"~inflight/", "writes in flight"},
       {"~lease/", "job leases"},
       {"~lifecycle", "lifecycle cursor"},
