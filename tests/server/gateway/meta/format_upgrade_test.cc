@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/server/gateway/meta/store_fixture.h"
 
@@ -25,6 +28,25 @@ class FormatUpgradeTest : public StoreFixture {
   }
   void SetVersioning(v1::BucketRecord::Versioning v) {
     ASSERT_TRUE(gateway::SetVersioning(store(), "b", v).ok());
+  }
+  // Keys k and other of bucket b, each with its null version under a newer version, as an
+  // older gateway left them: the index rows (`V` <bucket> NUL <key>) missing.
+  void WriteOlderLayout() {
+    ASSERT_TRUE(store().CreateBucket("b", v1::BucketRecord()).ok());
+    SetVersioning(v1::BucketRecord::SUSPENDED);
+    for (const char* key : {"k", "other"}) {
+      ASSERT_TRUE(store().PutObject("b", key, Record(std::string("null-") + key)).ok());
+    }
+    SetVersioning(v1::BucketRecord::ENABLED);
+    ASSERT_TRUE(store().PutObject("b", "k", Record("newer")).ok());
+    ASSERT_TRUE(store().PutObject("b", "other", Record("newer-other")).ok());
+    ASSERT_TRUE(store()
+                    .backend()
+                    .Run([](meta::Transaction& t) {
+                      RETURN_IF_ERROR(t.Delete(std::string("Vb\0k", 4)));
+                      return t.Delete(std::string("Vb\0other", 8));
+                    })
+                    .ok());
   }
   int Format() {
     auto t = store().backend().Snapshot();
@@ -44,22 +66,7 @@ class FormatUpgradeTest : public StoreFixture {
 TEST_F(FormatUpgradeTest, OlderNullVersionIsFoundByIdAfterReopening) {
   OpenStore();
   EXPECT_EQ(Format(), 1);  // nothing to index yet: a restore may still load older rows
-  ASSERT_TRUE(store().CreateBucket("b", v1::BucketRecord()).ok());
-  SetVersioning(v1::BucketRecord::SUSPENDED);
-  for (const char* key : {"k", "other"}) {
-    ASSERT_TRUE(store().PutObject("b", key, Record(std::string("null-") + key)).ok());
-  }
-  SetVersioning(v1::BucketRecord::ENABLED);
-  ASSERT_TRUE(store().PutObject("b", "k", Record("newer")).ok());
-  ASSERT_TRUE(store().PutObject("b", "other", Record("newer-other")).ok());
-  // As an older gateway left them: the index rows (`V` <bucket> NUL <key>) missing.
-  ASSERT_TRUE(store()
-                  .backend()
-                  .Run([](meta::Transaction& t) {
-                    RETURN_IF_ERROR(t.Delete(std::string("Vb\0k", 4)));
-                    return t.Delete(std::string("Vb\0other", 8));
-                  })
-                  .ok());
+  WriteOlderLayout();
   EXPECT_EQ(NullVersionPiece("k"), "");  // what an older store's null version read as
   OpenStore();
   EXPECT_EQ(Format(), meta::kRowFormat);
@@ -73,6 +80,31 @@ TEST_F(FormatUpgradeTest, OlderNullVersionIsFoundByIdAfterReopening) {
   ASSERT_TRUE(deleted.ok()) << deleted.status();
   EXPECT_TRUE(deleted->existed);
   EXPECT_EQ(NullVersionPiece("k"), "");
+  EXPECT_EQ(NullVersionPiece("other"), "null-other");
+}
+
+// A restore opens the new store empty, loads the backup's rows, and reopens it: an older
+// gateway's backup is upgraded then.
+TEST_F(FormatUpgradeTest, OlderRowsRestoredIntoANewStoreAreUpgradedAtItsReopen) {
+  OpenStore();
+  WriteOlderLayout();
+  std::vector<std::pair<std::string, std::string>> rows;
+  ASSERT_TRUE(store()
+                  .VisitSnapshot([&](std::string_view key, std::string_view value) {
+                    rows.emplace_back(key, value);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  dir_ += "-restored";
+  std::filesystem::create_directories(dir_);
+  OpenStore();
+  EXPECT_EQ(Format(), 1);
+  ASSERT_TRUE(store().PutRaw(rows).ok());
+  OpenStore();
+  EXPECT_EQ(Format(), meta::kRowFormat);
+  EXPECT_EQ(NullVersionPiece("k"), "null-k");
   EXPECT_EQ(NullVersionPiece("other"), "null-other");
 }
 
