@@ -1,7 +1,8 @@
 // Fuzz target: PutBucketLifecycleConfiguration's XML (s3/lifecycle_rules.h). What the parser
 // accepts must keep its promises (at most 1,000 rules, each with an action, no transition),
 // and must survive being written back and parsed again unchanged, as GetBucketLifecycle-
-// Configuration does; the rules it accepts are applied to a small version list. Seeds:
+// Configuration does, and parse back from the bucket record they are kept in; the rules it
+// accepts are applied to a small version list. Seeds:
 // bench/fuzz/corpus/fuzz_lifecycle_xml (written by hand: the documents boto3 sends).
 
 #include <cstdint>
@@ -30,7 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!rules.ok()) return 0;
   CHECK(!rules->empty() && rules->size() <= 1000);
   google::protobuf::RepeatedPtrField<mosaic::v1::LifecycleRule> field(rules->begin(), rules->end());
-  for (const auto& r : field) CHECK(HasAction(r));
+  for (const auto& r : field) {
+    CHECK(HasAction(r));
+    // Rules are kept in the bucket record: what was accepted must parse back from it
+    // (proto3 strings are UTF-8 only; regress-tag-not-utf8).
+    mosaic::v1::LifecycleRule stored;
+    CHECK(stored.ParseFromString(r.SerializeAsString()));
+  }
   auto again = ParseLifecycle(LifecycleXml(field));
   CHECK(again.ok());
   CHECK(again->size() == rules->size());

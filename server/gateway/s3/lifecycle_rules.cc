@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/object_lock.h"
+#include "server/gateway/s3/utf8.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -78,10 +79,17 @@ absl::Status ParseExpiration(pugi::xml_node e, v1::LifecycleRule& r) {
 }
 
 // IDs, prefixes and tags are written back in GetBucketLifecycleConfiguration's XML: only
-// characters XML 1.0 can carry.
+// characters XML 1.0 can carry. They are kept in the bucket record's proto3 strings, which
+// must be UTF-8: a rule with other bytes (pugixml does not check the encoding) made the
+// bucket record unreadable once stored (found by fuzz_lifecycle_xml). A document that is
+// not UTF-8 is not well-formed XML.
 absl::Status CheckText(const v1::LifecycleRule& r) {
+  auto utf8 = [](const std::string& s) { return Utf8Chars(s).has_value(); };
+  bool ok = utf8(r.id()) && utf8(r.prefix());
+  for (const v1::Tag& t : r.tags()) ok = ok && utf8(t.key()) && utf8(t.value());
+  if (!ok) return S3Error(S3Code::kMalformedXML);
   auto fits = [](const std::string& s) { return std::all_of(s.begin(), s.end(), IsXmlChar); };
-  bool ok = fits(r.id()) && fits(r.prefix());
+  ok = fits(r.id()) && fits(r.prefix());
   for (const v1::Tag& t : r.tags()) ok = ok && fits(t.key()) && fits(t.value());
   if (ok) return absl::OkStatus();
   return S3Error(S3Code::kInvalidArgument, "The rule contains a control character");

@@ -13,6 +13,7 @@
 #include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/router.h"
+#include "server/gateway/s3/utf8.h"
 #include "server/gateway/s3/versioning.h"
 #include "server/gateway/s3/xml.h"
 
@@ -22,31 +23,6 @@ namespace {
 // A valid Tagging document holds at most 10 tags of 384 characters, each at most a
 // 10-byte character reference (&#x10FFFF;), plus the markup: 64 KiB is ample.
 constexpr size_t kMaxTaggingBodyBytes = 64 * 1024;
-
-// The number of Unicode characters of `s`; nullopt if it is not valid UTF-8 (overlong
-// forms, surrogates and code points past U+10FFFF are not).
-std::optional<size_t> Utf8Chars(std::string_view s) {
-  size_t chars = 0;
-  for (size_t i = 0; i < s.size(); ++chars) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x06 ? 2
-                 : (c >> 4) == 0x0e ? 3
-                 : (c >> 3) == 0x1e ? 4
-                                    : 0;
-    if (len == 0 || i + len > s.size()) return std::nullopt;
-    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
-    for (size_t j = 1; j < len; ++j) {
-      unsigned char cc = static_cast<unsigned char>(s[i + j]);
-      if ((cc & 0xc0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMinOf[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMinOf[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return std::nullopt;
-    i += len;
-  }
-  return chars;
-}
 
 v1::Tag MakeTag(std::string key, std::string value) {
   v1::Tag tag;

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "absl/strings/escaping.h"
 #include "server/gateway/jobs/lifecycle_decision.h"
 #include "server/gateway/s3/errors.h"
 
@@ -95,6 +98,33 @@ TEST(LifecycleRulesTest, RefusesWhatS3Refuses) {
                  "<Expiration><Days>2</Days></Expiration></Rule></LifecycleConfiguration>"),
             S3Code::kInvalidArgument);  // the same ID twice
   EXPECT_EQ(code("<LifecycleConfiguration><Rule>"), S3Code::kMalformedXML);
+}
+
+// Rules are kept in the bucket record, whose strings are proto3's: bytes that are not UTF-8
+// were accepted (pugixml does not check) and stored, and the record no longer parsed
+// (found by fuzz_lifecycle_xml; issue 18). Such a document is not well-formed XML.
+TEST(LifecycleRulesTest, TextThatIsNotUtf8IsMalformedXml) {
+  auto with = [](const std::string& id, const std::string& value) {
+    return ParseLifecycle("<LifecycleConfiguration><Rule><ID>" + id +
+                          "</ID><Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>" + value +
+                          "</Value></Tag></Filter><Expiration><Days>1</Days>"
+                          "</Expiration></Rule></LifecycleConfiguration>");
+  };
+  auto code = [&](const std::string& id, const std::string& value) {
+    auto rules = with(id, value);
+    return rules.ok() ? std::nullopt : std::optional<S3Code>(CodeOf(rules.status()));
+  };
+  for (const std::string& bad : {std::string("\xff"), std::string("a\xc0\x80"),
+                                 std::string("\xed\xa0\x80"), std::string("\xe2\x82")}) {
+    EXPECT_EQ(code("r", bad), S3Code::kMalformedXML) << absl::CHexEscape(bad);
+    EXPECT_EQ(code(bad, "v"), S3Code::kMalformedXML) << absl::CHexEscape(bad);
+  }
+  // UTF-8 beyond ASCII is kept, and survives the bucket record.
+  auto rules = with("r\xc3\xa9", "\xe2\x82\xac");
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  v1::LifecycleRule again;
+  ASSERT_TRUE(again.ParseFromString((*rules)[0].SerializeAsString()));
+  EXPECT_EQ(again.tags(0).value(), "\xe2\x82\xac");
 }
 
 TEST(LifecycleRulesTest, NoncurrentVersionsExpireKeepingTheNewerOnes) {
