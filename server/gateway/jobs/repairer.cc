@@ -10,6 +10,7 @@
 #include "client/pipeline/stripe_repair.h"
 #include "common/clock.h"
 #include "common/latch.h"
+#include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 
 namespace mosaic::gateway {
@@ -186,6 +187,28 @@ bool Repairer::SharesProvider(const std::vector<std::string>& placement, int slo
   return false;
 }
 
+absl::Status Repairer::Hold(const client::ObjectManifest& manifest) {
+  client::WriteJournal* journal = pipeline_.write_journal();
+  if (journal == nullptr) return absl::OkStatus();
+  // Recorded at every hold (the same record: the whole object, whose other stripes' chunks
+  // are referenced anyway), under holds_mu_ so that a release cannot pass a hold.
+  std::lock_guard lock(holds_mu_);
+  RETURN_IF_ERROR(
+      journal->Reserve(manifest.object_id, manifest.k + manifest.m, manifest.stripes.size()));
+  ++holds_[manifest.object_id];
+  return absl::OkStatus();
+}
+
+void Repairer::Unhold(const client::ObjectId& object) {
+  client::WriteJournal* journal = pipeline_.write_journal();
+  if (journal == nullptr) return;
+  std::lock_guard lock(holds_mu_);
+  auto it = holds_.find(object);
+  if (it == holds_.end() || --it->second > 0) return;
+  holds_.erase(it);
+  journal->Release(object);
+}
+
 bool Repairer::Repair(const v1::RepairRecord& entry) {
   const std::string& piece_id = entry.piece_id();
   auto finish = [&] {
@@ -229,6 +252,16 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
         pipeline_.ring().ComputeChunkId(manifest->object_id, entry.stripe(), shard)));
     pipeline_.in_flight().Add(in_flight.ids.back());
   }
+  // Recorded for every gateway's sweep too (issue 17), until the placement is settled.
+  if (absl::Status held = Hold(*manifest); !held.ok()) {
+    Retry(entry, {entry.shards().begin(), entry.shards().end()}, held.ToString());
+    return false;
+  }
+  struct HoldGuard {
+    Repairer& repairer;
+    client::ObjectId object;
+    ~HoldGuard() { repairer.Unhold(object); }
+  } hold{*this, manifest->object_id};
   client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(), shards,
                                                       avoid, options_.no_new_shards);
   if (r.status.code() == absl::StatusCode::kInvalidArgument) {

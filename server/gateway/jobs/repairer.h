@@ -19,6 +19,12 @@
 // the stripe; when none takes it, the shard stays and the written copy is deleted (the next
 // spread scan tries again).
 //
+// Several gateways on one database (issue 17): before a stripe's new shards are written,
+// its object is recorded as a write in flight in the pipeline's write journal (the one the
+// writers use: meta/write_journal.h), held by a count per object (stripes of one object are
+// repaired side by side) and released once the new placement is committed or dropped, so
+// that no gateway's orphan sweep takes the new chunks in between, not only this one's.
+//
 // Read faults: ReportBadShards queues the stripes whose shards a GET found corrupt
 // (DATA_LOSS) or missing (NOT_FOUND) with reason "read"; timeouts are not faults of the data.
 //
@@ -30,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -99,6 +106,11 @@ class Repairer final : public Worker {
              const std::string& why);
   void DeleteChunk(const std::string& node_id, const client::ObjectManifest& manifest,
                    uint64_t stripe, int shard);
+  // Records `manifest`'s object (all its stripes) in the pipeline's write journal, if it has
+  // one, before its repair writes anything: the journal's errors (UNAVAILABLE when the
+  // database is down). Each Hold that succeeded is followed by one Unhold.
+  absl::Status Hold(const client::ObjectManifest& manifest);
+  void Unhold(const client::ObjectId& object);
   // Waits (interruptibly) until the token bucket allows writing again; false when stopping.
   bool Throttle();
   void Account(uint64_t bytes);
@@ -121,6 +133,10 @@ class Repairer final : public Worker {
   uint64_t shards_done_ = 0;
   uint64_t bytes_done_ = 0;
   uint64_t failures_ = 0;
+  // Holds on objects recorded in the write journal, by object id (Hold, Unhold). Reserve
+  // blocks on the database: not under mu_.
+  std::mutex holds_mu_;
+  std::map<client::ObjectId, int> holds_;
 };
 
 }  // namespace mosaic::gateway

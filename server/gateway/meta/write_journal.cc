@@ -35,6 +35,9 @@ absl::Status WriteJournal::Reserve(const client::ObjectId& object, int shards, u
   WriteInFlight write{writer_, ObjectKey(object), static_cast<uint32_t>(shards), stripes};
   RETURN_IF_ERROR(meta_.MarkWrite(write));
   std::lock_guard lock(mu_);
+  // Released and reserved again before the heartbeat (a repair of the object's next
+  // stripes): the record must not go at that heartbeat.
+  std::erase(released_, write.object_id);
   live_[write.object_id] = std::move(write);
   return absl::OkStatus();
 }

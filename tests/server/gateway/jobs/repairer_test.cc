@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <set>
 
+#include "server/gateway/meta/write_journal.h"
 #include "tests/server/gateway/jobs/hostile_cluster.h"
 
 namespace mosaic::gateway {
@@ -104,6 +107,44 @@ TEST_F(RepairerRateTest, RepairBytesAreSpreadAtTheConfiguredRate) {
     EXPECT_NE(nodes[0], manifest_.stripes[s].nodes[0]) << "stripe " << s;
     EXPECT_NE(nodes[1], manifest_.stripes[s].nodes[1]) << "stripe " << s;
   }
+}
+
+// Several gateways on one database (issue 17): while a stripe is rebuilt its object is
+// recorded as a write in flight in the pipeline's write journal (as a PUT's is), so another
+// gateway's orphan sweep spares the new chunks too; the record goes at the journal's
+// heartbeat after the repair.
+TEST_F(RepairerRateTest, RepairWritesAreRecordedInFlightUntilSettled) {
+  WriteJournal journal(cluster_->meta(), "gw-repair", std::chrono::seconds(6));
+  cluster_->pipeline().SetWriteJournal(&journal);
+  QueueShardOfEveryStripe(0);
+  const std::string object(reinterpret_cast<const char*>(manifest_.object_id.data()),
+                           manifest_.object_id.size());
+  auto recorded = [&] {
+    auto writes = cluster_->meta().WritesInFlight();
+    return writes.ok() && std::any_of(writes->begin(), writes->end(), [&](const auto& w) {
+             return w.writer == journal.writer() && w.object_id == object &&
+                    w.stripes == uint64_t{kStripes} && w.shards == 6u;
+           });
+  };
+  std::atomic<int> asked{0}, unrecorded{0};
+  RepairerOptions options;
+  options.bytes_per_second = uint64_t{1} << 40;
+  // Asked about each node while a stripe is rebuilt, before its new shards are written.
+  options.avoid = [&](const std::string&) {
+    ++asked;
+    if (!recorded()) ++unrecorded;
+    return false;
+  };
+  metrics::Registry registry;
+  Repairer repairer(cluster_->meta(), cluster_->pipeline(), registry, options);
+  EXPECT_EQ(repairer.RunOnce(), size_t{kStripes});
+  EXPECT_EQ(repairer.progress().shards_done, uint64_t{kStripes});
+  EXPECT_GT(asked.load(), 0);
+  EXPECT_EQ(unrecorded.load(), 0) << "of " << asked.load();
+  EXPECT_TRUE(recorded()) << "released records go at the next heartbeat";
+  ASSERT_TRUE(journal.Step().ok());
+  EXPECT_FALSE(recorded());
+  cluster_->pipeline().SetWriteJournal(nullptr);
 }
 
 }  // namespace

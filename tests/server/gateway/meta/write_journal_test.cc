@@ -60,6 +60,20 @@ TEST_F(WriteJournalTest, AWriteIsRecordedFromItsReservationUntilTheBeatAfterItsR
   EXPECT_EQ(beats->at(journal.writer()), 1u);
 }
 
+// A repair releases an object and holds it again for its next stripes (jobs/repairer.h):
+// reserved again before the heartbeat, its record stays.
+TEST_F(WriteJournalTest, AWriteReservedAgainAfterItsReleaseKeepsItsRecord) {
+  WriteJournal journal(store(), "gw-a", kTtl);
+  ASSERT_TRUE(journal.Reserve(Object(1), 6, 4).ok());
+  journal.Release(Object(1));
+  ASSERT_TRUE(journal.Reserve(Object(1), 6, 4).ok());
+  ASSERT_TRUE(journal.Step().ok());
+  EXPECT_EQ(Writes().size(), 1u);
+  journal.Release(Object(1));
+  ASSERT_TRUE(journal.Step().ok());
+  EXPECT_TRUE(Writes().empty());
+}
+
 TEST_F(WriteJournalTest, EachRunOfAGatewayIsAnotherWriter) {
   WriteJournal first(store(), "gw-a", kTtl), second(store(), "gw-a", kTtl);
   EXPECT_NE(first.writer(), second.writer());
