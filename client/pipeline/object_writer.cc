@@ -1,7 +1,10 @@
 #include "client/pipeline/object_writer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "common/buffer_pool.h"
 #include "common/latch.h"
@@ -260,7 +263,33 @@ absl::StatusOr<ObjectManifest> ObjectWriter::Finish() {
     DeleteWritten();
     return error;
   }
+  ReportSpread();
   return manifest_;
+}
+
+void ObjectWriter::ReportSpread() {
+  std::shared_ptr<const Placer> placer = pipeline_.placer();
+  auto provider_of = [&](const std::string& node) {
+    int i = pipeline_.pool().IndexOf(node);
+    return i >= 0 && i < static_cast<int>(placer->nodes().size()) ? placer->nodes()[i].provider
+                                                                  : std::string("?");
+  };
+  std::vector<std::vector<ShardHolder>> stripes;
+  for (const StripePlacement& stripe : manifest_.stripes) {
+    auto& places = stripes.emplace_back();
+    for (const std::string& node : stripe.nodes) places.emplace_back(node, provider_of(node));
+  }
+  auto usable_providers = [&] {
+    std::set<std::string> providers;
+    for (int i = 0; i < static_cast<int>(placer->nodes().size()); ++i) {
+      if (pipeline_.Usable(i)) providers.insert(placer->nodes()[i].provider);
+    }
+    return static_cast<int>(providers.size());
+  };
+  std::string object = HexEncode(std::as_bytes(std::span(manifest_.object_id)));
+  if (auto line = pipeline_.spread_log().Record(object, stripes, usable_providers)) {
+    spdlog::warn("{}", *line);
+  }
 }
 
 void ObjectWriter::Abort() {

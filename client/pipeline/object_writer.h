@@ -59,6 +59,8 @@ class ObjectWriter {
   void StripeDone(Stripe& s, absl::Status status);
   void Fail(absl::Status status);
   void WaitIdle();
+  // Reports stripes of the finished object placed with two shards at one provider.
+  void ReportSpread();
   void DeleteWritten();
   absl::Status Reserve(uint64_t stripe);
 

@@ -23,6 +23,7 @@
 #include "client/pipeline/read_budget.h"
 #include "client/pipeline/timer.h"
 #include "client/placement/placement.h"
+#include "client/placement/spread_log.h"
 #include "client/rpc/node_pool.h"
 #include "common/bytes.h"
 #include "common/thread_pool.h"
@@ -175,6 +176,9 @@ class Pipeline {
   // every writer.
   void SetWriteJournal(WriteJournal* journal) { journal_ = journal; }
   WriteJournal* write_journal() const { return journal_; }
+  // Where writers report stripes they had to double up at one provider (writers log its
+  // lines as warnings).
+  SpreadLog& spread_log() { return spread_log_; }
 
  private:
   const KeyRing& ring_;
@@ -189,6 +193,7 @@ class Pipeline {
   Timer timer_;
   InFlightChunks in_flight_;
   std::atomic<WriteJournal*> journal_{nullptr};
+  SpreadLog spread_log_;
 };
 
 // Chunk id as the node sees it: the 32 raw bytes.

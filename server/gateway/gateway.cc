@@ -391,6 +391,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& con
   ASSIGN_OR_RETURN(uint64_t generation, FencingGeneration(*impl->meta));
   impl->pool->SetGeneration(generation);
   impl->pipeline = std::make_unique<client::Pipeline>(*impl->ring, *impl->pool, config.pipeline);
+  impl->pipeline->spread_log().SetCounter(&impl->registry.GetCounter(
+      "mosaic_gateway_stripes_written_doubled_total",
+      "Stripes written with two shards or more at one provider (too few usable providers, a "
+      "full, down or draining node); each write's first such stripe is logged."));
   // Drained and removed nodes are excluded from placement before anything can write.
   impl->node_states = std::make_unique<NodeStates>(*impl->meta, *impl->pipeline);
   RETURN_IF_ERROR(impl->node_states->Start());
