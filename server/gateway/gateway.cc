@@ -497,7 +497,15 @@ void Gateway::Impl::CreateJobs() {
   MetadataBackup::Options backup_options;
   backup_options.interval = config.backup_lag;
   if (!config.source_path.empty()) {
-    backup_options.settings = [path = config.source_path] { return ReadGatewaySettings(path); };
+    // The config file's settings, and the nodes added at runtime (kept in the metadata, not
+    // in the file), so that a restore from one node knows every node (issue 20).
+    backup_options.settings = [this,
+                               path = config.source_path]() -> absl::StatusOr<v1::GatewaySettings> {
+      ASSIGN_OR_RETURN(v1::GatewaySettings settings, ReadGatewaySettings(path));
+      ASSIGN_OR_RETURN(auto added, NodeStates::AddedEndpoints(*meta, *ring));
+      RETURN_IF_ERROR(AddRuntimeNodes(added, settings));
+      return settings;
+    };
   }
   backup = std::make_unique<MetadataBackup>(*meta, *pipeline, registry, backup_options);
   status->SetBackupProgress(

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "common/clock.h"
@@ -100,6 +101,40 @@ absl::StatusOr<v1::GatewaySettings> ReadGatewaySettings(const std::string& confi
   out.set_config_toml(std::move(text));
   out.set_read_ms(UnixNowMs());
   return out;
+}
+
+absl::Status AddRuntimeNodes(const std::vector<client::NodeEndpoint>& added,
+                             v1::GatewaySettings& settings) {
+  ASSIGN_OR_RETURN(toml::table root, config::ParseToml(settings.config_toml()));
+  std::set<std::string> listed;
+  for (toml::table* node : NodeTables(root)) {
+    if (auto id = node->get_as<std::string>("id")) listed.insert(id->get());
+  }
+  std::string extra;
+  for (const client::NodeEndpoint& e : added) {
+    if (!listed.insert(e.spec.id).second) continue;
+    extra +=
+        "\n# Added to the running gateway (`mosaic node add`), kept in its metadata.\n"
+        "[[node]]\nid = " +
+        config::Quote(e.spec.id) + "\nprovider = " + config::Quote(e.spec.provider) +
+        "\naddress = " + config::Quote(e.address) + "\ntoken = " + config::Quote(e.token) +
+        "\nweight = " + std::to_string(e.spec.weight) + "\n";
+    if (!e.spec.site.empty()) extra += "site = " + config::Quote(e.spec.site) + "\n";
+    if (e.plaintext) extra += "plaintext = true\n";
+    if (!e.tls_ca_pem.empty()) {
+      std::string name = "runtime-node/" + e.spec.id + ".crt";
+      (*settings.mutable_files())[name] = e.tls_ca_pem;
+      extra += "tls_ca_file = " + config::Quote(name) + "\n";
+    }
+    if (!e.tls_server_name.empty()) {
+      extra += "tls_server_name = " + config::Quote(e.tls_server_name) + "\n";
+    }
+    if (!e.tls_fingerprint.empty()) {
+      extra += "tls_fingerprint = " + config::Quote(e.tls_fingerprint) + "\n";
+    }
+  }
+  settings.mutable_config_toml()->append(extra);
+  return absl::OkStatus();
 }
 
 bool SameSettings(const v1::GatewaySettings& a, const v1::GatewaySettings& b) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/rpc/node_pool.h"
 #include "proto/mosaic/v1/backup.pb.h"
 #include "server/gateway/meta/metadata_config.h"
 
@@ -23,6 +24,14 @@ namespace mosaic::gateway {
 // INVALID_ARGUMENT if the text is not TOML. Blocks on file I/O; thread-safe.
 [[nodiscard]] absl::StatusOr<v1::GatewaySettings> ReadGatewaySettings(
     const std::string& config_path);
+
+// Appends to `settings`' config a [[node]] table for each node of `added` that it does not
+// list (nodes added to the running gateway with `mosaic node add`, kept in the metadata, not
+// in the config file), so that a restore from one node knows them too; their certificates
+// are carried as files named "runtime-node/ID.crt". INVALID_ARGUMENT if the config is not
+// TOML. Pure.
+[[nodiscard]] absl::Status AddRuntimeNodes(const std::vector<client::NodeEndpoint>& added,
+                                           v1::GatewaySettings& settings);
 
 // Whether two settings hold the same config and files (the time they were read aside).
 bool SameSettings(const v1::GatewaySettings& a, const v1::GatewaySettings& b);

@@ -169,5 +169,37 @@ TEST_F(GatewaySettingsTest, SameSettingsIgnoresTheReadTime) {
   EXPECT_FALSE(SameSettings(*a, b));
 }
 
+// Nodes added to the running gateway live in its metadata, not in the config file: the
+// settings carry them too, so the restored config lists them with their certificate.
+TEST_F(GatewaySettingsTest, NodesAddedAtRuntimeAreCarriedAndRestored) {
+  auto settings = ReadGatewaySettings(dir_ + "/old/gateway.toml");
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  client::NodeEndpoint listed;
+  listed.spec = {"n2", "p2", "", 1.0};
+  listed.address = "127.0.0.1:7999";
+  client::NodeEndpoint added;
+  added.spec = {"n3", "p3", "attic", 2.0};
+  added.address = "127.0.0.1:7003";
+  added.token = "secret-3";
+  added.tls_ca_pem = node_cert_;
+  added.tls_fingerprint = *tls::Fingerprint(node_cert_);
+  ASSERT_TRUE(AddRuntimeNodes({listed, added}, *settings).ok());
+  auto restored = WriteRestoredConfig(*settings, dir_ + "/new", dir_ + "/kept/master.key");
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  auto config = LoadGatewayConfig(restored->path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->nodes.size(), 3u);
+  EXPECT_EQ(config->nodes[1].address, "127.0.0.1:7002");  // the config's entry stays
+  const client::NodeEndpoint& n3 = config->nodes[2];
+  EXPECT_EQ(n3.spec.id, "n3");
+  EXPECT_EQ(n3.spec.provider, "p3");
+  EXPECT_EQ(n3.spec.site, "attic");
+  EXPECT_EQ(n3.spec.weight, 2.0);
+  EXPECT_EQ(n3.token, "secret-3");
+  EXPECT_EQ(n3.tls_ca_pem, node_cert_);
+  EXPECT_EQ(Read(dir_ + "/new/nodes/n3.crt"), node_cert_);
+  EXPECT_EQ(n3.tls_fingerprint, added.tls_fingerprint);
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
