@@ -1,11 +1,11 @@
 // `mosaic restore --key FILE (--nodes FILE | --node ADDRESS --fingerprint SHA256 --token-file
-// FILE) --into DIR`: rebuilds a gateway's metadata folder from the backup on the nodes
-// (backup/restore.h) and writes DIR/gateway.toml from the settings the backup carries
+// FILE | --invite INVITE) --into DIR`: rebuilds a gateway's metadata folder from the backup on the
+// nodes (backup/restore.h) and writes DIR/gateway.toml from the settings the backup carries
 // (backup/settings.h). `--into postgresql://… --config-dir DIR` writes the metadata into that
-// empty PostgreSQL database instead, and DIR/gateway.toml names it (issue 17). With --node, one
-// node is enough: its certificate is checked against the fingerprint, the newest root it holds
-// names every other node. Exit 0 when restored (missing shards are reported, not fatal), 1 when no
-// backup was found or it could not be read, 2 for bad arguments.
+// empty PostgreSQL database instead, and DIR/gateway.toml names it (issue 17). With --node (or
+// --invite), one node is enough: its certificate is checked against the fingerprint, the newest
+// root it holds names every other node. Exit 0 when restored (missing shards are reported, not
+// fatal), 1 when no backup was found or it could not be read, 2 for bad arguments.
 
 #include <cstdio>
 #include <filesystem>
@@ -22,12 +22,14 @@
 #include "server/gateway/backup/root_io.h"
 #include "server/gateway/backup/settings.h"
 #include "server/gateway/config.h"
+#include "server/gateway/invite.h"
 
 namespace mosaic {
 namespace {
 
 struct RestoreArgs {
-  std::string key_file, nodes_file, node, fingerprint, token_file, into;
+  std::string key_file, nodes_file, node, fingerprint, token_file, into, invite;
+  std::string token;                      // from --invite (else read from token_file)
   std::string config_dir, password_file;  // with --into postgresql://…
   int passphrase_fd = -1;
   bool drill = false;
@@ -72,7 +74,10 @@ absl::StatusOr<client::NodeEndpoint> OneNode(const RestoreArgs& a) {
                                          presented + ", not " + a.fingerprint +
                                          " (--fingerprint); ask the provider, not the network");
   }
-  ASSIGN_OR_RETURN(std::string token, config::ReadFile(a.token_file));
+  std::string token = a.token;
+  if (a.invite.empty()) {
+    ASSIGN_OR_RETURN(token, config::ReadFile(a.token_file));
+  }
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
     token.pop_back();
   }
@@ -145,7 +150,23 @@ void WriteConfig(const gateway::RestoreReport& report, const RestoreArgs& a) {
   std::printf("start it as it is: mosaic gateway --config %s\n", written->path.c_str());
 }
 
-int Restore(const RestoreArgs& a) {
+// --invite: the invite's text, or a file holding it (so the token need not be on the command
+// line); fills in the node's address, fingerprint and token.
+absl::Status TakeInvite(RestoreArgs& a) {
+  std::string text = a.invite;
+  if (!text.starts_with("mosaic-invite-1:")) {
+    ASSIGN_OR_RETURN(text, config::ReadFile(a.invite));
+  }
+  ASSIGN_OR_RETURN(gateway::Invite invite, gateway::ParseInvite(text));
+  a.node = invite.address;
+  a.fingerprint = invite.fingerprint;
+  a.token = invite.token;
+  std::printf("restore: through node %s of provider %s at %s (from the invite)\n",
+              invite.node_id.c_str(), invite.provider.c_str(), invite.address.c_str());
+  return absl::OkStatus();
+}
+
+int Restore(RestoreArgs& a) {
   if (std::string warning = client::KeyFileModeWarning(a.key_file); !warning.empty()) {
     std::fprintf(stderr, "mosaic restore: warning: %s\n", warning.c_str());
   }
@@ -191,6 +212,10 @@ void AddRestoreCommand(CLI::App& app) {
       "one node, or the key and a node list");
   auto a = std::make_shared<RestoreArgs>();
   cmd->add_option("--key", a->key_file, "The master key file")->required();
+  auto* invite = cmd->add_option(
+      "--invite", a->invite,
+      "Instead of --node/--fingerprint/--token-file: the provider's invite for that node "
+      "(mosaic-invite-1:…), or a file holding it");
   auto* nodes = cmd->add_option("--nodes", a->nodes_file,
                                 "TOML file with the [[node]] tables (a gateway config will do)");
   auto* node =
@@ -203,6 +228,7 @@ void AddRestoreCommand(CLI::App& app) {
   node->needs(fingerprint)->needs(token);
   fingerprint->needs(node);
   token->needs(node);
+  invite->excludes(nodes)->excludes(node)->excludes(fingerprint)->excludes(token);
   cmd->add_option("--into", a->into,
                   "New folder for the gateway (DIR/meta and DIR/gateway.toml are created), or "
                   "postgresql://… : an empty PostgreSQL database for the metadata")
@@ -218,8 +244,12 @@ void AddRestoreCommand(CLI::App& app) {
   cmd->add_option("--passphrase-fd", a->passphrase_fd,
                   "Read a passphrase-mode key file's passphrase (one line) from this descriptor");
   cmd->callback([a] {
+    if (!a->invite.empty()) {
+      if (absl::Status s = TakeInvite(*a); !s.ok()) FailCommand(2, s);
+    }
     if (a->nodes_file.empty() && a->node.empty()) {
-      throw CLI::ValidationError("--nodes or --node", "say where the nodes are: one is needed");
+      throw CLI::ValidationError("--nodes, --node or --invite",
+                                 "say where the nodes are: one is needed");
     }
     Resolve(*a);
     int code = Restore(*a);

@@ -3,7 +3,9 @@ nodes of three providers, a gateway set up with the onboarding commands and serv
 HTTPS (its certificate outside its folder), objects written and backed up; the gateway's folder
 is then lost, and `mosaic restore --key --node ADDRESS --fingerprint --token-file --into DIR`
 recovers the metadata and a complete gateway.toml, which starts as it is: every object reads
-back over HTTPS on the same port. A wrong fingerprint is refused, naming both. Then the old
+back over HTTPS on the same port. A wrong fingerprint is refused, naming both; a drill with
+the provider's invite (`--invite FILE`, for --node, --fingerprint and --token-file) restores
+too. Then the old
 gateway comes back beside the restored one (fencing): it still reads, its PUT fails and the
 nodes refuse its deletions, naming both generations; the restored gateway writes, and all its
 data reads back whole.
@@ -109,6 +111,20 @@ class RestoreFromOneNodeTest(Processes):
         self.token_copy = os.path.join(keep, "token")
         with open(self.token_copy, "w") as f:
             f.write(decode_invite(self.invites[0])["token"] + "\n")
+        # The provider's invite alone says where, who and with which token (--invite FILE);
+        # a drill, while the gateway still runs.
+        invite_copy = os.path.join(keep, "invite")
+        with open(invite_copy, "w") as f:
+            f.write(self.invites[0] + "\n")
+        drill = mosaic("restore", "--key", self.key_copy, "--invite", invite_copy, "--into",
+                       os.path.join(self.tmp, "drill"), "--drill", check=False)
+        self.assertEqual(drill.returncode, 0, drill.stdout + drill.stderr)
+        self.assertIn("through node coop-a-1 of provider coop-a", drill.stdout)
+        self.assertRegex(drill.stdout, r"objects:\s+%d " % OBJECTS)
+        both = mosaic("restore", "--key", self.key_copy, "--invite", invite_copy, "--node",
+                      "127.0.0.1:1", "--into", os.path.join(self.tmp, "both"), check=False)
+        self.assertNotEqual(both.returncode, 0, both.stdout + both.stderr)
+        self.assertIn("--invite excludes --node", both.stderr)
         self.procs[-1].terminate()
         self.procs[-1].wait(60)
         os.rename(self.gw, self.gw + ".lost")  # nothing of the old folder is reachable
