@@ -179,7 +179,11 @@ void AddKeyCommands(CLI::App& app) {
   CLI::App* del = key->add_subcommand("delete", "Delete an access key");
   auto id = std::make_shared<std::string>();
   del->add_option("id", *id, "Access key id")->required();
-  del->callback([=] { Admin(*config, "DELETE", "/admin/v1/keys/" + *id); });
+  del->callback([=] {
+    Admin(*config, "DELETE", "/admin/v1/keys/" + *id);
+    std::printf("access key %s deleted: requests signed with it are refused from now on\n",
+                id->c_str());
+  });
 }
 
 }  // namespace

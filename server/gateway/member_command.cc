@@ -53,7 +53,10 @@ void AddMemberCommands(CLI::App& app, std::shared_ptr<std::string> config) {
   });
   CLI::App* remove = member->add_subcommand("remove", "Remove a member and revoke their keys");
   remove->add_option("name", *name, "Member name")->required();
-  remove->callback([=] { Call(*config, "DELETE", "/admin/v1/members?name=" + Enc(*name)); });
+  remove->callback([=] {
+    Call(*config, "DELETE", "/admin/v1/members?name=" + Enc(*name));
+    std::printf("member %s removed, and their access keys revoked\n", name->c_str());
+  });
   CLI::App* passwd = member->add_subcommand("passwd", "Give a member a new one-time password");
   passwd->add_option("name", *name, "Member name")->required();
   passwd->callback([=] {
@@ -72,15 +75,22 @@ void AddTeamCommands(CLI::App& app, std::shared_ptr<std::string> config) {
   auto right = std::make_shared<std::string>();
   CLI::App* create = team->add_subcommand("create", "Create a team");
   create->add_option("name", *name, "Team name")->required();
-  create->callback([=] { Call(*config, "POST", "/admin/v1/teams?name=" + Enc(*name)); });
+  create->callback([=] {
+    Call(*config, "POST", "/admin/v1/teams?name=" + Enc(*name));
+    std::printf("team %s created\n", name->c_str());
+  });
   CLI::App* del = team->add_subcommand("delete", "Delete a team");
   del->add_option("name", *name, "Team name")->required();
-  del->callback([=] { Call(*config, "DELETE", "/admin/v1/teams?name=" + Enc(*name)); });
+  del->callback([=] {
+    Call(*config, "DELETE", "/admin/v1/teams?name=" + Enc(*name));
+    std::printf("team %s deleted\n", name->c_str());
+  });
   CLI::App* add = team->add_subcommand("add", "Put a member in a team");
   add->add_option("name", *name, "Team name")->required();
   add->add_option("member", *member, "Member name")->required();
   add->callback([=] {
     Call(*config, "POST", "/admin/v1/teams/members?team=" + Enc(*name) + "&member=" + Enc(*member));
+    std::printf("member %s added to team %s\n", member->c_str(), name->c_str());
   });
   CLI::App* grant = team->add_subcommand("grant", "Give a team a right on a bucket");
   grant->add_option("name", *name, "Team name")->required();
@@ -90,6 +100,12 @@ void AddTeamCommands(CLI::App& app, std::shared_ptr<std::string> config) {
     Call(*config, "POST",
          "/admin/v1/grants?team=" + Enc(*name) + "&bucket=" + Enc(*bucket) +
              "&right=" + Enc(*right));
+    if (*right == "none") {
+      std::printf("team %s has no right on %s any more\n", name->c_str(), bucket->c_str());
+    } else {
+      std::printf("team %s may now %s bucket %s\n", name->c_str(),
+                  *right == "owner" ? "own" : right->c_str(), bucket->c_str());
+    }
   });
 }
 
