@@ -233,6 +233,14 @@ absl::Status Gateway::Impl::Dispatch(Operation op, Ctx& ctx) {
       return GetBucketLifecycleConfiguration(ctx);
     case Operation::kDeleteBucketLifecycle:
       return DeleteBucketLifecycle(ctx);
+    case Operation::kGetBucketAcl:
+      return GetBucketAcl(ctx);
+    case Operation::kPutBucketAcl:
+      return PutBucketAcl(ctx);
+    case Operation::kGetObjectAcl:
+      return GetObjectAcl(ctx);
+    case Operation::kPutObjectAcl:
+      return PutObjectAcl(ctx);
     default:
       return S3Error(S3Code::kNotImplemented,
                      std::string(OperationName(op)) +

@@ -124,15 +124,11 @@ std::string AttributesXml(const v1::ObjectRecord& record, const AttributesReques
 absl::Status GetObjectAttributes(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
   ASSIGN_OR_RETURN(AttributesRequest req, ParseAttributesRequest(ctx.ex.request()));
-  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
-  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version,
-                                            MetaStore::Hydration::kManifests));
-  if (!record) return VersionMissing(ctx, version);
-  SetVersionHeaders(ctx.ex, *record, version.has_value());
-  if (record->delete_marker()) return S3Error(S3Code::kMethodNotAllowed);
-  RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record->etag(), record->last_modified_ms()));
-  ctx.ex.SetHeader("Last-Modified", HttpDate(record->last_modified_ms()));
-  return SendXml(ctx, AttributesXml(*record, req));
+  ASSIGN_OR_RETURN(v1::ObjectRecord record,
+                   ReadNamedVersion(ctx, MetaStore::Hydration::kManifests));
+  RETURN_IF_ERROR(CheckConditions(ctx.ex.request(), record.etag(), record.last_modified_ms()));
+  ctx.ex.SetHeader("Last-Modified", HttpDate(record.last_modified_ms()));
+  return SendXml(ctx, AttributesXml(record, req));
 }
 
 }  // namespace mosaic::gateway

@@ -114,6 +114,10 @@ absl::Status GetObjectLegalHold(Ctx& ctx);
 absl::Status PutBucketLifecycleConfiguration(Ctx& ctx);  // lifecycle.cc
 absl::Status GetBucketLifecycleConfiguration(Ctx& ctx);
 absl::Status DeleteBucketLifecycle(Ctx& ctx);
+absl::Status GetBucketAcl(Ctx& ctx);  // acl.cc
+absl::Status PutBucketAcl(Ctx& ctx);
+absl::Status GetObjectAcl(Ctx& ctx);
+absl::Status PutObjectAcl(Ctx& ctx);
 
 // S3's bucket naming rules (3–63 characters of a-z, 0-9, '.', '-', …).
 bool ValidBucketName(const std::string& name);

@@ -49,6 +49,10 @@ constexpr const char* kNames[] = {
     "PutBucketLifecycleConfiguration",
     "GetBucketLifecycleConfiguration",
     "DeleteBucketLifecycle",
+    "GetBucketAcl",
+    "PutBucketAcl",
+    "GetObjectAcl",
+    "PutObjectAcl",
     "BucketSubresource",
     "ObjectSubresource",
     "Unknown",
@@ -74,25 +78,20 @@ absl::StatusOr<std::map<std::string, std::string>> ParseQuery(std::string_view q
 }
 
 // Bucket subresources S3 has and Mosaic does not implement.
-constexpr const char* kBucketSubresources[] = {"acl",
-                                               "policy",
-                                               "cors",
-                                               "tagging",
-                                               "website",
-                                               "logging",
-                                               "notification",
-                                               "replication",
-                                               "encryption",
-                                               "accelerate",
-                                               "requestPayment",
-                                               "ownershipControls",
-                                               "publicAccessBlock",
-                                               "analytics",
-                                               "metrics",
-                                               "inventory",
-                                               "intelligent-tiering",
-                                               "policyStatus"};
-constexpr const char* kObjectSubresources[] = {"acl", "torrent", "restore", "select"};
+constexpr const char* kBucketSubresources[] = {
+    "policy",      "cors",           "tagging",           "website",
+    "logging",     "notification",   "replication",       "encryption",
+    "accelerate",  "requestPayment", "ownershipControls", "publicAccessBlock",
+    "analytics",   "metrics",        "inventory",         "intelligent-tiering",
+    "policyStatus"};
+constexpr const char* kObjectSubresources[] = {"torrent", "restore", "select"};
+
+// ?acl on a bucket or an object: read, or set (acl.cc), as on an ACL-disabled S3 bucket.
+Operation AclOperation(const std::string& method, Operation get, Operation put) {
+  if (method == "GET") return get;
+  if (method == "PUT") return put;
+  return Operation::kUnknown;
+}
 
 template <size_t N>
 std::string FindSubresource(const std::map<std::string, std::string>& q,
@@ -107,6 +106,9 @@ Operation BucketOperation(const std::string& method, S3Request& r) {
   const auto& q = r.query;
   r.subresource = FindSubresource(q, kBucketSubresources);
   if (!r.subresource.empty()) return Operation::kOtherBucketSubresource;
+  if (q.contains("acl")) {
+    return AclOperation(method, Operation::kGetBucketAcl, Operation::kPutBucketAcl);
+  }
   if (q.contains("lifecycle")) {
     if (method == "PUT") return Operation::kPutBucketLifecycleConfiguration;
     if (method == "GET") return Operation::kGetBucketLifecycleConfiguration;
@@ -142,6 +144,9 @@ Operation ObjectOperation(const RequestView& req, S3Request& r) {
   const std::string& method = req.method;
   r.subresource = FindSubresource(q, kObjectSubresources);
   if (!r.subresource.empty()) return Operation::kOtherObjectSubresource;
+  if (q.contains("acl")) {
+    return AclOperation(req.method, Operation::kGetObjectAcl, Operation::kPutObjectAcl);
+  }
   if (q.contains("retention")) {
     if (method == "PUT") return Operation::kPutObjectRetention;
     if (method == "GET") return Operation::kGetObjectRetention;

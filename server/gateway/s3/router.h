@@ -50,9 +50,13 @@ enum class Operation {
   kPutBucketLifecycleConfiguration,  // lifecycle.cc
   kGetBucketLifecycleConfiguration,
   kDeleteBucketLifecycle,
+  kGetBucketAcl,  // acl.cc
+  kPutBucketAcl,
+  kGetObjectAcl,
+  kPutObjectAcl,
   // Recognised, not implemented (501):
-  kOtherBucketSubresource,  // acl, policy, cors, lifecycle, tagging, … on a bucket
-  kOtherObjectSubresource,  // acl, tagging, retention, … on an object
+  kOtherBucketSubresource,  // policy, cors, lifecycle, tagging, … on a bucket
+  kOtherObjectSubresource,  // torrent, restore, retention, … on an object
   kUnknown,
 };
 

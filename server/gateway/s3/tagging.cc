@@ -133,13 +133,8 @@ std::string TaggingXml(const google::protobuf::RepeatedPtrField<v1::Tag>& tags) 
 
 absl::Status GetObjectTagging(Ctx& ctx) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
-  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
-  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version,
-                                            MetaStore::Hydration::kNone));
-  if (!record) return VersionMissing(ctx, version);
-  SetVersionHeaders(ctx.ex, *record, version.has_value());
-  if (record->delete_marker()) return S3Error(S3Code::kMethodNotAllowed);
-  return SendXml(ctx, TaggingXml(record->tags()));
+  ASSIGN_OR_RETURN(v1::ObjectRecord record, ReadNamedVersion(ctx, MetaStore::Hydration::kNone));
+  return SendXml(ctx, TaggingXml(record.tags()));
 }
 
 absl::Status PutObjectTagging(Ctx& ctx) {

@@ -6,6 +6,7 @@
 
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
+#include "server/gateway/s3/object_options.h"
 #include "server/gateway/s3/request_body.h"
 #include "server/gateway/s3/xml.h"
 
@@ -103,6 +104,15 @@ absl::Status GetBucketVersioning(Ctx& ctx) {
     XmlDoc::Add(doc.root(), "Status", "Suspended");
   }
   return SendXml(ctx, doc.ToString());
+}
+
+absl::StatusOr<v1::ObjectRecord> ReadNamedVersion(Ctx& ctx, MetaStore::Hydration hydration) {
+  ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
+  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version, hydration));
+  if (!record) return VersionMissing(ctx, version);
+  SetVersionHeaders(ctx.ex, *record, version.has_value());
+  if (record->delete_marker()) return S3Error(S3Code::kMethodNotAllowed);
+  return *std::move(record);
 }
 
 }  // namespace mosaic::gateway

@@ -39,6 +39,12 @@ void SetVersionHeaders(Exchange& ex, const v1::ObjectRecord& record, bool always
 // key's newest version.
 [[nodiscard]] absl::Status VersionMissing(Ctx& ctx, const std::optional<std::string>& version);
 
+// The object or version a request on one of its subresources names (?tagging, ?attributes,
+// ?acl with an optional versionId), its version headers set: VersionMissing's errors when
+// there is none, MethodNotAllowed for a delete marker.
+[[nodiscard]] absl::StatusOr<v1::ObjectRecord> ReadNamedVersion(Ctx& ctx,
+                                                                MetaStore::Hydration hydration);
+
 // A metadata store error of a version operation in S3's terms: PERMISSION_DENIED (Object
 // Lock) -> AccessDenied, INVALID_ARGUMENT -> InvalidArgument; others as they are.
 [[nodiscard]] absl::Status VersionError(absl::Status status);

@@ -1,7 +1,7 @@
 """S3 as its API reference documents it, operation by operation (issue 19's systematic pass,
 docs/s3-compatibility.md): the deviations that pass found, each driven through boto3 or a
 raw SigV4-signed request against a real `mosaic dev` — 416 answers that name the object's
-size, ACLs refused as on a bucket whose ACLs are disabled, x-amz-website-redirect-location
+size, ACLs read and refused as on a bucket whose ACLs are disabled, x-amz-website-redirect-location
 kept and returned, and the operations Mosaic does not implement answering 501."""
 
 import sys
@@ -85,6 +85,46 @@ class AclTest(ExactTestCase):
         self.assertEqual(self.error_code(self.s3.head_bucket, Bucket="acls-writer")[1], 404)
 
 
+class AclReadTest(ExactTestCase):
+    """Reading an ACL works as on an ACL-disabled S3 bucket (the owner with FULL_CONTROL);
+    setting one is AccessControlListNotSupported unless it changes nothing."""
+
+    bucket = "aclread"
+    objects = {"k": b"v"}
+
+    def owner_only(self, acl):
+        self.assertEqual(acl["Owner"]["ID"], self.dev.env["AWS_ACCESS_KEY_ID"])
+        self.assertEqual([(g["Grantee"]["Type"], g["Grantee"]["ID"], g["Permission"])
+                          for g in acl["Grants"]],
+                         [("CanonicalUser", acl["Owner"]["ID"], "FULL_CONTROL")])
+
+    def test_get_acls_show_the_owner_with_full_control(self):
+        self.owner_only(self.s3.get_bucket_acl(Bucket="aclread"))
+        self.owner_only(self.s3.get_object_acl(Bucket="aclread", Key="k"))
+        self.assertEqual(self.error_code(self.s3.get_object_acl, Bucket="aclread",
+                                         Key="missing"), ("NoSuchKey", 404))
+        self.assertEqual(self.error_code(self.s3.get_bucket_acl, Bucket="no-such-bucket"),
+                         ("NoSuchBucket", 404))
+
+    def test_put_acls(self):
+        for acl in ("private", "bucket-owner-full-control"):
+            self.s3.put_bucket_acl(Bucket="aclread", ACL=acl)
+            self.s3.put_object_acl(Bucket="aclread", Key="k", ACL=acl)
+        self.assertEqual(self.error_code(self.s3.put_bucket_acl, Bucket="aclread",
+                                         ACL="public-read"),
+                         ("AccessControlListNotSupported", 400))
+        self.assertEqual(self.error_code(self.s3.put_object_acl, Bucket="aclread", Key="k",
+                                         ACL="public-read"),
+                         ("AccessControlListNotSupported", 400))
+        owner = self.s3.get_object_acl(Bucket="aclread", Key="k")["Owner"]
+        policy = {"Owner": owner, "Grants": [{"Grantee": {"Type": "Group", "URI":
+                  "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]}
+        self.assertEqual(self.error_code(self.s3.put_object_acl, Bucket="aclread", Key="k",
+                                         AccessControlPolicy=policy),
+                         ("AccessControlListNotSupported", 400))
+        self.owner_only(self.s3.get_object_acl(Bucket="aclread", Key="k"))
+
+
 class RedirectTest(ExactTestCase):
     bucket = "redirects"
 
@@ -149,7 +189,7 @@ class UnimplementedTest(ExactTestCase):
             (self.s3.put_bucket_tagging, {"Bucket": "nothere", "Tagging": {
                 "TagSet": [{"Key": "a", "Value": "b"}]}}),
             (self.s3.get_bucket_encryption, {"Bucket": "nothere"}),
-            (self.s3.put_object_acl, {"Bucket": "nothere", "Key": "k", "ACL": "private"}),
+            (self.s3.get_object_torrent, {"Bucket": "nothere", "Key": "k"}),
         )
         for call, kwargs in calls:
             self.assertEqual(self.error_code(call, **kwargs), ("NotImplemented", 501),

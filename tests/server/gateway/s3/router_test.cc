@@ -76,14 +76,13 @@ TEST(RouterTest, ObjectOperations) {
 }
 
 TEST(RouterTest, SubresourcesAreRecognisedAndNamed) {
-  for (const char* sub :
-       {"acl", "policy", "cors", "logging", "tagging", "website", "publicAccessBlock"}) {
+  for (const char* sub : {"policy", "cors", "logging", "tagging", "website", "publicAccessBlock"}) {
     S3Request r = MustRoute(Req("GET", std::string("/b1?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherBucketSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
     EXPECT_FALSE(IsImplemented(r.op));
   }
-  for (const char* sub : {"acl", "restore", "select"}) {
+  for (const char* sub : {"torrent", "restore", "select"}) {
     S3Request r = MustRoute(Req("PUT", std::string("/b1/k?") + sub));
     EXPECT_EQ(r.op, Operation::kOtherObjectSubresource) << sub;
     EXPECT_EQ(r.subresource, sub);
@@ -126,6 +125,23 @@ TEST(RouterTest, ImplementedOperationsAreExactlyTheSupportedOnes) {
   EXPECT_STREQ(OperationName(Operation::kListObjectsV2), "ListObjectsV2");
   EXPECT_STREQ(OperationName(Operation::kCompleteMultipartUpload), "CompleteMultipartUpload");
   EXPECT_STREQ(OperationName(Operation::kUnknown), "Unknown");
+}
+
+TEST(RouterTest, AclsAreReadAndSetAsOnAnAclDisabledBucket) {
+  const std::pair<const char*, Operation> kAcls[] = {
+      {"GET /b1?acl", Operation::kGetBucketAcl},
+      {"PUT /b1?acl", Operation::kPutBucketAcl},
+      {"GET /b1/k?acl", Operation::kGetObjectAcl},
+      {"PUT /b1/k?acl&versionId=v", Operation::kPutObjectAcl},
+  };
+  for (const auto& [request, op] : kAcls) {
+    std::string line(request);
+    size_t space = line.find(' ');
+    EXPECT_EQ(OpOf(line.substr(0, space), line.substr(space + 1)), op) << request;
+    EXPECT_TRUE(IsImplemented(op)) << OperationName(op);
+  }
+  EXPECT_EQ(OpOf("DELETE", "/b1?acl"), Operation::kUnknown);
+  EXPECT_STREQ(OperationName(Operation::kPutObjectAcl), "PutObjectAcl");
 }
 
 TEST(RouterTest, VersionsAndObjectLock) {
