@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/sigv4.h"
+#include "server/gateway/s3/utf8.h"
 #include "server/gateway/s3/xml.h"
 
 namespace mosaic::gateway {
@@ -200,13 +201,20 @@ std::string VirtualHostBucket(std::string_view host_header, std::string_view dom
 // Keys and query values with characters XML 1.0 cannot carry are refused (a key "a\0b"
 // would cut every listing that shows it); the response-* overrides of GetObject, written as
 // response headers, must also be free of CR, LF and every other control (response splitting).
+// Keys and query values that are not UTF-8 are refused too: a listing (declared UTF-8)
+// showing a key "a\xff" was no XML a client could parse, and proto3 records (completed
+// uploads) cannot hold one.
 absl::Status CheckRequestText(const S3Request& r) {
   if (!std::all_of(r.key.begin(), r.key.end(), IsXmlChar)) {
     return S3Error(S3Code::kInvalidArgument,
                    "Object keys cannot contain control characters other than tab, LF and CR");
   }
+  if (!Utf8Chars(r.key)) return S3Error(S3Code::kInvalidArgument, "Object keys must be UTF-8");
   for (const auto& [name, value] : r.query) {
     bool header = name.starts_with("response-");
+    if (!Utf8Chars(value)) {
+      return S3Error(S3Code::kInvalidArgument, "The query parameter " + name + " is not UTF-8");
+    }
     if (header ? !IsSafeHeaderValue(value) : !std::all_of(value.begin(), value.end(), IsXmlChar)) {
       return S3Error(S3Code::kInvalidArgument,
                      "The query parameter " + name + " contains a control character");
