@@ -139,8 +139,7 @@ absl::StatusOr<Principal> LookupPrincipal(MetaStore& meta, const client::KeyRing
     auto rights = console.accounts().EffectiveGrants(record->member());
     if (!rights.ok()) return absl::NotFoundError("access key of a removed member");
     Principal member{"", *std::move(rights)};
-    std::erase_if(p.grants,
-                  [&](const v1::Grant& g) { return !member.Allows(g.bucket(), g.right()); });
+    std::erase_if(p.grants, [&](const v1::Grant& g) { return !member.Covers(g); });
   }
   return p;
 }

@@ -2,6 +2,7 @@
 // the member uploads, downloads, shares and makes S3 keys; hostile input stays inert; a
 // forged cross-site POST and password guessing are refused; the audit log shows it all.
 const { test, expect } = require('@playwright/test');
+const { login, teamWithMember } = require('./people');
 const { execFileSync } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
@@ -21,14 +22,6 @@ function s3py(env, ...args) {
   }
 }
 
-async function login(page, name, password) {
-  await page.goto(URL());
-  await page.getByLabel('name', { exact: true }).fill(name);
-  await page.getByLabel('password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page.locator('#who')).toContainText(name);
-}
-
 async function shot(page, testInfo, name) {
   await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });
 }
@@ -36,19 +29,7 @@ async function shot(page, testInfo, name) {
 test.describe.serial('console', () => {
   test('admin creates a team, a member and a grant', async ({ page }, testInfo) => {
     page.on('dialog', (d) => d.accept());
-    await login(page, process.env.MOSAIC_CONSOLE_USER, process.env.MOSAIC_CONSOLE_PASSWORD);
-    await page.getByRole('link', { name: 'Members & teams' }).click();
-    await page.getByLabel('new team name').fill('press');
-    await page.getByRole('button', { name: 'Create team' }).click();
-    await expect(page.getByRole('cell', { name: 'press', exact: true })).toBeVisible();
-    await page.getByLabel('new member name').fill('ann');
-    await page.getByRole('button', { name: 'Add member' }).click();
-    state.annPassword = (await page.locator('#new-password').textContent()).trim();
-    expect(state.annPassword.length).toBeGreaterThanOrEqual(16);
-    await page.getByLabel('team to join').selectOption('press');
-    await page.getByLabel('member to add to team').selectOption('ann');
-    await page.getByRole('button', { name: 'Add to team' }).click();
-    await expect(page.locator('#member-list')).toContainText('press');
+    state.annPassword = await teamWithMember(page, 'press', 'ann');
     await page.getByLabel('team for grant').selectOption('press');
     await page.getByLabel('team grant bucket').fill('press-photos');
     await page.getByLabel('team grant right').selectOption('write');

@@ -27,7 +27,7 @@ absl::Status CheckName(const std::string& name) {
 // Sets or (RIGHT_UNSPECIFIED) removes the grant on grant.bucket() in `grants`.
 void ApplyGrant(google::protobuf::RepeatedPtrField<v1::Grant>& grants, const v1::Grant& grant) {
   for (int i = 0; i < grants.size(); ++i) {
-    if (grants[i].bucket() == grant.bucket()) {
+    if (grants[i].bucket() == grant.bucket() && grants[i].prefix() == grant.prefix()) {
       grants.DeleteSubrange(i, 1);
       break;
     }
@@ -217,7 +217,8 @@ absl::Status Accounts::SetTeamMembership(const std::string& member, const std::s
 absl::Status Accounts::SetGrant(const Subject& to, const v1::Grant& grant, const Actor& by) {
   if (grant.bucket().empty()) return absl::InvalidArgumentError("a grant names a bucket or \"*\"");
   std::string target = (to.kind == Subject::Kind::kTeam ? "team " : "member ") + to.name + " " +
-                       grant.bucket() + " " + v1::Grant::Right_Name(grant.right());
+                       grant.bucket() + (grant.prefix().empty() ? "" : "/" + grant.prefix() + "*") +
+                       " " + v1::Grant::Right_Name(grant.right());
   if (to.kind == Subject::Kind::kMember) {
     return UpdateMember(to.name, by, "grant.set", target, [&](v1::MemberRecord& m) {
       ApplyGrant(*m.mutable_grants(), grant);

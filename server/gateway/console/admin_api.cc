@@ -51,6 +51,7 @@ absl::StatusOr<boost::json::value> SetGrant(Console::Impl& c, Call& call) {
   if (kind != "member" && kind != "team") return absl::InvalidArgumentError("kind: member|team");
   v1::Grant grant;
   grant.set_bucket(Field(call.body, "bucket"));
+  grant.set_prefix(Field(call.body, "prefix"));
   ASSIGN_OR_RETURN(auto right, ParseRight(Field(call.body, "right")));
   grant.set_right(right);
   Subject to{kind == "team" ? Subject::Kind::kTeam : Subject::Kind::kMember,

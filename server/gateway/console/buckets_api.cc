@@ -9,17 +9,30 @@
 namespace mosaic::gateway::console {
 namespace {
 
+// Where a member's browsing of `bucket` starts: "" with a read grant on the whole bucket, else
+// the prefix of a prefix-limited one.
+std::string BrowseFrom(const Principal& who, const std::string& bucket) {
+  if (who.Allows(bucket, v1::Grant::READ)) return "";
+  for (const v1::Grant& g : who.grants) {
+    if ((g.bucket() == "*" || g.bucket() == bucket) && g.right() >= v1::Grant::READ) {
+      return g.prefix();
+    }
+  }
+  return "";
+}
+
 absl::StatusOr<boost::json::array> BucketsJson(Console::Impl& c, const Principal* only) {
   ASSIGN_OR_RETURN(auto buckets, c.deps.meta.ListBuckets());
   boost::json::array out;
   for (const auto& [name, record] : buckets) {
-    if (only && !only->Allows(name, v1::Grant::READ)) continue;
+    if (only && !only->HasAnyGrantOn(name)) continue;
     ASSIGN_OR_RETURN(auto usage, c.deps.meta.BucketUsage(name));
     out.push_back(boost::json::object{{"name", name},
                                       {"bytes", usage.bytes()},
                                       {"objects", usage.objects()},
                                       {"quota_bytes", record.quota_bytes()},
-                                      {"quota_objects", record.quota_objects()}});
+                                      {"quota_objects", record.quota_objects()},
+                                      {"prefix", only ? BrowseFrom(*only, name) : ""}});
   }
   return out;
 }

@@ -41,7 +41,8 @@ std::map<std::string, std::string> QueryOf(std::string_view q) {
 boost::json::array GrantsJson(const google::protobuf::RepeatedPtrField<v1::Grant>& grants) {
   boost::json::array out;
   for (const auto& g : grants) {
-    out.push_back(boost::json::object{{"bucket", g.bucket()}, {"right", RightName(g.right())}});
+    out.push_back(boost::json::object{
+        {"bucket", g.bucket()}, {"prefix", g.prefix()}, {"right", RightName(g.right())}});
   }
   return out;
 }
@@ -108,12 +109,15 @@ absl::StatusOr<boost::json::value> Share(Console::Impl& c, Call& call) {
     return absl::InvalidArgumentError("a share link expires within 1 s to 7 days");
   }
   ASSIGN_OR_RETURN(Principal me, c.PrincipalOf(call.actor.name));
-  if (!me.Allows(bucket, v1::Grant::READ)) return absl::PermissionDeniedError("no read right");
+  if (!me.AllowsKey(bucket, key, v1::Grant::READ)) {
+    return absl::PermissionDeniedError("no read right");
+  }
   ASSIGN_OR_RETURN(auto object, c.deps.meta.GetObject(bucket, key, MetaStore::Hydration::kNone));
   if (!object) return absl::NotFoundError("no such object");
   v1::Grant grant;
   grant.set_bucket(bucket);
   grant.set_right(v1::Grant::READ);
+  grant.set_prefix(key);  // this object alone (and keys that extend its name)
   int64_t now_ms = UnixNowMs();
   KeyOwner owner{call.actor.name, now_ms + expires_s * 1000};
   ASSIGN_OR_RETURN(NewKey link_key,

@@ -44,7 +44,7 @@ absl::StatusOr<boost::json::value> Console::Impl::ObjectDetails(
   };
   std::string bucket = get("bucket"), key = get("key");
   ASSIGN_OR_RETURN(Principal who, PrincipalOf(member));
-  if (!who.Allows(bucket, v1::Grant::READ)) return absl::NotFoundError("no such object");
+  if (!who.AllowsKey(bucket, key, v1::Grant::READ)) return absl::NotFoundError("no such object");
   ASSIGN_OR_RETURN(auto record, deps.meta.GetObject(bucket, key));
   if (!record) return absl::NotFoundError("no such object");
   auto nodes = NodesOf(deps.pool);

@@ -19,15 +19,34 @@
 
 namespace mosaic::gateway {
 
-bool Principal::Allows(const std::string& bucket, v1::Grant::Right right) const {
+bool Principal::Covers(const v1::Grant& wanted) const {
   for (const v1::Grant& g : grants) {
-    if ((g.bucket() == "*" || g.bucket() == bucket) && g.right() >= right) return true;
+    if ((g.bucket() == "*" || g.bucket() == wanted.bucket()) && g.right() >= wanted.right() &&
+        wanted.prefix().starts_with(g.prefix())) {
+      return true;
+    }
   }
   return false;
 }
 
+bool Principal::Allows(const std::string& bucket, v1::Grant::Right right) const {
+  return AllowsKey(bucket, "", right);
+}
+
+bool Principal::AllowsKey(const std::string& bucket, const std::string& key,
+                          v1::Grant::Right right) const {
+  v1::Grant wanted;
+  wanted.set_bucket(bucket);
+  wanted.set_right(right);
+  wanted.set_prefix(key);
+  return Covers(wanted);
+}
+
 bool Principal::HasAnyGrantOn(const std::string& bucket) const {
-  return Allows(bucket, v1::Grant::READ);
+  for (const v1::Grant& g : grants) {
+    if ((g.bucket() == "*" || g.bucket() == bucket) && g.right() >= v1::Grant::READ) return true;
+  }
+  return false;
 }
 
 bool ValidBucketName(const std::string& name) {
@@ -71,8 +90,29 @@ absl::StatusOr<v1::BucketRecord> RequireBucket(Ctx& ctx) {
   return *bucket;
 }
 
+namespace {
+
+// What a prefix-limited grant is checked against: the object's key, a listing's prefix
+// parameter, and "" for every other bucket operation (only whole-bucket grants allow those).
+std::string ScopeOf(const S3Request& req) {
+  if (!req.key.empty()) return req.key;
+  switch (req.op) {
+    case Operation::kListObjects:
+    case Operation::kListObjectsV2:
+    case Operation::kListObjectVersions:
+    case Operation::kListMultipartUploads: {
+      auto it = req.query.find("prefix");
+      return it == req.query.end() ? "" : it->second;
+    }
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
 absl::Status Require(Ctx& ctx, v1::Grant::Right right) {
-  if (ctx.who.Allows(ctx.req.bucket, right)) return absl::OkStatus();
+  if (ctx.who.AllowsKey(ctx.req.bucket, ScopeOf(ctx.req), right)) return absl::OkStatus();
   return S3Error(S3Code::kAccessDenied);
 }
 

@@ -67,11 +67,13 @@ absl::StatusOr<CopyPlan> Plan(Ctx& ctx) {
   return plan;
 }
 
-// Rights and buckets: READ on the source bucket, WRITE on the destination, both existing.
+// Rights and buckets: READ on the source object, WRITE on the destination, both existing.
 absl::StatusOr<v1::BucketRecord> CheckAccess(Ctx& ctx, const CopySource& source) {
   if (ctx.req.key.size() > kMaxKeyBytes) return S3Error(S3Code::kKeyTooLongError);
   RETURN_IF_ERROR(Require(ctx, v1::Grant::WRITE));
-  if (!ctx.who.Allows(source.bucket, v1::Grant::READ)) return S3Error(S3Code::kAccessDenied);
+  if (!ctx.who.AllowsKey(source.bucket, source.key, v1::Grant::READ)) {
+    return S3Error(S3Code::kAccessDenied);
+  }
   ASSIGN_OR_RETURN(auto source_bucket, ctx.svc.meta.GetBucket(source.bucket));
   if (!source_bucket) return S3Error(S3Code::kNoSuchBucket, "The source bucket does not exist");
   return RequireBucket(ctx);

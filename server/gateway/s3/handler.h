@@ -22,7 +22,14 @@ namespace mosaic::gateway {
 struct Principal {
   std::string key_id;
   std::vector<v1::Grant> grants;
+  // True when one grant holds all of `wanted`: its bucket (or "*"), at least its right, and a
+  // prefix that `wanted`'s prefix starts with.
+  bool Covers(const v1::Grant& wanted) const;
+  // `right` on the whole bucket (prefix-limited grants do not count).
   bool Allows(const std::string& bucket, v1::Grant::Right right) const;
+  // `right` on the object `key` of `bucket` (prefix-limited grants count when they match).
+  bool AllowsKey(const std::string& bucket, const std::string& key, v1::Grant::Right right) const;
+  // Any read grant on the bucket, whole or limited to a prefix (the bucket is listed).
   bool HasAnyGrantOn(const std::string& bucket) const;
 };
 

@@ -176,7 +176,9 @@ absl::StatusOr<v1::ObjectPart> WritePart(Ctx& ctx, const v1::UploadRecord& uploa
 // The source object of an UploadPartCopy, READ-checked, with its conditions checked.
 absl::StatusOr<v1::ObjectRecord> CopySourceObject(Ctx& ctx) {
   ASSIGN_OR_RETURN(CopySource src, ParseCopySource(ctx.ex.request().Header("x-amz-copy-source")));
-  if (!ctx.who.Allows(src.bucket, v1::Grant::READ)) return S3Error(S3Code::kAccessDenied);
+  if (!ctx.who.AllowsKey(src.bucket, src.key, v1::Grant::READ)) {
+    return S3Error(S3Code::kAccessDenied);
+  }
   ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, src.bucket, src.key, src.version,
                                             MetaStore::Hydration::kManifests));
   if (!record) {

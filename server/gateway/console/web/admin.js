@@ -7,18 +7,22 @@ import { usageText } from './files.js';
 
 const RIGHTS = ['read', 'write', 'owner', 'none'];
 
+// "press-photos", or "press-photos/album/*" for a grant limited to a prefix.
+const grantText = (g) => (g.prefix ? `${g.bucket}/${g.prefix}*` : g.bucket);
+
 function grantForm(kind, names, done) {
   const who = h('select', { 'aria-label': `${kind} for grant` }, names.map((n) => h('option', { value: n }, n)));
   const bucket = h('input', { placeholder: 'bucket or *', 'aria-label': `${kind} grant bucket`, required: true });
+  const prefix = h('input', { placeholder: 'only keys starting with (optional)', 'aria-label': `${kind} grant prefix` });
   const right = h('select', { 'aria-label': `${kind} grant right` }, RIGHTS.map((r) => h('option', { value: r }, r)));
   return h('form', { className: 'inline', onsubmit: async (e) => {
     e.preventDefault();
     try {
-      await call('POST', '/admin/grants', { kind, name: who.value, bucket: bucket.value, right: right.value });
-      toast(`Granted ${right.value} on ${bucket.value} to ${kind} ${who.value}`);
+      await call('POST', '/admin/grants', { kind, name: who.value, bucket: bucket.value, prefix: prefix.value, right: right.value });
+      toast(`Granted ${right.value} on ${grantText({ bucket: bucket.value, prefix: prefix.value })} to ${kind} ${who.value}`);
       done();
     } catch (err) { toast(err.message, true); }
-  } }, `Grant to ${kind}`, who, bucket, right, h('button', { type: 'submit' }, 'Set grant'));
+  } }, `Grant to ${kind}`, who, bucket, prefix, right, h('button', { type: 'submit' }, 'Set grant'));
 }
 
 export async function membersPage(main, notice = null) {
@@ -45,7 +49,7 @@ export async function membersPage(main, notice = null) {
     h('section', { className: 'card' }, h('h1', {}, 'Teams'),
       h('form', { className: 'inline', onsubmit: (e) => { e.preventDefault(); post('/admin/teams', { name: teamName.value }, `Team ${teamName.value} created`); } },
         teamName, h('button', { type: 'submit' }, 'Create team')),
-      table(['Team', 'Grants', ''], teams.map((t) => [t.name, t.grants.map((g) => `${g.bucket}: ${g.right}`).join(', ') || '—',
+      table(['Team', 'Grants', ''], teams.map((t) => [t.name, t.grants.map((g) => `${grantText(g)}: ${g.right}`).join(', ') || '—',
         h('button', { type: 'button', className: 'danger', onclick: () => window.confirm(`Delete team ${t.name}?`) && post('/admin/teams/delete', { name: t.name }, 'Team deleted') }, 'Delete')])),
       h('form', { className: 'inline', onsubmit: (e) => { e.preventDefault(); post('/admin/teams/members', { member: joinMember.value, team: joinTeam.value, in: true }, 'Added to team'); } },
         'Add', joinMember, 'to team', joinTeam, h('button', { type: 'submit' }, 'Add to team')),
@@ -54,7 +58,7 @@ export async function membersPage(main, notice = null) {
 
 function memberTable(members, post) {
   const t = table(['Member', 'Role', 'Teams', 'Own grants', ''], members.map((m) => [m.name, m.admin ? 'admin' : 'member',
-    m.teams.join(', ') || '—', m.grants.map((g) => `${g.bucket}: ${g.right}`).join(', ') || '—',
+    m.teams.join(', ') || '—', m.grants.map((g) => `${grantText(g)}: ${g.right}`).join(', ') || '—',
     h('button', { type: 'button', className: 'danger', onclick: () => window.confirm(`Remove ${m.name}? Their S3 keys stop working.`) && post('/admin/members/remove', { name: m.name }, `${m.name} removed`) }, 'Remove')]));
   t.id = 'member-list';
   return t;

@@ -14,7 +14,7 @@ export async function bucketsPage(main) {
   const buckets = await call('GET', '/buckets');
   mount(main, h('section', { className: 'card' }, h('h1', {}, 'Your buckets'),
     buckets.length ? Object.assign(table(['Bucket', 'Used'], buckets.map((b) => [
-      h('a', { className: 'link', href: `#/files/${encodeURIComponent(b.name)}/` }, b.name),
+      h('a', { className: 'link', href: `#/files/${encodeURIComponent(b.name)}/${encodeURIComponent(b.prefix || '')}` }, b.name),
       h('span', { 'data-usage': b.name }, usageText(b))])), { id: 'buckets' })
       : h('p', { className: 'muted' }, 'You have no buckets yet. Ask an admin for access.')));
 }

@@ -108,6 +108,30 @@ TEST_F(AccountsTest, RightsAreTheUnionOfOwnAndTeamGrants) {
   EXPECT_EQ((*m)->teams_size(), 0);
 }
 
+TEST_F(AccountsTest, GrantsOnOnePrefixAndAnotherAreKeptApart) {
+  ASSERT_TRUE(accounts_->AddMember("ann", false, admin_).ok());
+  Subject ann{Subject::Kind::kMember, "ann"};
+  v1::Grant album = G("photos", v1::Grant::WRITE);
+  album.set_prefix("album/");
+  v1::Grant drafts = G("photos", v1::Grant::READ);
+  drafts.set_prefix("drafts/");
+  ASSERT_TRUE(accounts_->SetGrant(ann, album, admin_).ok());
+  ASSERT_TRUE(accounts_->SetGrant(ann, drafts, admin_).ok());
+  auto grants = accounts_->EffectiveGrants("ann");
+  ASSERT_TRUE(grants.ok());
+  ASSERT_EQ(grants->size(), 2u);
+  EXPECT_EQ((*grants)[0].prefix(), "album/");
+  EXPECT_EQ((*grants)[1].prefix(), "drafts/");
+  // Taking the album's grant away leaves the drafts' one.
+  album.set_right(v1::Grant::RIGHT_UNSPECIFIED);
+  ASSERT_TRUE(accounts_->SetGrant(ann, album, admin_).ok());
+  grants = accounts_->EffectiveGrants("ann");
+  ASSERT_TRUE(grants.ok());
+  ASSERT_EQ(grants->size(), 1u);
+  EXPECT_EQ((*grants)[0].prefix(), "drafts/");
+  EXPECT_EQ(Actions().front(), "grant.set member ann photos/album/* RIGHT_UNSPECIFIED");
+}
+
 TEST_F(AccountsTest, RemovingAMemberEndsSessionsAndRevokesTheirKeys) {
   auto password = accounts_->AddMember("ann", false, admin_);
   ASSERT_TRUE(password.ok());
