@@ -1,5 +1,6 @@
 #include "server/gateway/meta/meta_store.h"
 
+#include <algorithm>
 #include <tuple>
 
 #include "common/clock.h"
@@ -194,13 +195,23 @@ absl::StatusOr<std::vector<std::pair<std::string, v1::BucketRecord>>> MetaStore:
 
 absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetObject(const std::string& bucket,
                                                                      const std::string& key,
-                                                                     Hydration hydration) const {
+                                                                     Hydration hydration,
+                                                                     const PartRange& parts) const {
   auto t = backend_->Snapshot();
   ASSIGN_OR_RETURN(auto record, objects::Get(*t, bucket, key));
   if (record && hydration == Hydration::kManifests) {
-    for (auto& part : *record->mutable_parts()) RETURN_IF_ERROR(pieces::Hydrate(*t, part));
+    RETURN_IF_ERROR(HydrateParts(*t, *record, parts));
   }
   return record;
+}
+
+absl::Status MetaStore::HydrateParts(Transaction& t, v1::ObjectRecord& record,
+                                     const PartRange& parts) {
+  auto [first, last] = parts ? parts(record) : std::pair<int, int>(0, record.parts_size());
+  first = std::clamp(first, 0, record.parts_size());
+  last = std::clamp(last, first, record.parts_size());
+  for (int i = first; i < last; ++i) RETURN_IF_ERROR(pieces::Hydrate(t, *record.mutable_parts(i)));
+  return absl::OkStatus();
 }
 
 namespace {

@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -74,9 +75,13 @@ class MetaStore {
   // Objects. With kManifests the record's parts carry their pieces' manifests; with kNone
   // only their ids (piece_id), which is all HEAD needs: one row read instead of one per part.
   enum class Hydration { kManifests, kNone };
+  // With kManifests, which parts [first, last) to hydrate, chosen from the record as stored
+  // (parts by piece id, with their sizes where stored): a ranged GET reads the pieces of the
+  // parts it covers only (issue 14). Without one, every part.
+  using PartRange = std::function<std::pair<int, int>(const v1::ObjectRecord&)>;
   [[nodiscard]] absl::StatusOr<std::optional<v1::ObjectRecord>> GetObject(
       const std::string& bucket, const std::string& key,
-      Hydration hydration = Hydration::kManifests) const;
+      Hydration hydration = Hydration::kManifests, const PartRange& parts = nullptr) const;
   // Commits `record` under (bucket, key); the data of the object it replaces, if any, is
   // queued for deletion in the same transaction. `check` (optional) runs with the destination's
   // row locked, with
@@ -128,8 +133,8 @@ class MetaStore {
   // the key's newest version, a delete marker included. INVALID_ARGUMENT for a malformed id.
   [[nodiscard]] absl::StatusOr<std::optional<v1::ObjectRecord>> GetVersion(
       const std::string& bucket, const std::string& key,
-      const std::optional<std::string>& version_id,
-      Hydration hydration = Hydration::kManifests) const;
+      const std::optional<std::string>& version_id, Hydration hydration = Hydration::kManifests,
+      const PartRange& parts = nullptr) const;
   // Changes a version's record in place (tags, retention, legal hold; not its data) with its
   // key locked; `change` may veto with its status. No version id: the current object. False
   // if there is no such version.
@@ -359,6 +364,9 @@ class MetaStore {
   // write the same entry.
   absl::StatusOr<uint64_t> NextSequence();
   absl::StatusOr<uint64_t> ClaimSequences();
+  // Fills in the manifests of the parts `parts` names (all without it).
+  static absl::Status HydrateParts(meta::Transaction& t, v1::ObjectRecord& record,
+                                   const PartRange& parts);
   // Runs `body` in a transaction (retried on lock conflicts), then applies its tally.
   absl::Status Write(const std::function<absl::Status(meta::Transaction&, Tally&)>& body);
   // Applies `refs` (pieces' counts, the deletion queue) and the usage counters of `bucket`

@@ -233,7 +233,7 @@ absl::StatusOr<DeletedVersion> MetaStore::DeleteVersion(
 
 absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetVersion(
     const std::string& bucket, const std::string& key, const std::optional<std::string>& version_id,
-    Hydration hydration) const {
+    Hydration hydration, const PartRange& parts) const {
   auto t = backend_->Snapshot();
   ASSIGN_OR_RETURN(auto record, objects::Get(*t, bucket, key));
   if (version_id) {
@@ -243,9 +243,7 @@ absl::StatusOr<std::optional<v1::ObjectRecord>> MetaStore::GetVersion(
     if (!rows.empty()) record = std::move(rows[0]);
   }
   if (record && hydration == Hydration::kManifests) {
-    for (auto& part : *record->mutable_parts()) {
-      RETURN_IF_ERROR(meta::pieces::Hydrate(*t, part));
-    }
+    RETURN_IF_ERROR(HydrateParts(*t, *record, parts));
   }
   return record;
 }

@@ -7,6 +7,7 @@
 #include "common/buffer_pool.h"
 #include "common/bytes.h"
 #include "common/status.h"
+#include "server/gateway/meta/tables/pieces.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/multipart.h"
 #include "server/gateway/s3/object_data.h"
@@ -128,7 +129,8 @@ absl::StatusOr<PartSlice> SliceOfPart(const v1::ObjectRecord& record, uint32_t n
   slice.parts_count = record.parts_size();
   uint64_t offset = 0;
   for (int i = 0; i < record.parts_size(); ++i) {
-    uint64_t size = record.parts(i).manifest().size();
+    // Sizes are stored with the parts: no part need be hydrated (pieces::PartSize).
+    uint64_t size = meta::pieces::PartSize(record.parts(i)).value_or(0);
     if (record.parts(i).number() == number) {
       slice.offset = offset;
       slice.length = size;

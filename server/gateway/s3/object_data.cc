@@ -2,12 +2,17 @@
 
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
+#include "server/gateway/meta/tables/pieces.h"
 
 namespace mosaic::gateway {
 
-uint64_t PiecesSize(const v1::ObjectRecord& record) {
+std::optional<uint64_t> PiecesSize(const v1::ObjectRecord& record) {
   uint64_t total = 0;
-  for (const auto& part : record.parts()) total += part.manifest().size();
+  for (const auto& part : record.parts()) {
+    std::optional<uint64_t> size = meta::pieces::PartSize(part);
+    if (!size) return std::nullopt;
+    total += *size;
+  }
   return total;
 }
 
@@ -21,7 +26,7 @@ absl::StatusOr<std::unique_ptr<ObjectDataReader>> ObjectDataReader::Open(
   std::vector<Span> spans;
   uint64_t start = 0;
   for (size_t i = 0; i < size_t(record.parts_size()) && length > 0; ++i) {
-    uint64_t size = record.parts(int(i)).manifest().size();
+    uint64_t size = *meta::pieces::PartSize(record.parts(int(i)));
     if (offset < start + size) {
       uint64_t in_piece = offset - start;
       uint64_t n = std::min(length, size - in_piece);

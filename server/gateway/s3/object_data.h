@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "client/pipeline/object_reader.h"
@@ -48,7 +49,8 @@ class ObjectDataReader {
   std::vector<client::BadShard> finished_faults_;
 };
 
-// Sum of the pieces' sizes (what record.size() must say).
-uint64_t PiecesSize(const v1::ObjectRecord& record);
+// Sum of the pieces' sizes (what record.size() must say); nullopt if a part's size is not
+// known (read without its manifest from a record that does not store sizes).
+std::optional<uint64_t> PiecesSize(const v1::ObjectRecord& record);
 
 }  // namespace mosaic::gateway

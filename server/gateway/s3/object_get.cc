@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "common/buffer_pool.h"
 #include "common/status.h"
+#include "server/gateway/meta/tables/pieces.h"
 #include "server/gateway/s3/errors.h"
 #include "server/gateway/s3/handler.h"
 #include "server/gateway/s3/object_checksum.h"
@@ -42,10 +43,12 @@ std::optional<uint64_t> BytePos(std::string_view s) {
 
 // The object or the version asked for. A delete marker: 404 NoSuchKey when it is the key's
 // newest version, 405 MethodNotAllowed when asked for by id, with its headers either way.
-absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx, MetaStore::Hydration hydration) {
+absl::StatusOr<v1::ObjectRecord> Lookup(Ctx& ctx, MetaStore::Hydration hydration,
+                                        const MetaStore::PartRange& parts) {
   RETURN_IF_ERROR(Require(ctx, v1::Grant::READ));
   ASSIGN_OR_RETURN(std::optional<std::string> version, VersionParam(ctx.req.query));
-  ASSIGN_OR_RETURN(auto record, ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version, hydration));
+  ASSIGN_OR_RETURN(auto record,
+                   ReadVersion(ctx, ctx.req.bucket, ctx.req.key, version, hydration, parts));
   if (!record) return VersionMissing(ctx, version);
   bool shown = version.has_value();
   if (!shown) {
@@ -149,10 +152,21 @@ absl::Status CheckReadConditions(Ctx& ctx, const v1::ObjectRecord& record) {
 
 absl::Status Serve(Ctx& ctx, bool with_body) {
   RETURN_IF_ERROR(CheckReadEncryption(ctx.ex.request()));
-  // A HEAD needs the pieces' manifests (their sizes) only for ?partNumber: one row read.
-  bool manifests = with_body || ctx.req.query.contains("partNumber");
-  ASSIGN_OR_RETURN(v1::ObjectRecord record, Lookup(ctx, manifests ? MetaStore::Hydration::kManifests
-                                                                  : MetaStore::Hydration::kNone));
+  // A HEAD needs no manifest but for ?partNumber in records without part sizes (one row
+  // read); a GET those of the parts it reads (PartsRead).
+  auto number = ctx.req.query.find("partNumber");
+  std::optional<std::string_view> part_number;
+  if (number != ctx.req.query.end()) part_number = number->second;
+  std::string_view range = ctx.ex.request().Header("range");
+  MetaStore::PartRange parts = [&](const v1::ObjectRecord& r) -> std::pair<int, int> {
+    if (!with_body && !PiecesSize(r)) return {0, r.parts_size()};  // sizes not stored
+    return with_body ? PartsRead(r, range, part_number) : std::pair<int, int>(0, 0);
+  };
+  bool manifests = with_body || part_number.has_value();
+  ASSIGN_OR_RETURN(
+      v1::ObjectRecord record,
+      Lookup(ctx, manifests ? MetaStore::Hydration::kManifests : MetaStore::Hydration::kNone,
+             parts));
   RETURN_IF_ERROR(CheckReadConditions(ctx, record));
   uint64_t size = record.size();
   ASSIGN_OR_RETURN(Selection sel, Select(ctx, record));
@@ -251,6 +265,32 @@ absl::StatusOr<std::optional<ByteRange>> ParseRange(std::string_view header, uin
     last = std::min(last, size - 1);
   }
   return ByteRange{first, last};
+}
+
+std::pair<int, int> PartsRead(const v1::ObjectRecord& record, std::string_view range,
+                              std::optional<std::string_view> part_number) {
+  const std::pair<int, int> all(0, record.parts_size());
+  if (!PiecesSize(record)) return all;  // a part's size is not stored
+  if (part_number) {
+    auto number = ParsePartNumber(*part_number);
+    if (!number.ok() || !range.empty()) return all;
+    auto slice = SliceOfPart(record, *number);
+    if (!slice.ok() || slice->part < 0) return all;  // one piece, or an error to answer
+    return {slice->part, slice->part + 1};
+  }
+  auto parsed = ParseRange(range, record.size());
+  if (!parsed.ok() || !parsed->has_value()) return all;
+  int first = -1, last = 0;
+  uint64_t start = 0;
+  for (int i = 0; i < record.parts_size(); ++i) {
+    uint64_t end = start + *meta::pieces::PartSize(record.parts(i));
+    if (end > (*parsed)->first && start <= (*parsed)->last) {
+      if (first < 0) first = i;
+      last = i + 1;
+    }
+    start = end;
+  }
+  return first < 0 ? std::pair<int, int>(0, 0) : std::pair<int, int>(first, last);
 }
 
 absl::Status GetObject(Ctx& ctx) { return Serve(ctx, true); }

@@ -4,8 +4,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "proto/mosaic/v1/meta.pb.h"
 #include "server/gateway/s3/request.h"
 
 namespace mosaic::gateway {
@@ -20,6 +23,13 @@ struct ByteRange {
 // satisfied.
 [[nodiscard]] absl::StatusOr<std::optional<ByteRange>> ParseRange(std::string_view header,
                                                                   uint64_t size);
+
+// The parts [first, last) of `record` (as stored: parts by piece id and size) whose pieces a
+// GET with this Range header or ?partNumber (nullopt: none) reads, so that only those are
+// hydrated (issue 14). Every part when a part's size is not stored (records written before
+// sizes were) or the request is malformed (its error comes from the whole record).
+std::pair<int, int> PartsRead(const v1::ObjectRecord& record, std::string_view range,
+                              std::optional<std::string_view> part_number);
 
 // Whether the entity-tag list `header` ("*", or "a", W/"b", …) matches `etag` (unquoted).
 // `strong` for If-Match (a weak tag never matches, RFC 7232 §3.1); If-None-Match compares

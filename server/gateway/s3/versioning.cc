@@ -59,9 +59,10 @@ absl::Status VersionError(absl::Status status) {
 
 absl::StatusOr<std::optional<v1::ObjectRecord>> ReadVersion(
     Ctx& ctx, const std::string& bucket, const std::string& key,
-    const std::optional<std::string>& version, MetaStore::Hydration hydration) {
-  if (!version) return ctx.svc.meta.GetObject(bucket, key, hydration);
-  auto record = ctx.svc.meta.GetVersion(bucket, key, version, hydration);
+    const std::optional<std::string>& version, MetaStore::Hydration hydration,
+    const MetaStore::PartRange& parts) {
+  if (!version) return ctx.svc.meta.GetObject(bucket, key, hydration, parts);
+  auto record = ctx.svc.meta.GetVersion(bucket, key, version, hydration, parts);
   if (!record.ok()) return VersionError(record.status());
   return record;
 }

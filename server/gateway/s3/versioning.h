@@ -29,10 +29,12 @@ void SetVersionHeaders(Exchange& ex, const v1::ObjectRecord& record, bool always
 [[nodiscard]] absl::StatusOr<bool> ShowsVersionId(Ctx& ctx, const v1::ObjectRecord& record);
 
 // The version `version` of (bucket, key), or with none the current object; nullopt if there
-// is none. InvalidArgument ("Invalid version id specified") for a malformed id.
+// is none. InvalidArgument ("Invalid version id specified") for a malformed id. `parts`: the
+// parts to hydrate (MetaStore::PartRange), all without it.
 [[nodiscard]] absl::StatusOr<std::optional<v1::ObjectRecord>> ReadVersion(
     Ctx& ctx, const std::string& bucket, const std::string& key,
-    const std::optional<std::string>& version, MetaStore::Hydration hydration);
+    const std::optional<std::string>& version, MetaStore::Hydration hydration,
+    const MetaStore::PartRange& parts = nullptr);
 
 // The error for a key or version that is not there: NoSuchBucket, else NoSuchVersion when a
 // version was asked for, else NoSuchKey with the headers of a delete marker that is the

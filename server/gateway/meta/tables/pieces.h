@@ -22,11 +22,20 @@ inline std::string PieceIdOf(const v1::ObjectPart& part) {
   return part.piece_id().empty() ? part.manifest().object_id() : part.piece_id();
 }
 
-// A record as stored: its pieces by id only.
+// A part's size: its manifest's, or the size stored with it when read without its manifest
+// (nullopt for a record written before sizes were stored, read without manifests).
+inline std::optional<uint64_t> PartSize(const v1::ObjectPart& part) {
+  if (part.has_manifest()) return part.manifest().size();
+  if (part.has_size()) return part.size();
+  return std::nullopt;
+}
+
+// A record as stored: its pieces by id and size only.
 template <typename Record>
 std::string Stored(Record record) {
   auto strip = [](v1::ObjectPart& part) {
     part.set_piece_id(PieceIdOf(part));
+    if (part.has_manifest()) part.set_size(part.manifest().size());
     part.clear_manifest();
   };
   if constexpr (std::is_same_v<Record, v1::ObjectPart>) {

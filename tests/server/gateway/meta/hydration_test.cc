@@ -63,6 +63,40 @@ TEST_F(HydrationTest, HeadReadsTheObjectRowOnly) {
   EXPECT_EQ(store().GetObject("b", "k").status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A ranged GET hydrates the parts it reads only (MetaStore::PartRange): part 3's piece is
+// read, the missing pieces of parts 1 and 2 are not.
+TEST_F(HydrationTest, GetHydratesTheChosenPartsOnly) {
+  int calls = 0;
+  auto chosen = store().GetObject("b", "k", MetaStore::Hydration::kManifests,
+                                  [&](const v1::ObjectRecord& stored) {
+                                    ++calls;
+                                    EXPECT_EQ(stored.parts_size(), 3);
+                                    EXPECT_FALSE(stored.parts(2).has_manifest());
+                                    return std::pair<int, int>(2, 3);
+                                  });
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(chosen->has_value());
+  EXPECT_FALSE((*chosen)->parts(0).has_manifest());
+  EXPECT_FALSE((*chosen)->parts(1).has_manifest());
+  EXPECT_EQ((*chosen)->parts(2).manifest().object_id(), "there");
+  auto by_version = store().GetVersion("b", "k", std::nullopt, MetaStore::Hydration::kManifests,
+                                       [](const v1::ObjectRecord&) { return std::pair(2, 3); });
+  ASSERT_TRUE(by_version.ok()) << by_version.status();
+  EXPECT_EQ((*by_version)->parts(2).manifest().object_id(), "there");
+  // A range past the parts is clamped; one over a missing piece fails as before.
+  EXPECT_TRUE(store()
+                  .GetObject("b", "k", MetaStore::Hydration::kManifests,
+                             [](const v1::ObjectRecord&) { return std::pair(2, 9); })
+                  .ok());
+  EXPECT_EQ(store()
+                .GetObject("b", "k", MetaStore::Hydration::kManifests,
+                           [](const v1::ObjectRecord&) { return std::pair(1, 3); })
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
+}
+
 TEST_F(HydrationTest, ListPartsReadsThePiecesAfterItsMarkerOnly) {
   auto after = store().ListParts("u1", 2, 10);
   ASSERT_TRUE(after.ok()) << after.status();

@@ -185,5 +185,49 @@ TEST(CheckConditionsTest, PreconditionFailureBeatsNotModified) {
              S3Code::kPreconditionFailed);
 }
 
+// A record as stored: parts by piece id and size (sizes 10, 20, 30: bytes 0-9, 10-29, 30-59).
+v1::ObjectRecord ThreeParts(bool sizes) {
+  v1::ObjectRecord r;
+  r.set_size(60);
+  for (uint32_t n = 1; n <= 3; ++n) {
+    v1::ObjectPart* p = r.add_parts();
+    p->set_number(n);
+    p->set_piece_id("p" + std::to_string(n));
+    if (sizes) p->set_size(10 * n);
+  }
+  return r;
+}
+
+TEST(PartsReadTest, ARangeOrAPartNumberReadsThePartsItCovers) {
+  v1::ObjectRecord r = ThreeParts(true);
+  using P = std::pair<int, int>;
+  EXPECT_EQ(PartsRead(r, "", std::nullopt), P(0, 3));  // the whole object
+  EXPECT_EQ(PartsRead(r, "bytes=0-9", std::nullopt), P(0, 1));
+  EXPECT_EQ(PartsRead(r, "bytes=10-10", std::nullopt), P(1, 2));
+  EXPECT_EQ(PartsRead(r, "bytes=9-10", std::nullopt), P(0, 2));
+  EXPECT_EQ(PartsRead(r, "bytes=-5", std::nullopt), P(2, 3));
+  EXPECT_EQ(PartsRead(r, "bytes=30-", std::nullopt), P(2, 3));
+  EXPECT_EQ(PartsRead(r, "bytes=29-1000", std::nullopt), P(1, 3));
+  EXPECT_EQ(PartsRead(r, "", "2"), P(1, 2));
+  EXPECT_EQ(PartsRead(r, "", "3"), P(2, 3));
+}
+
+TEST(PartsReadTest, EveryPartWithoutSizesOrForARequestToRefuse) {
+  using P = std::pair<int, int>;
+  v1::ObjectRecord old = ThreeParts(false);  // written before sizes were stored
+  EXPECT_EQ(PartsRead(old, "bytes=0-9", std::nullopt), P(0, 3));
+  EXPECT_EQ(PartsRead(old, "", "2"), P(0, 3));
+  v1::ObjectRecord r = ThreeParts(true);
+  EXPECT_EQ(PartsRead(r, "bytes=60-70", std::nullopt), P(0, 3));  // InvalidRange
+  EXPECT_EQ(PartsRead(r, "", "4"), P(0, 3));                      // InvalidPartNumber
+  EXPECT_EQ(PartsRead(r, "", "x"), P(0, 3));                      // InvalidArgument
+  EXPECT_EQ(PartsRead(r, "bytes=0-1", "1"), P(0, 3));             // both: InvalidRequest
+  // A part of a manifest carried in the record (an old plain object) counts as sized.
+  v1::ObjectRecord inline_manifest;
+  inline_manifest.set_size(5);
+  inline_manifest.add_parts()->mutable_manifest()->set_size(5);
+  EXPECT_EQ(PartsRead(inline_manifest, "bytes=1-2", std::nullopt), P(0, 1));
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
