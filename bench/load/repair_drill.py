@@ -17,8 +17,10 @@ Starts `mosaic dev --providers 7 --node-down-after 2s --port 0` (7 providers of 
   4. kills provider-b's and provider-c's nodes too and reads --verify objects back in full
      through the gateway (MD5 compared): with 4+2 over 7 providers, that only works if the
      first loss was repaired.
---repair-bytes-per-second puts that key in the gateway's config and restarts the gateway
-before the upload (default: the gateway's own limit, 64 MiB/s). --markdown prints a table.
+--repair-bytes-per-second and --repair-stripes-in-flight put those keys in the gateway's
+config and restart the gateway before the upload (default: the gateway's own, 64 MiB/s and
+8). --perf-record FILE runs `perf record -g` on the gateway from the first repaired shard
+for --perf-seconds (default 10). --markdown prints a table.
 
   /usr/bin/python3 bench/load/repair_drill.py --mosaic build/mosaic \
       --repair-bench build/bench/client/repair_bench [--gib 10] [--markdown]
@@ -186,9 +188,15 @@ def drill(args, directory):
     dev = Dev(args.mosaic, directory)
     try:
         dev.start()
+        lines = []
         if args.repair_bytes_per_second:
-            dev.restart_gateway('repair_bytes_per_second = "%s"' % args.repair_bytes_per_second)
+            lines.append('repair_bytes_per_second = "%s"' % args.repair_bytes_per_second)
+        if args.repair_stripes_in_flight:
+            lines.append("repair_stripes_in_flight = %d" % args.repair_stripes_in_flight)
+        if lines:
+            dev.restart_gateway("\n".join(lines))
         result["repair_limit"] = args.repair_bytes_per_second or "64MiB (default)"
+        result["stripes_in_flight"] = args.repair_stripes_in_flight or "8 (default)"
         objects = Objects()
         Client(dev.env).request("PUT", "/" + BUCKET)
         count = result["objects"]
@@ -209,6 +217,7 @@ def drill(args, directory):
         lost = dev.kill_node("provider-a", destroy=True)
         t_kill = time.monotonic()
         t_first = None
+        recorder = None
         deadline = t_kill + args.max_wait
         while True:
             now = time.monotonic()
@@ -218,10 +227,17 @@ def drill(args, directory):
             shards = m.get("mosaic_gateway_repaired_shards_total", 0) - before_shards
             if shards > 0 and t_first is None:
                 t_first = now
+                if args.perf_record:
+                    recorder = subprocess.Popen(
+                        ["perf", "record", "-g", "-F", "499", "-o", args.perf_record, "-p",
+                         str(dev.gateway["pid"]), "--", "sleep", str(args.perf_seconds)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if shards > 0 and m.get("mosaic_gateway_repair_backlog", -1) == 0:
                 t_full = now
                 break
             time.sleep(0.25)
+        if recorder is not None:
+            recorder.wait(timeout=args.perf_seconds + 60)
         rebuilt = m.get("mosaic_gateway_repaired_bytes_total", 0) - before_bytes
         result.update(lost=lost["id"], detect_s=t_first - t_kill, full_s=t_full - t_kill,
                       repaired_shards=int(shards), repaired_bytes=int(rebuilt),
@@ -274,7 +290,8 @@ def print_result(r, markdown):
         ("rebuilt", "%d shards, %.0f MB (%.2f GiB)" % (r["repaired_shards"],
                                                       mb(r["repaired_bytes"]),
                                                       r["repaired_bytes"] / (1 << 30))),
-        ("repair job rate (first repaired shard → backlog 0), limit %s" % r["repair_limit"],
+        ("repair job rate (first repaired shard → backlog 0), limit %s, %s stripes in flight"
+         % (r["repair_limit"], r["stripes_in_flight"]),
          "%.1f MB/s" % mb(r["repair_Bps"])),
         ("baseline: BM_RebuildShards, same run (in memory, one thread)",
          "%.0f MB/s" % mb(r["rebuild_baseline_Bps"])),
@@ -295,6 +312,10 @@ def main():
     parser.add_argument("--max-wait", type=int, default=1800)
     parser.add_argument("--repair-bytes-per-second", default="",
                         help='e.g. "1GiB"; default: the gateway\'s (64 MiB/s)')
+    parser.add_argument("--repair-stripes-in-flight", type=int, default=0,
+                        help="default: the gateway's (8)")
+    parser.add_argument("--perf-record", default="", help="perf.data file for the gateway")
+    parser.add_argument("--perf-seconds", type=int, default=10)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="mosaic-repair-drill-", dir="/var/tmp")

@@ -195,6 +195,10 @@ absl::Status ParseMetadata(const toml::table& root, GatewayConfig& c) {
 
 absl::Status ParseRepairKeys(const toml::table& root, GatewayConfig& c) {
   RETURN_IF_ERROR(GetSize(root, "repair_bytes_per_second", c.repair_bytes_per_second, ""));
+  RETURN_IF_ERROR(Get(root, "repair_stripes_in_flight", c.repair_stripes_in_flight, ""));
+  if (c.repair_stripes_in_flight < 1 || c.repair_stripes_in_flight > 64) {
+    return Bad("repair_stripes_in_flight", "must be 1 to 64");
+  }
   RETURN_IF_ERROR(GetDuration(root, "node_down_after", c.node_down_after, ""));
   RETURN_IF_ERROR(GetDuration(root, "failure_check_interval", c.failure_check_interval, ""));
   if (c.repair_bytes_per_second == 0) return Bad("repair_bytes_per_second", "must be positive");
@@ -236,6 +240,7 @@ absl::StatusOr<GatewayConfig> ParseGatewayConfig(const std::string& toml_text) {
                                  "multipart_expiry",
                                  "erasure",
                                  "repair_bytes_per_second",
+                                 "repair_stripes_in_flight",
                                  "node_down_after",
                                  "failure_check_interval",
                                  "pipeline",

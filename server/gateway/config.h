@@ -44,6 +44,7 @@ struct GatewayConfig {
   // repair_bytes_per_second; a node unreachable for node_down_after is declared down and its
   // shards queued for repair, checked every failure_check_interval.
   uint64_t repair_bytes_per_second = uint64_t{64} << 20;
+  int64_t repair_stripes_in_flight = 8;  // stripes repaired at once, 1..64
   std::chrono::milliseconds node_down_after = std::chrono::minutes(10);
   std::chrono::milliseconds failure_check_interval = std::chrono::seconds(30);
   // Metadata backup (jobs/metadata_backup.h): writes are on the nodes at most this long

@@ -493,6 +493,7 @@ void Gateway::Impl::CreateJobs() {
                                                [this] { repairer->Wake(); });
   RepairerOptions repair;
   repair.bytes_per_second = config.repair_bytes_per_second;
+  repair.stripes_in_flight = int(config.repair_stripes_in_flight);
   repair.avoid = [d = detector.get()](const std::string& id) {
     return d->DownNodes().contains(id);
   };

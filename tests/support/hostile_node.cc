@@ -22,6 +22,8 @@ struct HostileNode::Service final : v1::ChunkService::Service {
   std::chrono::milliseconds delete_delay{0};
   int deletes_in_flight = 0;
   int max_deletes_in_flight = 0;
+  int slow_gets_in_flight = 0;
+  int max_slow_gets_in_flight = 0;
   std::map<std::string, std::string> chunks;
 
   grpc::Status PutChunk(grpc::ServerContext*, const v1::PutChunkRequest* req,
@@ -44,7 +46,9 @@ struct HostileNode::Service final : v1::ChunkService::Service {
         break;
       case HostileBehaviour::kSlow: {
         auto until = std::chrono::steady_clock::now() + delay;
+        max_slow_gets_in_flight = std::max(max_slow_gets_in_flight, ++slow_gets_in_flight);
         cv.wait_until(lock, until, [&] { return stopping || ctx->IsCancelled(); });
+        --slow_gets_in_flight;
         break;
       }
       case HostileBehaviour::kWrongChunk: {
@@ -135,6 +139,11 @@ int HostileNode::gets() const {
 void HostileNode::set_delete_delay(std::chrono::milliseconds delay) {
   std::lock_guard lock(service_->mu);
   service_->delete_delay = delay;
+}
+
+int HostileNode::max_concurrent_slow_gets() const {
+  std::lock_guard lock(service_->mu);
+  return service_->max_slow_gets_in_flight;
 }
 
 int HostileNode::max_concurrent_deletes() const {

@@ -39,6 +39,8 @@ class HostileNode {
   void set_behaviour(HostileBehaviour b, std::chrono::milliseconds delay = {});
   // GetChunk calls answered so far (honestly or not).
   int gets() const;
+  // The most GetChunk calls that were delayed (kSlow) at the same time.
+  int max_concurrent_slow_gets() const;
   // Makes every DeleteChunk take `delay`, and counts how many run at once.
   void set_delete_delay(std::chrono::milliseconds delay);
   // The most DeleteChunk calls that were in the service at the same time.

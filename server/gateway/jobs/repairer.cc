@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <set>
 
 #include "client/pipeline/stripe_repair.h"
 #include "common/clock.h"
-#include "common/latch.h"
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
 
@@ -23,7 +23,6 @@ constexpr auto kIdlePoll = std::chrono::seconds(2);
 // that failing stripes at the front do not hide the rest.
 constexpr size_t kBatch = 1024;
 constexpr int64_t kMaxBackoffMs = 10 * 60 * 1000;
-constexpr size_t kStripesInFlight = 4;
 constexpr auto kRateWindow = std::chrono::seconds(10);
 
 std::string Hex(const std::string& raw) { return HexEncode(AsBytes(raw)); }
@@ -42,7 +41,7 @@ Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
                                        "Sealed shard bytes written by repair.")),
       failures_total_(registry.GetCounter("mosaic_gateway_repair_failures_total",
                                           "Repair attempts that failed and were retried.")),
-      helpers_(int(kStripesInFlight) - 1) {
+      helpers_(std::max(1, options_.stripes_in_flight)) {
   if (options_.bytes_per_second == 0) options_.bytes_per_second = 1;
   tokens_ = double(options_.bytes_per_second);
   refilled_ = Clock::now();
@@ -113,24 +112,35 @@ size_t Repairer::RunOnce() {
   for (const v1::RepairRecord& entry : *pending) {
     if (entry.not_before_ms() <= now) due.push_back(&entry);
   }
-  // A stripe's repair mostly waits on the nodes (fetches, then a durable put), so a few
-  // stripes go at once; each is a different stripe (one queue entry per stripe), and
-  // MoveShard serialises the metadata writes.
-  std::atomic<size_t> done{0};
-  for (size_t at = 0; at < due.size(); at += kStripesInFlight) {
+  // A stripe's repair mostly waits on the nodes (fetches, then a durable put), so several
+  // stripes go at once, a new one as soon as one ends (never waiting for the slowest of a
+  // group); each is a different stripe (one queue entry per stripe), and MoveShard
+  // serialises the metadata writes of one piece.
+  const size_t window = size_t(std::max(1, options_.stripes_in_flight));
+  struct Window {  // shared with the tasks, which may end after this pass returns
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t running = 0;
+    size_t done = 0;
+  };
+  auto w = std::make_shared<Window>();
+  for (const v1::RepairRecord* entry : due) {
     if (!Throttle()) break;
-    size_t end = std::min(due.size(), at + kStripesInFlight);
-    auto helped = std::make_shared<Latch>(int(end - at - 1));
-    for (size_t i = at + 1; i < end; ++i) {
-      helpers_.Submit([this, &done, helped, entry = due[i]] {
-        if (Repair(*entry)) ++done;
-        helped->Done();
-      });
-    }
-    if (Repair(*due[at])) ++done;
-    helped->Wait();
+    std::unique_lock lock(w->mu);
+    w->cv.wait(lock, [&] { return w->running < window; });
+    ++w->running;
+    lock.unlock();
+    helpers_.Submit([this, w, entry] {
+      bool finished = Repair(*entry);
+      std::lock_guard l(w->mu);
+      w->done += finished ? 1 : 0;
+      --w->running;
+      w->cv.notify_all();
+    });
   }
-  return done.load();
+  std::unique_lock lock(w->mu);
+  w->cv.wait(lock, [&] { return w->running == 0; });
+  return w->done;
 }
 
 void Repairer::Retry(const v1::RepairRecord& taken, const std::vector<uint32_t>& left,

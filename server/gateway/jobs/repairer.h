@@ -51,6 +51,9 @@ namespace mosaic::gateway {
 
 struct RepairerOptions {
   uint64_t bytes_per_second = uint64_t{64} << 20;
+  // Stripes repaired at once (each holds its k..n sealed source shards and the rebuilt
+  // ones: ≈ 7 MiB for 4+2 and 1 MiB shards). A new one starts as soon as one ends.
+  int stripes_in_flight = 8;
   // Nodes neither read from nor written to (besides those the pool has DOWN): removed ones.
   std::function<bool(const std::string&)> avoid;
   // Nodes that may be read but get no new shard: draining ones.
@@ -77,8 +80,9 @@ class Repairer final : public Worker {
   Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registry& registry,
            RepairerOptions options);
 
-  // One pass on the calling thread: processes the due entries of the first page of the
-  // queue, waiting for the rate limit between groups of stripes (a stop ends the pass).
+  // One pass: processes the due entries of the first page of the queue on the helper
+  // threads, options.stripes_in_flight at once, waiting for the rate limit before starting
+  // each (a stop ends the pass).
   // Returns the entries finished (repaired, or dropped because the piece is gone).
   size_t RunOnce();
   // One pass: busy when it finished entries (more may be due), else idle.
@@ -122,7 +126,7 @@ class Repairer final : public Worker {
   metrics::Counter& bytes_total_;
   metrics::Counter& failures_total_;
 
-  ThreadPool helpers_;  // repairs the other stripes of a group
+  ThreadPool helpers_;  // options.stripes_in_flight threads, one stripe each
 
   mutable std::mutex mu_;
 

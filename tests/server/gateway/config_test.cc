@@ -120,6 +120,7 @@ TEST_F(GatewayConfigTest, MinimalConfigTakesDefaults) {
   EXPECT_EQ(c->pipeline.k, 4);
   EXPECT_EQ(c->pipeline.m, 2);
   EXPECT_EQ(c->max_object_bytes, uint64_t{5} << 30);
+  EXPECT_EQ(c->repair_stripes_in_flight, 8);
   EXPECT_EQ(c->http.max_connections, 256u);
   ASSERT_EQ(c->nodes.size(), 1u);
   EXPECT_TRUE(c->nodes[0].plaintext);
@@ -266,6 +267,11 @@ TEST_F(GatewayConfigTest, OutOfRangeValuesNameTheKey) {
   ExpectRefused(with("[limits]\ntransfer_timeout = \"-5s\"\n"), "limits.transfer_timeout");
   ExpectRefused(with("[limits]\nmax_header_size = 0\n"), "limits.max_header_size");
   ExpectRefused(with("[limits]\nmax_header_size = \"8GiB\"\n"), "limits.max_header_size");
+  ExpectRefused(with("repair_stripes_in_flight = 0\n"), "repair_stripes_in_flight");
+  ExpectRefused(with("repair_stripes_in_flight = 65\n"), "repair_stripes_in_flight");
+  auto sixteen = ParseGatewayConfig(with("repair_stripes_in_flight = 16\n"));
+  ASSERT_TRUE(sixteen.ok()) << sixteen.status();
+  EXPECT_EQ(sixteen->repair_stripes_in_flight, 16);
 }
 
 TEST_F(GatewayConfigTest, SectionsMustBeTables) {

@@ -19,8 +19,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kStripes = 12;
-// Stripes the job repairs at once (repairer.cc): the token bucket is checked before each
-// group and charged after it, so the last group's bytes are never waited for.
+// Stripes the job repairs at once (RepairerOptions::stripes_in_flight): the token bucket is
+// checked before each stripe starts and charged after it ends, so the bytes of the stripes
+// still running at the last wait are never waited for.
 constexpr int kStripesPerGroup = 4;
 
 class RepairerRateTest : public ::testing::Test {
@@ -54,10 +55,11 @@ class RepairerRateTest : public ::testing::Test {
     uint64_t bytes = 0;
   };
   // One pass of a new job at `bytes_per_second` over the whole queue.
-  Run RepairAll(uint64_t bytes_per_second) {
+  Run RepairAll(uint64_t bytes_per_second, int stripes_in_flight = kStripesPerGroup) {
     metrics::Registry registry;
     RepairerOptions options;
     options.bytes_per_second = bytes_per_second;
+    options.stripes_in_flight = stripes_in_flight;
     Repairer repairer(cluster_->meta(), cluster_->pipeline(), registry, options);
     auto start = Clock::now();
     size_t done = repairer.RunOnce();
@@ -145,6 +147,24 @@ TEST_F(RepairerRateTest, RepairWritesAreRecordedInFlightUntilSettled) {
   ASSERT_TRUE(journal.Step().ok());
   EXPECT_FALSE(recorded());
   cluster_->pipeline().SetWriteJournal(nullptr);
+}
+
+// Issue 14: the job keeps stripes_in_flight stripes at once (it was a fixed 4, in groups
+// waiting for their slowest). Every node answers its reads after a delay, so each stripe's
+// fetch is at every node while it runs: the most reads a node held at once is the number
+// of stripes in flight.
+TEST_F(RepairerRateTest, RepairsTheConfiguredNumberOfStripesAtOnce) {
+  for (int i = 0; i < 7; ++i) {
+    cluster_->node("node-" + std::to_string(i))
+        .set_behaviour(mosaic::test::HostileBehaviour::kSlow, std::chrono::milliseconds(400));
+  }
+  QueueShardOfEveryStripe(0);
+  RepairAll(uint64_t{1} << 40, 6);
+  int most = 0;
+  for (int i = 0; i < 7; ++i) {
+    most = std::max(most, cluster_->node("node-" + std::to_string(i)).max_concurrent_slow_gets());
+  }
+  EXPECT_EQ(most, 6);
 }
 
 }  // namespace
