@@ -20,7 +20,9 @@ Starts `mosaic dev --providers 7 --node-down-after 2s --port 0` (7 providers of 
 --repair-bytes-per-second and --repair-stripes-in-flight put those keys in the gateway's
 config and restart the gateway before the upload (default: the gateway's own, 64 MiB/s and
 8). --perf-record FILE runs `perf record -g` on the gateway from the first repaired shard
-for --perf-seconds (default 10). --markdown prints a table.
+for --perf-seconds (default 10); --sample-threads tallies the gateway's threads by state
+(running, or the kernel function they wait in) every 20 ms during the repair, as threads
+per sample. --markdown prints a table.
 
   /usr/bin/python3 bench/load/repair_drill.py --mosaic build/mosaic \
       --repair-bench build/bench/client/repair_bench [--gib 10] [--markdown]
@@ -182,6 +184,45 @@ def baseline(tool, mosaic, directory):
     return [b for b in runs if b["name"].startswith("BM_RebuildShards")][0]["bytes_per_second"]
 
 
+class ThreadSampler(threading.Thread):
+    """Every 20 ms, what each thread of `pid` is doing: its name, and running (R) or the
+    kernel function it sleeps in (/proc/PID/task/TID/wchan). Tallied until stop()."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.tally, self.samples = pid, {}, 0
+        self.done = threading.Event()
+
+    def run(self):
+        base = "/proc/%d/task" % self.pid
+        while not self.done.wait(0.02):
+            self.samples += 1
+            try:
+                tids = os.listdir(base)
+            except OSError:
+                return
+            for tid in tids:
+                try:
+                    with open("%s/%s/comm" % (base, tid)) as f:
+                        comm = f.read().strip()
+                    with open("%s/%s/stat" % (base, tid)) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                    with open("%s/%s/wchan" % (base, tid)) as f:
+                        wchan = f.read().strip() or "-"
+                except OSError:
+                    continue
+                what = "running" if state == "R" else wchan
+                self.tally[(comm, what)] = self.tally.get((comm, what), 0) + 1
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        top = sorted(self.tally.items(), key=lambda kv: -kv[1])[:25]
+        return {"samples": self.samples,
+                "threads_by_state": ["%s %s: %.2f" % (c, w, n / max(self.samples, 1))
+                                     for (c, w), n in top]}
+
+
 def drill(args, directory):
     result = {"gib": args.gib, "objects": args.gib * 1024 * MIB // OBJECT}
     result["rebuild_baseline_Bps"] = baseline(args.repair_bench, args.mosaic, directory)
@@ -217,7 +258,7 @@ def drill(args, directory):
         lost = dev.kill_node("provider-a", destroy=True)
         t_kill = time.monotonic()
         t_first = None
-        recorder = None
+        recorder = sampler = None
         deadline = t_kill + args.max_wait
         while True:
             now = time.monotonic()
@@ -227,6 +268,9 @@ def drill(args, directory):
             shards = m.get("mosaic_gateway_repaired_shards_total", 0) - before_shards
             if shards > 0 and t_first is None:
                 t_first = now
+                if args.sample_threads:
+                    sampler = ThreadSampler(dev.gateway["pid"])
+                    sampler.start()
                 if args.perf_record:
                     recorder = subprocess.Popen(
                         ["perf", "record", "-g", "-F", "499", "-o", args.perf_record, "-p",
@@ -236,6 +280,8 @@ def drill(args, directory):
                 t_full = now
                 break
             time.sleep(0.25)
+        if sampler is not None:
+            result["gateway_threads"] = sampler.stop()
         if recorder is not None:
             recorder.wait(timeout=args.perf_seconds + 60)
         rebuilt = m.get("mosaic_gateway_repaired_bytes_total", 0) - before_bytes
@@ -316,6 +362,8 @@ def main():
                         help="default: the gateway's (8)")
     parser.add_argument("--perf-record", default="", help="perf.data file for the gateway")
     parser.add_argument("--perf-seconds", type=int, default=10)
+    parser.add_argument("--sample-threads", action="store_true",
+                        help="tally the gateway's threads by state during the repair")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     directory = tempfile.mkdtemp(prefix="mosaic-repair-drill-", dir="/var/tmp")
