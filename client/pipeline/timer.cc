@@ -44,8 +44,11 @@ void Timer::Run() {
       continue;
     }
     auto it = queue_.begin();
-    if (it->first.first > Clock::now()) {
-      cv_.wait_until(lock, it->first.first);
+    // A copy: wait_until reads its deadline again after waking, when Cancel may have erased
+    // the entry whose key it would otherwise refer to (ASan: heap-use-after-free).
+    const Clock::time_point due = it->first.first;
+    if (due > Clock::now()) {
+      cv_.wait_until(lock, due);
       continue;
     }
     absl::AnyInvocable<void()> fn = std::move(it->second);
