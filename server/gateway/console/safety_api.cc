@@ -120,17 +120,9 @@ absl::StatusOr<boost::json::value> AddByInvite(Console::Impl& c, Call& call) {
                              {"stripes_queued", added->stripes_queued}};
 }
 
+// The console shows what GET /admin/v1/scrub shows: one writer of the progress document.
 boost::json::object ProgressObject(const DeepScrubProgress& p) {
-  return {{"running", p.running},
-          {"run", p.run},
-          {"pieces_done", p.pieces_done},
-          {"pieces_total", p.pieces_total},
-          {"shards_checked", p.shards_checked},
-          {"failures", p.failures},
-          {"skipped", p.skipped},
-          {"started_ms", p.started_ms},
-          {"finished_ms", p.finished_ms},
-          {"error", p.error}};
+  return boost::json::parse(ProgressJson(p)).as_object();
 }
 
 // GET /admin/scrub: the deep scrub's progress and the recent findings, newest first, each
