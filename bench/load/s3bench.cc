@@ -5,7 +5,9 @@
 // operation MiB/s, ops/s, p50/p99 latency and the CPU seconds per GiB of the gateway, the
 // nodes (from /proc/PID/stat of the processes in DIR/dev.json) and this client.
 
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -121,6 +123,37 @@ struct Options {
   bool verify = false;
   bool keep = false;
   bool signed_payload = false;
+  std::string perf_phase;  // "put", "get" or "delete": `perf record` the gateway during it
+  std::string perf_file;
+};
+
+// `perf record -g -a` while one phase of the first run lasts (--perf-record).
+class PerfRecord {
+ public:
+  PerfRecord(int gateway_pid, const std::string& file) {
+    const std::string pid = std::to_string(gateway_pid);
+    pid_ = fork();
+    if (pid_ == 0) {
+      // System-wide: `-p` would miss the threads the gateway starts for the phase's connections.
+      execlp("perf", "perf", "record", "-q", "-F", "999", "-g", "-a", "-o", file.c_str(),
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let it attach
+    std::printf("perf record -a into %s; the gateway is pid %s (perf report --pid %s)\n",
+                file.c_str(), pid.c_str(), pid.c_str());
+  }
+  ~PerfRecord() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGINT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  PerfRecord(const PerfRecord&) = delete;
+  PerfRecord& operator=(const PerfRecord&) = delete;
+
+ private:
+  pid_t pid_ = -1;
 };
 
 struct Result {
@@ -257,13 +290,18 @@ int Main(const Options& o) {
               dev.target.signed_payload ? "signed" : "UNSIGNED", LoadAverage().c_str());
   std::vector<Result> by_op[3];
   const char* names[3] = {"PUT", "GET", "DELETE"};
+  const char* phase_names[3] = {"put", "get", "delete"};
   int errors = 0;
   for (int run = 0; run < o.runs; ++run) {
     Run r{o, dev, uint64_t(Clock::now().time_since_epoch().count()),
           "o" + std::to_string(Clock::now().time_since_epoch().count() % 1000000007) + "-"};
     for (Op op : {Op::kPut, Op::kGet, Op::kDelete}) {
       if (op == Op::kDelete && o.keep) continue;
+      std::optional<PerfRecord> perf;
+      if (run == 0 && o.perf_phase == phase_names[int(op)])
+        perf.emplace(dev.gateway_pid, o.perf_file);
       Result res = r.Phase(op);
+      perf.reset();
       errors += res.errors;
       Print(names[int(op)], res);
       by_op[int(op)].push_back(std::move(res));
@@ -298,7 +336,21 @@ int main(int argc, char** argv) {
                "Sign the body's SHA-256 instead of UNSIGNED-PAYLOAD (costs the client a hash)");
   app.add_flag("--verify", o.verify, "Compare every GET's bytes with what was PUT");
   app.add_flag("--keep", o.keep, "Do not DELETE the objects");
+  std::string perf;
+  app.add_option("--perf-record", perf,
+                 "PHASE:FILE: `perf record -F 999 -g -a` into FILE during the first run's PHASE "
+                 "(put, get or delete); the gateway's pid is printed");
   CLI11_PARSE(app, argc, argv);
+  if (!perf.empty()) {
+    const size_t colon = perf.find(':');
+    o.perf_phase = perf.substr(0, colon);
+    if (colon != std::string::npos) o.perf_file = perf.substr(colon + 1);
+    if (o.perf_file.empty() ||
+        (o.perf_phase != "put" && o.perf_phase != "get" && o.perf_phase != "delete")) {
+      std::fprintf(stderr, "s3bench: --perf-record takes put:FILE, get:FILE or delete:FILE\n");
+      return 1;
+    }
+  }
   if (o.lanes < 1 || o.count < 1 || o.runs < 1) {
     std::fprintf(stderr, "s3bench: --lanes, --count and --runs must be at least 1\n");
     return 1;
