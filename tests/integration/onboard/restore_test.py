@@ -5,7 +5,8 @@ is then lost, and `mosaic restore --key --node ADDRESS --fingerprint --token-fil
 recovers the metadata and a complete gateway.toml, which starts as it is: every object reads
 back over HTTPS on the same port. A wrong fingerprint is refused, naming both; a drill with
 the provider's invite (`--invite FILE`, for --node, --fingerprint and --token-file) restores
-too. Then the old
+too, and so does `--invite FILE --into postgresql://…` (a PostgreSQL server of the test's own),
+whose written gateway.toml serves every object over HTTPS. Then the old
 gateway comes back beside the restored one (fencing): it still reads, its PUT fails and the
 nodes refuse its deletions, naming both generations; the restored gateway writes, and all its
 data reads back whole.
@@ -26,6 +27,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from onboard_test import (Processes, decode_invite, free_port, mosaic, poll,  # noqa: E402
                           read, read_addr)
 from tls_test import make_certificate  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "s3"))
+from local_pg import LocalPostgres  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -93,16 +97,21 @@ class RestoreFromOneNodeTest(Processes):
                       "--fingerprint", fingerprint or invite["fingerprint"],
                       "--token-file", self.token_copy, "--into", into, check=False)
 
-    def test_restore_from_the_key_and_one_node(self):
+    def fill_and_back_up(self, count):
+        """Starts the gateway, writes `count` objects and waits for the backup; its key."""
         config = os.path.join(self.gw, "gateway.toml")
         self.start_gateway("gw", config)
         key = json.loads(mosaic("key", "create", "app", "--bucket", "*", "--allow", "owner",
                                 "--config", config).stdout)
         s3 = self.s3(key, self.port)
         s3.create_bucket(Bucket="coop")
-        for i in range(OBJECTS):
+        for i in range(count):
             s3.put_object(Bucket="coop", Key="o/%02d" % i, Body=body(i))
         self.wait_backed_up(config, int(time.time() * 1000))
+        return key
+
+    def test_restore_from_the_key_and_one_node(self):
+        key = self.fill_and_back_up(OBJECTS)
         # What the operator kept: a copy of the key, and the token of one node.
         keep = os.path.join(self.tmp, "keep")
         os.makedirs(keep, mode=0o700)
@@ -157,6 +166,40 @@ class RestoreFromOneNodeTest(Processes):
                          b"restored gateway writes")
         self.assertRegex(out.stdout, r"fenced: gateway generation 1 taken at 3 of 3 nodes")
         self.check_fenced(key, s3)
+
+    def test_restore_by_invite_into_postgresql(self):
+        key = self.fill_and_back_up(OBJECTS // 3)
+        self.key_copy = os.path.join(self.tmp, "master.key")
+        shutil.copy(os.path.join(self.gw, "master.key"), self.key_copy)
+        invite_copy = os.path.join(self.tmp, "invite")
+        with open(invite_copy, "w") as f:
+            f.write(self.invites[1] + "\n")  # another provider's node than the first test's
+        self.procs[-1].terminate()
+        self.procs[-1].wait(60)
+        os.rename(self.gw, self.gw + ".lost")
+
+        pg = LocalPostgres()
+        self.addCleanup(pg.stop)
+        pg.create_database("restored")
+        into = os.path.join(self.tmp, "restored")
+        out = mosaic("restore", "--key", self.key_copy, "--invite", invite_copy, "--into",
+                     pg.uri("restored"), "--config-dir", into, check=False)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("through node coop-b-1 of provider coop-b", out.stdout)
+        self.assertRegex(out.stdout, r"objects:\s+%d " % (OBJECTS // 3))
+        self.assertFalse(os.path.exists(os.path.join(into, "meta")))  # not RocksDB
+        restored = os.path.join(into, "gateway.toml")
+        text = read(restored)
+        self.assertRegex(text, r"(?m)^backend = ['\"]postgresql['\"]$")
+        self.assertEqual(len(re.findall(r"^\[\[node\]\]", text, re.M)), 3, text)
+        self.start_gateway("restored", restored)  # as restore wrote it
+        s3 = self.s3(key, self.port)
+        for i in range(OBJECTS // 3):
+            self.assertEqual(s3.get_object(Bucket="coop", Key="o/%02d" % i)["Body"].read(),
+                             body(i), "object %d" % i)
+        s3.put_object(Bucket="coop", Key="after", Body=b"restored into PostgreSQL")
+        self.assertEqual(s3.get_object(Bucket="coop", Key="after")["Body"].read(),
+                         b"restored into PostgreSQL")
 
     def check_fenced(self, key, s3):
         """The old gateway comes back, on another port, beside the restored one."""
