@@ -1,6 +1,7 @@
 #include "bench/load/s3bench_lane.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/beast/http.hpp>
 #include <cstring>
 #include <ctime>
@@ -22,6 +23,19 @@ std::string AmzDate() {
   char text[20];
   std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
   return text;
+}
+
+// `n` more body bytes arrived in `scratch`: counts them, keeps the start of an error body and
+// compares them with `expect` when it is not empty.
+void Received(size_t n, ConstByteSpan scratch, ConstByteSpan expect, S3Reply& reply) {
+  if (reply.status >= 300 && reply.error.size() < 300) {
+    reply.error.append(reinterpret_cast<const char*>(scratch.data()), std::min<size_t>(n, 300));
+  }
+  if (!expect.empty() && (reply.body_bytes + n > expect.size() ||
+                          std::memcmp(scratch.data(), expect.data() + reply.body_bytes, n))) {
+    reply.error = "body differs from what was written";
+  }
+  reply.body_bytes += n;
 }
 
 }  // namespace
@@ -85,21 +99,10 @@ S3Reply S3Lane::SendOnce(const std::string& method, const std::string& path, Con
     parser.body_limit(boost::none);
     http::read_header(stream_, buffer_, parser);
     reply.status = parser.get().result_int();
-    while (!parser.is_done()) {
-      parser.get().body().data = scratch.data();
-      parser.get().body().size = scratch.size();
-      boost::beast::error_code ec;
-      http::read(stream_, buffer_, parser, ec);
-      if (ec && ec != http::error::need_buffer) throw boost::system::system_error(ec);
-      const size_t n = scratch.size() - parser.get().body().size;
-      if (reply.status >= 300 && reply.error.size() < 300) {
-        reply.error.append(reinterpret_cast<const char*>(scratch.data()), std::min<size_t>(n, 300));
-      }
-      if (!expect.empty() && (reply.body_bytes + n > expect.size() ||
-                              std::memcmp(scratch.data(), expect.data() + reply.body_bytes, n))) {
-        reply.error = "body differs from what was written";
-      }
-      reply.body_bytes += n;
+    if (!parser.is_done() && parser.content_length()) {
+      ReadLengthBody(*parser.content_length(), scratch, expect, reply);
+    } else {
+      ReadParsedBody(parser, scratch, expect, reply);
     }
     if (!parser.get().keep_alive()) {
       stream_.close();
@@ -111,6 +114,40 @@ S3Reply S3Lane::SendOnce(const std::string& method, const std::string& path, Con
     reply.error = e.what();
   }
   return reply;
+}
+
+// A Content-Length body without the parser, which would copy it out of its buffer: what the
+// head's read brought along is taken from the buffer, the rest is read from the socket
+// straight into `scratch`, as much at a time as it holds. Throws if the peer stops early.
+void S3Lane::ReadLengthBody(uint64_t length, ByteSpan scratch, ConstByteSpan expect,
+                            S3Reply& reply) {
+  const size_t buffered = std::min<uint64_t>(buffer_.size(), length);
+  for (size_t done = 0; done < buffered;) {
+    const size_t n = std::min(buffered - done, scratch.size());
+    std::memcpy(scratch.data(), static_cast<const std::byte*>(buffer_.data().data()) + done, n);
+    Received(n, scratch, expect, reply);
+    done += n;
+  }
+  buffer_.consume(buffered);
+  for (uint64_t left = length - buffered; left > 0;) {
+    const size_t want = std::min<uint64_t>(left, scratch.size());
+    const size_t n = boost::asio::read(stream_.socket(), boost::asio::buffer(scratch.data(), want));
+    Received(n, scratch, expect, reply);
+    left -= n;
+  }
+}
+
+// Any other body (chunked, or up to the close), through the parser.
+void S3Lane::ReadParsedBody(http::response_parser<http::buffer_body>& parser, ByteSpan scratch,
+                            ConstByteSpan expect, S3Reply& reply) {
+  while (!parser.is_done()) {
+    parser.get().body().data = scratch.data();
+    parser.get().body().size = scratch.size();
+    boost::beast::error_code ec;
+    http::read(stream_, buffer_, parser, ec);
+    if (ec && ec != http::error::need_buffer) throw boost::system::system_error(ec);
+    Received(scratch.size() - parser.get().body().size, scratch, expect, reply);
+  }
 }
 
 S3Reply S3Lane::Put(const std::string& path, ConstByteSpan body) {

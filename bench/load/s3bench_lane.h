@@ -7,6 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <cstdint>
 #include <string>
 
@@ -48,6 +50,9 @@ class S3Lane {
                    ByteSpan scratch, ConstByteSpan expect);
   std::string Authorization(const std::string& method, const std::string& path,
                             const std::string& payload_hash, const std::string& amz_date) const;
+  void ReadLengthBody(uint64_t length, ByteSpan scratch, ConstByteSpan expect, S3Reply& reply);
+  void ReadParsedBody(boost::beast::http::response_parser<boost::beast::http::buffer_body>& parser,
+                      ByteSpan scratch, ConstByteSpan expect, S3Reply& reply);
   void Connect();
 
   S3Target target_;
