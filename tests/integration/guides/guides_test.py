@@ -53,6 +53,7 @@ NAMES.update({p: "node1.%s.example.org" % p for p in PROVIDERS})
 PATH = BIN + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ANNOTATION = re.compile(r"^\s*<!--\s*(run|not run|carry|wait|lose):\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
+SANITIZER_OPTIONS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")
 
 
 def parse(path):
@@ -177,6 +178,8 @@ class Hosts:
                  "cd {d}src && exec bash -e -o pipefail {b}").format(d=d, b=body)
         env = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", "GUIDE_STATE": d + "state",
                "TERM": "dumb"}
+        # The sanitizer lane's options (deploy/sanitize.sh): reports into its folder.
+        env.update({k: v for k, v in os.environ.items() if k in SANITIZER_OPTIONS})
         return subprocess.run(["ip", "netns", "exec", PREFIX + host, "unshare", "--mount",
                                "--propagation", "private", "bash", "-c", enter],
                               env=env, capture_output=True, text=True, timeout=timeout)
