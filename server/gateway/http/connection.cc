@@ -115,10 +115,11 @@ bool Connection::ExpectsContinue() const {
 }
 
 absl::StatusOr<size_t> Connection::ReadBody(ByteSpan out) {
-  if (parser_->is_done() || out.empty()) return 0;
+  if (BodyDone() || out.empty()) return 0;
   if (!continue_sent_ && ExpectsContinue()) {
     RETURN_IF_ERROR(SendContinue());
   }
+  if (body_left_) return ReadLengthBody(out);
   while (true) {
     auto& body = parser_->get().body();
     body.data = out.data();
@@ -134,6 +135,31 @@ absl::StatusOr<size_t> Connection::ReadBody(ByteSpan out) {
   }
 }
 
+// A Content-Length body without the parser, which would copy it out of the read buffer 64 KiB
+// at a time: what came with the head is taken from the buffer, the rest is read from the
+// socket straight into `out`, as much as has arrived (never past the body: a pipelined
+// request stays in the socket).
+absl::StatusOr<size_t> Connection::ReadLengthBody(ByteSpan out) {
+  const size_t want = std::min<uint64_t>(out.size(), *body_left_);
+  size_t n = std::min(want, buffer_.size());
+  if (n > 0) {
+    std::memcpy(out.data(), buffer_.data().data(), n);
+    buffer_.consume(n);
+  } else {
+    beast::error_code ec = Run(limits_.transfer_timeout, [&](auto& s, auto cb) {
+      s.async_read_some(asio::buffer(out.data(), want),
+                        [&n, cb = std::move(cb)](beast::error_code e, size_t got) mutable {
+                          n = got;
+                          cb(e, got);
+                        });
+    });
+    if (ec) return Failed(ec, "reading the request body");
+  }
+  *body_left_ -= n;
+  bytes_in += n;
+  return n;
+}
+
 template <typename Response>
 void Connection::Decorate(Response& res, int status) {
   res.result(static_cast<http::status>(status));
@@ -145,7 +171,7 @@ void Connection::Decorate(Response& res, int status) {
   // Likewise after a final answer to "Expect: 100-continue" given without a 100: botocore
   // (Debian's 1.29) keeps that early status for the next request on the same connection
   // and reports it instead of the real one; a fresh connection resets it.
-  if (!parser_->is_done() || (ExpectsContinue() && !continue_sent_)) keep_alive_ = false;
+  if (!BodyDone() || (ExpectsContinue() && !continue_sent_)) keep_alive_ = false;
   if (draining_) keep_alive_ = false;
   res.keep_alive(keep_alive_);
   this->status = status;
@@ -255,6 +281,7 @@ Connection::Connection(std::unique_ptr<asio::io_context> ioc, asio::ip::tcp::soc
 
 void Connection::PrepareHead() {
   request_deadline_.reset();
+  body_left_.reset();
   parser_.emplace();
   parser_->header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
   parser_->body_limit(boost::none);
@@ -338,6 +365,9 @@ bool Connection::ReadRequest(const HttpServer::Rejecter& reject) {
   }
   head_ = req.method() == http::verb::head;
   keep_alive_ = req.keep_alive();
+  if (!parser_->is_done() && !parser_->chunked() && parser_->content_length()) {
+    body_left_ = *parser_->content_length();
+  }
   started_ = continue_sent_ = aborted_ = false;
   operation = "Unknown";
   status = 0;

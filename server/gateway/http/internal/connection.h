@@ -156,6 +156,9 @@ class Connection final : public Exchange {
     return result;
   }
   void PrepareHead();
+  absl::StatusOr<size_t> ReadLengthBody(ByteSpan out);
+  // Whether the request's body has been read to its end.
+  bool BodyDone() const { return body_left_ ? *body_left_ == 0 : parser_->is_done(); }
   void ShutdownTls();
   absl::Status Failed(beast::error_code ec, const char* what);
   bool ReadRequest(const HttpServer::Rejecter& reject);
@@ -174,6 +177,8 @@ class Connection final : public Exchange {
   const std::atomic<bool>& draining_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
+  // A Content-Length body is read by ReadLengthBody, not the parser: the bytes still to come.
+  std::optional<uint64_t> body_left_;
   RequestView view_;
   std::string id_;
   std::vector<std::pair<std::string, std::string>> headers_;

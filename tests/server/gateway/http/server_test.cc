@@ -83,6 +83,73 @@ TEST_F(HttpServerTest, RequestBodyIsStreamedInPieces) {
   EXPECT_EQ(c.Read().body, "3:xyz:3");
 }
 
+// A Content-Length body is read from the socket straight into the handler's buffer (issue 14):
+// a buffer larger than the body still ends the body where Content-Length says, so that a
+// request sent right behind it, in the same write, is the next request, over TLS too.
+void ReadsTheBodyAndNotPastIt(uint16_t port, bool tls) {
+  std::string payload;
+  for (int i = 0; i < 300000; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+  Client c(port);
+  if (tls) {
+    ASSERT_TRUE(c.StartTls());
+  }
+  ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n" + payload +
+                      "PUT /b/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz" + Get("/3")));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "300000:" + std::to_string(std::hash<std::string>{}(payload)) + ":300000");
+  EXPECT_EQ(c.Read().body, "3:" + std::to_string(std::hash<std::string>{}("xyz")) + ":3");
+  EXPECT_EQ(c.Read().body, "0:" + std::to_string(std::hash<std::string>{}("")) + ":0");
+}
+
+// Answers "size:hash:bytes_in" of the body, read 1 MiB at a time.
+void HashBody(Exchange& ex) {
+  std::string body;
+  std::vector<std::byte> buf(1 << 20);
+  absl::StatusOr<size_t> n;
+  while ((n = ex.ReadBody({buf.data(), buf.size()})).ok() && *n > 0) {
+    body.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  if (!n.ok()) return (void)ex.Send(400, std::string(n.status().message()));
+  (void)ex.Send(200, std::to_string(body.size()) + ":" +
+                         std::to_string(std::hash<std::string>{}(body)) + ":" +
+                         std::to_string(ex.bytes_in));
+}
+
+TEST_F(HttpServerTest, ABodyReadIntoALargeBufferEndsWhereContentLengthSays) {
+  Start(HashBody);
+  ReadsTheBodyAndNotPastIt(port(), false);
+}
+
+TEST_F(HttpServerTest, ABodyReadIntoALargeBufferEndsWhereContentLengthSaysOverTls) {
+  StartTls(HashBody, HttpLimits{});
+  ReadsTheBodyAndNotPastIt(port(), true);
+}
+
+// A client that closes before its Content-Length body is whole: INVALID_ARGUMENT
+// (IncompleteBody), after the bytes that did come.
+TEST_F(HttpServerTest, ABodyCutShortByTheClientIsInvalidArgument) {
+  std::promise<std::pair<absl::Status, size_t>> read;
+  Start([&](Exchange& ex) {
+    std::byte buf[1 << 16];
+    size_t got = 0;
+    absl::StatusOr<size_t> n;
+    while ((n = ex.ReadBody({buf, sizeof buf})).ok() && *n > 0) got += *n;
+    read.set_value({n.status(), got});
+    (void)ex.Send(400, "");
+  });
+  {
+    Client c(port());
+    ASSERT_TRUE(c.Write("PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                        std::string(70000, 'x')));
+  }
+  auto result = read.get_future();
+  ASSERT_EQ(result.wait_for(kClientTimeout), std::future_status::ready);
+  auto [status, got] = result.get();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_EQ(got, 70000u);
+}
+
 TEST_F(HttpServerTest, ChunkedRequestBodyHasNoContentLength) {
   std::atomic<bool> had_length{true};
   Start([&](Exchange& ex) {
