@@ -192,6 +192,9 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
     ++open;
     ++per_address[address];
   }
+  // Responses go out as whole buffers (a head, then body blocks): Nagle's algorithm would
+  // hold a small body written after its head until the client's delayed ACK, 40 ms.
+  socket.set_option(tcp::no_delay(true), ec);
   auto slot = std::make_unique<Slot>(this, address);
   if (!tls_files.enabled()) {
     WaitForHead(std::make_shared<HeadWaiter>(std::move(socket), std::move(slot)),
