@@ -13,9 +13,14 @@
 // otherwise raise its mmap threshold after the first such buffer is freed and serve later
 // ones from per-thread arenas that are never returned, so resident memory would grow far
 // past the pipeline's byte budget. A fixed threshold keeps big buffers mmapped (returned
-// on free), and few arenas keep small-object fragmentation bounded.
+// on free), and few arenas keep small-object fragmentation bounded. Fixing the threshold
+// leaves the trim threshold at 128 KiB, so each arena gave its top back (madvise) whenever
+// that much was free and faulted it in again at the next burst of gRPC messages: 16 MiB per
+// arena (at most 80 MiB kept) saves 0.1 CPU-s per GiB of large GETs in the gateway and
+// 0.2–0.4 per GiB of PUTs in the nodes (issue 14).
 void TuneMalloc() {
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
   mallopt(M_ARENA_MAX, 4);
 }
 
