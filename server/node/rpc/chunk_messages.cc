@@ -13,7 +13,11 @@ namespace {
 
 constexpr uint32_t kGetData = 1;  // GetChunkResponse.data
 
-void DeleteString(void* s) { delete static_cast<std::string*>(s); }
+void GiveBack(void* record) {
+  auto* owned = static_cast<AlignedBuffer*>(record);
+  BufferPool::Global().Give(std::move(*owned));
+  delete owned;
+}
 
 }  // namespace
 
@@ -43,16 +47,16 @@ absl::Status ParseTakingBytes(grpc::ByteBuffer& buffer, uint32_t field,
   return absl::OkStatus();
 }
 
-grpc::ByteBuffer GetChunkResponseBuffer(std::string data, uint64_t chunk_length,
-                                        uint32_t chunk_crc32c) {
+grpc::ByteBuffer GetChunkResponseBuffer(AlignedBuffer record, size_t offset, size_t length,
+                                        uint64_t chunk_length, uint32_t chunk_crc32c) {
   v1::GetChunkResponse head;  // every field but data, which follows as its own slice
   head.set_chunk_length(chunk_length);
   head.set_chunk_crc32c(chunk_crc32c);
   std::string bytes = head.SerializeAsString();
-  proto_wire::AppendBytesFieldHeader(bytes, kGetData, data.size());
-  auto* owned = new std::string(std::move(data));
+  proto_wire::AppendBytesFieldHeader(bytes, kGetData, length);
+  auto* owned = new AlignedBuffer(std::move(record));
   grpc::Slice slices[2] = {grpc::Slice(bytes),
-                           grpc::Slice(owned->data(), owned->size(), &DeleteString, owned)};
+                           grpc::Slice(owned->data() + offset, length, &GiveBack, owned)};
   return grpc::ByteBuffer(slices, 2);
 }
 

@@ -24,9 +24,10 @@ namespace mosaic::node {
 absl::Status ParseTakingBytes(grpc::ByteBuffer& buffer, uint32_t field,
                               google::protobuf::Message& message, AlignedBuffer& payload);
 
-// A serialized GetChunkResponse of `data`, chunk_length and chunk_crc32c; `data`'s bytes
-// become the buffer's last slice without a copy.
-grpc::ByteBuffer GetChunkResponseBuffer(std::string data, uint64_t chunk_length,
-                                        uint32_t chunk_crc32c);
+// A serialized GetChunkResponse of data = `record`'s bytes [offset, offset + length),
+// chunk_length and chunk_crc32c. Those bytes become the buffer's last slice without a copy;
+// `record` goes back to BufferPool::Global() when gRPC drops that slice (after sending it).
+grpc::ByteBuffer GetChunkResponseBuffer(AlignedBuffer record, size_t offset, size_t length,
+                                        uint64_t chunk_length, uint32_t chunk_crc32c);
 
 }  // namespace mosaic::node

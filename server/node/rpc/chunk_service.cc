@@ -314,9 +314,10 @@ void ChunkServiceImpl::GetChunk(Call& call, const TenantConfig& tenant,
   store_.Get(tenant.name, req.chunk_id(), req.offset(), req.length(),
              [&call](absl::StatusOr<GetResult> r) {
                if (!r.ok()) return call.Reply(r.status());
-               uint64_t sent = r->data.size();
-               call.ReplyWith(
-                   GetChunkResponseBuffer(std::move(r->data), r->chunk_length, r->chunk_crc), sent);
+               uint64_t sent = r->data_length;
+               call.ReplyWith(GetChunkResponseBuffer(std::move(r->record), r->data_offset,
+                                                     r->data_length, r->chunk_length, r->chunk_crc),
+                              sent);
              });
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "common/buffer_pool.h"
 #include "common/crc32c.h"
 #include "common/status.h"
 #include "server/node/store/internal/store_impl.h"
@@ -63,7 +64,9 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
     AlignedBuffer record;
   };
   std::vector<Pending> pending;
-  thread_local BufferPool pool(size_t{32} << 20);  // this reader thread's record buffers
+  // Record buffers come from the process-wide pool: a successful get hands its buffer on to
+  // the caller (GetResult), which gives it back once sent.
+  mosaic::BufferPool& pool = mosaic::BufferPool::Global();
   for (GetTask& g : gets) {
     std::shared_ptr<io::File> file;
     std::optional<ChunkLocation> loc;
@@ -119,13 +122,14 @@ void SegmentStore::Impl::ServeGets(std::vector<GetTask>& gets) {
     uint64_t available = p.loc.length - g.offset;
     uint64_t n = g.length == 0 ? available : std::min(g.length, available);
     GetResult result;
-    result.data.assign(
-        reinterpret_cast<const char*>(p.record.data()) + kRecordHeaderSize + g.offset, n);
+    result.record = std::move(p.record);
+    result.data_offset = kRecordHeaderSize + g.offset;
+    result.data_length = n;
     result.chunk_length = p.loc.length;
     result.chunk_crc = p.loc.crc;
     g.done(std::move(result));
   }
-  for (Pending& p : pending) pool.Give(std::move(p.record));
+  for (Pending& p : pending) pool.Give(std::move(p.record));  // those of failed gets
 }
 
 // Waits `d` or until Close(); returns false when closing.

@@ -27,6 +27,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "common/aligned_buffer.h"
 #include "common/bytes.h"
 #include "common/metrics.h"
 #include "server/node/index/chunk_index.h"
@@ -62,9 +63,16 @@ struct PutResult {
   uint32_t crc = 0;
 };
 struct GetResult {
-  std::string data;  // the requested range
+  // The chunk's whole record as read from disk, in a buffer from mosaic::BufferPool::Global()
+  // (give it back there when done); the requested range is data(). Handing the record over
+  // instead of copying the range out saves a copy and a freshly mapped string per get.
+  AlignedBuffer record;
+  size_t data_offset = 0;  // of the requested range in `record`
+  size_t data_length = 0;
   uint64_t chunk_length = 0;
   uint32_t chunk_crc = 0;
+
+  ConstByteSpan data() const { return record.span().subspan(data_offset, data_length); }
 };
 struct ScrubStats {
   uint64_t passes = 0;

@@ -3,6 +3,8 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "common/buffer_pool.h"
 #include "proto/mosaic/v1/node.pb.h"
 #include "tests/support/pattern.h"
@@ -58,7 +60,10 @@ TEST(ChunkMessagesTest, MalformedPutRequestIsInvalidArgument) {
 
 TEST(ChunkMessagesTest, GetResponseParsesAsTheGeneratedMessage) {
   std::string data = test::PatternString(3, 300000);
-  grpc::ByteBuffer buffer = GetChunkResponseBuffer(data, 999999, 0xCAFEF00D);
+  AlignedBuffer record = BufferPool::Global().Take(data.size() + 256);
+  std::memcpy(record.data() + 256, data.data(), data.size());
+  grpc::ByteBuffer buffer =
+      GetChunkResponseBuffer(std::move(record), 256, data.size(), 999999, 0xCAFEF00D);
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(buffer.Dump(&slices).ok());
   EXPECT_EQ(slices.back().size(), data.size()) << "the data is not a slice of its own";
@@ -67,6 +72,25 @@ TEST(ChunkMessagesTest, GetResponseParsesAsTheGeneratedMessage) {
   EXPECT_EQ(got.data(), data);
   EXPECT_EQ(got.chunk_length(), 999999u);
   EXPECT_EQ(got.chunk_crc32c(), 0xCAFEF00Du);
+}
+
+// The chunk's bytes are sent from the record buffer the reader filled, not from a copy, and
+// that buffer goes back to the pool once gRPC is done with it.
+TEST(ChunkMessagesTest, GetResponseSendsTheRecordItselfAndGivesItBack) {
+  AlignedBuffer record = BufferPool::Global().Take(size_t{1} << 20);
+  const std::byte* at = record.data();
+  size_t capacity = record.capacity();
+  size_t idle_before = BufferPool::Global().idle_bytes();
+  {
+    grpc::ByteBuffer buffer = GetChunkResponseBuffer(std::move(record), 256, 5000, 5000, 1);
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(buffer.Dump(&slices).ok());
+    EXPECT_EQ(slices.back().begin(), reinterpret_cast<const uint8_t*>(at + 256))
+        << "the chunk's bytes were copied";
+    EXPECT_EQ(slices.back().size(), 5000u);
+    EXPECT_EQ(BufferPool::Global().idle_bytes(), idle_before) << "given back while in use";
+  }
+  EXPECT_EQ(BufferPool::Global().idle_bytes(), idle_before + capacity);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <future>
 #include <random>
 
+#include "common/buffer_pool.h"
 #include "common/crc32c.h"
 #include "rocksdb/db.h"
 #include "server/node/io/faulty_file_system.h"
@@ -65,7 +66,9 @@ class SegmentStoreTest : public ::testing::Test {
     store_->Get(tenant, id, offset, length, [&](auto r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
     if (!r.ok()) return r.status();
-    return r->data;
+    std::string data(reinterpret_cast<const char*>(r->data().data()), r->data().size());
+    mosaic::BufferPool::Global().Give(std::move(r->record));
+    return data;
   }
   absl::StatusOr<bool> Delete(const std::string& id, const std::string& tenant = "t") {
     std::promise<absl::StatusOr<bool>> p;
@@ -512,7 +515,9 @@ class SegmentStoreDiskTest : public ::testing::TestWithParam<io::IoEngine> {
     store_->Get("t", id, offset, length, [&](auto r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
     if (!r.ok()) return r.status();
-    return r->data;
+    std::string data(reinterpret_cast<const char*>(r->data().data()), r->data().size());
+    mosaic::BufferPool::Global().Give(std::move(r->record));
+    return data;
   }
 
   fs::path dir_;
