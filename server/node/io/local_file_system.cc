@@ -11,6 +11,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -38,16 +39,16 @@ class Ring {
   bool usable() const { return init_error_ == 0 && !broken_; }
   void MarkBroken() { broken_ = true; }
 
-  // Submits what is prepared and waits for one completion; a negative errno on failure, or
-  // the failure `faults` asks for (the prepared entries then stay queued).
-  int SubmitAndWait(UringFaults* faults) {
+  // Submits what is prepared and waits for `wait` completions; a negative errno on failure,
+  // or the failure `faults` asks for (the prepared entries then stay queued).
+  int SubmitAndWait(UringFaults* faults, unsigned wait) {
     if (faults != nullptr) {
       int n = faults->submits_before_failure.load();
       while (n >= 0 && !faults->submits_before_failure.compare_exchange_weak(n, n - 1)) {
       }
       if (n == 0) return -faults->error;
     }
-    return io_uring_submit_and_wait(&ring_, 1);
+    return io_uring_submit_and_wait(&ring_, wait);
   }
 
  private:
@@ -73,6 +74,10 @@ struct Transfer {
   size_t done = 0;
   int error = 0;  // errno of the failure, 0 if none
   bool finished = false;
+  // A sync that starts only once everything submitted before it has completed
+  // (IOSQE_IO_DRAIN), so that it can go in the same submission as the writes it covers.
+  bool drain = false;
+  int submissions = 0;
 };
 
 void Prepare(io_uring_sqe* sqe, Transfer& t, uint64_t index) {
@@ -87,8 +92,10 @@ void Prepare(io_uring_sqe* sqe, Transfer& t, uint64_t index) {
       break;
     case Transfer::Kind::kSync:
       io_uring_prep_fsync(sqe, t.fd, IORING_FSYNC_DATASYNC);
+      if (t.drain) io_uring_sqe_set_flags(sqe, IOSQE_IO_DRAIN);
       break;
   }
+  ++t.submissions;
   io_uring_sqe_set_data64(sqe, index);
 }
 
@@ -137,7 +144,9 @@ int RunOnRing(Ring& ring, std::vector<Transfer>& transfers, UringFaults* faults)
       Prepare(sqe, transfers[i], i);
       ++in_flight;
     }
-    int rc = ring.SubmitAndWait(faults);
+    // Waiting for all of them, not the first, wakes this thread once per batch (a batch of
+    // writes and its fdatasync, or a reader's gets) instead of once per completion.
+    int rc = ring.SubmitAndWait(faults, static_cast<unsigned>(in_flight));
     if (rc < 0 && rc != -EINTR) {
       if (failure == 0) failure = -rc;
       if (++failed_in_a_row >= kMaxFailedSubmits) {
@@ -216,19 +225,31 @@ class LocalFile final : public File {
 
   absl::Status Write(std::span<const WriteOp> ops, bool sync) override {
     std::vector<Transfer> transfers;
-    transfers.reserve(ops.size());
+    transfers.reserve(ops.size() + 1);
     for (const WriteOp& op : ops) {
       transfers.push_back(Transfer{fd_, Transfer::Kind::kWrite, op.offset,
                                    const_cast<std::byte*>(op.data.data()), op.data.size()});
     }
+    if (sync) {
+      transfers.push_back(Transfer{fd_, Transfer::Kind::kSync});
+      transfers.back().drain = true;
+    }
     if (int err = engine_.Run(transfers); err != 0) return ErrnoToStatus(err, "io_uring");
-    for (const Transfer& t : transfers) {
-      if (t.error != 0) return ErrnoToStatus(t.error, "write " + path_);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (transfers[i].error != 0) return ErrnoToStatus(transfers[i].error, "write " + path_);
     }
     if (!sync) return absl::OkStatus();
-    std::vector<Transfer> flush{Transfer{fd_, Transfer::Kind::kSync}};
-    if (int err = engine_.Run(flush); err != 0) return ErrnoToStatus(err, "io_uring");
-    if (flush[0].error != 0) return ErrnoToStatus(flush[0].error, "fdatasync " + path_);
+    // The fdatasync went with the writes, drained behind them, unless one of them was
+    // short and had to be sent again after it: then it is run again now. A failed one is
+    // final (a second fdatasync could succeed without the lost pages).
+    const Transfer& flush = transfers.back();
+    if (flush.error != 0) return ErrnoToStatus(flush.error, "fdatasync " + path_);
+    bool resent = std::any_of(transfers.begin(), transfers.end() - 1,
+                              [](const Transfer& t) { return t.submissions > 1; });
+    if (!resent && flush.finished) return absl::OkStatus();
+    std::vector<Transfer> again{Transfer{fd_, Transfer::Kind::kSync}};
+    if (int err = engine_.Run(again); err != 0) return ErrnoToStatus(err, "io_uring");
+    if (again[0].error != 0) return ErrnoToStatus(again[0].error, "fdatasync " + path_);
     return absl::OkStatus();
   }
 

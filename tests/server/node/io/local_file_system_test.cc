@@ -110,15 +110,31 @@ TEST(IoEngineTest, NamesParseAndPosixNeedsNoRing) {
   EXPECT_EQ(automatic->engine, IoEngine::kUring) << "io_uring is expected where tests run";
 }
 
+// An empty directory of this name (and the process id) under the temporary directory.
+fs::path FreshDir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / (name + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// Eight blocks, filled with `first`, `first` + 1, ..., and the writes of them one after another.
+struct EightBlocks {
+  explicit EightBlocks(char first) {
+    for (int i = 0; i < 8; ++i) blocks.push_back(Block(char(first + i)));
+    for (int i = 0; i < 8; ++i) ops.push_back({uint64_t(i) * kBlock, blocks[i].span()});
+  }
+  std::vector<AlignedBuffer> blocks;
+  std::vector<WriteOp> ops;
+};
+
 // Issue 19: after a submission failed with anything but EINTR, the io_uring engine returned
 // with entries still queued or in flight. The next call on the thread then submitted them
 // (writing from buffers the caller had reused) and took their completions for its own
 // transfers (a read reported done before its bytes arrived). Now a failed call waits for
 // every entry it queued before it returns.
 TEST(UringFaultTest, FailedSubmissionLeavesNothingBehindForTheNextCall) {
-  fs::path dir = fs::temp_directory_path() / ("mosaic-uring-fault-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  fs::path dir = FreshDir("mosaic-uring-fault-");
   UringFaults faults;
   std::unique_ptr<FileSystem> fs = NewLocalFileSystem(IoEngine::kUring, &faults);
   // The ring is per thread: everything runs on one thread, bounded in time.
@@ -161,6 +177,41 @@ TEST(UringFaultTest, FailedSubmissionLeavesNothingBehindForTheNextCall) {
     std::fflush(nullptr);
     _exit(1);  // the ring thread is stuck waiting for completions that were already taken
   }
+  run.get();
+  fs::remove_all(dir);
+}
+
+// Issue 14: a synced batch of writes went to the ring in one submission and its fdatasync in
+// another, and the thread woke once per completion. Now the fdatasync is queued with the
+// writes (drained behind them) and one submission waits for all: one wake-up per batch.
+// Counted with the fault hook: one submission, whatever the batch.
+TEST(UringFaultTest, ASyncedWriteBatchAndAReadBatchAreOneSubmissionEach) {
+  fs::path dir = FreshDir("mosaic-uring-once-");
+  UringFaults faults;
+  std::unique_ptr<FileSystem> fs = NewLocalFileSystem(IoEngine::kUring, &faults);
+  auto run = std::async(std::launch::async, [&] {
+    auto a = fs->Open((dir / "a").string(), true);
+    ASSERT_TRUE(a.ok());
+    EightBlocks eight('a');
+    faults.submits_before_failure = 1;
+    absl::Status written = (*a)->Write(eight.ops, true);
+    EXPECT_TRUE(written.ok()) << written << ": the batch took more than one submission";
+    EXPECT_EQ(faults.submits_before_failure.load(), 0);
+
+    std::vector<AlignedBuffer> out;
+    std::vector<ReadOp> reads;
+    for (int i = 0; i < 8; ++i) out.push_back(Block('?'));
+    for (int i = 0; i < 8; ++i) reads.push_back({a->get(), uint64_t(i) * kBlock, out[i].span()});
+    faults.submits_before_failure = 1;
+    fs->ReadBatch(reads);
+    EXPECT_EQ(faults.submits_before_failure.load(), 0);
+    faults.submits_before_failure = -1;
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE(reads[i].result.ok()) << reads[i].result.status();
+      EXPECT_TRUE(AllBytes(out[i].span(), char('a' + i))) << "read " << i;
+    }
+  });
+  ASSERT_EQ(run.wait_for(std::chrono::seconds(60)), std::future_status::ready);
   run.get();
   fs::remove_all(dir);
 }
