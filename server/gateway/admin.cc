@@ -34,14 +34,33 @@ std::string KeysJson(const std::vector<v1::AccessKeyRecord>& keys) {
   for (size_t i = 0; i < keys.size(); ++i) {
     const auto& k = keys[i];
     out += (i ? ",\n" : "\n") + std::string("  {\"id\": ") + JsonString(k.id()) +
-           ", \"name\": " + JsonString(k.name()) + ", \"grants\": [";
-    for (int g = 0; g < k.grants_size(); ++g) {
-      out +=
-          (g ? ", " : "") + JsonString(k.grants(g).bucket() + ":" + RightName(k.grants(g).right()));
-    }
+           ", \"name\": " + JsonString(k.name()) +
+           (k.member().empty() ? "" : ", \"member\": " + JsonString(k.member())) +
+           ", \"grants\": [";
+    for (int g = 0; g < k.grants_size(); ++g)
+      out += (g ? ", " : "") + JsonString(GrantText(k.grants(g)));
     out += "]}";
   }
   return out + "\n]\n";
+}
+
+// POST /admin/v1/keys with member=M: the key belongs to console member M (it ends with them
+// and never does more than they may do now), and is refused when wider than M's rights.
+absl::StatusOr<NewKey> CreateAdminKey(Gateway& gateway, Exchange& ex, const std::string& name,
+                                      const std::vector<v1::Grant>& grants, const S3Request& req) {
+  auto member = req.query.find("member");
+  if (member == req.query.end()) return gateway.CreateKey(name, grants);
+  console::Accounts& accounts = gateway.console().accounts();
+  console::Actor cli{"cli", ex.client_address()};
+  std::string target = name;
+  for (const auto& g : grants) target += " " + GrantText(g);
+  if (absl::Status held = accounts.CheckKeyGrants(member->second, grants); !held.ok()) {
+    (void)accounts.Audit(cli, "key.create", member->second + ": " + target, false);
+    return held;
+  }
+  ASSIGN_OR_RETURN(NewKey key, gateway.CreateKey(name, grants, KeyOwner{member->second, 0}));
+  RETURN_IF_ERROR(accounts.Audit(cli, "key.create", key.id + " " + target, true));
+  return key;
 }
 
 void HandleKeys(Gateway& gateway, Exchange& ex, const S3Request& req) {
@@ -60,8 +79,13 @@ void HandleKeys(Gateway& gateway, Exchange& ex, const S3Request& req) {
       grants.push_back(*g);
     }
     std::string name = req.query.contains("name") ? req.query.at("name") : "";
-    auto key = gateway.CreateKey(name, grants);
-    if (!key.ok()) return (void)ex.Send(500, key.status().ToString() + "\n");
+    auto key = CreateAdminKey(gateway, ex, name, grants, req);
+    if (!key.ok()) {
+      int code = key.status().code() == absl::StatusCode::kPermissionDenied ? 403
+                 : key.status().code() == absl::StatusCode::kNotFound       ? 404
+                                                                            : 500;
+      return (void)ex.Send(code, std::string(key.status().message()) + "\n");
+    }
     ex.SetHeader("Content-Type", "application/json");
     return (void)ex.Send(200, "{\"id\": " + JsonString(key->id) +
                                   ", \"secret\": " + JsonString(key->secret) + "}\n");

@@ -132,10 +132,15 @@ void AddKeyCommands(CLI::App& app) {
   auto name = std::make_shared<std::string>();
   auto buckets = std::make_shared<std::vector<std::string>>();
   auto rights = std::make_shared<std::vector<std::string>>();
+  auto member = std::make_shared<std::string>();
   create->add_option("name", *name, "A name for the key")->required();
   create->add_option("--bucket", *buckets,
-                     "Bucket a right applies to (* = all); repeatable, at least one");
+                     "Bucket a right applies to (* = all), or BUCKET/PREFIX for only the keys "
+                     "starting with PREFIX; repeatable, at least one");
   create->add_option("--allow", *rights, "read, write or owner, one per --bucket");
+  create->add_option("--member", *member,
+                     "The console member the key belongs to: refused unless the member holds "
+                     "every right asked for; the key ends with the member");
   create->callback([=] {
     // No default grant: a key that may do everything is asked for by name (--bucket '*'
     // --allow owner), never given by omission (issue 18).
@@ -154,11 +159,13 @@ void AddKeyCommands(CLI::App& app) {
       }
       grants += (i ? "," : "") + (*buckets)[i] + ":" + (*rights)[i];
     }
+    std::string owner = member->empty() ? "" : "&member=" + gateway::UriEncode(*member, false);
     std::printf("%s", Admin(*config, "POST",
                             "/admin/v1/keys?name=" + gateway::UriEncode(*name, false) +
-                                "&grant=" + gateway::UriEncode(grants, false))
+                                "&grant=" + gateway::UriEncode(grants, false) + owner)
                           .c_str());
-    std::fprintf(stderr, "key %s may: %s\n", name->c_str(), grants.c_str());
+    std::fprintf(stderr, "key %s%s may: %s\n", name->c_str(),
+                 member->empty() ? "" : (" of member " + *member).c_str(), grants.c_str());
   });
   key->add_subcommand("list", "List access keys and their rights")->callback([=] {
     std::printf("%s", Admin(*config, "GET", "/admin/v1/keys").c_str());

@@ -92,19 +92,28 @@ void AddTeamCommands(CLI::App& app, std::shared_ptr<std::string> config) {
     Call(*config, "POST", "/admin/v1/teams/members?team=" + Enc(*name) + "&member=" + Enc(*member));
     std::printf("member %s added to team %s\n", member->c_str(), name->c_str());
   });
-  CLI::App* grant = team->add_subcommand("grant", "Give a team a right on a bucket");
+  CLI::App* grant = team->add_subcommand(
+      "grant", "Give a team a right on a bucket, or on the keys of a bucket under a prefix");
   grant->add_option("name", *name, "Team name")->required();
-  grant->add_option("--bucket", *bucket, "Bucket name, or * for every bucket")->required();
+  grant
+      ->add_option("--bucket", *bucket,
+                   "Bucket name, * for every bucket, or BUCKET/PREFIX for only the keys "
+                   "starting with PREFIX (objects under it, listings within it)")
+      ->required();
   grant->add_option("--allow", *right, "read, write, owner, or none to take it away")->required();
   grant->callback([=] {
     Call(*config, "POST",
          "/admin/v1/grants?team=" + Enc(*name) + "&bucket=" + Enc(*bucket) +
              "&right=" + Enc(*right));
+    std::string what = bucket->find('/') == std::string::npos
+                           ? "bucket " + *bucket
+                           : "the keys of bucket " + bucket->substr(0, bucket->find('/')) +
+                                 " starting with \"" + bucket->substr(bucket->find('/') + 1) + "\"";
     if (*right == "none") {
-      std::printf("team %s has no right on %s any more\n", name->c_str(), bucket->c_str());
+      std::printf("team %s has no right on %s any more\n", name->c_str(), what.c_str());
     } else {
-      std::printf("team %s may now %s bucket %s\n", name->c_str(),
-                  *right == "owner" ? "own" : right->c_str(), bucket->c_str());
+      std::printf("team %s may now %s %s\n", name->c_str(),
+                  *right == "owner" ? "own" : right->c_str(), what.c_str());
     }
   });
 }

@@ -2,8 +2,7 @@
 // the member uploads, downloads, shares and makes S3 keys; hostile input stays inert; a
 // forged cross-site POST and password guessing are refused; the audit log shows it all.
 const { test, expect } = require('@playwright/test');
-const { login, teamWithMember } = require('./people');
-const { execFileSync } = require('child_process');
+const { login, teamWithMember, s3py } = require('./people');
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
@@ -11,16 +10,6 @@ const path = require('path');
 const URL = () => process.env.MOSAIC_CONSOLE_URL;
 const XSS = '<img src=x onerror=alert(1)>';
 const state = {};
-
-function s3py(env, ...args) {
-  try {
-    execFileSync('/usr/bin/python3', [path.join(__dirname, 's3.py'), ...args],
-      { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    return 0;
-  } catch (e) {
-    return e.status;
-  }
-}
 
 async function shot(page, testInfo, name) {
   await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true });

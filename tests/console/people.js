@@ -1,6 +1,19 @@
 // Shared steps of the console's browser tests: logging in, and an admin making a team with one
 // new member on the "Members & teams" page.
 const { expect } = require('@playwright/test');
+const { execFileSync } = require('child_process');
+const path = require('path');
+
+// tests/console/s3.py with `env` over the environment: 0 when it worked, 3 when S3 refused.
+function s3py(env, ...args) {
+  try {
+    execFileSync('/usr/bin/python3', [path.join(__dirname, 's3.py'), ...args],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    return 0;
+  } catch (e) {
+    return e.status;
+  }
+}
 
 async function login(page, name, password) {
   await page.goto(process.env.MOSAIC_CONSOLE_URL);
@@ -29,4 +42,4 @@ async function teamWithMember(page, team, member) {
   return password;
 }
 
-module.exports = { login, teamWithMember };
+module.exports = { login, teamWithMember, s3py };

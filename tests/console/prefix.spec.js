@@ -3,7 +3,7 @@
 // the page's S3 relay and the JSON API alike. Runs after console.spec.js (name order), which
 // made the buckets and put hello.txt at the root of press-photos.
 const { test, expect } = require('@playwright/test');
-const { login, teamWithMember } = require('./people');
+const { login, teamWithMember, s3py } = require('./people');
 
 const URL = () => process.env.MOSAIC_CONSOLE_URL;
 const API = () => `${URL()}console/api/v1`;
@@ -29,6 +29,29 @@ test('a team grant limited to a prefix: its member works under it and nowhere el
   await expect(member.locator('[data-upload="archive/minutes.txt"]')).toContainText('done', { timeout: 60_000 });
   await expect(member.locator('tr[data-key="archive/minutes.txt"]')).toBeVisible();
   await member.screenshot({ path: testInfo.outputPath('prefix-member.png'), fullPage: true });
+
+  // Their own S3 key for the folder, from the "S3 keys" page: boto3 works under the prefix and
+  // is refused beside it; a key for the whole bucket is refused on the page.
+  await member.getByRole('link', { name: 'S3 keys' }).click();
+  await member.getByLabel('key name').fill('archive tool');
+  await member.getByLabel('bucket').selectOption('press-photos/archive/');
+  await expect(member.getByLabel('key limited to prefix')).toHaveValue('archive/');
+  await member.getByLabel('right').selectOption('write');
+  await member.getByRole('button', { name: 'Create key' }).click();
+  const keyEnv = {
+    AWS_ACCESS_KEY_ID: (await member.locator('#new-key-id').textContent()).trim(),
+    AWS_SECRET_ACCESS_KEY: (await member.locator('#new-key-secret').textContent()).trim(),
+  };
+  await expect(member.getByRole('row', { name: /archive tool/ })).toContainText('press-photos/archive/*: write');
+  await member.screenshot({ path: testInfo.outputPath('prefix-key.png'), fullPage: true });
+  expect(s3py(keyEnv, 'roundtrip', 'press-photos', 'archive/from-boto3.bin')).toBe(0);
+  expect(s3py(keyEnv, 'roundtrip', 'press-photos', 'from-boto3.bin')).toBe(3);
+  expect(s3py(keyEnv, 'roundtrip', 'press-photos', 'archivex.bin')).toBe(3);
+  await member.getByLabel('key name').fill('too wide');
+  await member.getByLabel('key limited to prefix').fill('');
+  await member.getByRole('button', { name: 'Create key' }).click();
+  await expect(member.locator('#toast')).toContainText('does not hold write on press-photos');
+  await expect(member.getByRole('row', { name: /too wide/ })).toHaveCount(0);
 
   // Elsewhere in the bucket: refused, through the relay and the JSON API.
   const me = await (await member.request.get(`${API()}/me`)).json();

@@ -3,11 +3,13 @@
 #include <algorithm>
 
 #include "common/status.h"
+#include "server/gateway/grant_text.h"
 #include "server/gateway/meta/tables/access_keys.h"
 #include "server/gateway/meta/tables/audit.h"
 #include "server/gateway/meta/tables/members.h"
 #include "server/gateway/meta/tables/sessions.h"
 #include "server/gateway/meta/tables/teams.h"
+#include "server/gateway/s3/handler.h"
 
 namespace mosaic::gateway::console {
 namespace {
@@ -244,6 +246,21 @@ absl::StatusOr<std::vector<v1::Grant>> Accounts::EffectiveGrants(const std::stri
     if (team) out.insert(out.end(), team->grants().begin(), team->grants().end());
   }
   return out;
+}
+
+absl::Status Accounts::CheckKeyGrants(const std::string& member,
+                                      const std::vector<v1::Grant>& grants) const {
+  if (grants.empty()) return absl::InvalidArgumentError("a key needs at least one grant");
+  ASSIGN_OR_RETURN(auto held, EffectiveGrants(member));
+  Principal holder{"", std::move(held)};
+  for (const v1::Grant& g : grants) {
+    if (!holder.Covers(g)) {
+      return absl::PermissionDeniedError("member " + member + " does not hold " +
+                                         RightName(g.right()) + " on " + GrantTarget(g) +
+                                         ": a key cannot be wider than its member's rights");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<v1::MemberRecord>> Accounts::CheckPassword(

@@ -68,6 +68,12 @@ class Accounts {
   // The member's own grants and their teams' (NOT_FOUND for no such member).
   [[nodiscard]] absl::StatusOr<std::vector<v1::Grant>> EffectiveGrants(
       const std::string& member) const;
+  // OK when the member holds every one of `grants` now (Principal::Covers: the bucket, at least
+  // the right, and a prefix the grant's starts with), so a key made with them is no wider than
+  // the member; PERMISSION_DENIED naming the first grant they do not hold; NOT_FOUND for no
+  // such member; INVALID_ARGUMENT for no grants.
+  [[nodiscard]] absl::Status CheckKeyGrants(const std::string& member,
+                                            const std::vector<v1::Grant>& grants) const;
 
   // The member when `password` is theirs; nullopt otherwise (also for an unknown name,
   // after the same work as for a known one, so timing does not tell names apart).

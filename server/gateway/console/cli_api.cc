@@ -45,8 +45,8 @@ absl::StatusOr<boost::json::value> Route(Accounts& a, const std::string& method,
     bool team = q.contains("team");
     Subject to{team ? Subject::Kind::kTeam : Subject::Kind::kMember,
                team ? q["team"] : q["member"]};
-    v1::Grant g;
-    g.set_bucket(q["bucket"]);
+    // bucket=B or bucket=B/PREFIX: grant_text.h's spelling, as `mosaic key create` takes it.
+    ASSIGN_OR_RETURN(v1::Grant g, ParseGrantTarget(q["bucket"]));
     ASSIGN_OR_RETURN(auto right, ParseRight(q["right"]));
     g.set_right(right);
     RETURN_IF_ERROR(a.SetGrant(to, g, cli));

@@ -60,7 +60,7 @@ class Console {
 //   POST   /admin/v1/members/password?name=N         -> {"name","password"} (new, one-time)
 //   POST   /admin/v1/teams?name=T | DELETE /admin/v1/teams?name=T
 //   POST   /admin/v1/teams/members?team=T&member=M[&in=0]
-//   POST   /admin/v1/grants?member=M|team=T&bucket=B&right=read|write|owner|none
+//   POST   /admin/v1/grants?member=M|team=T&bucket=B[/PREFIX]&right=read|write|owner|none
 // Errors: 400 bad name, 404 unknown member or team, 409 name in use; the message as text.
 bool HandleAccountsAdmin(Console& console, Exchange& ex);
 

@@ -49,20 +49,19 @@ boost::json::array GrantsJson(const google::protobuf::RepeatedPtrField<v1::Grant
 
 namespace {
 
-// POST /keys {"name", "bucket", "right", "expires_days"}: a key with at most the member's
-// rights; the secret is in this answer only.
+// POST /keys {"name", "bucket", "prefix", "right", "expires_days"}: a key with at most the
+// member's rights (on the bucket, or only keys starting with "prefix" when it is not empty);
+// the secret is in this answer only.
 absl::StatusOr<boost::json::value> CreateMemberKey(Console::Impl& c, Call& call) {
-  ASSIGN_OR_RETURN(Principal me, c.PrincipalOf(call.actor.name));
   v1::Grant grant;
   grant.set_bucket(Field(call.body, "bucket"));
+  grant.set_prefix(Field(call.body, "prefix"));
   ASSIGN_OR_RETURN(auto right, ParseRight(Field(call.body, "right")));
   grant.set_right(right);
   if (grant.bucket().empty() || right == v1::Grant::RIGHT_UNSPECIFIED) {
     return absl::InvalidArgumentError("a key needs a bucket and a right");
   }
-  if (!me.Allows(grant.bucket(), right)) {
-    return absl::PermissionDeniedError("you do not have that right on " + grant.bucket());
-  }
+  RETURN_IF_ERROR(c.accounts.CheckKeyGrants(call.actor.name, {grant}));
   int64_t days = 0;
   if (auto it = call.body.find("expires_days"); it != call.body.end() && it->value().is_int64()) {
     days = it->value().as_int64();
@@ -72,7 +71,8 @@ absl::StatusOr<boost::json::value> CreateMemberKey(Console::Impl& c, Call& call)
   if (name.empty() || name.size() > 128) return absl::InvalidArgumentError("a key needs a name");
   KeyOwner owner{call.actor.name, days ? UnixNowMs() + days * 86'400'000 : 0};
   ASSIGN_OR_RETURN(NewKey key, c.deps.gateway.CreateKey(name, {grant}, owner));
-  RETURN_IF_ERROR(c.accounts.Audit(call.actor, "key.create", key.id + " " + name, true));
+  RETURN_IF_ERROR(c.accounts.Audit(call.actor, "key.create",
+                                   key.id + " " + name + " " + GrantText(grant), true));
   return boost::json::object{{"id", key.id}, {"secret", key.secret}};
 }
 

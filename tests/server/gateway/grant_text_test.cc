@@ -27,5 +27,24 @@ TEST(GrantTextTest, ParsesBucketColonRightAndRefusesNone) {
   EXPECT_EQ(ParseGrant("press").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(GrantTextTest, ASlashLimitsAGrantToAPrefix) {
+  auto g = ParseGrant("press/archive/2026:write");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->bucket(), "press");
+  EXPECT_EQ(g->prefix(), "archive/2026");
+  EXPECT_EQ(g->right(), v1::Grant::WRITE);
+  EXPECT_EQ(GrantText(*g), "press/archive/2026:write");
+  auto whole = ParseGrant("press:read");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->prefix(), "");
+  EXPECT_EQ(GrantTarget(*whole), "press");
+  auto target = ParseGrantTarget("press/a:b/");  // the first slash ends the bucket
+  ASSERT_TRUE(target.ok());
+  EXPECT_EQ(target->bucket(), "press");
+  EXPECT_EQ(target->prefix(), "a:b/");
+  EXPECT_EQ(ParseGrant("/archive/:read").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseGrantTarget("/x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace mosaic::gateway

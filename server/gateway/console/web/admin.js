@@ -2,13 +2,11 @@
 // safety.js).
 
 import { call } from './api.js';
-import { h, mount, toast, bytes, when, table } from './dom.js';
+import { h, mount, toast, bytes, when, table, grantText } from './dom.js';
 import { usageText } from './files.js';
 
 const RIGHTS = ['read', 'write', 'owner', 'none'];
 
-// "press-photos", or "press-photos/album/*" for a grant limited to a prefix.
-const grantText = (g) => (g.prefix ? `${g.bucket}/${g.prefix}*` : g.bucket);
 
 function grantForm(kind, names, done) {
   const who = h('select', { 'aria-label': `${kind} for grant` }, names.map((n) => h('option', { value: n }, n)));

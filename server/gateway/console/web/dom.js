@@ -47,3 +47,6 @@ export function table(headers, rows) {
   return h('table', {}, h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))),
     h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c) => h('td', {}, c))))));
 }
+
+// "press-photos", or "press-photos/album/*" for a grant limited to a prefix.
+export const grantText = (g) => (g.prefix ? `${g.bucket}/${g.prefix}*` : g.bucket);

@@ -132,6 +132,38 @@ TEST_F(AccountsTest, GrantsOnOnePrefixAndAnotherAreKeptApart) {
   EXPECT_EQ(Actions().front(), "grant.set member ann photos/album/* RIGHT_UNSPECIFIED");
 }
 
+TEST_F(AccountsTest, AKeyIsNeverWiderThanItsMembersGrants) {
+  ASSERT_TRUE(accounts_->AddMember("cat", false, admin_).ok());
+  ASSERT_TRUE(accounts_->CreateTeam("archive", admin_).ok());
+  ASSERT_TRUE(accounts_->SetTeamMembership("cat", "archive", true, admin_).ok());
+  v1::Grant folder = G("photos", v1::Grant::WRITE);
+  folder.set_prefix("archive/");
+  ASSERT_TRUE(accounts_->SetGrant({Subject::Kind::kTeam, "archive"}, folder, admin_).ok());
+  // The folder, or a folder inside it, at the right held or a lesser one: allowed.
+  EXPECT_TRUE(accounts_->CheckKeyGrants("cat", {folder}).ok());
+  v1::Grant deeper = G("photos", v1::Grant::READ);
+  deeper.set_prefix("archive/2026/");
+  EXPECT_TRUE(accounts_->CheckKeyGrants("cat", {deeper}).ok());
+  // The whole bucket, a sibling prefix, a higher right, another bucket, every bucket: refused.
+  v1::Grant sibling = G("photos", v1::Grant::READ);
+  sibling.set_prefix("archivex/");
+  v1::Grant owner = folder;
+  owner.set_right(v1::Grant::OWNER);
+  v1::Grant star = G("*", v1::Grant::READ);
+  star.set_prefix("archive/");
+  for (const v1::Grant& wider :
+       {G("photos", v1::Grant::READ), sibling, owner, G("legal", v1::Grant::READ), star}) {
+    absl::Status s = accounts_->CheckKeyGrants("cat", {folder, wider});
+    EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << wider.ShortDebugString();
+  }
+  EXPECT_NE(accounts_->CheckKeyGrants("cat", {G("photos", v1::Grant::READ)})
+                .message()
+                .find("does not hold read on photos"),
+            std::string::npos);
+  EXPECT_EQ(accounts_->CheckKeyGrants("nobody", {folder}).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(accounts_->CheckKeyGrants("cat", {}).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(AccountsTest, RemovingAMemberEndsSessionsAndRevokesTheirKeys) {
   auto password = accounts_->AddMember("ann", false, admin_);
   ASSERT_TRUE(password.ok());
