@@ -78,12 +78,12 @@ bool Reader::Skip(int wire_type) {
   return false;
 }
 
-bool Reader::ReadBytesInto(AlignedBuffer& out) {
+bool Reader::ReadBytesInto(AlignedBuffer& out, size_t headroom) {
   uint64_t n = 0;
   if (!Varint(n) || n > left_) return false;
   BufferPool::Global().Give(std::move(out));
-  out = BufferPool::Global().Take(n);
-  return Copy(out.data(), n);
+  out = BufferPool::Global().Take(headroom + n);
+  return Copy(out.data() + headroom, n);
 }
 
 bool Reader::AppendField(uint32_t field, int wire_type, std::string& out) {

@@ -48,9 +48,10 @@ class Reader {
   // Skips a field's value of the given wire type.
   bool Skip(int wire_type);
   // Reads a bytes field's length and value (its tag just read) into a buffer from
-  // BufferPool::Global(); what `out` held goes back to the pool first (a repeated field: the
-  // last one counts).
-  bool ReadBytesInto(AlignedBuffer& out);
+  // BufferPool::Global(), after `headroom` bytes left for the caller (out.size() is headroom
+  // plus the value's length); what `out` held goes back to the pool first (a repeated field:
+  // the last one counts).
+  bool ReadBytesInto(AlignedBuffer& out, size_t headroom = 0);
   // Appends the field whose tag was just read (its tag and value, re-encoded) to `out`, so
   // that the fields a caller does not take itself can be parsed by a generated class.
   bool AppendField(uint32_t field, int wire_type, std::string& out);

@@ -22,7 +22,8 @@ void GiveBack(void* record) {
 }  // namespace
 
 absl::Status ParseTakingBytes(grpc::ByteBuffer& buffer, uint32_t field,
-                              google::protobuf::Message& message, AlignedBuffer& payload) {
+                              google::protobuf::Message& message, AlignedBuffer& payload,
+                              size_t headroom) {
   std::vector<grpc::Slice> slices;
   if (!buffer.Dump(&slices).ok()) return absl::InvalidArgumentError("request: unreadable");
   buffer.Clear();
@@ -32,9 +33,9 @@ absl::Status ParseTakingBytes(grpc::ByteBuffer& buffer, uint32_t field,
   while (!r.AtEnd()) {
     uint32_t f = 0;
     int type = 0;
-    bool ok = r.Tag(f, type) &&
-              (f == field && type == proto_wire::kLengthDelimited ? r.ReadBytesInto(payload)
-                                                                  : r.AppendField(f, type, rest));
+    bool ok = r.Tag(f, type) && (f == field && type == proto_wire::kLengthDelimited
+                                     ? r.ReadBytesInto(payload, headroom)
+                                     : r.AppendField(f, type, rest));
     if (!ok) {
       BufferPool::Global().Give(std::move(payload));
       return absl::InvalidArgumentError("request: malformed message");

@@ -20,9 +20,12 @@ namespace mosaic::node {
 
 // Parses `buffer` into `message`, except bytes field `field`, which goes into `payload` (a
 // buffer from BufferPool::Global(), which the caller gives back; empty if the field is
-// absent). INVALID_ARGUMENT for a malformed message. Consumes `buffer`.
+// absent) after `headroom` bytes of its own (room for a record header: the field's bytes
+// are payload's [headroom, size())). INVALID_ARGUMENT for a malformed message. Consumes
+// `buffer`.
 absl::Status ParseTakingBytes(grpc::ByteBuffer& buffer, uint32_t field,
-                              google::protobuf::Message& message, AlignedBuffer& payload);
+                              google::protobuf::Message& message, AlignedBuffer& payload,
+                              size_t headroom = 0);
 
 // A serialized GetChunkResponse of data = `record`'s bytes [offset, offset + length),
 // chunk_length and chunk_crc32c. Those bytes become the buffer's last slice without a copy;

@@ -14,6 +14,7 @@
 #include "common/crc32c.h"
 #include "common/version.h"
 #include "server/node/rpc/chunk_messages.h"
+#include "server/node/store/record.h"
 
 namespace mosaic::node {
 namespace {
@@ -157,7 +158,8 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
     if (!ok) return Reply(absl::InvalidArgumentError("the call carried no request"));
     if (method_->payload_field != 0) {
       absl::Status parsed =
-          ParseTakingBytes(request_buffer_, method_->payload_field, *request_, payload_);
+          ParseTakingBytes(request_buffer_, method_->payload_field, *request_, payload_,
+                           /*headroom=*/kRecordHeaderSize);
       if (!parsed.ok()) return Reply(parsed);
     } else {
       grpc::Status parsed = grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
@@ -174,8 +176,15 @@ class ChunkServiceImpl::Call final : public grpc::ServerGenericBidiReactor {
     delete this;
   }
 
-  // The request's bytes field named by its method's payload_field.
-  ConstByteSpan payload() const { return payload_.span(); }
+  // The request's bytes field named by its method's payload_field. It is read after room for
+  // a record header, so that the store can write the record around it (record_space).
+  ConstByteSpan payload() const {
+    return payload_.size() > kRecordHeaderSize ? payload_.span().subspan(kRecordHeaderSize)
+                                               : ConstByteSpan();
+  }
+  // The payload's whole buffer: the header's room, the payload, then at least its padding
+  // (a pool buffer's capacity is a multiple of 4096), as SegmentStore::PutInPlace takes it.
+  ByteSpan record_space() { return {payload_.data(), payload_.capacity()}; }
 
   template <typename Request>
   const Request& request() const {
@@ -297,8 +306,9 @@ void ChunkServiceImpl::PutChunk(Call& call, const TenantConfig& tenant,
           absl::DataLossError("chunk data does not match its crc32c: corrupted in transit"));
     }
   }
-  store_.Put(
-      tenant.name, req.chunk_id(), data, TenantLimits{tenant.quota_bytes, tenant.max_chunks},
+  store_.PutInPlace(
+      tenant.name, req.chunk_id(), call.record_space(), data.size(),
+      TenantLimits{tenant.quota_bytes, tenant.max_chunks},
       [&call, &resp, size = data.size()](absl::StatusOr<PutResult> r) {
         if (r.ok()) {
           resp.set_created(r->created);

@@ -34,11 +34,17 @@ AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, Cons
   size_t size = RecordSize(data.size());
   if (record.capacity() < size) record = AlignedBuffer::Uninitialized(size);
   record.Resize(size);
-  EncodeRecordHeader({crc, data.size(), sequence, id, tenant}, record.data());
-  size_t end = kRecordHeaderSize + data.size();
   if (!data.empty()) std::memcpy(record.data() + kRecordHeaderSize, data.data(), data.size());
-  std::memset(record.data() + end, 0, size - end);  // the padding is part of the format
+  FrameRecord(tenant, id, data.size(), crc, sequence, record.span());
   return record;
+}
+
+void FrameRecord(const std::string& tenant, const std::string& id, size_t length, uint32_t crc,
+                 uint64_t sequence, ByteSpan record) {
+  EncodeRecordHeader({crc, length, sequence, id, tenant}, record.data());
+  size_t end = kRecordHeaderSize + length;
+  // The padding is part of the format.
+  std::memset(record.data() + end, 0, RecordSize(length) - end);
 }
 
 AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
@@ -265,22 +271,38 @@ absl::Status Closing() { return absl::UnavailableError("the node is shutting dow
 
 void SegmentStore::Put(std::string tenant, std::string id, ConstByteSpan data, TenantLimits limits,
                        PutDone done, std::optional<uint32_t> crc) {
-  if (auto s = CheckNames(tenant, id); !s.ok()) return done(s);
+  impl_->EnqueuePut(
+      PutTask{std::move(tenant), std::move(id), data, limits, std::move(done), crc, {}});
+}
+
+void SegmentStore::PutInPlace(std::string tenant, std::string id, ByteSpan record, size_t length,
+                              TenantLimits limits, PutDone done, std::optional<uint32_t> crc) {
+  if (length == 0) record = {};  // refused as an empty chunk
+  if (length > 0 && (record.size() < RecordSize(length) ||
+                     reinterpret_cast<uintptr_t>(record.data()) % kDirectIoAlignment != 0)) {
+    return done(absl::InvalidArgumentError("the record buffer is too small or misaligned"));
+  }
+  ConstByteSpan data = length > 0 ? record.subspan(kRecordHeaderSize, length) : ConstByteSpan();
+  impl_->EnqueuePut(PutTask{std::move(tenant), std::move(id), data, limits, std::move(done), crc,
+                            length > 0 ? record.first(RecordSize(length)) : ByteSpan()});
+}
+
+void SegmentStore::Impl::EnqueuePut(PutTask task) {
+  if (auto s = CheckNames(task.tenant, task.id); !s.ok()) return task.done(s);
   // Nothing writes empty chunks (a sealed shard carries at least its tag), and each would
   // still cost a record and index entries.
-  if (data.empty()) return done(absl::InvalidArgumentError("empty chunk"));
-  if (data.size() > impl_->options.max_chunk_bytes) {
-    return done(absl::InvalidArgumentError("chunk of " + std::to_string(data.size()) +
-                                           " bytes is over the node's maximum of " +
-                                           std::to_string(impl_->options.max_chunk_bytes)));
+  if (task.data.empty()) return task.done(absl::InvalidArgumentError("empty chunk"));
+  if (task.data.size() > options.max_chunk_bytes) {
+    return task.done(absl::InvalidArgumentError("chunk of " + std::to_string(task.data.size()) +
+                                                " bytes is over the node's maximum of " +
+                                                std::to_string(options.max_chunk_bytes)));
   }
   {
-    std::lock_guard lock(impl_->write_mu);
-    if (impl_->closing) return done(Closing());
-    impl_->write_queue.push_back(
-        PutTask{std::move(tenant), std::move(id), data, limits, std::move(done), crc});
+    std::lock_guard lock(write_mu);
+    if (closing) return task.done(Closing());
+    write_queue.push_back(std::move(task));
   }
-  impl_->write_cv.notify_one();
+  write_cv.notify_one();
 }
 
 void SegmentStore::Delete(std::string tenant, std::string id, DeleteDone done) {

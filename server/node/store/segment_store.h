@@ -104,6 +104,14 @@ class SegmentStore {
   // the CRC32C of `data` already verified by the caller (it is not computed again).
   void Put(std::string tenant, std::string id, ConstByteSpan data, TenantLimits limits,
            PutDone done, std::optional<uint32_t> crc = std::nullopt);
+  // Put for a caller whose chunk already sits inside a record-sized buffer: `record`
+  // (4096-aligned, at least RecordSize(length) bytes) holds the chunk's `length` bytes from
+  // kRecordHeaderSize (record.h) on. The store writes the record's header and padding around
+  // them in place and writes `record` itself, saving the copy into a record of its own (a
+  // serial cost on the writer thread). `record` must stay valid, and untouched by the
+  // caller, until `done` runs. Errors as Put's; INVALID_ARGUMENT if `record` is too small.
+  void PutInPlace(std::string tenant, std::string id, ByteSpan record, size_t length,
+                  TenantLimits limits, PutDone done, std::optional<uint32_t> crc = std::nullopt);
   // Reads [offset, offset + length) of a chunk; length 0 means to the end. NOT_FOUND,
   // INVALID_ARGUMENT (offset past the end), DATA_LOSS (the record fails its CRC: the chunk
   // is then recorded as a scrub finding), UNAVAILABLE.

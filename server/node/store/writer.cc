@@ -188,10 +188,18 @@ absl::Status SegmentStore::Impl::StagePut(PutTask& task, std::vector<StagedPut>&
   }
   TenantUsage& u = pending_usage.try_emplace(task.tenant, UsageOf(task.tenant)).first->second;
   uint64_t offset = active_end + batch_bytes;
-  StagedPut put{std::move(task), {active_segment, offset, 0, crc}, replaces, AlignedBuffer(), {}};
+  StagedPut put{
+      std::move(task), {active_segment, offset, 0, crc}, replaces, AlignedBuffer(), {}, {}};
   put.location.length = put.task.data.size();
-  put.record = BuildRecord(put.task.tenant, put.task.id, put.task.data, crc, next_sequence++,
-                           record_pool.Take(RecordSize(put.task.data.size())));
+  if (!put.task.record_space.empty()) {  // PutInPlace: the payload is in the record already
+    FrameRecord(put.task.tenant, put.task.id, put.location.length, crc, next_sequence++,
+                put.task.record_space);
+    put.bytes = put.task.record_space;
+  } else {
+    put.record = BuildRecord(put.task.tenant, put.task.id, put.task.data, crc, next_sequence++,
+                             record_pool.Take(RecordSize(put.task.data.size())));
+    put.bytes = put.record.span();
+  }
   if (!replaces) {
     u.bytes += ChargedSize(put.location.length);
     u.chunks += 1;
@@ -209,8 +217,8 @@ void SegmentStore::Impl::CommitPuts(std::vector<StagedPut>& staged,
   std::vector<io::WriteOp> ops;
   uint64_t end = active_end;
   for (const StagedPut& p : staged) {
-    ops.push_back({p.location.offset, p.record.span()});
-    end = p.location.offset + p.record.size();
+    ops.push_back({p.location.offset, p.bytes});
+    end = p.location.offset + p.bytes.size();
   }
   std::shared_ptr<io::File> file = SegmentFile(active_segment);
   absl::Status s = file->Write(ops, /*sync=*/true);
@@ -226,7 +234,7 @@ void SegmentStore::Impl::CommitPuts(std::vector<StagedPut>& staged,
       } else {
         batch.PutChunk(p.task.tenant, p.task.id, p.location);
       }
-      live[active_segment] += p.record.size();
+      live[active_segment] += p.bytes.size();
     }
     for (const auto& [tenant, u] : pending_usage) batch.SetUsage(tenant, u);
     batch.SetSegmentLive(active_segment, live[active_segment]);

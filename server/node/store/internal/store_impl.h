@@ -24,6 +24,7 @@ struct PutTask {
   TenantLimits limits;
   SegmentStore::PutDone done;
   std::optional<uint32_t> crc;  // known CRC32C of data, if the caller computed it
+  ByteSpan record_space;        // PutInPlace: the record around `data` (else empty)
 };
 struct DeleteTask {
   std::string tenant;
@@ -57,8 +58,9 @@ struct StagedPut {
   PutTask task;
   ChunkLocation location;
   std::optional<ChunkLocation> replaces;  // a corrupt record this one heals
-  AlignedBuffer record;
-  std::vector<PutTask> followers;  // later puts of the same bytes in the same batch
+  AlignedBuffer record;                   // from the writer's pool (empty for PutInPlace)
+  ConstByteSpan bytes;                    // the record as written: `record` or task.record_space
+  std::vector<PutTask> followers;         // later puts of the same bytes in the same batch
 };
 
 struct StoreMetrics {
@@ -144,6 +146,8 @@ struct SegmentStore::Impl {
   std::optional<uint64_t> CompactionCandidate() const;
   absl::Status DropSegment(uint64_t segment);
 
+  void EnqueuePut(PutTask task);
+
   // reader.cc
   void ReaderLoop();
   void ServeGets(std::vector<GetTask>& gets);
@@ -155,6 +159,10 @@ struct SegmentStore::Impl {
 // enough, otherwise replaced) and returns it.
 AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
                           uint32_t crc, uint64_t sequence, AlignedBuffer record);
+// Writes the header and zero padding of a record around the `length` bytes of payload
+// already at record[kRecordHeaderSize...]; `record` holds RecordSize(length) bytes or more.
+void FrameRecord(const std::string& tenant, const std::string& id, size_t length, uint32_t crc,
+                 uint64_t sequence, ByteSpan record);
 // The same into a new buffer.
 AlignedBuffer BuildRecord(const std::string& tenant, const std::string& id, ConstByteSpan data,
                           uint32_t crc, uint64_t sequence);

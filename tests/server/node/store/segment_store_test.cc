@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <random>
@@ -103,6 +104,39 @@ TEST_F(SegmentStoreTest, PutGetWholeAndRanges) {
   EXPECT_EQ(*Get("a", 10000), "");
   EXPECT_EQ(Get("a", 10001).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Get("missing").status().code(), absl::StatusCode::kNotFound);
+}
+
+// Issue 14: the writer thread copied every chunk into a record of its own. A chunk given
+// inside a record-sized buffer is framed there (header before it, zero padding after) and
+// that buffer is what is written.
+TEST_F(SegmentStoreTest, PutInPlaceFramesTheCallersBufferAsTheRecord) {
+  std::string data = RandomBytes(10000, 2);
+  AlignedBuffer record(RecordSize(data.size()) + 4096);
+  std::memset(record.data(), 0x77, record.size());
+  std::memcpy(record.data() + kRecordHeaderSize, data.data(), data.size());
+  std::promise<absl::StatusOr<PutResult>> p;
+  store_->PutInPlace("t", "in-place", record.span(), data.size(), TenantLimits{},
+                     [&](auto r) { p.set_value(std::move(r)); });
+  auto put = p.get_future().get();
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(put->crc, Crc32c(AsBytes(data)));
+  auto header = ParseRecordHeader(record.span());
+  ASSERT_TRUE(header.ok()) << "no record header was written before the chunk: " << header.status();
+  EXPECT_EQ(header->chunk_id, "in-place");
+  EXPECT_EQ(header->payload_length, data.size());
+  size_t end = kRecordHeaderSize + data.size();
+  for (size_t i = end; i < RecordSize(data.size()); ++i) {
+    ASSERT_EQ(record.data()[i], std::byte{0}) << "padding at " << i;
+  }
+  EXPECT_EQ(record.data()[RecordSize(data.size())], std::byte{0x77}) << "written past the record";
+  EXPECT_EQ(*Get("in-place"), data);
+  Reopen();
+  EXPECT_EQ(*Get("in-place"), data);
+
+  std::promise<absl::StatusOr<PutResult>> small;
+  store_->PutInPlace("t", "small", record.span().first(4096), data.size(), TenantLimits{},
+                     [&](auto r) { small.set_value(std::move(r)); });
+  EXPECT_EQ(small.get_future().get().status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(SegmentStoreTest, EmptyChunkIsRefused) {
