@@ -74,13 +74,13 @@ if [ "$lanes" = all ] || [ "$lanes" = tsan ]; then
   dir=${MOSAIC_TSAN_BUILD_DIR:-build-tsan}
   configure "$dir" tsan
   # The concurrency-heavy tests: the node's segment store (writer, reader, buffer pool), the
-  # client's pipeline units (its timer, read budget and shard codec), the gateway's jobs, the
-  # client pipeline's writer and reader against real nodes (gRPC), and the HTTP server (its
-  # I/O thread, connection threads and Stop). Run as executables (ctest names the cases, not
-  # the executables). docs/testing.md says what TSan covers and where it does not work.
-  targets=(${MOSAIC_TSAN_TESTS:-node_store_test client_test gateway_jobs_test
-    pipeline_integration_test gateway_http_test})
-  # (the programs that run nodes build `mosaic` too: tests/support/CMakeLists.txt)
+  # client's pipeline units (its timer, read budget and shard codec), the gateway's jobs, and
+  # the HTTP server (its I/O thread, connection threads and Stop). Run as executables (ctest
+  # names the cases, not the executables). Not here: what talks gRPC (pipeline_integration_test,
+  # gateway_repair_test): Debian's gRPC is not built with TSan, and its threads hand every
+  # buffer and callback over through synchronization TSan cannot see (495 reports in the
+  # pipeline test's first minute, each with one side inside libgrpc). docs/testing.md says more.
+  targets=(${MOSAIC_TSAN_TESTS:-node_store_test client_test gateway_jobs_test gateway_http_test})
   cmake --build "$dir" -j "$jobs" --target "${targets[@]}"
   reports_into "$dir"
   failed=()
