@@ -5,6 +5,7 @@
 
 #include "client/pipeline/stripe_fetch.h"
 #include "common/buffer_pool.h"
+#include "common/status.h"
 
 namespace mosaic::client {
 
@@ -76,7 +77,15 @@ void ObjectReader::Start() {
 }
 
 absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
-  if (remaining_ == 0 || out.empty()) return 0;
+  ASSIGN_OR_RETURN(ConstByteSpan view, Next(out.size()));
+  if (!view.empty()) std::memcpy(out.data(), view.data(), view.size());
+  ReleaseConsumed();  // copied: the stripe can go at once
+  return view.size();
+}
+
+absl::StatusOr<ConstByteSpan> ObjectReader::Next(size_t max) {
+  ReleaseConsumed();
+  if (remaining_ == 0 || max == 0) return ConstByteSpan{};
   std::shared_ptr<Fetch> f;
   std::vector<std::shared_ptr<Fetch>> started;
   {
@@ -90,23 +99,29 @@ absl::StatusOr<size_t> ObjectReader::Read(ByteSpan out) {
     f->cv.wait(lock, [&] { return f->done; });
     if (!f->status.ok()) return f->status;
   }
-  size_t n = std::min<uint64_t>(out.size(), f->slice.length - consumed_);
-  std::memcpy(out.data(), f->plaintext.data() + f->slice.offset + consumed_, n);
+  size_t n = std::min<uint64_t>(max, f->slice.length - consumed_);
+  ConstByteSpan view{f->plaintext.data() + f->slice.offset + consumed_, n};
   consumed_ += n;
   remaining_ -= n;
-  if (consumed_ == f->slice.length) {
-    {
-      std::lock_guard lock(mu_);
-      window_.pop_front();
-      BufferPool::Global().Give(std::move(f->plaintext));
-      in_flight_bytes_ -= f->cost;
-      pipeline_.read_budget().Release(f->cost);
-      consumed_ = 0;
-      started = Prefetch(/*must_progress=*/true);
-    }
-    StartFetches(std::move(started));
+  front_consumed_ = consumed_ == f->slice.length;
+  return view;
+}
+
+void ObjectReader::ReleaseConsumed() {
+  if (!front_consumed_) return;
+  front_consumed_ = false;
+  std::vector<std::shared_ptr<Fetch>> started;
+  {
+    std::lock_guard lock(mu_);
+    std::shared_ptr<Fetch> f = std::move(window_.front());
+    window_.pop_front();
+    BufferPool::Global().Give(std::move(f->plaintext));
+    in_flight_bytes_ -= f->cost;
+    pipeline_.read_budget().Release(f->cost);
+    consumed_ = 0;
+    started = Prefetch(/*must_progress=*/true);
   }
-  return n;
+  StartFetches(std::move(started));
 }
 
 absl::StatusOr<std::string> ObjectReader::ReadAll() {

@@ -37,6 +37,10 @@ class ObjectReader {
 
   // Copies the next bytes of the range into `out`; returns how many (0 at the end).
   [[nodiscard]] absl::StatusOr<size_t> Read(ByteSpan out);
+  // The next bytes of the range, at most `max`, without copying them: a view into the
+  // decoded stripe, valid until the next Read or Next call or the reader's end (the stripe
+  // is given back then). Empty at the end. Same errors as Read.
+  [[nodiscard]] absl::StatusOr<ConstByteSpan> Next(size_t max);
   // Reads the rest of the range into a string (for tests and small objects).
   [[nodiscard]] absl::StatusOr<std::string> ReadAll();
 
@@ -52,6 +56,8 @@ class ObjectReader {
                StripeLayout layout, StripeLayout::Range range);
 
   std::vector<std::shared_ptr<Fetch>> Prefetch(bool must_progress);
+  // Gives back the front stripe once Next has returned the last of it.
+  void ReleaseConsumed();
   void StartFetches(std::vector<std::shared_ptr<Fetch>> fetches);
   void Fetched(std::shared_ptr<Fetch> f, StripeFetchResult r);
 
@@ -61,8 +67,9 @@ class ObjectReader {
   StripeLayout layout_;
   StripeLayout::Range range_;
   uint64_t remaining_ = 0;
-  uint64_t next_stripe_ = 0;  // next stripe to fetch (absolute index)
-  uint64_t consumed_ = 0;     // bytes of the front stripe's slice already returned
+  uint64_t next_stripe_ = 0;     // next stripe to fetch (absolute index)
+  uint64_t consumed_ = 0;        // bytes of the front stripe's slice already returned
+  bool front_consumed_ = false;  // all of it: given back at the next call (ReleaseConsumed)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -137,6 +137,39 @@ TEST_F(PipelineTest, RoundTripsObjectsOfEverySize) {
   }
 }
 
+// Next hands out views into the decoded stripes (the gateway sends a GET's body from them,
+// issue 14): at most `max` bytes, never across a stripe's end, the range's bytes in order,
+// each view intact until the next call; Read after Next goes on where it left off.
+TEST_F(PipelineTest, NextViewsTheRangeStripeByStripeWithoutCopies) {
+  const uint64_t stripe = 1 << 20, size = 3 * stripe + 7, offset = 12'345;
+  std::string data = test::RandomBytes(size + 3, size);
+  auto manifest = WriteObject(data);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  auto reader = pipeline_->NewReader(*manifest, offset, size - offset);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  uint64_t at = offset;
+  int views = 0;
+  while (at < size - 1000) {
+    auto view = (*reader)->Next(300'000);
+    ASSERT_TRUE(view.ok()) << view.status();
+    ASSERT_FALSE(view->empty()) << at;
+    EXPECT_LE(view->size(), 300'000u);
+    EXPECT_LE(at % stripe + view->size(), stripe) << "a view across a stripe's end at " << at;
+    ASSERT_TRUE(AsStringView(*view) == std::string_view(data).substr(at, view->size())) << at;
+    at += view->size();
+    ++views;
+  }
+  EXPECT_GE(views, 12);  // 300,000 bytes at most, stripe ends: at least 3.06 MiB / 300,000
+  std::string rest(size - at, '\0');
+  auto n = (*reader)->Read({reinterpret_cast<std::byte*>(rest.data()), rest.size()});
+  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_EQ(*n, rest.size());
+  EXPECT_TRUE(rest == data.substr(at));
+  auto end = (*reader)->Next(300'000);
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_TRUE(end->empty());
+}
+
 // The sizes of issue 4 with the default 4 MiB stripe and 64 MiB budget, written in pieces
 // that do not divide the stripe.
 TEST_F(PipelineTest, RoundTripsIssueSizesWithDefaultStripe) {

@@ -71,6 +71,20 @@ absl::StatusOr<size_t> ObjectDataReader::Read(ByteSpan out) {
   return 0;
 }
 
+absl::StatusOr<ConstByteSpan> ObjectDataReader::Next(size_t max) {
+  while (!readers_.empty()) {
+    ASSIGN_OR_RETURN(ConstByteSpan view, readers_.front()->Next(max));
+    if (!view.empty() || max == 0) {
+      open_bytes_ -= view.size();
+      return view;
+    }
+    for (auto& f : readers_.front()->faults()) finished_faults_.push_back(std::move(f));
+    readers_.pop_front();
+    RETURN_IF_ERROR(OpenAhead());
+  }
+  return ConstByteSpan{};
+}
+
 std::vector<client::BadShard> ObjectDataReader::faults() const {
   std::vector<client::BadShard> out = finished_faults_;
   for (const auto& r : readers_) {

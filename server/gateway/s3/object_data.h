@@ -24,6 +24,9 @@ class ObjectDataReader {
 
   // The next bytes into `out`; 0 at the end.
   [[nodiscard]] absl::StatusOr<size_t> Read(ByteSpan out);
+  // The next bytes, at most `max`, without a copy: a view into the decoded stripe, valid
+  // until the next Read or Next call (client::ObjectReader::Next). Empty at the end.
+  [[nodiscard]] absl::StatusOr<ConstByteSpan> Next(size_t max);
 
   // Shards that failed or were corrupt so far (stripe indexes are within their piece).
   std::vector<client::BadShard> faults() const;

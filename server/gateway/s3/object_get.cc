@@ -120,21 +120,21 @@ void SetChecksumHeaders(Ctx& ctx, const v1::ObjectRecord& record, const Selectio
 
 absl::Status SendBody(Ctx& ctx, ObjectDataReader& reader, int status, uint64_t length) {
   // Read the first block before answering, so that an unreadable object is a clean error.
-  // The buffer is sized to the body (at most kBodyChunk), from the pool, not zeroed.
-  PooledBuffer buffer(std::clamp<uint64_t>(length, 4096, kBodyChunk));
-  ASSIGN_OR_RETURN(size_t n, reader.Read(buffer.span()));
+  // Blocks go to the socket from the decoded stripe itself (a view valid until the next
+  // Next), kBodyChunk at most per write as before (a client has transfer_timeout per write).
+  ASSIGN_OR_RETURN(ConstByteSpan block, reader.Next(kBodyChunk));
   RETURN_IF_ERROR(ctx.ex.SendHeaders(status, length));
-  while (n > 0) {
-    if (!ctx.ex.SendBody({buffer.data(), n}).ok()) {
+  while (!block.empty()) {
+    if (!ctx.ex.SendBody(block).ok()) {
       ctx.ex.Abort();
       return absl::OkStatus();
     }
-    auto next = reader.Read(buffer.span());
+    auto next = reader.Next(kBodyChunk);
     if (!next.ok()) {
       ctx.ex.Abort();  // the client sees a short body, never wrong bytes
       return absl::OkStatus();
     }
-    n = *next;
+    block = *next;
   }
   return absl::OkStatus();
 }
