@@ -86,7 +86,7 @@ void Recover(const std::string& dir, std::string_view tail) {
   // A record of the input may have repointed chunk-a (as a compaction copy would): any
   // answer will do, but a whole read returns the whole chunk.
   (*again)->Get("tenant", "chunk-a", 0, 0, [&](auto r) {
-    if (r.ok()) CHECK(r->data.size() == r->chunk_length);
+    if (r.ok()) CHECK(r->data().size() == r->chunk_length);
     got.set_value();
   });
   got.get_future().wait();
