@@ -1,5 +1,7 @@
 #include "server/gateway/scrub_admin.h"
 
+#include <boost/json.hpp>
+
 #include "common/units.h"
 
 namespace mosaic::gateway {
@@ -8,11 +10,22 @@ bool HandleScrubAdmin(Scrubber& scrubber, OrphanSweeper& sweeper, Exchange& ex,
                       const S3Request& req) {
   const std::string& method = ex.request().method;
   std::string_view path = ex.request().RawPath();
-  if (path == "/admin/v1/scrub" && (method == "GET" || method == "POST")) {
-    int status = 200;
-    if (method == "POST") status = scrubber.StartDeepScrub() ? 202 : 409;
+  if (path == "/admin/v1/scrub" && method == "POST") {
+    int status = scrubber.StartDeepScrub() ? 202 : 409;
     ex.SetHeader("Content-Type", "application/json");
     (void)ex.Send(status, ProgressJson(scrubber.progress()));
+    return true;
+  }
+  if (path == "/admin/v1/scrub" && method == "GET") {
+    auto findings = scrubber.FindingsJson();
+    if (!findings.ok()) {
+      (void)ex.Send(500, findings.status().ToString() + "\n");
+      return true;
+    }
+    boost::json::object out = boost::json::parse(ProgressJson(scrubber.progress())).as_object();
+    out["findings"] = boost::json::parse(*findings);
+    ex.SetHeader("Content-Type", "application/json");
+    (void)ex.Send(200, boost::json::serialize(out) + "\n");
     return true;
   }
   if (path == "/admin/v1/sweep" && method == "POST") {

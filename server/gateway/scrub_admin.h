@@ -3,7 +3,9 @@
 // from HandleAdmin):
 //   POST /admin/v1/scrub            starts a deep scrub now -> 202 and the progress JSON
 //                                   (409 and the progress when one is running already)
-//   GET  /admin/v1/scrub            the deep scrub's progress (scrubber.h, ProgressJson)
+//   GET  /admin/v1/scrub            the deep scrub's progress (scrubber.h, ProgressJson) and
+//                                   "findings": the newest bad shards found, newest first,
+//                                   kept in the metadata (Scrubber::FindingsJson)
 //   POST /admin/v1/sweep?grace=D    runs an orphan sweep now with grace D (default: the
 //                                   configured orphan_grace); blocks; -> the SweepReport JSON
 

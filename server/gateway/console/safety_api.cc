@@ -126,30 +126,13 @@ boost::json::object ProgressObject(const DeepScrubProgress& p) {
 }
 
 // GET /admin/scrub: the deep scrub's progress and the recent findings, newest first, each
-// "queued" while a repair of its shard waits and "repaired" once none does.
+// "queued" while a repair of its shard waits and "repaired" once none does (kept in the
+// metadata: Scrubber::FindingsJson).
 absl::StatusOr<boost::json::value> Scrub(Console::Impl& c) {
   Scrubber& scrubber = c.deps.gateway.scrubber();
   boost::json::object out = ProgressObject(scrubber.progress());
-  ASSIGN_OR_RETURN(auto pending, c.deps.meta.PendingRepairs(kRepairsScanned));
-  std::set<std::tuple<std::string, uint64_t, uint32_t>> queued;
-  for (const v1::RepairRecord& r : pending) {
-    for (uint32_t shard : r.shards()) queued.insert({r.piece_id(), r.stripe(), shard});
-  }
-  boost::json::array findings;
-  auto recent = scrubber.RecentFindings();
-  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
-    const FoundShard& f = it->shard;
-    bool waiting = queued.contains({f.piece_id, f.stripe, uint32_t(f.shard)});
-    findings.push_back(boost::json::object{{"time_ms", it->time_ms},
-                                           {"source", it->source},
-                                           {"problem", f.problem},
-                                           {"node", f.node_id},
-                                           {"piece", HexEncode(AsBytes(f.piece_id))},
-                                           {"stripe", f.stripe},
-                                           {"shard", f.shard},
-                                           {"repair", waiting ? "queued" : "repaired"}});
-  }
-  out["findings"] = std::move(findings);
+  ASSIGN_OR_RETURN(std::string findings, scrubber.FindingsJson(kRepairsScanned));
+  out["findings"] = boost::json::parse(findings);
   return boost::json::value(std::move(out));
 }
 

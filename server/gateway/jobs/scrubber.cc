@@ -8,14 +8,18 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
+#include <tuple>
 
 #include "client/crypto/shard_sealer.h"
 #include "client/pipeline/stripe_layout.h"
 #include "common/aligned_buffer.h"
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "common/latch.h"
 #include "common/status.h"
 #include "server/gateway/meta/manifest_codec.h"
+#include "server/gateway/meta/tables/scrub_findings.h"
 
 namespace mosaic::gateway {
 namespace {
@@ -207,21 +211,72 @@ absl::Status Scrubber::QueueAll(const std::vector<v1::RepairRecord>& records) {
   return absl::OkStatus();
 }
 
-void Scrubber::Remember(const std::vector<FoundShard>& found, const std::string& source) {
-  std::lock_guard lock(mu_);
-  for (const FoundShard& f : found) {
-    recent_.push_back({UnixNowMs(), source, f});
-    if (recent_.size() > kRecentFindings) recent_.pop_front();
-  }
+absl::Status Scrubber::Remember(const std::vector<FoundShard>& found, const std::string& source) {
+  int64_t now_ms = UnixNowMs();
+  return meta_.backend().Run([&](meta::Transaction& t) -> absl::Status {
+    for (const FoundShard& f : found) {
+      v1::ScrubFindingRecord r;
+      r.set_time_ms(now_ms);
+      r.set_source(source);
+      r.set_problem(f.problem);
+      r.set_node_id(f.node_id);
+      r.set_chunk_id(f.chunk_id);
+      r.set_piece_id(f.piece_id);
+      r.set_stripe(f.stripe);
+      r.set_shard(f.shard);
+      RETURN_IF_ERROR(meta::scrub_findings::Append(t, r));
+    }
+    return meta::scrub_findings::Trim(t, kRecentFindings).status();
+  });
 }
 
-std::vector<ScrubFinding> Scrubber::RecentFindings() const {
-  std::lock_guard lock(mu_);
-  return {recent_.begin(), recent_.end()};
+absl::StatusOr<std::vector<ScrubFinding>> Scrubber::RecentFindings() const {
+  auto t = meta_.backend().Snapshot();
+  ASSIGN_OR_RETURN(auto rows, meta::scrub_findings::Newest(*t, kRecentFindings));
+  std::vector<ScrubFinding> out;
+  for (const v1::ScrubFindingRecord& r : rows) {
+    out.push_back(
+        {r.time_ms(), r.source(),
+         FoundShard{r.node_id(), r.chunk_id(), r.piece_id(), r.stripe(), r.shard(), r.problem()}});
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Scrubber::FindingsJson(size_t pending_scanned) const {
+  ASSIGN_OR_RETURN(auto pending, meta_.PendingRepairs(pending_scanned));
+  std::set<std::tuple<std::string, uint64_t, uint32_t>> queued;
+  for (const v1::RepairRecord& r : pending) {
+    for (uint32_t shard : r.shards()) queued.insert({r.piece_id(), r.stripe(), shard});
+  }
+  ASSIGN_OR_RETURN(auto recent, RecentFindings());
+  boost::json::array out;
+  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+    const FoundShard& f = it->shard;
+    bool waiting = queued.contains({f.piece_id, f.stripe, uint32_t(f.shard)});
+    out.push_back(boost::json::object{{"time_ms", it->time_ms},
+                                      {"source", it->source},
+                                      {"problem", f.problem},
+                                      {"node", f.node_id},
+                                      {"piece", HexEncode(AsBytes(f.piece_id))},
+                                      {"stripe", f.stripe},
+                                      {"shard", f.shard},
+                                      {"repair", waiting ? "queued" : "repaired"}});
+  }
+  return boost::json::serialize(out);
 }
 
 absl::StatusOr<size_t> Scrubber::HandleFindings() {
   std::lock_guard serial(findings_mu_);
+  if (!handled_loaded_) {
+    // The findings kept in the metadata were handled before a restart: not mapped, queued
+    // and listed again while their node still reports them.
+    ASSIGN_OR_RETURN(auto stored, RecentFindings());
+    std::lock_guard lock(mu_);
+    for (const ScrubFinding& f : stored) {
+      if (!f.shard.chunk_id.empty()) handled_.insert({f.shard.node_id, f.shard.chunk_id});
+    }
+    handled_loaded_ = true;
+  }
   Findings fresh;
   size_t count = 0;
   {
@@ -248,7 +303,7 @@ absl::StatusOr<size_t> Scrubber::HandleFindings() {
       mapped += found.size();
       auto records = RepairsFor(found, piece.manifest(), "scrub", down, UnixNowMs());
       RETURN_IF_ERROR(QueueAll(records));
-      Remember(found, "node scrub");
+      RETURN_IF_ERROR(Remember(found, "node scrub"));
       findings_queued_.Inc(found.size());
       queued += records.size();
     }
@@ -458,8 +513,7 @@ absl::Status Scrubber::ScrubPiece(const std::string& piece_id, const v1::Manifes
   spdlog::warn("deep scrub: {} bad shards in a piece, queued for repair", bad.size());
   auto down = [this](const std::string& id) { return NodeDown(id); };
   RETURN_IF_ERROR(QueueAll(RepairsFor(bad, proto, "deep scrub", down, UnixNowMs())));
-  Remember(bad, "deep scrub");
-  return absl::OkStatus();
+  return Remember(bad, "deep scrub");
 }
 
 }  // namespace mosaic::gateway

@@ -7,7 +7,8 @@
 // inverted, so findings are mapped back to (piece, stripe, shard) by computing the chunk ids
 // of the pieces' shards placed on the reporting nodes. Every few seconds (and at start) new
 // findings are mapped and queued with reason "scrub"; handled findings are remembered in
-// memory (after a restart they are mapped again: queueing a stripe twice merges).
+// memory, and at start those kept in the metadata (the newest kRecentFindings) count as
+// handled; older ones are mapped again after a restart (queueing a stripe twice merges).
 //
 // Deep scrub: reads every shard of every stripe of every piece from its node and opens it
 // with the piece's data key (the AEAD tag check), at a bounded byte rate. A shard that is
@@ -21,7 +22,6 @@
 // WorkerRunner to run (workers()). Every public method is thread-safe.
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -119,9 +119,15 @@ class Scrubber {
   // Asks the deep scrub worker to start a run now; false if one is running already.
   bool StartDeepScrub();
   DeepScrubProgress progress() const;
-  // The last kRecentFindings bad shards found since the gateway started, oldest first.
+  // The newest kRecentFindings bad shards the scrubs found, oldest first. They are kept in the
+  // metadata (meta/tables/scrub_findings.h), so a restart keeps them. Errors of the metadata
+  // store. Blocks.
   static constexpr size_t kRecentFindings = 200;
-  std::vector<ScrubFinding> RecentFindings() const;
+  [[nodiscard]] absl::StatusOr<std::vector<ScrubFinding>> RecentFindings() const;
+  // RecentFindings newest first, as a JSON array of {time_ms, source, problem, node, piece
+  // (hex), stripe, shard, repair}: repair is "queued" while a repair of the shard waits in
+  // the queue (its first `pending_scanned` entries), "repaired" once none does. Blocks.
+  [[nodiscard]] absl::StatusOr<std::string> FindingsJson(size_t pending_scanned = 10000) const;
   // One whole deep scrub on the calling thread (the worker runs this). Errors of the
   // metadata store stop it.
   [[nodiscard]] absl::Status DeepScrub();
@@ -129,8 +135,9 @@ class Scrubber {
  private:
   absl::Status ScrubPiece(const std::string& piece_id, const v1::Manifest& manifest);
   absl::Status QueueAll(const std::vector<v1::RepairRecord>& records);
-  // Adds `found` to the recent findings (mu_ not held).
-  void Remember(const std::vector<FoundShard>& found, const std::string& source);
+  // Adds `found` to the recent findings in the metadata, dropping the oldest beyond
+  // kRecentFindings, in one transaction.
+  absl::Status Remember(const std::vector<FoundShard>& found, const std::string& source);
   bool NodeDown(const std::string& node_id) const;
   void Throttle(uint64_t bytes);
   absl::StatusOr<WorkResult> FindingsStep();
@@ -155,8 +162,8 @@ class Scrubber {
   DeepScrubProgress progress_;
   std::chrono::steady_clock::time_point throttle_start_;
   std::set<std::pair<std::string, std::string>> handled_;  // (node id, chunk id)
-  std::deque<ScrubFinding> recent_;                        // at most kRecentFindings
   std::mutex findings_mu_;                                 // one HandleFindings at a time
+  bool handled_loaded_ = false;  // handled_ holds the stored findings (findings_mu_)
 };
 
 }  // namespace mosaic::gateway

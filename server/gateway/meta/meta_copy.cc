@@ -37,6 +37,7 @@ const char* TableName(const std::string& table) {
       {"~inflight/", "writes in flight"},
       {"~lease/", "job leases"},
       {"~lifecycle", "lifecycle cursor"},
+      {"~scrub/", "scrub findings"},
       {"~seq/", "sequences"},
       {"~writer/", "writer heartbeats"},
   };

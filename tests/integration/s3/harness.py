@@ -9,6 +9,7 @@ Run with /usr/bin/python3 (Debian's python3-boto3).
 """
 
 import hashlib
+import http.cookiejar
 import json
 import os
 import shlex
@@ -20,6 +21,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import boto3
@@ -148,7 +150,7 @@ class DevSystem:
         os.kill(gw["pid"], signal.SIGKILL)
         # Its locks (RocksDB's LOCK file) go with it; `mosaic dev` reaps it later.
         poll(lambda: not process_running(gw["pid"]), 30, what="the old gateway to die")
-        for name in ("s3.addr", "admin.addr"):
+        for name in ("s3.addr", "admin.addr", "console.addr"):
             try:
                 os.unlink(os.path.join(gw["dir"], name))
             except FileNotFoundError:
@@ -171,6 +173,9 @@ class DevSystem:
 
         s3 = poll(lambda: addr("s3.addr"), 30, what="gateway s3.addr")
         admin = poll(lambda: addr("admin.addr"), 30, what="gateway admin.addr")
+        if self.env.get("MOSAIC_CONSOLE_URL"):  # the console's port is picked again too
+            self.env["MOSAIC_CONSOLE_URL"] = "http://%s/" % poll(
+                lambda: addr("console.addr"), 30, what="gateway console.addr")
         self.endpoint = "http://" + s3
         gw["pid"], gw["address"], gw["admin"] = p.pid, s3, admin
 
@@ -280,6 +285,37 @@ class DevSystem:
                     "RCLONE_CONFIG_MOSAIC_SECRET_ACCESS_KEY": self.env["AWS_SECRET_ACCESS_KEY"],
                     "RCLONE_CONFIG_MOSAIC_REGION": "us-east-1", "RCLONE_CONFIG": "/dev/null"})
         return env
+
+
+class ConsoleSession:
+    """A member logged in to the console's JSON API (cookie, Origin and CSRF as the page)."""
+
+    def __init__(self, url, name, password):
+        self.api = url.rstrip("/") + "/console/api/v1"
+        self.origin = "/".join(url.split("/")[:3])
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+            urllib.request.ProxyHandler({}))
+        status, me = self.post("/login", {"name": name, "password": password}, csrf=None)
+        if status != 200:
+            raise AssertionError("console login of %s: %d %s" % (name, status, me))
+        self.csrf = me["csrf"]
+
+    def post(self, path, body, csrf=""):
+        headers = {"Content-Type": "application/json", "Origin": self.origin}
+        if csrf is not None:
+            headers["X-CSRF-Token"] = csrf or self.csrf
+        req = urllib.request.Request(self.api + path, data=json.dumps(body).encode(),
+                                     headers=headers, method="POST")
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+
+    def get(self, path):
+        with self.opener.open(urllib.request.Request(self.api + path), timeout=30) as r:
+            return json.loads(r.read())
 
 
 def nodes_of(doc):

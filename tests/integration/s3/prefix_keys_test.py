@@ -3,45 +3,15 @@
 console's JSON API (`POST /console/api/v1/keys`, as the "S3 keys" page sends it). boto3 works
 inside the prefix and gets AccessDenied outside it: objects, a listing of the whole bucket,
 a copy from outside. A key wider than the member's grants is refused by both."""
-import http.cookiejar
 import json
 import os
 import sys
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DevTestCase  # noqa: E402
+from harness import ConsoleSession, DevTestCase  # noqa: E402
 
 BUCKET = "press"
-
-
-class ConsoleSession:
-    """A member logged in to the console's JSON API (cookie, Origin and CSRF as the page)."""
-
-    def __init__(self, url, name, password):
-        self.api = url.rstrip("/") + "/console/api/v1"
-        self.origin = "/".join(url.split("/")[:3])
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-            urllib.request.ProxyHandler({}))
-        status, me = self.post("/login", {"name": name, "password": password}, csrf=None)
-        if status != 200:
-            raise AssertionError("console login of %s: %d %s" % (name, status, me))
-        self.csrf = me["csrf"]
-
-    def post(self, path, body, csrf=""):
-        headers = {"Content-Type": "application/json", "Origin": self.origin}
-        if csrf is not None:
-            headers["X-CSRF-Token"] = csrf or self.csrf
-        req = urllib.request.Request(self.api + path, data=json.dumps(body).encode(),
-                                     headers=headers, method="POST")
-        try:
-            with self.opener.open(req, timeout=30) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode(errors="replace")
 
 
 class PrefixKeysTest(DevTestCase):

@@ -12,6 +12,7 @@ import signal
 import socket
 import struct
 import subprocess
+import time
 import sys
 import unittest
 import urllib.request
@@ -182,6 +183,38 @@ def repairer_landed():
     return os.path.exists(os.path.join(here, "../../../server/gateway/jobs/repairer.cc"))
 
 
+def scrub_findings(dev):
+    """The scrub findings of GET /admin/v1/scrub and of the console's safety page (the admin's
+    session), checked equal; as (source, problem, node, piece, stripe, shard) tuples."""
+    status, body = admin(dev, "GET", "/admin/v1/scrub")
+    assert status == 200, body
+    env = dev.env
+    console = harness.ConsoleSession(env["MOSAIC_CONSOLE_URL"], env["MOSAIC_CONSOLE_USER"],
+                                     env["MOSAIC_CONSOLE_PASSWORD"])
+    page = console.get("/admin/scrub")["findings"]
+    found = [(f["source"], f["problem"], f["node"], f["piece"], f["stripe"], f["shard"])
+             for f in json.loads(body)["findings"]]
+    assert found == [(f["source"], f["problem"], f["node"], f["piece"], f["stripe"], f["shard"])
+                     for f in page], (found, page)
+    return found
+
+
+def findings_survive_a_restart(test, count):
+    """The `count` node-scrub findings are listed, and still listed once each after the
+    gateway restarts (kept in the metadata; before, the list was in memory only)."""
+    before = scrub_findings(test.dev)
+    test.assertEqual(len(before), count, before)
+    test.assertTrue(all(f[0] == "node scrub" and f[1] == "corrupt" for f in before), before)
+    test.dev.restart_gateway()
+    type(test).s3 = test.dev.client()  # the class's next tests: the S3 port is new too
+    # The restarted gateway's findings job runs at once and every 5 s: give it three rounds
+    # while the node still reports the chunks, then the list is the same, nothing doubled.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        test.assertEqual(sorted(scrub_findings(test.dev)), sorted(before))
+        time.sleep(1)
+
+
 class CorruptionTest(harness.DevTestCase):
     dev_args = ("--backup-lag", "1h")  # no backup cycle but the first: see below
 
@@ -240,6 +273,7 @@ class CorruptionTest(harness.DevTestCase):
             harness.poll(lambda: at_least_stripes(fully_healthy(self.dev),
                                                   before["safety"]["stripes"]),
                          60, interval_s=0.5, what="status to show every stripe healthy")
+        findings_survive_a_restart(self, count)
 
     def test_deep_scrub_reads_every_shard(self):
         s3 = self.s3

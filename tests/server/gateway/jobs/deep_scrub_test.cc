@@ -46,7 +46,9 @@ class DeepScrubTest : public ::testing::TestWithParam<HostileBehaviour> {
     Scrubber scrubber(cluster_->meta(), cluster_->pipeline(), registry, options);
     absl::Status s = scrubber.DeepScrub();
     EXPECT_TRUE(s.ok()) << s;
-    findings_ = scrubber.RecentFindings();
+    auto findings = scrubber.RecentFindings();
+    EXPECT_TRUE(findings.ok()) << findings.status();
+    if (findings.ok()) findings_ = *findings;
     return scrubber.progress();
   }
 
@@ -102,6 +104,22 @@ TEST_P(DeepScrubTest, AShardServedWrongWithAnOkIsQueuedForRepair) {
     found_stripes.insert(f.shard.stripe);
   }
   EXPECT_EQ(found_stripes, stripes);
+
+  // The findings are in the metadata: a new Scrubber (a restarted gateway) lists them too,
+  // and so does the JSON of /admin/v1/scrub and the console, newest first, still queued.
+  metrics::Registry registry;
+  Scrubber restarted(cluster_->meta(), cluster_->pipeline(), registry, {});
+  auto again = restarted.RecentFindings();
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*again)[i].shard.stripe, findings_[i].shard.stripe);
+    EXPECT_EQ((*again)[i].shard.node_id, kLiar);
+  }
+  auto json = restarted.FindingsJson();
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_NE(json->find("\"source\":\"deep scrub\""), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"repair\":\"queued\""), std::string::npos) << *json;
 }
 
 // kFlipBytes: the shard's own bytes altered. kWrongChunk: a whole valid-looking shard of
