@@ -173,9 +173,10 @@ class DevSystem:
 
         s3 = poll(lambda: addr("s3.addr"), 30, what="gateway s3.addr")
         admin = poll(lambda: addr("admin.addr"), 30, what="gateway admin.addr")
-        if self.env.get("MOSAIC_CONSOLE_URL"):  # the console's port is picked again too
-            self.env["MOSAIC_CONSOLE_URL"] = "http://%s/" % poll(
-                lambda: addr("console.addr"), 30, what="gateway console.addr")
+        console = addr("console.addr")  # written before s3.addr when the console is on
+        if console and self.env.get("MOSAIC_CONSOLE_URL"):  # its port is picked again too
+            scheme = self.env["MOSAIC_CONSOLE_URL"].split("//", 1)[0]
+            self.env["MOSAIC_CONSOLE_URL"] = "%s//%s/" % (scheme, console)
         self.endpoint = "http://" + s3
         gw["pid"], gw["address"], gw["admin"] = p.pid, s3, admin
 
