@@ -109,6 +109,7 @@ struct ResolvedIoEngine {
 struct UringFaults {
   std::atomic<int> submits_before_failure{-1};  // -1: no fault armed
   int error = EAGAIN;
+  std::atomic<int> entries{0};  // counts the ring entries prepared (reads, writes, syncs)
 };
 
 // The production file system with `engine` (kUring or kPosix; see ResolveIoEngine). Where

@@ -9,11 +9,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -78,14 +80,39 @@ struct Transfer {
   // (IOSQE_IO_DRAIN), so that it can go in the same submission as the writes it covers.
   bool drain = false;
   int submissions = 0;
+  // A write of several buffers that follow one another in the file, as one vectored write
+  // (`data` is then unused; `length` is their total): a batch of records is one write, so
+  // io_uring hands it to one worker instead of one per record, which queue on the file's lock.
+  std::vector<iovec> iov = {};
+  std::vector<iovec> rest = {};  // what is left of `iov` after `done` bytes
 };
+
+// Sets t.rest to the part of t.iov after its first t.done bytes.
+void RestOf(Transfer& t) {
+  t.rest.clear();
+  size_t skip = t.done;
+  for (const iovec& v : t.iov) {
+    if (skip >= v.iov_len) {
+      skip -= v.iov_len;
+      continue;
+    }
+    t.rest.push_back({static_cast<char*>(v.iov_base) + skip, v.iov_len - skip});
+    skip = 0;
+  }
+}
 
 void Prepare(io_uring_sqe* sqe, Transfer& t, uint64_t index) {
   std::byte* p = t.data + t.done;
   unsigned n = static_cast<unsigned>(t.length - t.done);
   switch (t.kind) {
     case Transfer::Kind::kWrite:
-      io_uring_prep_write(sqe, t.fd, p, n, t.offset + t.done);
+      if (!t.iov.empty()) {
+        RestOf(t);
+        io_uring_prep_writev(sqe, t.fd, t.rest.data(), static_cast<unsigned>(t.rest.size()),
+                             t.offset + t.done);
+      } else {
+        io_uring_prep_write(sqe, t.fd, p, n, t.offset + t.done);
+      }
       break;
     case Transfer::Kind::kRead:
       io_uring_prep_read(sqe, t.fd, p, n, t.offset + t.done);
@@ -142,6 +169,7 @@ int RunOnRing(Ring& ring, std::vector<Transfer>& transfers, UringFaults* faults)
         ++next;
       }
       Prepare(sqe, transfers[i], i);
+      if (faults != nullptr) ++faults->entries;
       ++in_flight;
     }
     // Waiting for all of them, not the first, wakes this thread once per batch (a batch of
@@ -181,7 +209,13 @@ void RunPosix(std::vector<Transfer>& transfers) {
       ssize_t n = 0;
       switch (t.kind) {
         case Transfer::Kind::kWrite:
-          n = ::pwrite(t.fd, t.data + t.done, t.length - t.done, off_t(t.offset + t.done));
+          if (!t.iov.empty()) {
+            RestOf(t);
+            n = ::pwritev(t.fd, t.rest.data(), static_cast<int>(t.rest.size()),
+                          off_t(t.offset + t.done));
+          } else {
+            n = ::pwrite(t.fd, t.data + t.done, t.length - t.done, off_t(t.offset + t.done));
+          }
           break;
         case Transfer::Kind::kRead:
           n = ::pread(t.fd, t.data + t.done, t.length - t.done, off_t(t.offset + t.done));
@@ -224,18 +258,14 @@ class LocalFile final : public File {
   ~LocalFile() override { ::close(fd_); }
 
   absl::Status Write(std::span<const WriteOp> ops, bool sync) override {
-    std::vector<Transfer> transfers;
-    transfers.reserve(ops.size() + 1);
-    for (const WriteOp& op : ops) {
-      transfers.push_back(Transfer{fd_, Transfer::Kind::kWrite, op.offset,
-                                   const_cast<std::byte*>(op.data.data()), op.data.size()});
-    }
+    std::vector<Transfer> transfers = WriteTransfers(ops);
+    size_t writes = transfers.size();
     if (sync) {
       transfers.push_back(Transfer{fd_, Transfer::Kind::kSync});
       transfers.back().drain = true;
     }
     if (int err = engine_.Run(transfers); err != 0) return ErrnoToStatus(err, "io_uring");
-    for (size_t i = 0; i < ops.size(); ++i) {
+    for (size_t i = 0; i < writes; ++i) {
       if (transfers[i].error != 0) return ErrnoToStatus(transfers[i].error, "write " + path_);
     }
     if (!sync) return absl::OkStatus();
@@ -251,6 +281,27 @@ class LocalFile final : public File {
     if (int err = engine_.Run(again); err != 0) return ErrnoToStatus(err, "io_uring");
     if (again[0].error != 0) return ErrnoToStatus(again[0].error, "fdatasync " + path_);
     return absl::OkStatus();
+  }
+
+  // One transfer per run of ops that follow one another in the file (a vectored write when
+  // the run has several), at most IOV_MAX buffers each.
+  std::vector<Transfer> WriteTransfers(std::span<const WriteOp> ops) const {
+    std::vector<Transfer> transfers;
+    transfers.reserve(ops.size() + 1);
+    for (const WriteOp& op : ops) {
+      auto* data = const_cast<std::byte*>(op.data.data());
+      if (!transfers.empty()) {
+        Transfer& last = transfers.back();
+        if (last.offset + last.length == op.offset && last.iov.size() < IOV_MAX) {
+          if (last.iov.empty()) last.iov.push_back({last.data, last.length});
+          last.iov.push_back({data, op.data.size()});
+          last.length += op.data.size();
+          continue;
+        }
+      }
+      transfers.push_back(Transfer{fd_, Transfer::Kind::kWrite, op.offset, data, op.data.size()});
+    }
+    return transfers;
   }
 
   absl::StatusOr<size_t> Read(uint64_t offset, ByteSpan buf) override {

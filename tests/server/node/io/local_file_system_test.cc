@@ -82,6 +82,11 @@ TEST_P(LocalFileSystemTest, WritesReadBackInBatchesAndAlone) {
     EXPECT_EQ(*reads[i].result, kBlock);
     EXPECT_TRUE(AllBytes(out[i].span(), char('a' + i % 2))) << "read " << i;
   }
+  AlignedBuffer all(8 * kBlock);  // the batch, one vectored write, in order
+  ASSERT_EQ(*a->Read(0, all.span()), 8 * kBlock);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(AllBytes(ConstByteSpan(all.data() + i * kBlock, kBlock), char('a' + i))) << i;
+  }
   // A read past the end is short; a truncated file reads short where it was cut.
   AlignedBuffer two(2 * kBlock);
   EXPECT_EQ(*a->Read(7 * kBlock, two.span()), kBlock);
@@ -184,7 +189,10 @@ TEST(UringFaultTest, FailedSubmissionLeavesNothingBehindForTheNextCall) {
 // Issue 14: a synced batch of writes went to the ring in one submission and its fdatasync in
 // another, and the thread woke once per completion. Now the fdatasync is queued with the
 // writes (drained behind them) and one submission waits for all: one wake-up per batch.
-// Counted with the fault hook: one submission, whatever the batch.
+// Counted with the fault hook: one submission, whatever the batch. And each record of a
+// batch was its own ring entry, which io_uring handed to a worker of its own (ext4 appends
+// cannot be issued without blocking), all queueing on the file's lock: writes that follow
+// one another in the file are now one vectored write.
 TEST(UringFaultTest, ASyncedWriteBatchAndAReadBatchAreOneSubmissionEach) {
   fs::path dir = FreshDir("mosaic-uring-once-");
   UringFaults faults;
@@ -197,6 +205,18 @@ TEST(UringFaultTest, ASyncedWriteBatchAndAReadBatchAreOneSubmissionEach) {
     absl::Status written = (*a)->Write(eight.ops, true);
     EXPECT_TRUE(written.ok()) << written << ": the batch took more than one submission";
     EXPECT_EQ(faults.submits_before_failure.load(), 0);
+    EXPECT_EQ(faults.entries.load(), 2) << "eight adjacent blocks and the fdatasync";
+    std::vector<WriteOp> gaps;  // every other block further on: eight separate writes
+    for (int i = 0; i < 8; ++i) gaps.push_back({uint64_t(16 + 2 * i) * kBlock, eight.ops[i].data});
+    faults.entries = 0;
+    faults.submits_before_failure = -1;
+    ASSERT_TRUE((*a)->Write(gaps, false).ok());
+    EXPECT_EQ(faults.entries.load(), 8);
+    AlignedBuffer back(kBlock);
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_EQ(*(*a)->Read(uint64_t(16 + 2 * i) * kBlock, back.span()), kBlock);
+      EXPECT_TRUE(AllBytes(back.span(), char('a' + i))) << "block " << 16 + 2 * i;
+    }
 
     std::vector<AlignedBuffer> out;
     std::vector<ReadOp> reads;
