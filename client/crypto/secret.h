@@ -20,8 +20,20 @@ inline constexpr size_t kKeyBytes = 32;
 // Aborts if libsodium cannot be initialised (no usable random source). Thread-safe.
 void RandomBytes(ByteSpan out);
 
+// Slots of the process-wide key arena (below): secrets of at most kKeyBytes share them.
+inline constexpr size_t kSecretArenaSlots = 1024;
+
+// How many slots of the key arena hold a secret now. Thread-safe.
+size_t SecretArenaSlotsInUse();
+
 // An owning buffer for secrets in sodium_malloc'd memory: guard pages around it, locked
 // against swapping where the system allows, excluded from core dumps, and wiped when freed.
+// A secret of at most kKeyBytes (a data key, a subkey) takes a slot of one arena that is
+// itself such memory, allocated once: guard pages around the arena rather than around each
+// key, so that a short-lived data key costs no system call (sodium_malloc maps, protects and
+// locks pages for each allocation, and the TLB shootdowns of unmapping them show up per
+// request: issue 14). A slot is wiped when released; with every slot taken, a key gets its
+// own sodium_malloc'd pages as a longer secret does.
 // Move-only; not thread-safe (one thread at a time, or shared read-only).
 class SecretBytes {
  public:
