@@ -2,8 +2,10 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <random>
 
@@ -13,11 +15,17 @@
 namespace mosaic::gateway::internal {
 namespace {
 
+// Distinct per request: splitmix64 of a counter from a random start. A generator per thread
+// seeded from std::random_device cost a random_device per request (a request is served by a
+// thread of its own): 3 % of the gateway's CPU on small GETs (issue 14).
 std::string NewRequestId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static std::atomic<uint64_t> next{std::random_device{}() * 0x9E3779B97F4A7C15ull};
+  uint64_t v = next.fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed);
+  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+  v ^= v >> 31;
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string id(16, '0');
-  uint64_t v = rng();
   for (char& c : id) {
     c = kHex[v & 0xf];
     v >>= 4;
@@ -48,6 +56,17 @@ bool ClientLeft(beast::error_code ec) {
   return ec == http::error::end_of_stream || ec == beast::error::timeout ||
          ec == asio::error::connection_reset || ec == asio::error::eof ||
          ec == ssl::error::stream_truncated;
+}
+
+// A client that keeps its connection busy sends its next request moments after the last
+// response. Waiting that long on this thread saves parking the socket on the I/O thread, a
+// new io_context and a new thread for the next request (issue 14: about a fifth of the CPU
+// of a small GET). Readable or closed within kLingerMs: true (ReadRequest sees which).
+constexpr int kLingerMs = 2;
+
+bool NextRequestSoon(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, kLingerMs) > 0;
 }
 
 }  // namespace
@@ -407,8 +426,8 @@ bool Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rej
     busy = false;
     if (!keep_alive_ || draining_) break;
     // Idle now: the connection waits for its next request without a thread (and without
-    // the read buffer's 64 KiB).
-    if (buffer_.size() == 0) {
+    // the read buffer's 64 KiB), unless that request comes at once.
+    if (buffer_.size() == 0 && !NextRequestSoon(native_handle())) {
       buffer_.shrink_to_fit();
       return true;
     }
