@@ -3,8 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -61,12 +63,18 @@ bool ClientLeft(beast::error_code ec) {
 // A client that keeps its connection busy sends its next request moments after the last
 // response. Waiting that long on this thread saves parking the socket on the I/O thread, a
 // new io_context and a new thread for the next request (issue 14: about a fifth of the CPU
-// of a small GET). Readable or closed within kLingerMs: true (ReadRequest sees which).
+// of a small GET). True only when a whole head (up to its blank line) arrived within
+// kLingerMs: a head only begun goes to the head waiters as before, which hold no thread while
+// a client dribbles it (issue 18). Plain HTTP only: TLS bytes cannot be looked into here.
 constexpr int kLingerMs = 2;
 
-bool NextRequestSoon(int fd) {
+bool NextHeadArrived(int fd) {
   pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, kLingerMs) > 0;
+  if (::poll(&p, 1, kLingerMs) <= 0) return false;
+  std::array<char, 8192> peeked;
+  ssize_t n = ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return false;  // closed or failed: the waiter sees it
+  return std::string_view(peeked.data(), size_t(n)).find("\r\n\r\n") != std::string_view::npos;
 }
 
 }  // namespace
@@ -427,7 +435,7 @@ bool Connection::Serve(const HttpServer::Handler& handler, const HttpServer::Rej
     if (!keep_alive_ || draining_) break;
     // Idle now: the connection waits for its next request without a thread (and without
     // the read buffer's 64 KiB), unless that request comes at once.
-    if (buffer_.size() == 0 && !NextRequestSoon(native_handle())) {
+    if (buffer_.size() == 0 && (tls() || !NextHeadArrived(native_handle()))) {
       buffer_.shrink_to_fit();
       return true;
     }
