@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 
 namespace mosaic::metrics {
 
@@ -110,7 +111,10 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(Registry& re
         absl::StrCat("metrics: cannot listen on ", listen, ": ", ec.message()));
   }
   impl->Accept();
-  impl->thread = std::thread([raw = impl.get()] { raw->io.run(); });
+  impl->thread = std::thread([raw = impl.get()] {
+    SetCurrentThreadName("metrics-http");
+    raw->io.run();
+  });
   return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl)));
 }
 

@@ -1,10 +1,13 @@
 #include "common/thread_pool.h"
 
+#include "common/thread_name.h"
+
 namespace mosaic {
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, std::string name) {
   for (int i = 0; i < std::max(1, threads); ++i) {
-    threads_.emplace_back([this] {
+    threads_.emplace_back([this, name] {
+      SetCurrentThreadName(name);
       while (true) {
         absl::AnyInvocable<void() &&> task;
         {

@@ -1,11 +1,13 @@
 #pragma once
 // A fixed pool of threads running queued tasks in FIFO order. Tasks may block (waiting for
 // network replies, say); size the pool for that. Thread-safe. The destructor finishes every
-// queued task, then joins.
+// queued task, then joins. Its threads carry `name` (common/thread_name.h: ≤ 15 bytes kept),
+// so that a profile or a thread sampler shows whose they are.
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -15,7 +17,7 @@ namespace mosaic {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);
+  ThreadPool(int threads, std::string name);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

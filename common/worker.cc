@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/thread_name.h"
+
 namespace mosaic {
 namespace {
 
@@ -195,7 +197,10 @@ void WorkerRunner::Run(Worker& worker) {
   std::lock_guard lock(mu_);
   if (stopped_) return;
   workers_.push_back(&worker);
-  threads_.emplace_back([&worker, &waiter = waiter_] { worker.Run(waiter); });
+  threads_.emplace_back([&worker, &waiter = waiter_] {
+    SetCurrentThreadName(worker.name());
+    worker.Run(waiter);
+  });
 }
 
 void WorkerRunner::Stop() {

@@ -58,7 +58,7 @@ Pipeline::Pipeline(const KeyRing& ring, NodePool& pool, PipelineOptions options)
       placer_(std::make_shared<const Placer>(pool.Specs())),
       excluded_(new std::atomic<bool>[NodePool::kMaxNodes]),
       read_budget_(options.read_budget_bytes),
-      workers_(options.worker_threads) {
+      workers_(options.worker_threads, "pipeline") {
   for (int i = 0; i < NodePool::kMaxNodes; ++i) excluded_[i] = false;
 }
 

@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/crc32c.h"
 #include "common/latch.h"
+#include "common/thread_name.h"
 #include "common/tls_cert.h"
 #include "proto/mosaic/v1/node.grpc.pb.h"
 
@@ -394,6 +395,7 @@ NodePool::NodePool(std::vector<NodeEndpoint> endpoints, RpcOptions options)
     CHECK(added.ok());  // callers give distinct ids (the config refuses duplicates)
   }
   health_thread_ = std::thread([this] {
+    SetCurrentThreadName("node-health");
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, options_.health_interval, [this] { return stopping_; })) {
       lock.unlock();

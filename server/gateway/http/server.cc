@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "common/metrics_server.h"
 #include "common/status.h"
+#include "common/thread_name.h"
 #include "server/gateway/http/internal/connection.h"
 
 namespace mosaic::gateway {
@@ -351,6 +352,7 @@ void HttpServer::Impl::DispatchTls(const std::shared_ptr<TlsWaiter>& w) {
 void HttpServer::Impl::Launch(std::unique_ptr<Connection> c) {
   connections.insert(c.get());
   std::thread([this, c = std::move(c)]() mutable {
+    SetCurrentThreadName("http-conn");
     Connection* served = c.get();
     bool idle = c->Serve(handler, rejecter);
     std::shared_ptr<HeadWaiter> parked;
@@ -403,7 +405,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string&
   if (ec) return absl::UnavailableError("cannot listen on " + listen + ": " + ec.message());
   impl->port = impl->acceptor.local_endpoint(ec).port();
   impl->Accept();
-  impl->accept_thread = std::thread([raw = impl.get()] { raw->accept_ioc.run(); });
+  impl->accept_thread = std::thread([raw = impl.get()] {
+    SetCurrentThreadName("http-accept");
+    raw->accept_ioc.run();
+  });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 

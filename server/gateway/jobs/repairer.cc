@@ -41,7 +41,7 @@ Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
                                        "Sealed shard bytes written by repair.")),
       failures_total_(registry.GetCounter("mosaic_gateway_repair_failures_total",
                                           "Repair attempts that failed and were retried.")),
-      helpers_(std::max(1, options_.stripes_in_flight)) {
+      helpers_(std::max(1, options_.stripes_in_flight), "repair-stripe") {
   if (options_.bytes_per_second == 0) options_.bytes_per_second = 1;
   tokens_ = double(options_.bytes_per_second);
   refilled_ = Clock::now();
