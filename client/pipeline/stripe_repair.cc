@@ -13,35 +13,40 @@
 namespace mosaic::client {
 namespace {
 
-// Fetches every shard of the stripe whose node is known, usable and not avoided, into
-// buffers from BufferPool::Global() (the caller gives them back).
-std::vector<absl::StatusOr<AlignedBuffer>> FetchShards(
-    Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement, uint64_t stripe,
-    const std::function<bool(const std::string&)>& avoid) {
-  const int n = codec.n();
-  auto out = std::make_shared<std::vector<absl::StatusOr<AlignedBuffer>>>();
-  for (int s = 0; s < n; ++s) out->emplace_back(absl::UnavailableError("not fetched"));
-  std::vector<int> ask;
+// The shards of the stripe whose node is known, usable and not avoided, in shard order.
+std::vector<int> ReadableShards(Pipeline& pipeline, const StripePlacement& placement, int n,
+                                const std::function<bool(const std::string&)>& avoid) {
+  std::vector<int> readable;
   for (int s = 0; s < n; ++s) {
     const std::string& id = placement.nodes[s];
     int node = pipeline.pool().IndexOf(id);
     if (node < 0 || (avoid && avoid(id)) || !pipeline.Readable(node)) continue;
-    ask.push_back(s);
+    readable.push_back(s);
   }
+  return readable;
+}
+
+// Fetches shards `ask` of the stripe into their slots of `out` (n slots), into buffers from
+// BufferPool::Global() (the caller gives them back).
+void FetchShards(Pipeline& pipeline, const ShardCodec& codec, const StripePlacement& placement,
+                 uint64_t stripe, const std::vector<int>& ask,
+                 std::vector<absl::StatusOr<AlignedBuffer>>& out) {
+  auto fetched = std::make_shared<std::vector<absl::StatusOr<AlignedBuffer>>>();
+  for (size_t s = 0; s < out.size(); ++s) fetched->emplace_back(absl::UnavailableError(""));
   // Each callback writes its own slot before Done(); Wait() returns after the last Done().
   auto latch = std::make_shared<Latch>(static_cast<int>(ask.size()));
   for (int s : ask) {
     int node = pipeline.pool().IndexOf(placement.nodes[s]);
     pipeline.pool().node(node).GetBuffer(
         ChunkIdString(codec.ChunkIdOf(stripe, s)), 0, 0,
-        [latch, out, s](absl::StatusOr<AlignedBuffer> r) {
-          (*out)[s] = std::move(r);
+        [latch, fetched, s](absl::StatusOr<AlignedBuffer> r) {
+          (*fetched)[s] = std::move(r);
           latch->Done();
         },
         pipeline.options().stripe_timeout);
   }
   latch->Wait();
-  return std::move(*out);
+  for (int s : ask) out[s] = std::move((*fetched)[s]);
 }
 
 // Puts `data` (sent without a copy: gRPC holds `owner` until it is done with the bytes).
@@ -97,16 +102,14 @@ StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manife
   }
   const StripePlacement& placement = manifest.stripes[stripe];
   StripeInfo info = layout->Stripe(stripe);
-  auto fetched = FetchShards(pipeline, **codec, placement, stripe, avoid);
-  std::vector<ConstByteSpan> sealed(n);
-  for (int s = 0; s < n; ++s) {
-    if (fetched[s].ok()) {
-      sealed[s] = fetched[s]->span();
-    } else if (fetched[s].status().code() == absl::StatusCode::kNotFound ||
-               fetched[s].status().code() == absl::StatusCode::kDataLoss) {
-      result.faults.push_back({stripe, s, placement.nodes[s], fetched[s].status()});
-    }
-  }
+  // k sources first (the rebuild opens k), the other readable ones only when those do not
+  // verify: each source read costs a node read and its bytes through gRPC.
+  std::vector<int> readable = ReadableShards(pipeline, placement, n, avoid);
+  const size_t first = std::min(readable.size(), size_t(manifest.k));
+  std::vector<absl::StatusOr<AlignedBuffer>> fetched;
+  for (int s = 0; s < n; ++s) fetched.emplace_back(absl::UnavailableError("not fetched"));
+  FetchShards(pipeline, **codec, placement, stripe, {readable.begin(), readable.begin() + first},
+              fetched);
   size_t shard_bytes = (*codec)->SealedShardBytes(info.plaintext_bytes);
   std::vector<std::shared_ptr<AlignedBuffer>> rebuilt(n);  // pooled, overwritten whole
   std::vector<ByteSpan> out(n);
@@ -115,7 +118,23 @@ StripeRepairResult RepairStripe(Pipeline& pipeline, const ObjectManifest& manife
     out[s] = rebuilt[s]->span();
   }
   ShardCodec::Workspace workspace = (*codec)->NewWorkspace();
-  StripeReadResult read = (*codec)->RebuildShards(info, sealed, wanted, out, workspace);
+  std::vector<ConstByteSpan> sealed(n);
+  auto rebuild = [&] {
+    for (int s = 0; s < n; ++s) sealed[s] = fetched[s].ok() ? fetched[s]->span() : ConstByteSpan();
+    return (*codec)->RebuildShards(info, sealed, wanted, out, workspace);
+  };
+  StripeReadResult read = rebuild();
+  if (read.status.code() == absl::StatusCode::kUnavailable && first < readable.size()) {
+    FetchShards(pipeline, **codec, placement, stripe, {readable.begin() + first, readable.end()},
+                fetched);
+    read = rebuild();
+  }
+  for (int s : readable) {
+    if (fetched[s].status().code() == absl::StatusCode::kNotFound ||
+        fetched[s].status().code() == absl::StatusCode::kDataLoss) {
+      result.faults.push_back({stripe, s, placement.nodes[s], fetched[s].status()});
+    }
+  }
   for (const ShardFault& f : read.faults) {
     result.faults.push_back({stripe, f.shard_index, placement.nodes[f.shard_index], f.status});
   }

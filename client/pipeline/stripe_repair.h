@@ -3,10 +3,12 @@
 // nodes. Used by the gateway's repairer (server/gateway/jobs/repairer.h) for lost shards
 // (dead node, failed scrub or read) and for shards that must move (a draining node).
 //
-// The stripe's shards are fetched from every node that is not avoided (the shards to
-// re-place too: a draining node still answers, and its verified shard is then used as any
-// other source), at least k must verify, and RebuildShards re-creates the wanted shards
-// byte-identical to the ones first written. Each goes to a node chosen by
+// The stripe's shards are fetched from nodes that are not avoided (the shards to re-place
+// too: a draining node still answers, and its verified shard is then used as any other
+// source): the first k of them in shard order, and the others only when fewer than k of
+// those verify (issue 14: each source costs a node read and its bytes through gRPC). At
+// least k must verify, and RebuildShards re-creates the wanted shards byte-identical to the
+// ones first written. Each goes to a node chosen by
 // Placer::NextCandidate (fewest shards of the stripe on its provider first, never an avoided
 // node or one that already holds a shard of the stripe while another node is usable);
 // a node that refuses the put is replaced by the next candidate.

@@ -8,6 +8,22 @@
 #include "proto/mosaic/v1/node.grpc.pb.h"
 
 namespace mosaic::test {
+namespace {
+
+// Delayed GetChunk calls at once over every HostileNode of the process, and the most seen.
+struct SlowGetTally {
+  std::mutex mu;
+  int now = 0;
+  int most = 0;
+} all_slow_gets;
+
+void AllSlowGets(int change) {
+  std::lock_guard lock(all_slow_gets.mu);
+  all_slow_gets.now += change;
+  all_slow_gets.most = std::max(all_slow_gets.most, all_slow_gets.now);
+}
+
+}  // namespace
 
 // The synchronous API keeps the double short; a delayed call holds one of the server's
 // threads, and waits on a condition variable so that the destructor can end it.
@@ -47,8 +63,10 @@ struct HostileNode::Service final : v1::ChunkService::Service {
       case HostileBehaviour::kSlow: {
         auto until = std::chrono::steady_clock::now() + delay;
         max_slow_gets_in_flight = std::max(max_slow_gets_in_flight, ++slow_gets_in_flight);
+        AllSlowGets(+1);
         cv.wait_until(lock, until, [&] { return stopping || ctx->IsCancelled(); });
         --slow_gets_in_flight;
+        AllSlowGets(-1);
         break;
       }
       case HostileBehaviour::kWrongChunk: {
@@ -139,6 +157,16 @@ int HostileNode::gets() const {
 void HostileNode::set_delete_delay(std::chrono::milliseconds delay) {
   std::lock_guard lock(service_->mu);
   service_->delete_delay = delay;
+}
+
+int HostileNode::MaxConcurrentSlowGetsOfAll() {
+  std::lock_guard lock(all_slow_gets.mu);
+  return all_slow_gets.most;
+}
+
+void HostileNode::ResetSlowGetsOfAll() {
+  std::lock_guard lock(all_slow_gets.mu);
+  all_slow_gets.most = all_slow_gets.now;
 }
 
 int HostileNode::max_concurrent_slow_gets() const {

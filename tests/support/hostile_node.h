@@ -41,6 +41,9 @@ class HostileNode {
   int gets() const;
   // The most GetChunk calls that were delayed (kSlow) at the same time.
   int max_concurrent_slow_gets() const;
+  // The same over all HostileNodes of the process, since the last ResetSlowGetsOfAll().
+  static int MaxConcurrentSlowGetsOfAll();
+  static void ResetSlowGetsOfAll();
   // Makes every DeleteChunk take `delay`, and counts how many run at once.
   void set_delete_delay(std::chrono::milliseconds delay);
   // The most DeleteChunk calls that were in the service at the same time.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 #include "client/pipeline/pipeline.h"
 #include "tests/support/node_process.h"
@@ -137,6 +138,52 @@ TEST_F(StripeRepairTest, FewerThanKSourcesIsUnavailable) {
   StripeRepairResult r = RepairStripe(*pipeline_, manifest_, stripe, {0, 1, 2}, avoid, nullptr);
   EXPECT_EQ(r.status.code(), absl::StatusCode::kUnavailable) << r.status;
   EXPECT_TRUE(r.shards.empty());
+}
+
+// Issue 14: a repair reads k sources, not every readable one (the rebuild opens k): the
+// nodes send k shards' bytes in all. When one of those is missing, the others are read too.
+TEST_F(StripeRepairTest, ReadsKSourcesAndTheOthersOnlyWhenNeeded) {
+  auto sent = [&] {  // chunk bytes sent by all nodes so far
+    uint64_t total = 0;
+    for (auto& node : nodes_) {
+      auto text = test::HttpGet(node->metrics_address(), "/metrics");
+      EXPECT_TRUE(text.ok()) << text.status();
+      const std::string name = "\nmosaic_node_sent_bytes_total ";
+      size_t at = text.ok() ? text->find(name) : std::string::npos;
+      if (at != std::string::npos) total += std::stoull(text->substr(at + name.size()));
+    }
+    return total;
+  };
+  // Counted when a reply is sent, which may be after the client has it: bounded polling.
+  auto sent_after = [&](uint64_t before, uint64_t expected) {
+    uint64_t delta = 0;
+    for (int i = 0; i < 100 && (delta = sent() - before) < expected; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return delta;
+  };
+  uint64_t before = sent();
+  StripeRepairResult r = RepairStripe(*pipeline_, manifest_, 0, {5}, nullptr, nullptr);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_TRUE(r.shards[0].status.ok()) << r.shards[0].status;
+  ASSERT_GT(r.bytes_written, 0u);
+  EXPECT_EQ(sent_after(before, 4 * r.bytes_written), 4 * r.bytes_written);
+  EXPECT_TRUE(r.faults.empty());
+
+  // Shard 1 is gone from its node: shards 0, 2 and 3 verify, then 4 and 5 are read.
+  ASSERT_TRUE(Node(manifest_.stripes[1].nodes[1]).Client("group-token").Delete(ChunkOf(1, 1)).ok());
+  before = sent();
+  r = RepairStripe(*pipeline_, manifest_, 1, {1}, nullptr, nullptr);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_TRUE(r.shards[0].status.ok()) << r.shards[0].status;
+  EXPECT_EQ(sent_after(before, 5 * r.bytes_written), 5 * r.bytes_written);
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_EQ(r.faults[0].shard_index, 1);
+  EXPECT_EQ(r.faults[0].status.code(), absl::StatusCode::kNotFound);
+  // The rebuilt shard reads back: with it, the stripe reads without both parity shards.
+  manifest_.stripes[1].nodes[1] = r.shards[0].node_id;
+  StopHolders(1, {4, 5});
+  EXPECT_TRUE(test::VerifyPattern(*pipeline_, manifest_, kSeed, 0, kSize).ok());
 }
 
 TEST_F(StripeRepairTest, BadShardIndexIsInvalid) {
