@@ -14,6 +14,9 @@ Starts `mosaic dev --providers 7 --node-down-after 2s --port 0` (7 providers of 
      > 0 (first repair: the loss was detected) and mosaic_gateway_repair_backlog == 0 (full
      redundancy); the repair rate is mosaic_gateway_repaired_bytes_total over the time from
      the first repaired shard to the empty backlog;
+     Meanwhile one client PUTs and GETs 1 MiB objects back to back (a GET of the last one
+     PUT), to show that the gateway still serves while it repairs: their count and latency
+     during the repair; and the gateway's CPU seconds over the repair (/proc/PID/stat);
   4. kills provider-b's and provider-c's nodes too and reads --verify objects back in full
      through the gateway (MD5 compared): with 4+2 over 7 providers, that only works if the
      first loss was repaired.
@@ -184,6 +187,51 @@ def baseline(tool, mosaic, directory):
     return [b for b in runs if b["name"].startswith("BM_RebuildShards")][0]["bytes_per_second"]
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Traffic(threading.Thread):
+    """PUTs then GETs 1 MiB objects (MD5 checked) back to back until stop(): S3 traffic
+    served during the repair. stop() gives counts and latencies."""
+
+    def __init__(self, env):
+        super().__init__(daemon=True)
+        self.env, self.stopping, self.latencies, self.errors = env, False, [], []
+
+    def run(self):
+        client, body, i = Client(self.env), os.urandom(MIB), 0
+        want = hashlib.md5(body).hexdigest()
+        while not self.stopping:
+            path = "/%s/live-%05d" % (BUCKET, i)
+            try:
+                start = time.monotonic()
+                client.request("PUT", path, body, MIB)
+                mid = time.monotonic()
+                digest, n = client.get_md5(path)
+                end = time.monotonic()
+                if n != MIB or digest != want:
+                    raise RuntimeError("%s read back wrong" % path)
+                self.latencies.append((mid - start, end - mid))
+            except Exception as e:  # reported, and the drill fails
+                self.errors.append(str(e))
+                client = Client(self.env)
+            i += 1
+
+    def stop(self):
+        self.stopping = True
+        self.join(timeout=120)
+        puts = sorted(p for p, _ in self.latencies)
+        gets = sorted(g for _, g in self.latencies)
+        med = lambda v: v[len(v) // 2] * 1000 if v else None
+        return {"pairs": len(self.latencies), "errors": self.errors[:3],
+                "put_p50_ms": med(puts), "put_max_ms": puts[-1] * 1000 if puts else None,
+                "get_p50_ms": med(gets), "get_max_ms": gets[-1] * 1000 if gets else None}
+
+
 class ThreadSampler(threading.Thread):
     """Every 20 ms, what each thread of `pid` is doing: its name, and running (R) or the
     kernel function it sleeps in (/proc/PID/task/TID/wchan). Tallied until stop()."""
@@ -255,6 +303,7 @@ def drill(args, directory):
         before_bytes = m.get("mosaic_gateway_repaired_bytes_total", 0)
 
         # The loss: provider-a's node and its data, for good.
+        result["load_before"] = os.getloadavg()[0]
         lost = dev.kill_node("provider-a", destroy=True)
         t_kill = time.monotonic()
         t_first = None
@@ -268,6 +317,9 @@ def drill(args, directory):
             shards = m.get("mosaic_gateway_repaired_shards_total", 0) - before_shards
             if shards > 0 and t_first is None:
                 t_first = now
+                cpu_first = cpu_seconds(dev.gateway["pid"])
+                traffic = Traffic(dev.env)
+                traffic.start()
                 if args.sample_threads:
                     sampler = ThreadSampler(dev.gateway["pid"])
                     sampler.start()
@@ -278,6 +330,9 @@ def drill(args, directory):
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if shards > 0 and m.get("mosaic_gateway_repair_backlog", -1) == 0:
                 t_full = now
+                result["gateway_cpu_s"] = cpu_seconds(dev.gateway["pid"]) - cpu_first
+                result["served_during_repair"] = traffic.stop()
+                result["load_after"] = os.getloadavg()[0]
                 break
             time.sleep(0.25)
         if sampler is not None:
@@ -287,9 +342,14 @@ def drill(args, directory):
         rebuilt = m.get("mosaic_gateway_repaired_bytes_total", 0) - before_bytes
         result.update(lost=lost["id"], detect_s=t_first - t_kill, full_s=t_full - t_kill,
                       repaired_shards=int(shards), repaired_bytes=int(rebuilt),
-                      repair_failures=m.get("mosaic_gateway_repair_failures_total"))
+                      repair_failures=m.get("mosaic_gateway_repair_failures_total"),
+                      repair_commits=m.get("mosaic_gateway_repair_commits_total"))
+        if result["served_during_repair"]["errors"]:
+            raise RuntimeError("S3 traffic failed during the repair: %s"
+                               % result["served_during_repair"]["errors"])
         result["repair_Bps"] = rebuilt / max(t_full - t_first, 1e-9)
         result["ratio"] = result["repair_Bps"] / result["rebuild_baseline_Bps"]
+        result["gateway_cores"] = result["gateway_cpu_s"] / max(t_full - t_first, 1e-9)
 
         # Two more providers go: every sampled object must still read back intact.
         dev.kill_node("provider-b")
@@ -342,6 +402,17 @@ def print_result(r, markdown):
         ("baseline: BM_RebuildShards, same run (in memory, one thread)",
          "%.0f MB/s" % mb(r["rebuild_baseline_Bps"])),
         ("repair job / baseline", "%.3f" % r["ratio"]),
+        ("gateway CPU during the repair", "%.1f s, %.2f cores" % (r["gateway_cpu_s"],
+                                                                r["gateway_cores"])),
+        ("metadata commits of repaired stripes", str(r["repair_commits"])),
+        ("served during the repair: 1 MiB PUT + GET pairs (p50 / max ms)",
+         "%d (PUT %s / %s, GET %s / %s)" % tuple(
+             [r["served_during_repair"]["pairs"]] +
+             ["%.0f" % v if v is not None else "-" for v in (
+                 r["served_during_repair"]["put_p50_ms"], r["served_during_repair"]["put_max_ms"],
+                 r["served_during_repair"]["get_p50_ms"], r["served_during_repair"]["get_max_ms"])])),
+        ("load average (1 min) at the loss / at full redundancy",
+         "%.1f / %.1f" % (r["load_before"], r["load_after"])),
         ("verified after 2 more providers lost", "%d objects, MD5 equal, read at %.0f MiB/s"
          % (r["verified"], r["verify_MiBps"])),
     ]

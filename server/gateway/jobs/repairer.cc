@@ -41,7 +41,10 @@ Repairer::Repairer(MetaStore& meta, client::Pipeline& pipeline, metrics::Registr
                                        "Sealed shard bytes written by repair.")),
       failures_total_(registry.GetCounter("mosaic_gateway_repair_failures_total",
                                           "Repair attempts that failed and were retried.")),
-      helpers_(std::max(1, options_.stripes_in_flight), "repair-stripe") {
+      commits_total_(registry.GetCounter(
+          "mosaic_gateway_repair_commits_total",
+          "Grouped metadata commits of repaired stripes (each holds one or more).")),
+      helpers_(std::max(1, options_.stripes_in_flight) + 1, "repair-stripe") {
   if (options_.bytes_per_second == 0) options_.bytes_per_second = 1;
   tokens_ = double(options_.bytes_per_second);
   refilled_ = Clock::now();
@@ -67,6 +70,8 @@ Repairer::Progress Repairer::progress() const {
   p.shards_done = shards_done_;
   p.bytes_done = bytes_done_;
   p.failures = failures_;
+  p.commits = commits_;
+  p.waiting_commit = waiting_commit_;
   auto now = Clock::now();
   uint64_t bytes = 0;
   for (const auto& [at, b] : recent_) {
@@ -101,6 +106,27 @@ void Repairer::Account(uint64_t bytes) {
   while (!recent_.empty() && now - recent_.front().first > kRateWindow) recent_.pop_front();
 }
 
+struct Repairer::Written {
+  v1::RepairRecord entry;
+  std::shared_ptr<const client::ObjectManifest> manifest;
+  std::vector<client::ReplacedShard> moves;  // written, to commit (shard_index, node_id)
+  std::vector<uint32_t> left;                // to retry (no node took them)
+  std::string why;
+  uint64_t shard_bytes = 0;
+  // Keeps the new chunks from the orphan sweeps until the commit (released at its end).
+  std::shared_ptr<void> guard;
+};
+
+struct Repairer::Pass {  // shared with the tasks, which may end after RunOnce returns
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t running = 0;      // stripes being fetched, rebuilt or written (the window)
+  size_t outstanding = 0;  // stripes not yet committed or dropped
+  size_t done = 0;         // entries finished
+  bool committing = false;
+  std::vector<Written> queued;  // waiting for the next grouped commit
+};
+
 size_t Repairer::RunOnce() {
   auto pending = meta_.PendingRepairs(kBatch);
   if (!pending.ok()) {
@@ -113,38 +139,103 @@ size_t Repairer::RunOnce() {
     if (entry.not_before_ms() <= now) due.push_back(&entry);
   }
   // A stripe's repair mostly waits on the nodes (fetches, then a durable put), so several
-  // stripes go at once, a new one as soon as one ends (never waiting for the slowest of a
-  // group); each is a different stripe (one queue entry per stripe), and MoveShard
-  // serialises the metadata writes of one piece.
+  // stripes go at once, a new one as soon as one is written (never waiting for the slowest
+  // of a group, nor for the commit); each is a different stripe (one queue entry per
+  // stripe; the queue is in stripe-then-piece order, so neighbours are of different pieces).
   const size_t window = size_t(std::max(1, options_.stripes_in_flight));
-  struct Window {  // shared with the tasks, which may end after this pass returns
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t running = 0;
-    size_t done = 0;
-  };
-  auto w = std::make_shared<Window>();
+  auto pass = std::make_shared<Pass>();
   for (const v1::RepairRecord* entry : due) {
     if (!Throttle()) break;
-    std::unique_lock lock(w->mu);
-    w->cv.wait(lock, [&] { return w->running < window; });
-    ++w->running;
+    std::unique_lock lock(pass->mu);
+    pass->cv.wait(lock, [&] { return pass->running < window; });
+    ++pass->running;
+    ++pass->outstanding;
     lock.unlock();
-    helpers_.Submit([this, w, entry] {
-      bool finished = Repair(*entry);
-      std::lock_guard l(w->mu);
-      w->done += finished ? 1 : 0;
-      --w->running;
-      w->cv.notify_all();
+    helpers_.Submit([this, pass, entry] {
+      bool finished = false;
+      std::optional<Written> written = Repair(*entry, finished);
+      {
+        std::lock_guard l(pass->mu);
+        --pass->running;
+        if (!written) {
+          pass->done += finished ? 1 : 0;
+          --pass->outstanding;
+        }
+        pass->cv.notify_all();
+      }
+      if (written) Commit(pass, std::move(*written));
     });
   }
-  std::unique_lock lock(w->mu);
-  w->cv.wait(lock, [&] { return w->running == 0; });
-  return w->done;
+  std::unique_lock lock(pass->mu);
+  pass->cv.wait(lock, [&] { return pass->outstanding == 0; });
+  return pass->done;
 }
 
-void Repairer::Retry(const v1::RepairRecord& taken, const std::vector<uint32_t>& left,
-                     const std::string& why) {
+void Repairer::Commit(const std::shared_ptr<Pass>& pass, Written written) {
+  std::unique_lock lock(pass->mu);
+  pass->queued.push_back(std::move(written));
+  Waiting(1);
+  if (pass->committing) return;  // that helper commits it with the next group
+  pass->committing = true;
+  while (!pass->queued.empty()) {
+    std::vector<Written> batch;
+    batch.swap(pass->queued);
+    Waiting(-int64_t(batch.size()));
+    lock.unlock();
+    if (options_.before_commit) options_.before_commit(batch.size());
+    size_t finished = CommitBatch(batch);
+    size_t count = batch.size();
+    batch.clear();  // releases the chunks' guards
+    lock.lock();
+    pass->done += finished;
+    pass->outstanding -= count;
+    pass->cv.notify_all();
+  }
+  pass->committing = false;
+}
+
+size_t Repairer::CommitBatch(std::vector<Written>& batch) {
+  std::vector<MetaStore::RepairCommit> commits;
+  commits.reserve(batch.size());
+  for (const Written& w : batch) {
+    MetaStore::RepairCommit c;
+    c.taken = w.entry;
+    for (const client::ReplacedShard& s : w.moves) {
+      c.moves.push_back({uint32_t(s.shard_index),
+                         w.manifest->stripes[w.entry.stripe()].nodes[s.shard_index], s.node_id});
+    }
+    if (!w.left.empty()) c.retry = Backoff(w.entry, w.left, w.why);
+    commits.push_back(std::move(c));
+  }
+  auto moved = meta_.CommitRepairs(commits);
+  commits_total_.Inc();
+  {
+    std::lock_guard lock(mu_);
+    ++commits_;
+  }
+  if (!moved.ok()) {
+    // Nothing committed: each entry is put back whole. The new chunks may be in use if the
+    // outcome is unknown (a lost database connection): the orphan sweep, which checks the
+    // references, decides later.
+    for (const Written& w : batch) {
+      Retry(w.entry, {w.entry.shards().begin(), w.entry.shards().end()}, moved.status().ToString());
+    }
+    return 0;
+  }
+  size_t finished = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Settle(batch[i], (*moved)[i]);
+    if (commits[i].retry) {
+      CountFailure();
+    } else {
+      ++finished;
+    }
+  }
+  return finished;
+}
+
+v1::RepairRecord Repairer::Backoff(const v1::RepairRecord& taken, const std::vector<uint32_t>& left,
+                                   const std::string& why) const {
   v1::RepairRecord entry = taken;
   entry.clear_shards();
   for (uint32_t s : left) entry.add_shards(s);
@@ -154,12 +245,24 @@ void Repairer::Retry(const v1::RepairRecord& taken, const std::vector<uint32_t>&
   entry.set_not_before_ms(UnixNowMs() + backoff);
   spdlog::warn("repair of piece {} stripe {} failed (attempt {}, retry in {} ms): {}",
                Hex(entry.piece_id()), entry.stripe(), entry.attempts(), backoff, why);
+  return entry;
+}
+
+void Repairer::Waiting(int64_t change) {
+  std::lock_guard lock(mu_);
+  waiting_commit_ += uint64_t(change);
+}
+
+void Repairer::CountFailure() {
   failures_total_.Inc();
-  {
-    std::lock_guard lock(mu_);
-    ++failures_;
-  }
-  if (auto s = meta_.FinishRepair(taken, entry); !s.ok()) {
+  std::lock_guard lock(mu_);
+  ++failures_;
+}
+
+void Repairer::Retry(const v1::RepairRecord& taken, const std::vector<uint32_t>& left,
+                     const std::string& why) {
+  CountFailure();
+  if (auto s = meta_.FinishRepair(taken, Backoff(taken, left, why)); !s.ok()) {
     spdlog::error("repair queue: {}", s.ToString());
   }
 }
@@ -219,19 +322,20 @@ void Repairer::Unhold(const client::ObjectId& object) {
   journal->Release(object);
 }
 
-bool Repairer::Repair(const v1::RepairRecord& entry) {
+std::optional<Repairer::Written> Repairer::Repair(const v1::RepairRecord& entry, bool& finished) {
   const std::string& piece_id = entry.piece_id();
-  auto finish = [&] {
+  auto finish = [&]() -> std::optional<Written> {
+    finished = true;
     if (auto s = meta_.FinishRepair(entry, std::nullopt); !s.ok()) {
       spdlog::error("repair queue: {}", s.ToString());
-      return false;
+      finished = false;
     }
-    return true;
+    return std::nullopt;
   };
   auto piece = meta_.GetPiece(piece_id);
   if (!piece.ok()) {
     spdlog::error("repair: piece {}: {}", Hex(piece_id), piece.status().ToString());
-    return false;
+    return std::nullopt;
   }
   if (!piece->has_value()) return finish();  // deleted meanwhile: nothing to repair
   auto manifest = FromProto((*piece)->manifest());
@@ -250,30 +354,28 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
     return options_.avoid && options_.avoid(id);
   };
   // The chunks this repair writes stay in the in-flight registry until their new placement
-  // is committed or dropped (the guard's end), so that an orphan sweep never takes them in
-  // between.
-  struct InFlightGuard {
-    client::InFlightChunks& registry;
-    std::vector<std::string> ids;
-    ~InFlightGuard() { registry.Remove(ids); }
-  } in_flight{pipeline_.in_flight(), {}};
+  // is committed or dropped (the guard's end, after the grouped commit), so that an orphan
+  // sweep never takes them in between.
+  std::vector<std::string> ids;
   for (int shard : shards) {
-    in_flight.ids.push_back(client::ChunkIdString(
+    ids.push_back(client::ChunkIdString(
         pipeline_.ring().ComputeChunkId(manifest->object_id, entry.stripe(), shard)));
-    pipeline_.in_flight().Add(in_flight.ids.back());
+    pipeline_.in_flight().Add(ids.back());
   }
+  std::shared_ptr<void> in_flight(
+      nullptr, [this, ids = std::move(ids)](void*) { pipeline_.in_flight().Remove(ids); });
   // Recorded for every gateway's sweep too (issue 17), until the placement is settled.
   if (absl::Status held = Hold(*manifest); !held.ok()) {
     Retry(entry, {entry.shards().begin(), entry.shards().end()}, held.ToString());
-    return false;
+    return std::nullopt;
   }
-  struct HoldGuard {
-    Repairer& repairer;
-    client::ObjectId object;
-    ~HoldGuard() { repairer.Unhold(object); }
-  } hold{*this, manifest->object_id};
-  client::StripeRepairResult r = client::RepairStripe(pipeline_, *manifest, entry.stripe(), shards,
-                                                      avoid, options_.no_new_shards);
+  Written w;
+  w.entry = entry;
+  w.manifest = std::make_shared<const client::ObjectManifest>(std::move(*manifest));
+  w.guard = std::shared_ptr<void>(
+      nullptr, [this, in_flight, object = w.manifest->object_id](void*) { Unhold(object); });
+  client::StripeRepairResult r = client::RepairStripe(pipeline_, *w.manifest, entry.stripe(),
+                                                      shards, avoid, options_.no_new_shards);
   if (r.status.code() == absl::StatusCode::kInvalidArgument) {
     spdlog::error("repair: piece {} stripe {}: {}; entry dropped", Hex(piece_id), entry.stripe(),
                   r.status.ToString());
@@ -281,64 +383,58 @@ bool Repairer::Repair(const v1::RepairRecord& entry) {
   }
   if (!r.status.ok()) {
     Retry(entry, {entry.shards().begin(), entry.shards().end()}, r.status.ToString());
-    return false;
+    return std::nullopt;
   }
   Account(r.bytes_written);
-  std::vector<uint32_t> left;
-  std::string why;
   size_t written = std::count_if(r.shards.begin(), r.shards.end(),
                                  [](const client::ReplacedShard& s) { return s.status.ok(); });
-  uint64_t shard_bytes = written > 0 ? r.bytes_written / written : 0;
-  const auto& placement = manifest->stripes[entry.stripe()].nodes;
-  for (const client::ReplacedShard& s : r.shards) {
+  w.shard_bytes = written > 0 ? r.bytes_written / written : 0;
+  const auto& placement = w.manifest->stripes[entry.stripe()].nodes;
+  for (client::ReplacedShard& s : r.shards) {
     if (!s.status.ok()) {
-      left.push_back(uint32_t(s.shard_index));
-      why = s.status.ToString();
-      continue;
-    }
-    const std::string& old = placement[s.shard_index];
-    if (entry.reason() == "spread" && SharesProvider(placement, s.shard_index, s.node_id)) {
+      w.left.push_back(uint32_t(s.shard_index));
+      w.why = s.status.ToString();
+    } else if (entry.reason() == "spread" && SharesProvider(placement, s.shard_index, s.node_id)) {
       // No provider free of the stripe took it: moving would not spread anything.
       spdlog::info("repair: piece {} stripe {} shard {} stays on {}: no free provider took it",
-                   Hex(piece_id), entry.stripe(), s.shard_index, old);
-      DeleteChunk(s.node_id, *manifest, entry.stripe(), s.shard_index);
-      continue;
+                   Hex(piece_id), entry.stripe(), s.shard_index, placement[s.shard_index]);
+      DeleteChunk(s.node_id, *w.manifest, entry.stripe(), s.shard_index);
+    } else {
+      w.moves.push_back(std::move(s));
     }
-    absl::Status moved = meta_.MoveShard(piece_id, entry.stripe(), s.shard_index, old, s.node_id);
-    if (!moved.ok()) {
+  }
+  return w;
+}
+
+void Repairer::Settle(const Written& w, const std::vector<absl::Status>& moved) {
+  const v1::RepairRecord& entry = w.entry;
+  const auto& placement = w.manifest->stripes[entry.stripe()].nodes;
+  for (size_t i = 0; i < w.moves.size(); ++i) {
+    const client::ReplacedShard& s = w.moves[i];
+    const std::string& old = placement[s.shard_index];
+    if (!moved[i].ok()) {
       // The piece was deleted, or the shard moved by someone else: what we wrote is unused —
-      // unless the other repair chose this same node (same chunk id). When the write's outcome
-      // is unknown (a lost database connection), the chunk may be in use: the orphan sweep,
-      // which checks the references, decides later.
-      bool settled = moved.code() == absl::StatusCode::kNotFound ||
-                     moved.code() == absl::StatusCode::kFailedPrecondition;
-      if (settled && !ShardIsOn(piece_id, entry.stripe(), s.shard_index, s.node_id)) {
-        DeleteChunk(s.node_id, *manifest, entry.stripe(), s.shard_index);
-      }
-      if (!settled) {
-        left.push_back(uint32_t(s.shard_index));
-        why = moved.ToString();
+      // unless the other repair chose this same node (same chunk id).
+      spdlog::info("repair: piece {} stripe {} shard {} not moved to {}: {}", Hex(entry.piece_id()),
+                   entry.stripe(), s.shard_index, s.node_id, moved[i].ToString());
+      if (!ShardIsOn(entry.piece_id(), entry.stripe(), s.shard_index, s.node_id)) {
+        DeleteChunk(s.node_id, *w.manifest, entry.stripe(), s.shard_index);
       }
       continue;
     }
-    spdlog::info("repair: piece {} stripe {} shard {} moved {} -> {} ({})", Hex(piece_id),
+    spdlog::info("repair: piece {} stripe {} shard {} moved {} -> {} ({})", Hex(entry.piece_id()),
                  entry.stripe(), s.shard_index, old, s.node_id, entry.reason());
     shards_total_.Inc();
-    bytes_total_.Inc(shard_bytes);
+    bytes_total_.Inc(w.shard_bytes);
     {
       std::lock_guard lock(mu_);
       ++shards_done_;
-      bytes_done_ += shard_bytes;
+      bytes_done_ += w.shard_bytes;
     }
     if (int node = pipeline_.pool().IndexOf(old); node >= 0 && pipeline_.Readable(node)) {
-      DeleteChunk(old, *manifest, entry.stripe(), s.shard_index);
+      DeleteChunk(old, *w.manifest, entry.stripe(), s.shard_index);
     }
   }
-  if (!left.empty()) {
-    Retry(entry, left, why);
-    return false;
-  }
-  return finish();
 }
 
 void Repairer::ReportBadShards(const v1::ObjectRecord& record,

@@ -456,29 +456,6 @@ absl::StatusOr<std::vector<std::pair<std::string, v1::PieceRecord>>> MetaStore::
   return pieces::List(*backend_->Snapshot(), after, limit);
 }
 
-absl::Status MetaStore::MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
-                                  const std::string& from_node, const std::string& to_node) {
-  return Write([&](Transaction& t, Tally& tally) -> absl::Status {
-    ASSIGN_OR_RETURN(auto piece, pieces::Get(t, piece_id, kExclusive));
-    if (!piece) return absl::NotFoundError("the piece is gone");
-    auto* stripes = piece->mutable_manifest()->mutable_stripes();
-    if (stripe >= uint64_t(stripes->size()) || shard < 0 ||
-        shard >= (*stripes)[int(stripe)].nodes_size()) {
-      return absl::InvalidArgumentError("no such shard in the piece");
-    }
-    auto* nodes = (*stripes)[int(stripe)].mutable_nodes();
-    if ((*nodes)[shard] != from_node) {
-      return absl::FailedPreconditionError("the shard moved meanwhile");
-    }
-    (*nodes)[shard] = to_node;
-    RETURN_IF_ERROR(pieces::Put(t, piece_id, *piece));
-    ASSIGN_OR_RETURN(bool dequeued,
-                     meta::repair_queue::DropShard(t, piece_id, stripe, uint32_t(shard)));
-    if (dequeued) --tally.repairs;
-    return absl::OkStatus();
-  });
-}
-
 absl::Status MetaStore::PutKey(const v1::AccessKeyRecord& r) {
   return Write([&](Transaction& t, Tally&) { return meta::access_keys::Put(t, r); });
 }

@@ -234,6 +234,27 @@ class MetaStore {
   [[nodiscard]] absl::Status MoveShard(const std::string& piece_id, uint64_t stripe, int shard,
                                        const std::string& from_node, const std::string& to_node);
 
+  // The repair job's commit of many stripes in one synced write (meta_repair.cc). For each
+  // RepairCommit: its moves, each as MoveShard (a compare-and-set of one shard of the entry's
+  // stripe), then the end of its queue entry as FinishRepair(taken, retry). A piece named by
+  // several entries is read and written once. Returns, per commit and per move in the order
+  // given, OK or MoveShard's error for that move alone (NOT_FOUND: the piece is gone;
+  // FAILED_PRECONDITION: the shard moved meanwhile; INVALID_ARGUMENT: no such shard): a
+  // failed move changes nothing and its shard still leaves the entry (the caller keeps a
+  // shard to retry in `retry`). The call's own error (nothing written): as Write's.
+  struct ShardMove {
+    uint32_t shard = 0;
+    std::string from_node;
+    std::string to_node;
+  };
+  struct RepairCommit {
+    v1::RepairRecord taken;  // as PendingRepairs gave it
+    std::vector<ShardMove> moves;
+    std::optional<v1::RepairRecord> retry;
+  };
+  [[nodiscard]] absl::StatusOr<std::vector<std::vector<absl::Status>>> CommitRepairs(
+      const std::vector<RepairCommit>& commits);
+
   // The repair queue: stripes whose shards must be rebuilt or moved, in order of margin
   // (fewest spare shards first). One entry per stripe: queueing a stripe that is queued
   // already merges the shards and keeps the smaller margin (and the earlier time).

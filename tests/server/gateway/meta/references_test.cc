@@ -343,5 +343,77 @@ TEST_F(ReferencesTest, FinishingARepairKeepsShardsQueuedMeanwhile) {
   EXPECT_EQ(store().RepairBacklog(), 0u);
 }
 
+// Issue 14: the repair job commits many stripes in one write. Each move is a compare-and-set
+// of its own (a failed one changes nothing else), a piece named twice is changed for both,
+// and each entry ends as FinishRepair would, put back with its retry when it has one.
+TEST_F(ReferencesTest, RepairsOfManyStripesCommitInOneWrite) {
+  v1::ObjectRecord r = TwoPieces("c");
+  for (auto& part : *r.mutable_parts()) {
+    for (int s = 0; s < 2; ++s) {
+      auto* stripe = part.mutable_manifest()->add_stripes();
+      for (const char* n : {"n1", "n2", "n3"}) stripe->add_nodes(n);
+    }
+  }
+  ASSERT_TRUE(store().PutObject("src", "a", r).ok());
+  for (auto [piece, stripe] :
+       {std::pair{"c-1", 0}, std::pair{"c-1", 1}, std::pair{"c-2", 0}, std::pair{"gone", 0}}) {
+    ASSERT_TRUE(store().QueueRepair(Repair(piece, stripe, {0, 1}, 1, "node down")).ok());
+  }
+  auto taken = store().PendingRepairs(10);
+  ASSERT_TRUE(taken.ok() && taken->size() == 4u) << taken.status();
+  auto entry = [&](const std::string& piece, uint64_t stripe) {
+    for (const v1::RepairRecord& e : *taken) {
+      if (e.piece_id() == piece && e.stripe() == stripe) return e;
+    }
+    ADD_FAILURE() << piece << " " << stripe;
+    return v1::RepairRecord();
+  };
+  std::vector<MetaStore::RepairCommit> commits(4);
+  commits[0].taken = entry("c-1", 0);
+  commits[0].moves = {{0, "n1", "n7"}, {1, "n2", "n8"}};
+  commits[1].taken = entry("c-1", 1);
+  commits[1].moves = {{0, "n9", "n7"}, {1, "n2", "n8"}};  // shard 0 is not on n9
+  commits[1].retry = commits[1].taken;
+  commits[1].retry->clear_shards();
+  commits[1].retry->add_shards(0);
+  commits[1].retry->set_attempts(1);
+  commits[2].taken = entry("c-2", 0);
+  commits[2].moves = {{2, "n3", "n7"}, {5, "n3", "n7"}};  // no shard 5
+  commits[3].taken = entry("gone", 0);
+  commits[3].moves = {{0, "n1", "n7"}};
+  auto moved = store().CommitRepairs(commits);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  using C = absl::StatusCode;
+  auto codes = [&](size_t i) {
+    std::vector<C> out;
+    for (const absl::Status& s : (*moved)[i]) out.push_back(s.code());
+    return out;
+  };
+  EXPECT_EQ(codes(0), (std::vector<C>{C::kOk, C::kOk}));
+  EXPECT_EQ(codes(1), (std::vector<C>{C::kFailedPrecondition, C::kOk}));
+  EXPECT_EQ(codes(2), (std::vector<C>{C::kOk, C::kInvalidArgument}));
+  EXPECT_EQ(codes(3), (std::vector<C>{C::kNotFound}));
+
+  auto nodes = [&](const std::string& piece, int stripe) {
+    auto p = store().GetPiece(piece);
+    EXPECT_TRUE(p.ok() && p->has_value()) << piece;
+    const auto& n = (*p)->manifest().stripes(stripe).nodes();
+    return std::vector<std::string>(n.begin(), n.end());
+  };
+  EXPECT_EQ(nodes("c-1", 0), (Ids{"n7", "n8", "n3"}));
+  EXPECT_EQ(nodes("c-1", 1), (Ids{"n1", "n8", "n3"}));
+  EXPECT_EQ(nodes("c-2", 0), (Ids{"n1", "n2", "n7"}));
+  EXPECT_EQ(nodes("c-2", 1), (Ids{"n1", "n2", "n3"}));
+  // Only the entry put back is left, with its retry's shards and attempts.
+  auto pending = store().PendingRepairs(10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u) << pending.status();
+  EXPECT_EQ((*pending)[0].piece_id(), "c-1");
+  EXPECT_EQ((*pending)[0].stripe(), 1u);
+  EXPECT_EQ(std::vector<uint32_t>((*pending)[0].shards().begin(), (*pending)[0].shards().end()),
+            std::vector<uint32_t>{0});
+  EXPECT_EQ((*pending)[0].attempts(), 1u);
+  EXPECT_EQ(store().RepairBacklog(), 1u);
+}
+
 }  // namespace
 }  // namespace mosaic::gateway
