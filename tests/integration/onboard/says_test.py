@@ -58,7 +58,7 @@ class CommandsSayWhatTheyDid(Processes):
             (("team", "grant", "crew", "--bucket", "photos", "--allow", "read"),
              "team crew may now read bucket photos"),
             (("team", "grant", "crew", "--bucket", "photos", "--allow", "none"),
-             "team crew has no right on photos any more"),
+             "team crew has no right on bucket photos any more"),
             (("team", "delete", "crew"), "team crew deleted"),
             (("member", "remove", "ada"), "member ada removed"),
         ]
